@@ -1,0 +1,120 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace TendermintActors.Protocol.Identity;
+
+/// <summary>
+/// node_key.json in Tendermint/CometBFT's exact format:
+/// <c>{"priv_key":{"type":"tendermint/PrivKeyEd25519","value":"&lt;base64 of 64 bytes&gt;"}}</c>.
+/// Written atomically (temp file in the same folder, then rename) with owner-only permissions.
+/// </summary>
+public static class NodeKeyFile
+{
+    public const string Ed25519Type = "tendermint/PrivKeyEd25519";
+
+    public static NodeKey Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new FileNotFoundException($"node key file '{path}' does not exist (create one with 'tmactors init')", path);
+        }
+        return Parse(text, path);
+    }
+
+    /// <summary>Parses the JSON text; <paramref name="source"/> names the file in error messages.</summary>
+    public static NodeKey Parse(string json, string source = "node_key.json")
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"{source}: not valid JSON ({e.Message})", e);
+        }
+        var privKey = root?["priv_key"] ?? throw new FormatException($"{source}: missing \"priv_key\"");
+        var type = privKey["type"]?.GetValue<string>();
+        if (type != Ed25519Type)
+            throw new FormatException($"{source}: priv_key.type is '{type}', only '{Ed25519Type}' is supported");
+        var value = privKey["value"]?.GetValue<string>() ?? throw new FormatException($"{source}: missing priv_key.value");
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(value);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{source}: priv_key.value is not base64", e);
+        }
+        try
+        {
+            return NodeKey.FromGoPrivateKey(bytes);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{source}: priv_key.value: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The JSON text Go writes (same key order, no extra whitespace).</summary>
+    public static string Format(NodeKey key) =>
+        "{\"priv_key\":{\"type\":\"" + Ed25519Type + "\",\"value\":\"" + Convert.ToBase64String(key.ToGoPrivateKey()) + "\"}}";
+
+    /// <summary>
+    /// Writes the key atomically with mode 0600. Refuses to replace an existing file unless <paramref name="overwrite"/>.
+    /// </summary>
+    public static void Save(NodeKey key, string path, bool overwrite = false)
+    {
+        if (!overwrite && File.Exists(path))
+            throw new IOException($"node key file '{path}' already exists; refusing to overwrite it");
+        AtomicFile.WriteAllText(path, Format(key), ownerOnly: true);
+    }
+
+    /// <summary>Loads the key at <paramref name="path"/>, or generates and saves one when there is none.</summary>
+    public static NodeKey LoadOrGenerate(string path)
+    {
+        if (File.Exists(path))
+            return Load(path);
+        var key = NodeKey.Generate();
+        Save(key, path);
+        return key;
+    }
+}
+
+/// <summary>Atomic file replacement: write a temp file beside the target, flush it to disk, rename over the target.</summary>
+public static class AtomicFile
+{
+    public static void WriteAllText(string path, string contents, bool ownerOnly) =>
+        WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(contents), ownerOnly);
+
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> contents, bool ownerOnly)
+    {
+        var full = Path.GetFullPath(path);
+        var dir = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(dir);
+        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+            if (ownerOnly && !OperatingSystem.IsWindows())
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using (var stream = new FileStream(temp, options))
+            {
+                stream.Write(contents);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { /* the original error matters more */ }
+            throw;
+        }
+    }
+}

@@ -1,0 +1,170 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using TendermintActors.Protocol.Errors;
+
+namespace TendermintActors.Protocol.SecretConnection;
+
+/// <summary>Sizes of SecretConnection frames (PROTOCOL.md §3).</summary>
+public static class Frame
+{
+    /// <summary>Most data bytes one frame carries.</summary>
+    public const int DataMaxSize = 1024;
+    /// <summary>The 4-byte little-endian length.</summary>
+    public const int LengthSize = 4;
+    /// <summary>Plain frame: length, data, padding.</summary>
+    public const int PlainSize = LengthSize + DataMaxSize;
+    /// <summary>Sealed frame on the wire: plain frame plus the Poly1305 tag.</summary>
+    public const int SealedSize = PlainSize + FrameCipher.TagSize;
+
+    /// <summary>Sealed bytes a write of <paramref name="dataLength"/> bytes produces (an empty write produces none, as in Go).</summary>
+    public static int SealedLength(int dataLength) => (dataLength + DataMaxSize - 1) / DataMaxSize * SealedSize;
+
+    internal static void WriteNonce(ulong counter, Span<byte> nonce)
+    {
+        nonce[..4].Clear();
+        BinaryPrimitives.WriteUInt64LittleEndian(nonce[4..], counter);
+    }
+}
+
+/// <summary>
+/// Seals one direction's frames: zero padding, a 64-bit little-endian counter nonce starting at 0 (or where the
+/// handshake left it), and an end before the counter would wrap.
+/// </summary>
+public sealed class FrameSealer : IDisposable
+{
+    private readonly FrameCipher _cipher;
+    private readonly byte[] _plain = new byte[Frame.PlainSize];
+    private readonly byte[] _nonce = new byte[FrameCipher.NonceSize];
+
+    public FrameSealer(ReadOnlySpan<byte> key, FrameCipherImplementation? implementation = null)
+        : this(key, 0, implementation) { }
+
+    internal FrameSealer(ReadOnlySpan<byte> key, ulong firstCounter, FrameCipherImplementation? implementation = null)
+    {
+        _cipher = FrameCipher.Create(key, implementation);
+        Counter = firstCounter;
+    }
+
+    /// <summary>The nonce counter the next frame will use.</summary>
+    public ulong Counter { get; private set; }
+
+    /// <summary>Seals one chunk of at most 1024 bytes into exactly 1044 bytes.</summary>
+    public void SealFrame(ReadOnlySpan<byte> chunk, Span<byte> sealedFrame)
+    {
+        if (chunk.Length > Frame.DataMaxSize)
+            throw new ArgumentException($"a frame carries at most {Frame.DataMaxSize} bytes", nameof(chunk));
+        // Go panics rather than reuse a nonce; the last counter value is never used.
+        if (Counter == ulong.MaxValue)
+            throw new ProtocolViolationException(ProtocolViolation.NonceOverflow, "send nonce counter exhausted");
+        var plain = _plain.AsSpan();
+        BinaryPrimitives.WriteUInt32LittleEndian(plain, (uint)chunk.Length);
+        chunk.CopyTo(plain[Frame.LengthSize..]);
+        plain[(Frame.LengthSize + chunk.Length)..].Clear();
+        Frame.WriteNonce(Counter, _nonce);
+        _cipher.Seal(_nonce, plain, sealedFrame[..Frame.SealedSize]);
+        Counter++;
+    }
+
+    /// <summary>Cuts <paramref name="data"/> into frames and seals them into <paramref name="output"/>
+    /// (which must hold <see cref="Frame.SealedLength"/> bytes); returns the bytes written.</summary>
+    public int Seal(ReadOnlySpan<byte> data, Span<byte> output)
+    {
+        var written = 0;
+        while (data.Length > 0)
+        {
+            var n = Math.Min(Frame.DataMaxSize, data.Length);
+            SealFrame(data[..n], output.Slice(written, Frame.SealedSize));
+            written += Frame.SealedSize;
+            data = data[n..];
+        }
+        return written;
+    }
+
+    public void Seal(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        var length = Frame.SealedLength(data.Length);
+        if (length == 0) return;
+        output.Advance(Seal(data, output.GetSpan(length)));
+    }
+
+    public void Dispose() => _cipher.Dispose();
+}
+
+/// <summary>
+/// Opens one direction's frames. Accepts ciphertext in pieces of any size (a partial frame waits for the rest);
+/// a frame that fails to authenticate or declares more than 1024 bytes ends the connection. Padding is ignored.
+/// </summary>
+public sealed class FrameOpener : IDisposable
+{
+    private readonly FrameCipher _cipher;
+    private readonly byte[] _plain = new byte[Frame.PlainSize];
+    private readonly byte[] _nonce = new byte[FrameCipher.NonceSize];
+    private readonly byte[] _partial = new byte[Frame.SealedSize];
+    private int _partialLength;
+
+    public FrameOpener(ReadOnlySpan<byte> key, FrameCipherImplementation? implementation = null)
+        : this(key, 0, implementation) { }
+
+    internal FrameOpener(ReadOnlySpan<byte> key, ulong firstCounter, FrameCipherImplementation? implementation = null)
+    {
+        _cipher = FrameCipher.Create(key, implementation);
+        Counter = firstCounter;
+    }
+
+    /// <summary>The nonce counter the next frame must have been sealed with.</summary>
+    public ulong Counter { get; private set; }
+
+    /// <summary>Bytes of an incomplete frame waiting for the rest.</summary>
+    public int PendingBytes => _partialLength;
+
+    /// <summary>Opens exactly one sealed frame; returns its data (a view valid until the next call).</summary>
+    public ReadOnlySpan<byte> OpenFrame(ReadOnlySpan<byte> sealedFrame)
+    {
+        if (sealedFrame.Length != Frame.SealedSize)
+            throw new ArgumentException($"a sealed frame has {Frame.SealedSize} bytes", nameof(sealedFrame));
+        if (Counter == ulong.MaxValue)
+            throw new ProtocolViolationException(ProtocolViolation.NonceOverflow, "receive nonce counter exhausted");
+        Frame.WriteNonce(Counter, _nonce);
+        if (!_cipher.Open(_nonce, sealedFrame, _plain))
+            throw new ProtocolViolationException(ProtocolViolation.FrameAuthenticationFailed,
+                $"frame {Counter} failed to authenticate");
+        Counter++;
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(_plain);
+        if (length > Frame.DataMaxSize)
+            throw new ProtocolViolationException(ProtocolViolation.FrameTooLong,
+                $"frame declares {length} data bytes, more than {Frame.DataMaxSize}");
+        return _plain.AsSpan(Frame.LengthSize, (int)length);
+    }
+
+    /// <summary>Opens every whole frame in <paramref name="ciphertext"/> (after any partial one held from before),
+    /// writing the data to <paramref name="plaintext"/>; keeps a trailing partial frame for the next call.</summary>
+    public void Open(ReadOnlySpan<byte> ciphertext, IBufferWriter<byte> plaintext)
+    {
+        if (_partialLength > 0)
+        {
+            var take = Math.Min(Frame.SealedSize - _partialLength, ciphertext.Length);
+            ciphertext[..take].CopyTo(_partial.AsSpan(_partialLength));
+            _partialLength += take;
+            ciphertext = ciphertext[take..];
+            if (_partialLength < Frame.SealedSize) return;
+            _partialLength = 0;
+            Write(OpenFrame(_partial), plaintext);
+        }
+        while (ciphertext.Length >= Frame.SealedSize)
+        {
+            Write(OpenFrame(ciphertext[..Frame.SealedSize]), plaintext);
+            ciphertext = ciphertext[Frame.SealedSize..];
+        }
+        ciphertext.CopyTo(_partial);
+        _partialLength = ciphertext.Length;
+    }
+
+    private static void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> output)
+    {
+        if (data.IsEmpty) return;
+        data.CopyTo(output.GetSpan(data.Length));
+        output.Advance(data.Length);
+    }
+
+    public void Dispose() => _cipher.Dispose();
+}
