@@ -18,7 +18,7 @@ internal sealed class Strobe128
     {
         ReadOnlySpan<byte> init = [1, R + 2, 1, 0, 1, 96];
         init.CopyTo(_state);
-        "STROBE-v1.0.2"u8.CopyTo(_state.AsSpan(6));
+        "STROBEv1.0.2"u8.CopyTo(_state.AsSpan(6));
         KeccakF1600.Permute(_state);
         MetaAd(protocolLabel, more: false);
     }
