@@ -1,0 +1,239 @@
+using System.Buffers;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Stage;
+using TendermintActors.Protocol.Errors;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.SecretConnection;
+using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
+
+namespace TendermintActors.Streams.Internal;
+
+/// <summary>
+/// I/O shell around <see cref="ConnectionUpgrade"/>: shape is plain-in → cipher-out (top) and cipher-in →
+/// plain-out (bottom). Back-pressure: TCP is only read while the application has taken all plaintext opened so
+/// far; the application is read while the pending ciphertext is under the batch limit.
+/// </summary>
+internal sealed class SecretConnectionStage<TMat>(
+    NodeKey localKey, NodeInfoModel? localNodeInfo, SecretConnectionSettings settings, Func<UpgradeResult, TMat> project)
+    : GraphStageWithMaterializedValue<BidiShape<ByteString, ByteString, ByteString, ByteString>, Task<TMat>>
+{
+    private readonly NodeKey _localKey = localKey;
+    private readonly NodeInfoModel? _localNodeInfo = localNodeInfo;
+    private readonly SecretConnectionSettings _settings = settings;
+    private readonly Func<UpgradeResult, TMat> _project = project;
+
+    private readonly Inlet<ByteString> _plainIn = new("SecretConnection.plainIn");
+    private readonly Outlet<ByteString> _cipherOut = new("SecretConnection.cipherOut");
+    private readonly Inlet<ByteString> _cipherIn = new("SecretConnection.cipherIn");
+    private readonly Outlet<ByteString> _plainOut = new("SecretConnection.plainOut");
+
+    private BidiShape<ByteString, ByteString, ByteString, ByteString>? _shape;
+
+    // One shape instance for the stage's lifetime: Akka compares shapes when rewiring (e.g. BidiFlow.Reversed).
+    public override BidiShape<ByteString, ByteString, ByteString, ByteString> Shape =>
+        _shape ??= new(_plainIn, _cipherOut, _cipherIn, _plainOut);
+
+    protected override Attributes InitialAttributes { get; } = Attributes.CreateName("secret-connection");
+
+    public override ILogicAndMaterializedValue<Task<TMat>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    {
+        var promise = new TaskCompletionSource<TMat>(TaskCreationOptions.RunContinuationsAsynchronously);
+        return new LogicAndMaterializedValue<Task<TMat>>(new Logic(this, promise), promise.Task);
+    }
+
+    private sealed class Logic : TimerGraphStageLogic
+    {
+        private const string DeadlineTimer = "handshake-deadline";
+        private readonly SecretConnectionStage<TMat> _stage;
+        private readonly TaskCompletionSource<TMat> _promise;
+        private readonly ConnectionUpgrade _upgrade;
+        private readonly int _batchLimit;
+        private ArrayBufferWriter<byte> _cipherPending = new();
+        private SecretConnectionSession? _session;
+        private bool _plainInFinished;
+        private bool _cipherInFinished;
+
+        public Logic(SecretConnectionStage<TMat> stage, TaskCompletionSource<TMat> promise) : base(stage.Shape)
+        {
+            _stage = stage;
+            _promise = promise;
+            _batchLimit = Math.Max(Frame.SealedSize, stage._settings.MaxWriteBatchBytes);
+            _upgrade = new ConnectionUpgrade(stage._localKey, stage._localNodeInfo, stage._settings.ExpectedRemoteId);
+
+            SetHandler(stage._cipherIn, onPush: OnCipherPush, onUpstreamFinish: OnCipherFinish, onUpstreamFailure: OnCipherFailure);
+            SetHandler(stage._plainOut, onPull: OnPlainPull);
+            SetHandler(stage._plainIn, onPush: OnPlainPush, onUpstreamFinish: OnPlainFinish, onUpstreamFailure: Fail);
+            SetHandler(stage._cipherOut, onPull: OnCipherPull, onDownstreamFinish: OnCipherCancel);
+        }
+
+        private bool Upgraded => _session is not null;
+
+        public override void PreStart()
+        {
+            _cipherPending.Write(_upgrade.Start());
+            ScheduleOnce(DeadlineTimer, _stage._settings.HandshakeTimeout);
+            Pull(_stage._cipherIn);
+        }
+
+        protected override void OnTimer(object timerKey) =>
+            Fail(new HandshakeFailedException(HandshakeFailure.Timeout,
+                $"connection upgrade did not finish within {_stage._settings.HandshakeTimeout.TotalSeconds:0.###} s"));
+
+        private void OnCipherPush()
+        {
+            var bytes = Grab(_stage._cipherIn);
+            try
+            {
+                if (Upgraded)
+                {
+                    _session!.Open(bytes.ToReadOnlySpan());
+                }
+                else
+                {
+                    _upgrade.Feed(bytes.ToReadOnlySpan(), _cipherPending);
+                    if (_upgrade.IsComplete)
+                        OnUpgraded();
+                    else
+                        Pull(_stage._cipherIn); // the handshake reads regardless of application demand
+                }
+            }
+            catch (PeerConnectionException e)
+            {
+                Fail(e);
+                return;
+            }
+            PushCipher();
+            PushPlainOrPull();
+        }
+
+        private void OnUpgraded()
+        {
+            CancelTimer(DeadlineTimer);
+            _session = _upgrade.Session!;
+            var connection = new SecretConnectionInfo(_session.RemoteId, _session.RemotePublicKey);
+            _promise.TrySetResult(_stage._project(new UpgradeResult(connection, _upgrade.RemoteNodeInfo)));
+            PullPlainIfRoom();
+        }
+
+        private void OnCipherFinish()
+        {
+            _cipherInFinished = true;
+            try
+            {
+                if (!Upgraded)
+                    _upgrade.OnEndOfStream();
+                else if (_session!.Opener.PendingBytes > 0)
+                    throw new ProtocolViolationException(ProtocolViolation.UnexpectedEof,
+                        $"stream ended inside a frame ({_session.Opener.PendingBytes} of {Frame.SealedSize} bytes)");
+            }
+            catch (PeerConnectionException e)
+            {
+                Fail(e);
+                return;
+            }
+            PushPlainOrPull();
+        }
+
+        /// <summary>
+        /// The transport failed (typically a reset). During the upgrade that is the remote going away mid-handshake;
+        /// afterwards it is a transport error and passes through as it is.
+        /// </summary>
+        private void OnCipherFailure(Exception e) =>
+            Fail(Upgraded ? e : new HandshakeFailedException(HandshakeFailure.UnexpectedEof, $"transport failed during the upgrade: {e.Message}", e));
+
+        private void OnPlainPull() => PushPlainOrPull();
+
+        /// <summary>Gives the application what has been opened, or asks TCP for more when it has taken it all.</summary>
+        private void PushPlainOrPull()
+        {
+            if (!Upgraded) return;
+            if (_session!.PendingPlaintextLength > 0)
+            {
+                if (IsAvailable(_stage._plainOut))
+                    Push(_stage._plainOut, ByteString.FromBytes(_session.TakePendingPlaintext()));
+                return;
+            }
+            if (_cipherInFinished)
+            {
+                Complete(_stage._plainOut);
+                return;
+            }
+            if (IsAvailable(_stage._plainOut) && !HasBeenPulled(_stage._cipherIn))
+                Pull(_stage._cipherIn);
+        }
+
+        private void OnPlainPush()
+        {
+            var plaintext = Grab(_stage._plainIn);
+            try
+            {
+                _session!.Sealer.Seal(plaintext.ToReadOnlySpan(), _cipherPending);
+            }
+            catch (PeerConnectionException e)
+            {
+                Fail(e);
+                return;
+            }
+            PushCipher();
+            PullPlainIfRoom();
+        }
+
+        private void OnPlainFinish()
+        {
+            _plainInFinished = true;
+            if (_cipherPending.WrittenCount == 0 && Upgraded)
+                Complete(_stage._cipherOut);
+        }
+
+        private void OnCipherPull()
+        {
+            PushCipher();
+            PullPlainIfRoom();
+        }
+
+        /// <summary>The transport stopped taking our bytes (closed or reset).</summary>
+        private void OnCipherCancel(Exception cause)
+        {
+            if (!Upgraded)
+                Fail(new HandshakeFailedException(HandshakeFailure.UnexpectedEof, $"transport closed during the upgrade: {cause.Message}", cause));
+            else if (cause is SubscriptionWithCancelException.NonFailureCancellation)
+                CompleteStage();
+            else
+                Fail(cause);
+        }
+
+        private void PushCipher()
+        {
+            if (_cipherPending.WrittenCount == 0 || !IsAvailable(_stage._cipherOut)) return;
+            // Hand the filled buffer to TCP as it is and start a new one: no copy of the sealed bytes.
+            var written = _cipherPending;
+            _cipherPending = new ArrayBufferWriter<byte>(Math.Min(_batchLimit, Math.Max(written.Capacity, Frame.SealedSize)));
+            Push(_stage._cipherOut, ByteString.FromBytes(written.WrittenMemory.ToArray()));
+            if (_plainInFinished && Upgraded)
+                Complete(_stage._cipherOut);
+        }
+
+        private void PullPlainIfRoom()
+        {
+            if (Upgraded && !_plainInFinished && !HasBeenPulled(_stage._plainIn) && !IsClosed(_stage._plainIn)
+                && _cipherPending.WrittenCount < _batchLimit)
+                Pull(_stage._plainIn);
+        }
+
+        private void Fail(Exception e)
+        {
+            _promise.TrySetException(e);
+            FailStage(e);
+        }
+
+        public override void PostStop()
+        {
+            _promise.TrySetException(_cipherInFinished
+                ? new HandshakeFailedException(HandshakeFailure.UnexpectedEof, "stream ended before the upgrade finished")
+                : new AbruptStageTerminationException(this));
+            _upgrade.Dispose();
+            _session?.Dispose();
+        }
+    }
+}
