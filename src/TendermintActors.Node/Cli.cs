@@ -1,0 +1,35 @@
+using System.CommandLine;
+using TendermintActors.Node.Commands;
+
+namespace TendermintActors.Node;
+
+/// <summary>
+/// The <c>tmactors</c> command tree. Each command lives in its own class under Commands/ and writes only to the
+/// writers it is given, so tests run the whole command line in-process.
+/// </summary>
+internal static class Cli
+{
+    /// <summary>Exit code of a command that failed for a reason it reported on stderr.</summary>
+    public const int Failure = 1;
+
+    public static RootCommand Build()
+    {
+        // Recursive, as Go's persistent --home flag: accepted before or after the command name.
+        var home = new Option<string>("--home")
+        {
+            Description = "The node's home directory (config/ lives under it)",
+            HelpName = "DIR",
+            Recursive = true,
+            DefaultValueFactory = _ => NodeHome.Default(Environment.GetEnvironmentVariable("TMHOME"),
+                Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)),
+        };
+        var root = new RootCommand("tmactors: a Tendermint/CometBFT P2P node on Akka.NET");
+        root.Options.Add(home);
+        root.Subcommands.Add(InitCommand.Create(home));
+        root.Subcommands.Add(ShowNodeIdCommand.Create(home));
+        return root;
+    }
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
+        Build().Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+}

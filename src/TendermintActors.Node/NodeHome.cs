@@ -1,0 +1,19 @@
+namespace TendermintActors.Node;
+
+/// <summary>Where a node keeps its files, relative to its home directory (the layout of a Go node's home).</summary>
+internal sealed record NodeHome(string Root)
+{
+    public const string DefaultDirectoryName = ".tmactors";
+    public const string NodeKeyRelativePath = "config/node_key.json";
+    public const string NodeConfRelativePath = "config/node.conf";
+
+    public string ConfigDirectory => Path.Combine(Root, "config");
+    public string NodeKeyFile => Path.Combine(Root, NodeKeyRelativePath);
+    public string NodeConfFile => Path.Combine(Root, NodeConfRelativePath);
+
+    public static NodeHome At(string directory) => new(Path.GetFullPath(directory));
+
+    /// <summary><c>$TMHOME</c> when set (as Go nodes do), otherwise <c>~/.tmactors</c>.</summary>
+    public static string Default(string? tmHome, string userProfile) =>
+        string.IsNullOrWhiteSpace(tmHome) ? Path.Combine(userProfile, DefaultDirectoryName) : tmHome;
+}

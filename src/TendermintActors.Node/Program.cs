@@ -1,0 +1,1 @@
+return TendermintActors.Node.Cli.Run(args, Console.Out, Console.Error);
