@@ -1,0 +1,99 @@
+namespace TendermintActors.Protocol.MConnection;
+
+/// <summary>
+/// One multiplexed channel of an MConnection, as a reactor declares it (Go's <c>conn.ChannelDescriptor</c>,
+/// PROTOCOL.md §5). Only <see cref="Id"/> is seen by the remote (in the node info); the rest are local choices.
+/// </summary>
+/// <param name="Id">The channel's byte on the wire.</param>
+/// <param name="Priority">Share of the send bandwidth relative to the other channels; must be positive.</param>
+public sealed record ChannelDescriptor(byte Id, int Priority)
+{
+    public const int DefaultSendQueueCapacity = 1;
+    public const int DefaultRecvBufferCapacity = 4096;
+    public const int DefaultRecvMessageCapacity = 22020096;
+
+    /// <summary>Whole messages that may wait behind the one being sent (Go's send channel capacity).</summary>
+    public int SendQueueCapacity { get; init; } = DefaultSendQueueCapacity;
+
+    /// <summary>
+    /// Go's initial reassembly buffer size, kept so that descriptors carry over from Go reactors; our
+    /// <see cref="Reassembler"/> holds fragments as they arrive and preallocates nothing.
+    /// </summary>
+    public int RecvBufferCapacity { get; init; } = DefaultRecvBufferCapacity;
+
+    /// <summary>Largest reassembled message accepted; a remote that exceeds it is disconnected.</summary>
+    public int RecvMessageCapacity { get; init; } = DefaultRecvMessageCapacity;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the channel and the field when a value is out of range.</summary>
+    public void Validate()
+    {
+        if (Priority <= 0)
+            throw new ArgumentException($"channel 0x{Id:x2}: Priority must be positive, got {Priority}");
+        if (SendQueueCapacity <= 0)
+            throw new ArgumentException($"channel 0x{Id:x2}: SendQueueCapacity must be positive, got {SendQueueCapacity}");
+        if (RecvBufferCapacity <= 0)
+            throw new ArgumentException($"channel 0x{Id:x2}: RecvBufferCapacity must be positive, got {RecvBufferCapacity}");
+        if (RecvMessageCapacity <= 0)
+            throw new ArgumentException($"channel 0x{Id:x2}: RecvMessageCapacity must be positive, got {RecvMessageCapacity}");
+    }
+
+    /// <summary>Validates each descriptor and rejects a set that declares one ID twice.</summary>
+    public static void ValidateSet(IEnumerable<ChannelDescriptor> channels)
+    {
+        ArgumentNullException.ThrowIfNull(channels);
+        Span<bool> seen = stackalloc bool[256];
+        foreach (var channel in channels)
+        {
+            if (channel is null)
+                throw new ArgumentException("a channel descriptor is null");
+            channel.Validate();
+            if (seen[channel.Id])
+                throw new ArgumentException($"channel 0x{channel.Id:x2} is declared twice");
+            seen[channel.Id] = true;
+        }
+    }
+}
+
+/// <summary>
+/// The channel IDs a CometBFT node uses (PROTOCOL.md §5), so that reactors written against this library
+/// interoperate with Go nodes. Priorities and send queues are those of §5; the Go reactors also set their own
+/// receive capacities (e.g. 1 MiB for consensus), which a reactor reimplementing them should set with <c>with</c>.
+/// </summary>
+public static class StandardChannels
+{
+    /// <summary>The raw IDs, usable as <c>case</c> labels.</summary>
+    public static class Ids
+    {
+        public const byte Pex = 0x00;
+        public const byte ConsensusState = 0x20;
+        public const byte ConsensusData = 0x21;
+        public const byte ConsensusVote = 0x22;
+        public const byte ConsensusVoteSetBits = 0x23;
+        public const byte Mempool = 0x30;
+        public const byte Evidence = 0x38;
+        public const byte BlockSync = 0x40;
+        public const byte StateSyncSnapshot = 0x60;
+        public const byte StateSyncChunk = 0x61;
+    }
+
+    /// <summary>PEX: a <c>PexAddrs</c> holds at most 250 addresses of at most 256 bytes (PROTOCOL.md §7).</summary>
+    public static ChannelDescriptor Pex { get; } =
+        new(Ids.Pex, 1) { SendQueueCapacity = 10, RecvMessageCapacity = 256 * 250 };
+
+    public static ChannelDescriptor ConsensusState { get; } = new(Ids.ConsensusState, 6);
+    public static ChannelDescriptor ConsensusData { get; } = new(Ids.ConsensusData, 10);
+    public static ChannelDescriptor ConsensusVote { get; } = new(Ids.ConsensusVote, 7);
+    public static ChannelDescriptor ConsensusVoteSetBits { get; } = new(Ids.ConsensusVoteSetBits, 1);
+    public static ChannelDescriptor Mempool { get; } = new(Ids.Mempool, 5);
+    public static ChannelDescriptor Evidence { get; } = new(Ids.Evidence, 6);
+    public static ChannelDescriptor BlockSync { get; } = new(Ids.BlockSync, 5) { SendQueueCapacity = 1000 };
+    public static ChannelDescriptor StateSyncSnapshot { get; } = new(Ids.StateSyncSnapshot, 5);
+    public static ChannelDescriptor StateSyncChunk { get; } = new(Ids.StateSyncChunk, 3);
+
+    /// <summary>Every standard descriptor, in ID order.</summary>
+    public static IReadOnlyList<ChannelDescriptor> All { get; } =
+    [
+        Pex, ConsensusState, ConsensusData, ConsensusVote, ConsensusVoteSetBits,
+        Mempool, Evidence, BlockSync, StateSyncSnapshot, StateSyncChunk,
+    ];
+}

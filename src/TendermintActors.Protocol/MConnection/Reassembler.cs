@@ -1,0 +1,136 @@
+using Google.Protobuf;
+using TendermintActors.Protocol.Errors;
+using TendermintActors.Protocol.Wire;
+
+namespace TendermintActors.Protocol.MConnection;
+
+/// <summary>
+/// The receiving half of an MConnection (PROTOCOL.md §5) without I/O: keeps each <c>PacketMsg</c>'s data with its
+/// channel's unfinished message and hands back the whole message at eof. Any <see cref="ProtocolViolationException"/> it throws
+/// ends the connection, as in Go. Single-threaded, like <see cref="SendScheduler"/>.
+/// </summary>
+public sealed class Reassembler
+{
+    private readonly Channel?[] _byId = new Channel?[256];
+
+    public Reassembler(IEnumerable<ChannelDescriptor> channels)
+    {
+        var descriptors = channels?.ToArray() ?? throw new ArgumentNullException(nameof(channels));
+        ChannelDescriptor.ValidateSet(descriptors);
+        foreach (var d in descriptors)
+            _byId[d.Id] = new Channel(d);
+    }
+
+    /// <summary>
+    /// Takes one decoded fragment; returns the complete message when it is the last one, otherwise null. The packet's
+    /// data is kept as it is until eof (a <see cref="ByteString"/> is immutable), so a message is copied only once,
+    /// into the array returned.
+    /// </summary>
+    public byte[]? Accept(PacketMsg packet)
+    {
+        ArgumentNullException.ThrowIfNull(packet);
+        return Accept(packet.ChannelId, packet.Eof, packet.Data.Span, packet.Data);
+    }
+
+    /// <summary>
+    /// Takes one fragment given by its fields (the span is copied if it must be kept). Throws
+    /// <see cref="ProtocolViolation.UnknownChannel"/> for a channel not declared (or an ID outside 0..255) and
+    /// <see cref="ProtocolViolation.ReceiveCapacityExceeded"/> when the message would grow past the channel's
+    /// <see cref="ChannelDescriptor.RecvMessageCapacity"/>.
+    /// </summary>
+    public byte[]? Accept(int channelId, bool eof, ReadOnlySpan<byte> data) => Accept(channelId, eof, data, null);
+
+    /// <summary>Bytes of an unfinished message held for the channel (0 for an unknown channel).</summary>
+    public int BufferedBytes(byte channelId) => _byId[channelId]?.Length ?? 0;
+
+    private byte[]? Accept(int channelId, bool eof, ReadOnlySpan<byte> data, ByteString? owned)
+    {
+        if ((uint)channelId > byte.MaxValue || _byId[channelId] is not { } ch)
+            throw new ProtocolViolationException(ProtocolViolation.UnknownChannel, $"packet for unknown channel {channelId} (0x{channelId:x2})");
+
+        var total = (long)ch.Length + data.Length;
+        if (total > ch.Descriptor.RecvMessageCapacity)
+            throw new ProtocolViolationException(ProtocolViolation.ReceiveCapacityExceeded,
+                $"channel 0x{ch.Descriptor.Id:x2}: message of at least {total} bytes exceeds the capacity of {ch.Descriptor.RecvMessageCapacity}");
+
+        if (!eof)
+        {
+            if (!data.IsEmpty)
+                ch.Keep(data, owned);
+            return null;
+        }
+        return ch.Length == 0 ? data.ToArray() : ch.Finish(data);
+    }
+
+    private sealed class Channel(ChannelDescriptor descriptor)
+    {
+        // Fragments at least this long are kept as the ByteString the decoder made (no copy); shorter ones are
+        // copied into a shared tail array, so that a peer sending tiny fragments cannot make per-fragment object
+        // overhead outgrow the data itself (the capacity check counts data bytes only).
+        private const int KeepWholeFrom = 512;
+        private const int TailSize = 4096;
+        // A segment list that a huge message grew is dropped afterwards rather than pinned for the connection's life.
+        private const int RetainedSegmentsCapacity = 64;
+
+        public readonly ChannelDescriptor Descriptor = descriptor;
+        private List<ReadOnlyMemory<byte>>? _segments;
+        private byte[]? _tail;
+        private int _tailUsed;
+        private bool _lastSegmentIsTail;
+        public int Length;
+
+        public void Keep(ReadOnlySpan<byte> data, ByteString? owned)
+        {
+            var segments = _segments ??= [];
+            Length += data.Length;
+            if (owned is not null && data.Length >= KeepWholeFrom)
+            {
+                segments.Add(owned.Memory);
+                _lastSegmentIsTail = false;
+                return;
+            }
+            if (_tail is null || _tail.Length - _tailUsed < data.Length)
+            {
+                _tail = new byte[Math.Max(TailSize, data.Length)];
+                _tailUsed = 0;
+                _lastSegmentIsTail = false;
+            }
+            data.CopyTo(_tail.AsSpan(_tailUsed));
+            if (_lastSegmentIsTail)
+            {
+                var last = segments[^1];
+                segments[^1] = _tail.AsMemory(_tailUsed - last.Length, last.Length + data.Length);
+            }
+            else
+            {
+                segments.Add(_tail.AsMemory(_tailUsed, data.Length));
+                _lastSegmentIsTail = true;
+            }
+            _tailUsed += data.Length;
+        }
+
+        public byte[] Finish(ReadOnlySpan<byte> last)
+        {
+            var message = new byte[Length + last.Length];
+            var offset = 0;
+            foreach (var segment in _segments!)
+            {
+                segment.Span.CopyTo(message.AsSpan(offset));
+                offset += segment.Length;
+            }
+            last.CopyTo(message.AsSpan(offset));
+
+            Length = 0;
+            _lastSegmentIsTail = false;
+            // The message was copied out, so the tail can be reused; only a baseline-sized one is worth keeping.
+            _tailUsed = 0;
+            if (_tail is { Length: > TailSize })
+                _tail = null;
+            if (_segments.Capacity > RetainedSegmentsCapacity)
+                _segments = null;
+            else
+                _segments.Clear();
+            return message;
+        }
+    }
+}

@@ -1,0 +1,219 @@
+using System.Buffers;
+using Google.Protobuf;
+using TendermintActors.Protocol.Wire;
+
+namespace TendermintActors.Protocol.MConnection;
+
+/// <summary>What <see cref="SendScheduler.TryEnqueue"/> did with a message.</summary>
+public enum EnqueueResult
+{
+    Accepted,
+    /// <summary>The channel already holds its <see cref="ChannelDescriptor.SendQueueCapacity"/> waiting messages.</summary>
+    QueueFull,
+    /// <summary>No channel with that ID was declared.</summary>
+    UnknownChannel,
+}
+
+/// <summary>
+/// The next <c>PacketMsg</c> to put on the wire: <see cref="Data"/> is a slice of the enqueued message, not a copy,
+/// so it is valid as long as the caller keeps that message's memory unchanged.
+/// </summary>
+public readonly struct PacketMsgFragment(byte channelId, bool eof, ReadOnlyMemory<byte> data)
+{
+    public byte ChannelId { get; } = channelId;
+    public bool Eof { get; } = eof;
+    public ReadOnlyMemory<byte> Data { get; } = data;
+
+    /// <summary>Length-delimited size on the wire.</summary>
+    public int EncodedSize => PacketCodec.SizeOfPacketMsg(ChannelId, Eof, Data.Length);
+
+    public int WriteTo(Span<byte> destination) => PacketCodec.WritePacketMsg(destination, ChannelId, Eof, Data.Span);
+
+    public void WriteTo(IBufferWriter<byte> writer) => PacketCodec.WritePacketMsg(writer, ChannelId, Eof, Data.Span);
+
+    /// <summary>The protobuf object (copies the data); for tests and slow paths.</summary>
+    public PacketMsg ToPacketMsg() => new() { ChannelId = ChannelId, Eof = Eof, Data = ByteString.CopyFrom(Data.Span) };
+
+    public override string ToString() => $"PacketMsg(0x{ChannelId:x2}, eof={Eof}, {Data.Length} bytes)";
+}
+
+/// <summary>
+/// One channel's send-side state, for monitoring. <c>QueueSize</c> counts messages not completely sent, the one being
+/// fragmented included (Go's <c>sendQueueSize</c>); <c>RecentlySent</c> is packet bytes sent lately, decayed by
+/// <see cref="SendScheduler.Decay"/>; <c>PendingBytes</c> is message bytes not yet cut into packets.
+/// </summary>
+public readonly record struct ChannelSendStatus(
+    byte Id, int Priority, int SendQueueCapacity, int QueueSize, long RecentlySent, long PendingBytes);
+
+/// <summary>
+/// The sending half of an MConnection (PROTOCOL.md §5) without I/O: per-channel bounded queues of whole messages,
+/// and a scheduler that picks the channel with the least <c>recentlySent / priority</c> and cuts the next fragment
+/// of its current message. Single-threaded: one owner (a stream stage) calls everything, and passes time in by
+/// calling <see cref="Decay"/> every 2 s.
+/// </summary>
+/// <remarks>
+/// Queue semantics follow Go: a channel admits a message while fewer than <see cref="ChannelDescriptor.SendQueueCapacity"/>
+/// messages wait; the message being fragmented has left the queue (Go moves it to <c>sending</c>). So a channel holds
+/// at most capacity + 1 messages, which is the memory bound. Unlike Go, where the move happens on the sender's next
+/// pass, an idle channel's message becomes current at once; Go's sender runs continuously, so admission is the same.
+/// </remarks>
+public sealed class SendScheduler
+{
+    private readonly Channel[] _channels;
+    private readonly Channel?[] _byId = new Channel?[256];
+    private readonly int _maxPacketSize;
+    private int _pendingMessages;
+
+    public SendScheduler(IEnumerable<ChannelDescriptor> channels, int maxPacketPayloadSize = PacketCodec.DefaultMaxPayloadSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPacketPayloadSize);
+        var descriptors = channels?.ToArray() ?? throw new ArgumentNullException(nameof(channels));
+        ChannelDescriptor.ValidateSet(descriptors);
+        MaxPacketPayloadSize = maxPacketPayloadSize;
+        _maxPacketSize = PacketCodec.MaxPacketSize(maxPacketPayloadSize);
+        _channels = new Channel[descriptors.Length];
+        for (var i = 0; i < descriptors.Length; i++)
+            _byId[descriptors[i].Id] = _channels[i] = new Channel(descriptors[i]);
+        Channels = descriptors;
+    }
+
+    /// <summary>The descriptors, in the order that breaks ties between equal ratios (the first wins, as in Go).</summary>
+    public IReadOnlyList<ChannelDescriptor> Channels { get; }
+
+    public int MaxPacketPayloadSize { get; }
+
+    /// <summary>True while some channel has a message, or part of one, to send.</summary>
+    public bool HasPending => _pendingMessages > 0;
+
+    /// <summary>Message bytes enqueued and not yet cut into packets, over all channels.</summary>
+    public long PendingBytes { get; private set; }
+
+    public bool HasChannel(byte channelId) => _byId[channelId] is not null;
+
+    /// <summary>Whether <see cref="TryEnqueue"/> would accept a message on the channel now.</summary>
+    public bool CanEnqueue(byte channelId) => _byId[channelId] is { } ch && ch.CanAccept;
+
+    /// <summary>
+    /// Queues a whole message. The scheduler keeps <paramref name="message"/> (no copy) and hands out slices of it:
+    /// the caller must not change or recycle that memory until the message's eof fragment has been written.
+    /// </summary>
+    public EnqueueResult TryEnqueue(byte channelId, ReadOnlyMemory<byte> message)
+    {
+        if (_byId[channelId] is not { } ch)
+            return EnqueueResult.UnknownChannel;
+        if (!ch.CanAccept)
+            return EnqueueResult.QueueFull;
+
+        if (ch.HasCurrent)
+            ch.Waiting.Enqueue(message);
+        else
+            ch.StartMessage(message);
+        _pendingMessages++;
+        PendingBytes += message.Length;
+        ch.PendingBytes += message.Length;
+        return EnqueueResult.Accepted;
+    }
+
+    /// <summary>
+    /// Cuts the next packet: among channels with something pending, the one with the least
+    /// <c>recentlySent / priority</c> (ties to the earlier channel) gives its current message's next fragment of at
+    /// most <see cref="MaxPacketPayloadSize"/> bytes. The packet's wire size is added to that channel's recentlySent.
+    /// Returns false when nothing is pending.
+    /// </summary>
+    public bool TryNextPacket(out PacketMsgFragment fragment)
+    {
+        fragment = default;
+        if (_pendingMessages == 0)
+            return false;
+
+        Channel? least = null;
+        // float, as Go computes the ratio: near-equal ratios tie the same way.
+        var leastRatio = float.MaxValue;
+        foreach (var ch in _channels)
+        {
+            if (!ch.HasCurrent) continue;
+            var ratio = (float)ch.RecentlySent / ch.Descriptor.Priority;
+            if (least is null || ratio < leastRatio)
+            {
+                least = ch;
+                leastRatio = ratio;
+            }
+        }
+
+        var channel = least!;
+        var id = channel.Descriptor.Id;
+        var remaining = channel.Current.Length - channel.Offset;
+        var take = Math.Min(remaining, MaxPacketPayloadSize);
+        var eof = remaining <= MaxPacketPayloadSize;
+        // A channel ID of 0x80 or more takes a 2-byte varint, so a full last fragment would be one byte over the
+        // reader's limit (which Go computes with channel 1) and a Go peer would disconnect us. Such a fragment goes
+        // without eof, and an empty eof packet follows: same message on the other side, every packet within limit.
+        if (eof && take > 0 && PacketCodec.PacketBodySize(id, eof: true, take) > _maxPacketSize)
+            eof = false;
+
+        var data = channel.Current.Slice(channel.Offset, take);
+        channel.Offset += take;
+        PendingBytes -= take;
+        channel.PendingBytes -= take;
+        channel.RecentlySent += PacketCodec.SizeOfPacketMsg(id, eof, take);
+        if (eof)
+        {
+            _pendingMessages--;
+            if (channel.Waiting.TryDequeue(out var next))
+                channel.StartMessage(next);
+            else
+                channel.EndMessage();
+        }
+        fragment = new PacketMsgFragment(id, eof, data);
+        return true;
+    }
+
+    /// <summary>Multiplies every channel's recentlySent by 0.8, truncating as Go does; the owner calls it every 2 s.</summary>
+    public void Decay()
+    {
+        foreach (var ch in _channels)
+            ch.RecentlySent = (long)(ch.RecentlySent * 0.8);
+    }
+
+    /// <summary>The channel's state, or null when it was not declared.</summary>
+    public ChannelSendStatus? GetStatus(byte channelId) => _byId[channelId]?.Status();
+
+    /// <summary>Every channel's state, in descriptor order.</summary>
+    public ChannelSendStatus[] GetStatus()
+    {
+        var result = new ChannelSendStatus[_channels.Length];
+        for (var i = 0; i < result.Length; i++)
+            result[i] = _channels[i].Status();
+        return result;
+    }
+
+    private sealed class Channel(ChannelDescriptor descriptor)
+    {
+        public readonly ChannelDescriptor Descriptor = descriptor;
+        public readonly Queue<ReadOnlyMemory<byte>> Waiting = new();
+        public ReadOnlyMemory<byte> Current;
+        public bool HasCurrent;
+        public int Offset;
+        public long RecentlySent;
+        public long PendingBytes;
+
+        public bool CanAccept => Waiting.Count < Descriptor.SendQueueCapacity;
+
+        public void StartMessage(ReadOnlyMemory<byte> message)
+        {
+            Current = message;
+            Offset = 0;
+            HasCurrent = true;
+        }
+
+        public void EndMessage()
+        {
+            Current = default;
+            Offset = 0;
+            HasCurrent = false;
+        }
+
+        public ChannelSendStatus Status() => new(Descriptor.Id, Descriptor.Priority, Descriptor.SendQueueCapacity,
+            Waiting.Count + (HasCurrent ? 1 : 0), RecentlySent, PendingBytes);
+    }
+}
