@@ -19,9 +19,9 @@ public static class NodeKeyFile
         {
             text = File.ReadAllText(path);
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new FileNotFoundException($"node key file '{path}' does not exist (create one with 'tmactors init')", path);
+            throw new FileNotFoundException($"node key file '{path}' does not exist (create one with 'tmactors init')", path, e);
         }
         return Parse(text, path);
     }
@@ -38,11 +38,12 @@ public static class NodeKeyFile
         {
             throw new FormatException($"{source}: not valid JSON ({e.Message})", e);
         }
-        var privKey = root?["priv_key"] ?? throw new FormatException($"{source}: missing \"priv_key\"");
-        var type = privKey["type"]?.GetValue<string>();
+        if (root is not JsonObject obj || obj["priv_key"] is not JsonObject privKey)
+            throw new FormatException($"{source}: expected an object with a \"priv_key\" object");
+        var type = StringOf(privKey["type"]);
         if (type != Ed25519Type)
             throw new FormatException($"{source}: priv_key.type is '{type}', only '{Ed25519Type}' is supported");
-        var value = privKey["value"]?.GetValue<string>() ?? throw new FormatException($"{source}: missing priv_key.value");
+        var value = StringOf(privKey["value"]) ?? throw new FormatException($"{source}: priv_key.value is missing or not a string");
         byte[] bytes;
         try
         {
@@ -61,6 +62,9 @@ public static class NodeKeyFile
             throw new FormatException($"{source}: priv_key.value: {e.Message}", e);
         }
     }
+
+    private static string? StringOf(JsonNode? node) =>
+        node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     /// <summary>The JSON text Go writes (same key order, no extra whitespace).</summary>
     public static string Format(NodeKey key) =>

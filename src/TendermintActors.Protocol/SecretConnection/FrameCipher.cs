@@ -23,16 +23,15 @@ internal abstract class FrameCipher : IDisposable
     public const int TagSize = 16;
 
     /// <summary>
-    /// The hot-path choice. Both measure about the same per 1028-byte frame (README, "Figures"); the BCL one
-    /// reports tag failures by exception, which only happens once per connection (it ends it).
+    /// The hot-path choice: NSec measured ~15–20 % faster per 1028-byte frame than the BCL's OpenSSL-backed one
+    /// (about 0.98 µs against 1.2 µs to seal or open; README, "Figures").
     /// </summary>
-    public static FrameCipherImplementation Default { get; } = FrameCipherImplementation.Bcl;
+    public static FrameCipherImplementation Default { get; } = FrameCipherImplementation.NSec;
 
     public static FrameCipher Create(ReadOnlySpan<byte> key, FrameCipherImplementation? implementation = null) =>
         (implementation ?? Default) switch
         {
-            FrameCipherImplementation.NSec => new NSecFrameCipher(key),
-            _ when System.Security.Cryptography.ChaCha20Poly1305.IsSupported => new BclFrameCipher(key),
+            FrameCipherImplementation.Bcl when System.Security.Cryptography.ChaCha20Poly1305.IsSupported => new BclFrameCipher(key),
             _ => new NSecFrameCipher(key),
         };
 

@@ -1,0 +1,175 @@
+using System.Security.Cryptography;
+using Akka;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.TestKit.Xunit2;
+using TendermintActors.Protocol.Errors;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Streams;
+using TendermintActors.Tests.Support;
+using Xunit.Abstractions;
+using Model = TendermintActors.Protocol.NodeInfo.NodeInfo;
+using Tcp = Akka.Streams.Dsl.Tcp;
+
+namespace TendermintActors.Tests.Streams;
+
+/// <summary>Two of our SecretConnections over real loopback TCP.</summary>
+public sealed class SecretConnectionLoopbackSpecs(ITestOutputHelper output) : TestKit(output: output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Random chunks (1 byte to 70 KB) that add up to exactly <paramref name="total"/> bytes.</summary>
+    private static List<byte[]> RandomWrites(int total, int seed)
+    {
+        var random = new Random(seed);
+        var writes = new List<byte[]>();
+        for (var left = total; left > 0;)
+        {
+            var size = Math.Min(left, random.Next(1, 70_000));
+            var chunk = new byte[size];
+            random.NextBytes(chunk);
+            writes.Add(chunk);
+            left -= size;
+        }
+        return writes;
+    }
+
+    private static Sink<ByteString, Task<byte[]>> Collect() =>
+        Sink.Aggregate<ByteString, MemoryStream>(new MemoryStream(), (ms, b) => { b.WriteTo(ms); return ms; })
+            .MapMaterializedValue(t => t.ContinueWith(r => r.Result.ToArray(), TaskContinuationOptions.OnlyOnRanToCompletion));
+
+    [Fact]
+    public async Task Ten_megabytes_each_way_at_once_arrive_intact()
+    {
+        const int total = 10 * 1024 * 1024;
+        var materializer = Sys.Materializer();
+        using var serverKey = NodeKey.Generate();
+        using var clientKey = NodeKey.Generate();
+        var serverWrites = RandomWrites(total, seed: 1);
+        var clientWrites = RandomWrites(total, seed: 2);
+        var serverReceived = new TaskCompletionSource<byte[]>();
+        var serverAuthenticated = new TaskCompletionSource<SecretConnectionInfo>();
+
+        var binding = await Sys.TcpStream().Bind("127.0.0.1", 0, halfClose: true)
+            .To(Sink.ForEach<Tcp.IncomingConnection>(connection =>
+            {
+                var app = Flow.FromSinkAndSource(Collect(), Source.From(serverWrites.Select(ByteString.FromBytes)), Keep.Left);
+                var (info, received) = connection.HandleWith(SecretConnection.Create(serverKey).JoinUnderMat(app, (i, r) => (i, r)), materializer);
+                info.ContinueWith(t => { if (t.IsCompletedSuccessfully) serverAuthenticated.TrySetResult(t.Result); else serverAuthenticated.TrySetException(t.Exception!); });
+                received.ContinueWith(t => { if (t.IsCompletedSuccessfully) serverReceived.TrySetResult(t.Result); else serverReceived.TrySetException(t.Exception!); });
+            }))
+            .Run(materializer);
+
+        var (clientInfo, clientReceived) = Source.From(clientWrites.Select(ByteString.FromBytes))
+            .ViaMaterialized(SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id })
+                .JoinMat(Sys.TcpStream().OutgoingConnection(binding.LocalAddress), (Task<SecretConnectionInfo> i, Task<Tcp.OutgoingConnection> _) => i),
+                (NotUsed _, Task<SecretConnectionInfo> i) => i)
+            .ToMaterialized(Collect(), (i, r) => (i, r))
+            .Run(materializer);
+
+        Assert.Equal(serverKey.Id, (await clientInfo.WaitAsync(Dilated(Timeout))).RemoteId);
+        Assert.Equal(clientKey.Id, (await serverAuthenticated.Task.WaitAsync(Dilated(Timeout))).RemoteId);
+        var atServer = await serverReceived.Task.WaitAsync(Dilated(Timeout));
+        var atClient = await clientReceived.WaitAsync(Dilated(Timeout));
+        Assert.Equal(total, atServer.Length);
+        Assert.Equal(total, atClient.Length);
+        Assert.Equal(SHA256.HashData(clientWrites.SelectMany(w => w).ToArray()), SHA256.HashData(atServer));
+        Assert.Equal(SHA256.HashData(serverWrites.SelectMany(w => w).ToArray()), SHA256.HashData(atClient));
+        await binding.Unbind();
+    }
+
+    private Model NodeInfo(NodeKey key, string network = "test-net") =>
+        Model.Create(key.Id, "tcp://127.0.0.1:26656", network, "spec-node", [0x40, 0x20], version: "0.1.0");
+
+    private (Task<UpgradeResult> Result, Task Done) DialUpgrade(UpgradeServer server, NodeKey key, Model info, NodeId? expected) =>
+        Source.Never<ByteString>()
+            .ViaMaterialized(SecretConnection.Upgrade(key, info, new SecretConnectionSettings { ExpectedRemoteId = expected })
+                .JoinMat(Sys.TcpStream().OutgoingConnection(server.Endpoint), (Task<UpgradeResult> r, Task<Tcp.OutgoingConnection> _) => r),
+                (NotUsed _, Task<UpgradeResult> r) => r)
+            .ToMaterialized(Sink.Ignore<ByteString>(), (r, d) => (r, (Task)d))
+            .Run(Sys.Materializer());
+
+    [Fact]
+    public async Task Upgrade_exchanges_node_info_after_the_secret_connection()
+    {
+        using var serverKey = NodeKey.Generate();
+        using var clientKey = NodeKey.Generate();
+        var server = await UpgradeServer.Start(Sys, Sys.Materializer(), serverKey, NodeInfo(serverKey), new SecretConnectionSettings(), TestActor);
+        var (result, _) = DialUpgrade(server, clientKey, NodeInfo(clientKey), serverKey.Id);
+        var atClient = await result.WaitAsync(Dilated(Timeout));
+        Assert.Equal(serverKey.Id, atClient.Connection.RemoteId);
+        Assert.Equal("spec-node", atClient.RemoteNodeInfo!.Moniker);
+        var atServer = await ExpectMsgAsync<UpgradeServer.Upgraded>(Dilated(Timeout));
+        Assert.Equal(clientKey.Id.Hex, atServer.Result.RemoteNodeInfo!.DefaultNodeId);
+    }
+
+    [Fact]
+    public async Task Upgrade_rejects_another_network_on_both_sides()
+    {
+        using var serverKey = NodeKey.Generate();
+        using var clientKey = NodeKey.Generate();
+        var server = await UpgradeServer.Start(Sys, Sys.Materializer(), serverKey, NodeInfo(serverKey), new SecretConnectionSettings(), TestActor);
+        var (result, done) = DialUpgrade(server, clientKey, NodeInfo(clientKey, network: "other-net"), serverKey.Id);
+        var atClient = await Assert.ThrowsAnyAsync<PeerConnectionException>(() => result.WaitAsync(Dilated(Timeout)));
+        var atServer = (await ExpectMsgAsync<UpgradeServer.UpgradeFailed>(Dilated(Timeout))).Error;
+        await Assert.ThrowsAnyAsync<PeerConnectionException>(() => done.WaitAsync(Dilated(Timeout)));
+        AssertRejectedOrCutShort(atClient, atServer, NodeInfoRejection.IncompatibleNetwork);
+    }
+
+    [Fact]
+    public async Task Upgrade_detects_a_connection_to_ourselves()
+    {
+        using var key = NodeKey.Generate();
+        var server = await UpgradeServer.Start(Sys, Sys.Materializer(), key, NodeInfo(key), new SecretConnectionSettings(), TestActor);
+        var (result, _) = DialUpgrade(server, key, NodeInfo(key), expected: null);
+        var atClient = await Assert.ThrowsAnyAsync<PeerConnectionException>(() => result.WaitAsync(Dilated(Timeout)));
+        var atServer = (await ExpectMsgAsync<UpgradeServer.UpgradeFailed>(Dilated(Timeout))).Error;
+        AssertRejectedOrCutShort(atClient, atServer, NodeInfoRejection.SelfConnection);
+    }
+
+    /// <summary>
+    /// Both sides send their node info at once; the side that reads the other's first rejects it and closes, so the
+    /// other side either rejects it too or sees the connection end first. At least one names the real reason.
+    /// </summary>
+    private static void AssertRejectedOrCutShort(Exception atClient, Exception atServer, NodeInfoRejection reason)
+    {
+        foreach (var error in new[] { atClient, atServer })
+        {
+            var ok = error is NodeInfoRejectedException r && r.Reason == reason
+                || error is HandshakeFailedException h && h.Reason == HandshakeFailure.UnexpectedEof;
+            Assert.True(ok, $"unexpected {error}");
+        }
+        Assert.Contains(new[] { atClient, atServer }, e => e is NodeInfoRejectedException r && r.Reason == reason);
+    }
+}
+
+/// <summary>The handshake deadline, driven by Akka's TestScheduler: no wall-clock wait.</summary>
+public sealed class SecretConnectionDeadlineSpecs(ITestOutputHelper output)
+    : TestKit("akka.scheduler.implementation = \"Akka.TestKit.TestScheduler, Akka.TestKit\"", output: output)
+{
+    [Fact]
+    public async Task Upgrade_that_does_not_finish_in_time_fails_with_timeout()
+    {
+        using var key = NodeKey.Generate();
+        var deadline = TimeSpan.FromSeconds(20);
+        // The remote never says anything; our side has sent its ephemeral key and waits.
+        var sent = CreateTestProbe();
+        var transport = Flow.FromSinkAndSource(Sink.ActorRef<ByteString>(sent.Ref, "closed", e => e), Source.Never<ByteString>(), Keep.None);
+        var (result, done) = Source.Never<ByteString>()
+            .ViaMaterialized(SecretConnection.Create(key, new SecretConnectionSettings { HandshakeTimeout = deadline })
+                .JoinMat(transport, (Task<SecretConnectionInfo> r, NotUsed _) => r), (NotUsed _, Task<SecretConnectionInfo> r) => r)
+            .ToMaterialized(Sink.Ignore<ByteString>(), (r, d) => (r, (Task)d))
+            .Run(Sys.Materializer());
+        Assert.Equal(35, (await sent.ExpectMsgAsync<ByteString>()).Count); // our ephemeral key went out
+
+        var scheduler = (Akka.TestKit.TestScheduler)Sys.Scheduler;
+        scheduler.Advance(deadline - TimeSpan.FromMilliseconds(1));
+        Assert.False(result.IsCompleted);
+        scheduler.Advance(TimeSpan.FromMilliseconds(1));
+        var e = await Assert.ThrowsAsync<HandshakeFailedException>(() => result.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(HandshakeFailure.Timeout, e.Reason);
+        await Assert.ThrowsAsync<HandshakeFailedException>(() => done.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.IsType<HandshakeFailedException>(await sent.ExpectMsgAsync<Exception>()); // the transport is failed too
+    }
+}
