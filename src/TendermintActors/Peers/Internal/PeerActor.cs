@@ -1,0 +1,337 @@
+using System.Net;
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using TendermintActors.Protocol.Errors;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Streams;
+using TendermintActors.Switching;
+using TendermintActors.Transport;
+using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
+
+namespace TendermintActors.Peers.Internal;
+
+/// <summary>Where a connection came from.</summary>
+internal abstract record PeerOrigin
+{
+    public sealed record Inbound(TransportConnection Connection) : PeerOrigin;
+
+    public sealed record Outbound(NetAddress Address, bool Persistent) : PeerOrigin;
+}
+
+/// <summary>Everything a peer actor needs that the switch decides once.</summary>
+internal sealed record PeerContext(
+    NodeKey LocalKey,
+    NodeInfoModel LocalNodeInfo,
+    IReadOnlyList<ChannelDescriptor> Channels,
+    IReadOnlyDictionary<byte, IActorRef> ReactorsByChannel,
+    IReadOnlyList<IActorRef> Reactors,
+    SwitchSettings Settings,
+    IP2PTransport Transport);
+
+/// <summary>
+/// One connection, from the first byte to the last: runs the upgrade (SecretConnection + node info), asks the switch
+/// for admission, then owns the MConnection stream, the per-channel send accounting and the delivery to reactors.
+/// States: <see cref="Upgrading"/> → <see cref="AwaitingAdmission"/> → <see cref="Running"/> → stopped. Reactors
+/// hear PeerAdded, messages and PeerRemoved from this actor alone, so Akka's per-sender ordering guarantees their
+/// order. It owns a socket, so its supervisor stops it; it never restarts.
+/// </summary>
+internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
+{
+    // Internal protocol between the peer, its stream and the switch.
+    public sealed record Acked(byte Channel) : IDeadLetterSuppression;
+    public sealed record Admit;
+    public sealed record Reject(PeerStopReason Reason);
+    private sealed record Upgraded(UpgradeResult Result, EndPoint Remote);
+    private sealed record UpgradeFailed(Exception Error);
+    private sealed record SendTimedOut(long Id);
+
+    private readonly PeerContext _ctx;
+    private readonly PeerOrigin _origin;
+    private readonly IActorRef _switch;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<byte, int> _queued = new();
+    private readonly Dictionary<byte, Queue<(long Id, Peer.Send Send)>> _waiting = new();
+    private readonly Dictionary<byte, ChannelDescriptor> _channels;
+    private readonly List<IActorRef> _statusRequesters = new();
+    private MConnectionHandle? _connection;
+    private UniqueKillSwitch? _killSwitch;
+    private PeerHandle? _handle;
+    private NodeId? _remoteId;
+    private bool _announced;
+    private bool _finished;
+    private long _nextSendId;
+    private DateTime _startedAt;
+
+    public PeerActor(PeerContext ctx, PeerOrigin origin, IActorRef @switch)
+    {
+        _ctx = ctx;
+        _origin = origin;
+        _switch = @switch;
+        _channels = ctx.Channels.ToDictionary(c => c.Id);
+    }
+
+    public IStash Stash { get; set; } = null!;
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(PeerContext ctx, PeerOrigin origin, IActorRef @switch) =>
+        Akka.Actor.Props.Create(() => new PeerActor(ctx, origin, @switch));
+
+    private bool IsOutbound => _origin is PeerOrigin.Outbound;
+    private NetAddress? DialledAddress => (_origin as PeerOrigin.Outbound)?.Address;
+
+    protected override void PreStart()
+    {
+        var settings = _ctx.Settings;
+        var upgrade = SecretConnection.Upgrade(_ctx.LocalKey, _ctx.LocalNodeInfo, new SecretConnectionSettings
+        {
+            HandshakeTimeout = settings.HandshakeTimeout,
+            MaxWriteBatchBytes = settings.Connection.MaxWriteBatchBytes,
+            ExpectedRemoteId = DialledAddress?.Id,
+        });
+        var handler = upgrade.JoinUnderMat(MConnection.Create(settings.Connection, _ctx.Channels, Self), (u, h) => (u, h));
+
+        Flow<ByteString, ByteString, Task<EndPoint>> transport = _origin switch
+        {
+            PeerOrigin.Inbound inbound => inbound.Connection.Flow.MapMaterializedValue(_ => Task.FromResult(inbound.Connection.RemoteAddress)),
+            PeerOrigin.Outbound outbound => _ctx.Transport.Dial(outbound.Address.Host, outbound.Address.Port, settings.DialTimeout),
+            _ => throw new InvalidOperationException(),
+        };
+        var ((remote, killSwitch), (upgraded, connection)) = transport
+            .ViaMaterialized(KillSwitches.Single<ByteString>(), (r, k) => (r, k))
+            .JoinMaterialized(handler, (a, b) => (a, b))
+            .Run(Context.Materializer());
+        _killSwitch = killSwitch;
+        _connection = connection;
+        _startedAt = DateTime.UtcNow;
+
+        var self = Self;
+        // A failed dial fails the upgrade too; report whichever explains it better (the dial error).
+        upgraded.ContinueWith(async t =>
+        {
+            if (t.IsCompletedSuccessfully)
+                self.Tell(new Upgraded(t.Result, await remote.ConfigureAwait(false)));
+            else if (remote.IsFaulted)
+                self.Tell(new UpgradeFailed(remote.Exception!.GetBaseException()));
+            else
+                self.Tell(new UpgradeFailed(t.Exception?.GetBaseException() ?? new TaskCanceledException()));
+        }, TaskContinuationOptions.ExecuteSynchronously);
+        Become(Upgrading);
+    }
+
+    protected override void OnReceive(object message) => Unhandled(message);
+
+    private void Upgrading(object message)
+    {
+        switch (message)
+        {
+            case Upgraded up:
+                var info = up.Result.RemoteNodeInfo!;
+                _remoteId = up.Result.Connection.RemoteId;
+                _handle = new PeerHandle(up.Result.Connection.RemoteId, info, IsOutbound,
+                    (_origin as PeerOrigin.Outbound)?.Persistent ?? false, up.Remote, DialledAddress, Self);
+                _switch.Tell(new SwitchActor.PeerUpgraded(Self, _handle));
+                Become(AwaitingAdmission);
+                break;
+            case UpgradeFailed failed:
+                Finish(PeerStopReason.FromException(failed.Error));
+                break;
+            case MConnection.Stopped:
+                break; // the upgrade's own failure follows and explains it
+            case Peer.Stop stop:
+                Abort();
+                Finish(stop.Reason);
+                break;
+            default:
+                Stash.Stash();
+                break;
+        }
+    }
+
+    private void AwaitingAdmission(object message)
+    {
+        switch (message)
+        {
+            case Admit:
+                _announced = true;
+                var added = new Reactor.PeerAdded(_handle!);
+                foreach (var reactor in _ctx.Reactors)
+                    reactor.Tell(added);
+                _log.Info("Added peer {0} ({1}, {2})", _handle!.Id, IsOutbound ? "outbound" : "inbound", _handle.RemoteAddress);
+                Become(Running);
+                Stash.UnstashAll();
+                break;
+            case Reject reject:
+                Abort();
+                Finish(reject.Reason);
+                break;
+            case MConnection.Stopped stopped:
+                Finish(stopped.Reason is null ? PeerStopReason.Closed() : PeerStopReason.FromException(stopped.Reason));
+                break;
+            case Peer.Stop stop:
+                Abort();
+                Finish(stop.Reason);
+                break;
+            default:
+                Stash.Stash();
+                break;
+        }
+    }
+
+    private void Running(object message)
+    {
+        switch (message)
+        {
+            case MConnection.MessageReceived received:
+                if (_ctx.ReactorsByChannel.TryGetValue(received.Channel, out var reactor))
+                    reactor.Tell(new Reactor.Received(_handle!, received.Channel, received.Message));
+                else
+                    _connection!.Ack(received.Channel); // cannot happen: the stage refuses unknown channels
+                break;
+            case Acked acked:
+                _connection!.Ack(acked.Channel);
+                break;
+            case Peer.TrySend trySend:
+                if (!CanSendOn(trySend.Channel) || !HasRoom(trySend.Channel))
+                    Reply(trySend.ReplyTo, trySend.Channel, false, trySend.CorrelationId);
+                else
+                    Enqueue(trySend.Channel, trySend.Message, trySend.ReplyTo, trySend.CorrelationId);
+                break;
+            case Peer.Send send:
+                if (!CanSendOn(send.Channel))
+                    Reply(send.ReplyTo, send.Channel, false, send.CorrelationId);
+                else if (HasRoom(send.Channel) && !_waiting.ContainsKey(send.Channel))
+                    Enqueue(send.Channel, send.Message, send.ReplyTo, send.CorrelationId);
+                else
+                    Wait(send);
+                break;
+            case SendTimedOut timedOut:
+                TimeOutSend(timedOut.Id);
+                break;
+            case MConnection.MessageSent sent:
+                OnSent(sent.Channel);
+                break;
+            case MConnection.SendRejected rejected:
+                _log.Warning("Peer {0}: connection refused a message on channel 0x{1:x2} ({2})", _handle!.Id, rejected.Channel, rejected.Reason);
+                break;
+            case Peer.GetStatus:
+                if (_statusRequesters.Count == 0) _connection!.RequestStatus();
+                _statusRequesters.Add(Sender);
+                break;
+            case MConnection.Status status:
+                var reply = new Peer.Status(_handle!, DateTime.UtcNow - _startedAt, status.Connection);
+                foreach (var requester in _statusRequesters) requester.Tell(reply);
+                _statusRequesters.Clear();
+                break;
+            case Peer.Stop stop:
+                _stopReason = stop.Reason;
+                _connection!.Close(flushFirst: stop.Graceful);
+                if (!stop.Graceful) Abort();
+                break;
+            case MConnection.Stopped stopped:
+                Finish(_stopReason ?? (stopped.Reason is null ? PeerStopReason.Closed() : PeerStopReason.FromException(stopped.Reason)));
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private PeerStopReason? _stopReason;
+
+    /// <summary>Go drops messages for channels the remote did not list; we say no to the sender instead.</summary>
+    private bool CanSendOn(byte channel) => _channels.ContainsKey(channel) && _handle!.HasChannel(channel);
+
+    private bool HasRoom(byte channel) => _queued.GetValueOrDefault(channel) < _channels[channel].SendQueueCapacity;
+
+    private void Enqueue(byte channel, ReadOnlyMemory<byte> message, IActorRef? replyTo, object? correlationId)
+    {
+        _queued[channel] = _queued.GetValueOrDefault(channel) + 1;
+        _connection!.Send(channel, message);
+        Reply(replyTo, channel, true, correlationId);
+    }
+
+    private void Wait(Peer.Send send)
+    {
+        var id = ++_nextSendId;
+        if (!_waiting.TryGetValue(send.Channel, out var queue))
+            _waiting[send.Channel] = queue = new Queue<(long, Peer.Send)>();
+        queue.Enqueue((id, send));
+        Timers.StartSingleTimer(id, new SendTimedOut(id), _ctx.Settings.SendTimeout);
+    }
+
+    private void OnSent(byte channel)
+    {
+        _queued[channel] = Math.Max(0, _queued.GetValueOrDefault(channel) - 1);
+        if (!_waiting.TryGetValue(channel, out var queue)) return;
+        var (id, send) = queue.Dequeue();
+        if (queue.Count == 0) _waiting.Remove(channel);
+        Timers.Cancel(id);
+        Enqueue(send.Channel, send.Message, send.ReplyTo, send.CorrelationId);
+    }
+
+    private void TimeOutSend(long id)
+    {
+        foreach (var (channel, queue) in _waiting)
+        {
+            var kept = new Queue<(long, Peer.Send)>();
+            foreach (var entry in queue)
+            {
+                if (entry.Id == id)
+                    Reply(entry.Send.ReplyTo, channel, false, entry.Send.CorrelationId);
+                else
+                    kept.Enqueue(entry);
+            }
+            if (kept.Count == queue.Count) continue;
+            if (kept.Count == 0) _waiting.Remove(channel); else _waiting[channel] = kept;
+            return;
+        }
+    }
+
+    private static void Reply(IActorRef? replyTo, byte channel, bool accepted, object? correlationId) =>
+        replyTo?.Tell(new Peer.SendResult(channel, accepted, correlationId));
+
+    private void Abort() => _killSwitch?.Abort(new PeerStoppedException("peer stopped"));
+
+    private void Finish(PeerStopReason reason, bool stopSelf = true)
+    {
+        if (_finished) return;
+        _finished = true;
+        foreach (var (channel, queue) in _waiting)
+            foreach (var (_, send) in queue)
+                Reply(send.ReplyTo, channel, false, send.CorrelationId);
+        _waiting.Clear();
+        if (_announced)
+        {
+            var removed = new Reactor.PeerRemoved(_handle!, reason);
+            foreach (var reactor in _ctx.Reactors)
+                reactor.Tell(removed);
+        }
+        // Ordinary ends are not errors: Info for a peer we had, Debug for one that never got through the upgrade.
+        if (reason.IsError)
+            _log.Warning("Stopping peer {0} for error: {1}", (object?)_remoteId ?? DialledAddress ?? (object)"(unknown)", reason);
+        else if (_announced)
+            _log.Info("Stopping peer {0}: {1}", _remoteId!, reason);
+        else
+            _log.Debug("Connection {0} ended before it became a peer: {1}", (object?)_remoteId ?? DialledAddress ?? (object)"(inbound)", reason);
+        _switch.Tell(new SwitchActor.PeerEnded(Self, _remoteId, _handle, DialledAddress, (_origin as PeerOrigin.Outbound)?.Persistent ?? false,
+            _announced, reason));
+        if (stopSelf) Context.Stop(Self);
+    }
+
+    protected override void PostStop()
+    {
+        if (!_finished)
+        {
+            Abort();
+            Finish(PeerStopReason.Stopped("peer actor stopped"), stopSelf: false);
+        }
+    }
+}
+
+/// <summary>The reason a kill switch gives the stream when a peer is stopped at once.</summary>
+public sealed class PeerStoppedException(string message) : Exception(message);

@@ -1,0 +1,398 @@
+using System.Net;
+using Akka;
+using Akka.Actor;
+using Akka.Event;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using TendermintActors.Peers;
+using TendermintActors.Peers.Internal;
+using TendermintActors.Protocol.Errors;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Transport;
+using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
+
+namespace TendermintActors.Switching;
+
+/// <summary>The switch's actor (see <see cref="Switch"/>). Owns the peer set; every decision is made here.</summary>
+internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, IWithTimers
+{
+    // From peer actors.
+    public sealed record PeerUpgraded(IActorRef Actor, PeerHandle Candidate);
+    public sealed record PeerEnded(IActorRef Actor, NodeId? Id, PeerHandle? Handle, NetAddress? Dialled, bool Persistent, bool WasAdmitted, PeerStopReason Reason);
+
+    private sealed record Bound(TransportBinding Binding);
+    private sealed record BindFailed(Exception Error);
+    private sealed record Inbound(TransportConnection Connection);
+    private sealed record ListenerEnded(Exception? Error);
+    private sealed record FilterDecision(IActorRef Actor, PeerHandle Candidate, string? Rejection);
+    private sealed record Redial(NetAddress Address);
+
+    private sealed class Connection(PeerOrigin origin)
+    {
+        public PeerOrigin Origin { get; } = origin;
+        public bool Upgraded { get; set; }
+    }
+
+    private readonly NodeKey _key;
+    private readonly SwitchSettings _settings;
+    private readonly IReadOnlyList<ReactorRegistration> _reactors;
+    private readonly IP2PTransport _transport;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IReadOnlyList<ChannelDescriptor> _channels;
+    private readonly Dictionary<byte, IActorRef> _reactorsByChannel = new();
+    private readonly Dictionary<NodeId, PeerHandle> _peers = new();
+    private readonly Dictionary<IActorRef, Connection> _connections = new();
+    private readonly Dictionary<NodeId, NetAddress> _dialling = new();
+    private readonly Dictionary<NodeId, NetAddress> _persistent = new();
+    private readonly Dictionary<NodeId, int> _redialAttempts = new();
+    private readonly HashSet<string> _ourAddresses = new();
+    private readonly List<IActorRef> _subscribers = new();
+    private readonly Random _random = new();
+    private TransportBinding? _binding;
+    private NodeInfoModel? _nodeInfo;
+    private PeerContext? _peerContext;
+    private int _handshakesInProgress;
+
+    public SwitchActor(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport)
+    {
+        _key = key;
+        _settings = settings;
+        _reactors = reactors;
+        _transport = transport;
+        var channels = new List<ChannelDescriptor>();
+        foreach (var registration in reactors)
+        {
+            foreach (var channel in registration.Channels)
+            {
+                if (_reactorsByChannel.TryGetValue(channel.Id, out var owner))
+                    throw new ArgumentException($"channel 0x{channel.Id:x2} of reactor '{registration.Name}' is already owned by {owner.Path}");
+                _reactorsByChannel[channel.Id] = registration.Reactor;
+                channels.Add(channel);
+            }
+        }
+        ChannelDescriptor.ValidateSet(channels);
+        _channels = channels;
+        foreach (var address in settings.PersistentPeers)
+            _persistent[address.Id] = address;
+        InitPolicies();
+    }
+
+    public IStash Stash { get; set; } = null!;
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    // Peers own sockets: a failing one is stopped, never restarted.
+    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
+    protected override void PreStart()
+    {
+        if (_settings.ListenHost is null)
+        {
+            Self.Tell(new Bound(new TransportBinding(new IPEndPoint(IPAddress.Any, 0), () => Task.CompletedTask)));
+            _listening = false;
+        }
+        else
+        {
+            var self = Self;
+            _transport.Bind(_settings.ListenHost, _settings.ListenPort)
+                .To(Sink.ActorRef<TransportConnection>(Self, new ListenerEnded(null), e => new ListenerEnded(e)))
+                .Run(Context.Materializer())
+                .ContinueWith(t => self.Tell(t.IsCompletedSuccessfully ? new Bound(t.Result) : new BindFailed(t.Exception!.GetBaseException())),
+                    TaskContinuationOptions.ExecuteSynchronously);
+        }
+        Become(Starting);
+    }
+
+    private bool _listening = true;
+
+    protected override void OnReceive(object message) => Unhandled(message);
+
+    private void Starting(object message)
+    {
+        switch (message)
+        {
+            case Bound bound:
+                _binding = bound.Binding;
+                _nodeInfo = BuildNodeInfo(bound.Binding.LocalAddress);
+                _peerContext = new PeerContext(_key, _nodeInfo, _channels, _reactorsByChannel,
+                    _reactors.Select(r => r.Reactor).Distinct().ToList(), _settings, _transport);
+                _log.Info("P2P switch {0} started; listening on {1}, advertising {2}", _key.Id,
+                    _listening ? bound.Binding.LocalAddress : "(not listening)", _nodeInfo.ListenAddr);
+                Become(Running);
+                foreach (var subscriber in _subscribers)
+                    subscriber.Tell(new Switch.Listening(_nodeInfo, _listening ? _binding.LocalAddress : null));
+                foreach (var address in _settings.PersistentPeers)
+                    Timers.StartSingleTimer(("start-dial", address.Id), new Redial(address), Jitter(_settings.DialStartJitter));
+                Stash.UnstashAll();
+                break;
+            case BindFailed failed:
+                _log.Error(failed.Error, "P2P switch cannot listen on {0}:{1}", _settings.ListenHost, _settings.ListenPort);
+                throw new IOException($"cannot listen on {_settings.ListenHost}:{_settings.ListenPort}: {failed.Error.Message}", failed.Error);
+            case Switch.Subscribe subscribe:
+                _subscribers.Add(subscribe.Subscriber);
+                Context.Watch(subscribe.Subscriber);
+                break;
+            case Inbound inbound:
+                Close(inbound.Connection);
+                break;
+            default:
+                Stash.Stash();
+                break;
+        }
+    }
+
+    private NodeInfoModel BuildNodeInfo(EndPoint bound)
+    {
+        var listen = _settings.ExternalAddress is { Length: > 0 } external
+            ? external
+            : bound switch
+            {
+                IPEndPoint ip => NetAddress.FormatHostPort(ip.Address.ToString(), ip.Port),
+                DnsEndPoint dns => NetAddress.FormatHostPort(dns.Host, dns.Port),
+                _ => bound.ToString()!,
+            };
+        return NodeInfoModel.Create(_key.Id, "tcp://" + listen, _settings.Network, _settings.Moniker,
+            _channels.Select(c => c.Id), _settings.Version, _settings.ProtocolVersion);
+    }
+
+    private TimeSpan Jitter(TimeSpan max) => max <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromTicks((long)(_random.NextDouble() * max.Ticks));
+
+    private void Running(object message)
+    {
+        switch (message)
+        {
+            case Inbound inbound:
+                OnInbound(inbound.Connection);
+                break;
+            case TransportConnection connection: // from the listener's Sink.ActorRef
+                OnInbound(connection);
+                break;
+            case Switch.DialPeers dial:
+                foreach (var address in dial.Addresses)
+                {
+                    if (dial.Persistent) _persistent[address.Id] = address;
+                    Dial(address, dial.Persistent || _persistent.ContainsKey(address.Id));
+                }
+                break;
+            case Redial redial:
+                if (!_peers.ContainsKey(redial.Address.Id) && !_dialling.ContainsKey(redial.Address.Id))
+                    Dial(redial.Address, _persistent.ContainsKey(redial.Address.Id));
+                break;
+            case PeerUpgraded upgraded:
+                OnUpgraded(upgraded.Actor, upgraded.Candidate);
+                break;
+            case FilterDecision decision:
+                if (decision.Rejection is null)
+                    Admit(decision.Actor, decision.Candidate);
+                else
+                    Refuse(decision.Actor, new PeerStopReason("rejected/filter", decision.Rejection));
+                break;
+            case PeerEnded ended:
+                OnPeerEnded(ended);
+                break;
+            case Terminated terminated when _connections.ContainsKey(terminated.ActorRef):
+                // A peer actor that died without reporting (it should not happen): forget it all the same.
+                OnPeerEnded(new PeerEnded(terminated.ActorRef, null, null, null, false, false, PeerStopReason.Stopped("peer actor terminated")));
+                break;
+            case Terminated terminated:
+                _subscribers.Remove(terminated.ActorRef);
+                break;
+            case Switch.Broadcast broadcast:
+                foreach (var peer in _peers.Values)
+                    if (peer.HasChannel(broadcast.Channel))
+                        peer.Send(broadcast.Channel, broadcast.Message);
+                break;
+            case Switch.StopPeer stop:
+                if (_peers.TryGetValue(stop.Id, out var handle))
+                    handle.Actor.Tell(new Peer.Stop(stop.Reason, stop.Graceful));
+                break;
+            case Switch.GetPeers:
+                Sender.Tell(new Switch.Peers(_peers.Values.ToList()));
+                break;
+            case Switch.GetNodeInfo:
+                Sender.Tell(new Switch.NodeInfoReply(_nodeInfo!, _listening ? _binding!.LocalAddress : null));
+                break;
+            case Switch.Subscribe subscribe:
+                _subscribers.Add(subscribe.Subscriber);
+                Context.Watch(subscribe.Subscriber);
+                subscribe.Subscriber.Tell(new Switch.Listening(_nodeInfo!, _listening ? _binding!.LocalAddress : null));
+                foreach (var peer in _peers.Values)
+                    subscribe.Subscriber.Tell(new Switch.PeerConnected(peer));
+                break;
+            case ListenerEnded ended:
+                if (ended.Error is not null)
+                    _log.Error(ended.Error, "P2P listener failed");
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void OnInbound(TransportConnection connection)
+    {
+        var ip = (connection.RemoteAddress as IPEndPoint)?.Address;
+        if (ip is not null && !TryConnectionAttempt(NetAddress.Normalise(ip)))
+        {
+            _log.Debug("Closing connection from {0}: too many attempts from that IP", connection.RemoteAddress);
+            Close(connection);
+            return;
+        }
+        if (_handshakesInProgress >= _settings.MaxConcurrentHandshakes)
+        {
+            // Go lets surplus connections wait in its accept queue; we close them so nobody stalls.
+            _log.Debug("Closing connection from {0}: {1} handshakes already in progress", connection.RemoteAddress, _handshakesInProgress);
+            Close(connection);
+            return;
+        }
+        _handshakesInProgress++;
+        Spawn(new PeerOrigin.Inbound(connection));
+    }
+
+    private void Close(TransportConnection connection) =>
+        connection.Flow.RunWith(Source.Empty<ByteString>(), Sink.Cancelled<ByteString>(), Context.Materializer());
+
+    private void Dial(NetAddress address, bool persistent)
+    {
+        if (address.Id == _key.Id || _ourAddresses.Contains(address.HostPort))
+        {
+            _log.Debug("Not dialling {0}: that is us", address);
+            return;
+        }
+        if (_peers.ContainsKey(address.Id) || _dialling.ContainsKey(address.Id))
+            return;
+        _dialling[address.Id] = address;
+        Spawn(new PeerOrigin.Outbound(address, persistent));
+    }
+
+    private void Spawn(PeerOrigin origin)
+    {
+        var actor = Context.ActorOf(PeerActor.Props(_peerContext!, origin, Self));
+        Context.Watch(actor);
+        _connections[actor] = new Connection(origin);
+    }
+
+    private void OnUpgraded(IActorRef actor, PeerHandle candidate)
+    {
+        if (!_connections.TryGetValue(actor, out var connection)) return;
+        connection.Upgraded = true;
+        if (connection.Origin is PeerOrigin.Inbound) _handshakesInProgress--;
+        var refusal = CheckAdmission(candidate);
+        if (refusal is not null)
+        {
+            Refuse(actor, refusal);
+            return;
+        }
+        if (_settings.PeerFilters.Count == 0)
+        {
+            Admit(actor, candidate);
+            return;
+        }
+        RunFilters(actor, candidate);
+    }
+
+    private void RunFilters(IActorRef actor, PeerHandle candidate)
+    {
+        var self = Self;
+        var timeout = _settings.FilterTimeout;
+        var filters = _settings.PeerFilters;
+        _ = Task.Run(async () =>
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            try
+            {
+                foreach (var filter in filters)
+                {
+                    var rejection = await filter(candidate, cts.Token).WaitAsync(timeout, cts.Token).ConfigureAwait(false);
+                    if (rejection is not null)
+                        return new FilterDecision(actor, candidate, rejection);
+                }
+                return new FilterDecision(actor, candidate, null);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                return new FilterDecision(actor, candidate, $"filter did not answer within {timeout.TotalSeconds:0.###} s");
+            }
+            catch (Exception e)
+            {
+                return new FilterDecision(actor, candidate, $"filter failed: {e.Message}");
+            }
+        }).PipeTo(self);
+    }
+
+    private void Admit(IActorRef actor, PeerHandle candidate)
+    {
+        if (!_connections.ContainsKey(actor)) return; // it ended while filters ran
+        // Filters are asynchronous: re-check what may have changed meanwhile.
+        var refusal = CheckAdmission(candidate);
+        if (refusal is not null)
+        {
+            Refuse(actor, refusal);
+            return;
+        }
+        _peers[candidate.Id] = candidate;
+        _dialling.Remove(candidate.Id);
+        _redialAttempts.Remove(candidate.Id);
+        actor.Tell(new PeerActor.Admit());
+        foreach (var subscriber in _subscribers)
+            subscriber.Tell(new Switch.PeerConnected(candidate));
+    }
+
+    private void Refuse(IActorRef actor, PeerStopReason reason)
+    {
+        _log.Debug("Refusing connection {0}: {1}", actor.Path.Name, reason);
+        actor.Tell(new PeerActor.Reject(reason));
+    }
+
+    private void OnPeerEnded(PeerEnded ended)
+    {
+        if (!_connections.Remove(ended.Actor, out var connection)) return;
+        Context.Unwatch(ended.Actor);
+        if (connection.Origin is PeerOrigin.Inbound && !connection.Upgraded) _handshakesInProgress--;
+        var dialled = (connection.Origin as PeerOrigin.Outbound)?.Address;
+        if (dialled is not null && _dialling.TryGetValue(dialled.Id, out var pending) && pending == dialled)
+            _dialling.Remove(dialled.Id);
+        if (ended.WasAdmitted && ended.Handle is { } handle && _peers.TryGetValue(handle.Id, out var current) && current.Equals(handle))
+        {
+            _peers.Remove(handle.Id);
+            foreach (var subscriber in _subscribers)
+                subscriber.Tell(new Switch.PeerDisconnected(handle, ended.Reason));
+        }
+        else
+        {
+            foreach (var subscriber in _subscribers)
+                subscriber.Tell(new Switch.ConnectionRejected(ended.Id, dialled, ended.Reason));
+        }
+        if (dialled is not null && ended.Reason.Error is NodeInfoRejectedException { Reason: NodeInfoRejection.SelfConnection })
+        {
+            // Never dial our own address again (Go's AddOurAddress).
+            _ourAddresses.Add(dialled.HostPort);
+            _persistent.Remove(dialled.Id);
+            return;
+        }
+        var id = ended.Id ?? dialled?.Id;
+        if (id is { } peerId && _persistent.TryGetValue(peerId, out var address) && !_peers.ContainsKey(peerId))
+            ScheduleRedial(address);
+    }
+
+    private void ScheduleRedial(NetAddress address)
+    {
+        var attempt = _redialAttempts.GetValueOrDefault(address.Id);
+        var delay = NextRedialDelay(attempt);
+        if (delay is null)
+        {
+            _log.Warning("Giving up on persistent peer {0} after {1} redials", address, attempt);
+            _redialAttempts.Remove(address.Id);
+            return;
+        }
+        _redialAttempts[address.Id] = attempt + 1;
+        _log.Debug("Redialling persistent peer {0} in {1} (attempt {2})", address, delay.Value, attempt + 1);
+        Timers.StartSingleTimer(("redial", address.Id), new Redial(address), delay.Value);
+    }
+
+    protected override void PostStop()
+    {
+        _binding?.Unbind();
+    }
+}

@@ -1,0 +1,101 @@
+using Akka.Actor;
+using TendermintActors.Peers;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Streams;
+using TendermintActors.Transport;
+using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
+using ProtocolVersion = TendermintActors.Protocol.NodeInfo.ProtocolVersion;
+
+namespace TendermintActors.Switching;
+
+/// <summary>A reactor and the channels it owns (PROTOCOL.md §5 descriptors; IDs advertised in our node info).</summary>
+public sealed record ReactorRegistration(string Name, IActorRef Reactor, IReadOnlyList<ChannelDescriptor> Channels);
+
+/// <summary>What a peer filter sees: the authenticated candidate. Return null to accept, or a reason to refuse.</summary>
+public delegate Task<string?> PeerFilter(PeerHandle candidate, CancellationToken cancellation);
+
+/// <summary>Options of the switch (built from <c>tendermint.p2p</c> by the node; every default is CometBFT's).</summary>
+public sealed record SwitchSettings
+{
+    public string Moniker { get; init; } = "tmactors";
+    public string Network { get; init; } = "test-net";
+    public string Version { get; init; } = "0.1.0";
+    public ProtocolVersion ProtocolVersion { get; init; } = ProtocolVersion.Default;
+    /// <summary>Host and port to listen on; null host = do not listen (dial only). Port 0 picks a free one.</summary>
+    public string? ListenHost { get; init; } = "0.0.0.0";
+    public int ListenPort { get; init; } = 26656;
+    /// <summary>Advertised instead of the bound address when set (<c>external-address</c>), as host:port.</summary>
+    public string? ExternalAddress { get; init; }
+    public int MaxInboundPeers { get; init; } = 40;
+    public int MaxOutboundPeers { get; init; } = 10;
+    public bool AllowDuplicateIp { get; init; }
+    public IReadOnlySet<NodeId> UnconditionalPeerIds { get; init; } = new HashSet<NodeId>();
+    public IReadOnlySet<NodeId> PrivatePeerIds { get; init; } = new HashSet<NodeId>();
+    public IReadOnlyList<NetAddress> PersistentPeers { get; init; } = [];
+    /// <summary>Caps the wait between redials of a persistent peer; zero keeps Go's schedule.</summary>
+    public TimeSpan PersistentPeersMaxDialPeriod { get; init; } = TimeSpan.Zero;
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(20);
+    public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>Our bound on connections being upgraded at once; surplus inbound connections are closed at once.</summary>
+    public int MaxConcurrentHandshakes { get; init; } = 64;
+    /// <summary>Connection attempts accepted from one IP per <see cref="ConnectionAttemptWindow"/>.</summary>
+    public int MaxIncomingConnectionAttempts { get; init; } = 100;
+    public TimeSpan ConnectionAttemptWindow { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>How long <c>Send</c> waits for room in a channel's queue.</summary>
+    public TimeSpan SendTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Random delay, up to this, before each dial at start (Go: 3 s), so a restart does not stampede.</summary>
+    public TimeSpan DialStartJitter { get; init; } = TimeSpan.FromSeconds(3);
+    public IReadOnlyList<PeerFilter> PeerFilters { get; init; } = [];
+    public TimeSpan FilterTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public MConnectionSettings Connection { get; init; } = new();
+}
+
+/// <summary>
+/// The switch: the single owner of "who is connected". It listens and dials through an <see cref="IP2PTransport"/>,
+/// runs one peer actor per connection, decides admission after each upgrade, redials persistent peers, and
+/// broadcasts. Reactors learn of peers from the peers themselves (<see cref="Reactor"/> events).
+/// </summary>
+public static class Switch
+{
+    public interface ICommand;
+
+    /// <summary>Dial these addresses now (as Go's DialPeersAsync); persistent ones are redialled when they drop.</summary>
+    public sealed record DialPeers(IReadOnlyList<NetAddress> Addresses, bool Persistent = false) : ICommand;
+
+    /// <summary>Send <paramref name="Message"/> on <paramref name="Channel"/> to every peer that has the channel.</summary>
+    public sealed record Broadcast(byte Channel, ReadOnlyMemory<byte> Message) : ICommand;
+
+    /// <summary>Stop a peer: for error (a persistent one is redialled) or gracefully (queued messages flushed first).</summary>
+    public sealed record StopPeer(NodeId Id, PeerStopReason Reason, bool Graceful = false) : ICommand;
+
+    public sealed record GetPeers : ICommand
+    {
+        public static readonly GetPeers Instance = new();
+    }
+
+    public sealed record Peers(IReadOnlyList<PeerHandle> Connected);
+
+    public sealed record GetNodeInfo : ICommand
+    {
+        public static readonly GetNodeInfo Instance = new();
+    }
+
+    /// <summary>Our node info and where we listen (null when not listening).</summary>
+    public sealed record NodeInfoReply(NodeInfoModel NodeInfo, System.Net.EndPoint? ListenAddress);
+
+    /// <summary>Subscribe to switch events (<see cref="PeerConnected"/>, <see cref="PeerDisconnected"/>, <see cref="Listening"/>).</summary>
+    public sealed record Subscribe(IActorRef Subscriber) : ICommand;
+
+    public sealed record Listening(NodeInfoModel NodeInfo, System.Net.EndPoint? ListenAddress);
+
+    public sealed record PeerConnected(PeerHandle Peer);
+
+    public sealed record PeerDisconnected(PeerHandle Peer, PeerStopReason Reason);
+
+    /// <summary>A connection that did not become a peer, and why (rejections, failed dials and upgrades).</summary>
+    public sealed record ConnectionRejected(NodeId? Id, NetAddress? Dialled, PeerStopReason Reason);
+
+    public static Props Props(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport) =>
+        Akka.Actor.Props.Create(() => new SwitchActor(key, settings, reactors, transport));
+}

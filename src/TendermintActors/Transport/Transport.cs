@@ -1,0 +1,32 @@
+using System.Net;
+using Akka;
+using Akka.IO;
+using Akka.Streams.Dsl;
+
+namespace TendermintActors.Transport;
+
+/// <summary>
+/// One raw connection from a transport: the remote's address and a flow whose input is written to the remote and
+/// whose output is what the remote sent. Run it by joining a handler (<c>Flow.JoinMaterialized</c>).
+/// </summary>
+public sealed record TransportConnection(EndPoint RemoteAddress, Flow<ByteString, ByteString, NotUsed> Flow);
+
+/// <summary>A bound listener: where it listens, and how to stop listening.</summary>
+public sealed record TransportBinding(EndPoint LocalAddress, Func<Task> Unbind);
+
+/// <summary>
+/// The seam between the switch and the network (STYLE.md: Akka.Remote's Transport/TestTransport). The switch only
+/// ever binds and dials through it, so protocol specs run on <see cref="InMemoryTransport"/> and integration tests
+/// on <see cref="TcpTransport"/> with the same code above.
+/// </summary>
+public interface IP2PTransport
+{
+    /// <summary>Inbound connections; the materialised task completes once bound (or fails naming the address).</summary>
+    Source<TransportConnection, Task<TransportBinding>> Bind(string host, int port);
+
+    /// <summary>
+    /// An outbound connection to <paramref name="host"/> (an IP literal or a DNS name, resolved at every dial).
+    /// The materialised task gives the remote's address once connected, or fails after <paramref name="timeout"/>.
+    /// </summary>
+    Flow<ByteString, ByteString, Task<EndPoint>> Dial(string host, int port, TimeSpan timeout);
+}
