@@ -29,10 +29,11 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     private sealed record FilterDecision(IActorRef Actor, PeerHandle Candidate, string? Rejection);
     private sealed record Redial(NetAddress Address);
 
-    private sealed class Connection(PeerOrigin origin)
+    private sealed class Connection(PeerOrigin origin, Protocol.Switch.HandshakeSlot slot)
     {
         public PeerOrigin Origin { get; } = origin;
-        public bool Upgraded { get; set; }
+        /// <summary>The inbound handshake slot, held until the upgrade ends one way or the other.</summary>
+        public Protocol.Switch.HandshakeSlot Slot { get; set; } = slot;
     }
 
     private readonly NodeKey _key;
@@ -53,7 +54,6 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     private TransportBinding? _binding;
     private NodeInfoModel? _nodeInfo;
     private PeerContext? _peerContext;
-    private int _handshakesInProgress;
 
     public SwitchActor(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport)
     {
@@ -239,15 +239,14 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
             Close(connection);
             return;
         }
-        if (_handshakesInProgress >= _settings.MaxConcurrentHandshakes)
+        if (!_slots.TryAcquire(ip is null ? IPAddress.None : NetAddress.Normalise(ip), out var slot))
         {
             // Go lets surplus connections wait in its accept queue; we close them so nobody stalls.
-            _log.Debug("Closing connection from {0}: {1} handshakes already in progress", connection.RemoteAddress, _handshakesInProgress);
+            _log.Debug("Closing connection from {0}: {1} handshakes already in progress", connection.RemoteAddress, _slots.InUse);
             Close(connection);
             return;
         }
-        _handshakesInProgress++;
-        Spawn(new PeerOrigin.Inbound(connection));
+        Spawn(new PeerOrigin.Inbound(connection), slot);
     }
 
     private void Close(TransportConnection connection) =>
@@ -263,21 +262,27 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         if (_peers.ContainsKey(address.Id) || _dialling.ContainsKey(address.Id))
             return;
         _dialling[address.Id] = address;
-        Spawn(new PeerOrigin.Outbound(address, persistent));
+        Spawn(new PeerOrigin.Outbound(address, persistent), default);
     }
 
-    private void Spawn(PeerOrigin origin)
+    private void Spawn(PeerOrigin origin, Protocol.Switch.HandshakeSlot slot)
     {
         var actor = Context.ActorOf(PeerActor.Props(_peerContext!, origin, Self));
         Context.Watch(actor);
-        _connections[actor] = new Connection(origin);
+        _connections[actor] = new Connection(origin, slot);
+    }
+
+    private void ReleaseSlot(Connection connection)
+    {
+        if (!connection.Slot.IsHeld) return;
+        _slots.Release(connection.Slot);
+        connection.Slot = default;
     }
 
     private void OnUpgraded(IActorRef actor, PeerHandle candidate)
     {
         if (!_connections.TryGetValue(actor, out var connection)) return;
-        connection.Upgraded = true;
-        if (connection.Origin is PeerOrigin.Inbound) _handshakesInProgress--;
+        ReleaseSlot(connection);
         var refusal = CheckAdmission(candidate);
         if (refusal is not null)
         {
@@ -335,6 +340,10 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         _dialling.Remove(candidate.Id);
         _redialAttempts.Remove(candidate.Id);
         actor.Tell(new PeerActor.Admit());
+        // Reserve handshake room for the IPs of peers we must always let in (see HandshakeSlots).
+        if ((candidate.IsPersistent || _settings.UnconditionalPeerIds.Contains(candidate.Id) || _persistent.ContainsKey(candidate.Id))
+            && candidate.RemoteIp is { } trustedIp)
+            _slots.Trust(candidate.Id, trustedIp);
         foreach (var subscriber in _subscribers)
             subscriber.Tell(new Switch.PeerConnected(candidate));
     }
@@ -349,7 +358,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     {
         if (!_connections.Remove(ended.Actor, out var connection)) return;
         Context.Unwatch(ended.Actor);
-        if (connection.Origin is PeerOrigin.Inbound && !connection.Upgraded) _handshakesInProgress--;
+        ReleaseSlot(connection);
         var dialled = (connection.Origin as PeerOrigin.Outbound)?.Address;
         if (dialled is not null && _dialling.TryGetValue(dialled.Id, out var pending) && pending == dialled)
             _dialling.Remove(dialled.Id);

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Net;
+using TendermintActors.Peers;
+using TendermintActors.Peers.Internal;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.Switch;
+
+namespace TendermintActors.Switching;
+
+/// <summary>The switch's decisions, delegated to the sans-IO policies of TendermintActors.Protocol.Switch.</summary>
+internal sealed partial class SwitchActor
+{
+    private AdmissionPolicy _admission = null!;
+    private ConnectionAttemptLimiter _attempts = null!;
+    private RedialSchedule _redial = null!;
+    private HandshakeSlots _slots = null!;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    private void InitPolicies()
+    {
+        _admission = new AdmissionPolicy(new AdmissionSettings(_key.Id)
+        {
+            MaxInboundPeers = _settings.MaxInboundPeers,
+            MaxOutboundPeers = _settings.MaxOutboundPeers,
+            AllowDuplicateIp = _settings.AllowDuplicateIp,
+            UnconditionalPeerIds = _settings.UnconditionalPeerIds,
+        });
+        _attempts = new ConnectionAttemptLimiter(_settings.MaxIncomingConnectionAttempts, _settings.ConnectionAttemptWindow);
+        _redial = new RedialSchedule(_random.NextDouble, _settings.PersistentPeersMaxDialPeriod);
+        _slots = new HandshakeSlots(_settings.MaxConcurrentHandshakes);
+        foreach (var address in _settings.PersistentPeers)
+            if (address.Ip is { } ip)
+                _slots.Trust(address.Id, ip);
+    }
+
+    private bool TryConnectionAttempt(IPAddress ip) => _attempts.TryAttempt(ip, _clock.Elapsed);
+
+    private TimeSpan? NextRedialDelay(int attempt) => _redial.NextDelay(attempt);
+
+    private PeerSetSnapshot Snapshot() => new(
+        _peers.Values.Select(p => new ConnectedPeer(p.Id, p.RemoteIp ?? IPAddress.None, p.IsOutbound, p.IsPersistent)).ToList(),
+        _dialling.Keys.ToHashSet());
+
+    /// <summary>Null when the candidate may become a peer; otherwise why not.</summary>
+    private PeerStopReason? CheckAdmission(PeerHandle candidate)
+    {
+        var admission = _admission.AdmitPeer(Snapshot(),
+            new PeerCandidate(candidate.Id, candidate.RemoteIp ?? IPAddress.Loopback, candidate.IsOutbound, candidate.IsPersistent));
+        return admission is Admission.Rejected rejected
+            ? new PeerStopReason("rejected/" + Kebab(rejected.Reason.ToString()), rejected.Message)
+            : null;
+    }
+
+    private static string Kebab(string name) =>
+        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+}
