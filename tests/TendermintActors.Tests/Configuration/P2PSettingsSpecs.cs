@@ -1,0 +1,335 @@
+using System.Text.RegularExpressions;
+using Akka.Configuration;
+using TendermintActors.Configuration;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.NodeInfo;
+
+namespace TendermintActors.Tests.Configuration;
+
+public class P2PSettingsSpecs
+{
+    private const string IdA = "2397b9cda2ec19d802cd523bdb0089d5b30854ec";
+    private const string IdB = "0123456789abcdef0123456789abcdef01234567";
+
+    private static P2PSettings With(string hocon) =>
+        P2PSettings.Create(ConfigurationFactory.ParseString($"tendermint.p2p {{\n{hocon}\n}}").WithFallback(P2PReferenceConfig.Load()));
+
+    private static P2PConfigurationException Rejects(string hocon) =>
+        Assert.Throws<P2PConfigurationException>(() => With(hocon));
+
+    [Fact]
+    public void Defaults_are_the_values_of_protocol_md_section_9_and_gos_timers()
+    {
+        var s = P2PSettings.Default;
+
+        // PROTOCOL.md §9 and the node-level keys.
+        Assert.Equal("tmactors", s.Moniker);
+        Assert.Equal("test-net", s.Network);
+        Assert.Equal("config/node_key.json", s.NodeKeyFile);
+        Assert.Equal("0.1.0", s.Version);
+        Assert.Equal(new HostAndPort("0.0.0.0", 26656), s.ListenAddress);
+        Assert.Null(s.ExternalAddress);
+        Assert.Empty(s.Seeds);
+        Assert.Empty(s.PersistentPeers);
+        Assert.False(s.Upnp);
+        Assert.Equal("config/addrbook.json", s.AddrBookFile);
+        Assert.True(s.AddrBookStrict);
+        Assert.Equal(40, s.MaxNumInboundPeers);
+        Assert.Equal(10, s.MaxNumOutboundPeers);
+        Assert.Equal(64, s.MaxConnections);
+        Assert.Equal(100, s.MaxIncomingConnectionAttempts);
+        Assert.Empty(s.UnconditionalPeerIds);
+        Assert.Equal(TimeSpan.Zero, s.PersistentPeersMaxDialPeriod);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), s.FlushThrottleTimeout);
+        Assert.Equal(1024, s.MaxPacketMsgPayloadSize);
+        Assert.Equal(5_120_000, s.SendRate);
+        Assert.Equal(5_120_000, s.RecvRate);
+        Assert.True(s.Pex);
+        Assert.False(s.SeedMode);
+        Assert.Empty(s.PrivatePeerIds);
+        Assert.False(s.AllowDuplicateIp);
+        Assert.Equal(TimeSpan.FromSeconds(20), s.HandshakeTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(3), s.DialTimeout);
+
+        // What Go hard-codes (PROTOCOL.md §4-§8) and our own bounds.
+        Assert.Equal(TimeSpan.FromSeconds(60), s.PingInterval);
+        Assert.Equal(TimeSpan.FromSeconds(45), s.PongTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(10), s.SendQueueSendTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), s.StatusDecayInterval);
+        Assert.Equal(64 * 1024, s.MaxWriteBatch);
+        Assert.Equal(TimeSpan.FromSeconds(30), s.EnsurePeersPeriod);
+        Assert.Equal(20, s.PersistentPeersInitialRedials);
+        Assert.Equal(TimeSpan.FromSeconds(5), s.PersistentPeersRedialInterval);
+        Assert.Equal(TimeSpan.FromSeconds(3), s.PersistentPeersRedialJitter);
+        Assert.Equal(10, s.PersistentPeersBackoffSteps);
+        Assert.Equal(TimeSpan.FromSeconds(3), s.DialStartJitter);
+        Assert.Equal(64, s.MaxConcurrentHandshakes);
+        Assert.Equal(TimeSpan.FromSeconds(60), s.ConnectionAttemptWindow);
+        Assert.Equal(TimeSpan.FromSeconds(5), s.FilterTimeout);
+        Assert.Equal(new ProtocolVersion(8, 11, 0), s.ProtocolVersion);
+        Assert.Equal(ProtocolVersion.Default, s.ProtocolVersion);
+        Assert.Equal("off", s.TxIndex);
+        Assert.Equal("", s.RpcAddress);
+        Assert.Equal(new P2PMetricsSettings(PerPeerLabels: true, Namespace: "cometbft"), s.Metrics);
+        Assert.Equal(TimeSpan.FromHours(28), s.SeedDisconnectWaitPeriod);
+        Assert.Equal(TimeSpan.FromMinutes(2), s.AddrBookSaveInterval);
+
+        Assert.Equal(s.ListenAddress, s.AdvertisedAddress);
+        Assert.Empty(s.Warnings());
+    }
+
+    [Fact]
+    public void Overrides_replace_defaults_and_leave_the_rest()
+    {
+        var s = With("""
+            moniker = "alpha node"
+            max-num-inbound-peers = 3
+            ping-interval = 2m
+            pong-timeout = 90s
+            send-rate = 0
+            max-write-batch = 1MiB
+            max-packet-msg-payload-size = 1400
+            external-address = "tcp://[2001:db8::1]:26657"
+            protocol-version.block = 12
+            metrics.per-peer-labels = off
+            tx-index = on
+            """);
+
+        Assert.Equal("alpha node", s.Moniker);
+        Assert.Equal(3, s.MaxNumInboundPeers);
+        Assert.Equal(TimeSpan.FromMinutes(2), s.PingInterval);
+        Assert.Equal(TimeSpan.FromSeconds(90), s.PongTimeout);
+        Assert.Equal(0, s.SendRate);
+        Assert.Equal(1024 * 1024, s.MaxWriteBatch);
+        Assert.Equal(1400, s.MaxPacketMsgPayloadSize);
+        Assert.Equal(new HostAndPort("2001:db8::1", 26657), s.ExternalAddress);
+        Assert.Equal("[2001:db8::1]:26657", s.AdvertisedAddress.ToString());
+        Assert.Equal(new ProtocolVersion(8, 12, 0), s.ProtocolVersion);
+        Assert.Equal(new P2PMetricsSettings(PerPeerLabels: false, Namespace: "cometbft"), s.Metrics);
+        Assert.Equal("on", s.TxIndex);
+        // Untouched keys keep the reference value.
+        Assert.Equal(10, s.MaxNumOutboundPeers);
+        Assert.Equal(5_120_000, s.RecvRate);
+    }
+
+    [Fact]
+    public void Lists_trim_spaces_and_skip_empty_entries()
+    {
+        var s = With($"""
+            seeds = " {IdA}@1.2.3.4:26656 ,, tcp://{IdB}@seed.example.com:26656 , "
+            persistent-peers = ["{IdA}@[::1]:26656", " {IdB.ToUpperInvariant()}@10.0.0.1:1 ", ""]
+            unconditional-peer-ids = " {IdA} , ,{IdB.ToUpperInvariant()},{IdA}"
+            private-peer-ids = " , "
+            """);
+
+        Assert.Equal([NetAddress.Parse($"{IdA}@1.2.3.4:26656"), NetAddress.Parse($"{IdB}@seed.example.com:26656")], s.Seeds);
+        Assert.True(s.Seeds[1].IsDnsName);
+        Assert.Equal([NetAddress.Parse($"{IdA}@[::1]:26656"), NetAddress.Parse($"{IdB}@10.0.0.1:1")], s.PersistentPeers);
+        Assert.True(s.UnconditionalPeerIds.SetEquals([NodeId.Parse(IdA), NodeId.Parse(IdB)]));
+        Assert.Empty(s.PrivatePeerIds);
+    }
+
+    [Theory]
+    [InlineData("laddr = \"tcp://127.0.0.1:0\"", "127.0.0.1", 0)]
+    [InlineData("laddr = \"[::]:26656\"", "::", 26656)]
+    [InlineData("laddr = \"localhost:1\"", "localhost", 1)]
+    public void Listen_address_is_host_and_port_and_may_let_the_os_pick_the_port(string hocon, string host, int port) =>
+        Assert.Equal(new HostAndPort(host, port), With(hocon).ListenAddress);
+
+    [Fact]
+    public void Outer_whitespace_of_strings_is_dropped_as_akkas_hocon_does()
+    {
+        var s = With("""
+            moniker = "  node one "
+            version = "   "
+            """);
+        Assert.Equal("node one", s.Moniker);
+        Assert.Equal("", s.Version);
+    }
+
+    [Fact]
+    public void Unusual_but_allowed_values_are_warnings_not_errors()
+    {
+        var s = With("""
+            max-packet-msg-payload-size = 4096
+            pex = off
+            """);
+        Assert.Equal(4096, s.MaxPacketMsgPayloadSize);
+        Assert.Collection(s.Warnings(),
+            w => Assert.StartsWith("tendermint.p2p.max-packet-msg-payload-size = 4096:", w),
+            w => Assert.Contains("tendermint.p2p.pex = off", w));
+    }
+
+    [Fact]
+    public void The_message_names_key_value_and_what_is_allowed()
+    {
+        var e = Rejects("pong-timeout = 60s");
+        Assert.Equal("tendermint.p2p.pong-timeout", e.Key);
+        Assert.Equal("60s", e.Value);
+        Assert.StartsWith("tendermint.p2p.pong-timeout = 60s: must be shorter than tendermint.p2p.ping-interval (60s)", e.Message);
+    }
+
+    // One row per rule: the HOCON inside tendermint.p2p, the key reported, the value as the message shows it,
+    // and a piece of what the message says is allowed.
+    [Theory]
+    // counts
+    [InlineData("max-num-inbound-peers = -1", "max-num-inbound-peers", "-1", "0 or more")]
+    [InlineData("max-num-outbound-peers = -1", "max-num-outbound-peers", "-1", "0 or more")]
+    [InlineData("max-connections = -1", "max-connections", "-1", "0 or more")]
+    [InlineData("max-incoming-connection-attempts = -5", "max-incoming-connection-attempts", "-5", "0 or more")]
+    [InlineData("max-concurrent-handshakes = 0", "max-concurrent-handshakes", "0", "1 or more")]
+    [InlineData("persistent-peers-initial-redials = -1", "persistent-peers-initial-redials", "-1", "0 or more")]
+    [InlineData("persistent-peers-backoff-steps = 21", "persistent-peers-backoff-steps", "21", "from 0 to 20")]
+    [InlineData("protocol-version.block = -1", "protocol-version.block", "-1", "0 or more")]
+    // sizes and rates
+    [InlineData("max-packet-msg-payload-size = 0", "max-packet-msg-payload-size", "0", "from 1 to 1048576")]
+    [InlineData("max-packet-msg-payload-size = 2MiB", "max-packet-msg-payload-size", "2MiB", "from 1 to 1048576")]
+    [InlineData("max-write-batch = 1000", "max-write-batch", "1000", "from 1044 to")]
+    [InlineData("send-rate = -1", "send-rate", "-1", "0 = unlimited")]
+    [InlineData("recv-rate = -1", "recv-rate", "-1", "0 = unlimited")]
+    // durations that must be > 0
+    [InlineData("ping-interval = 0s", "ping-interval", "0s", "longer than 0s")]
+    [InlineData("pong-timeout = 0s", "pong-timeout", "0s", "longer than 0s")]
+    [InlineData("handshake-timeout = 0s", "handshake-timeout", "0s", "longer than 0s")]
+    [InlineData("dial-timeout = 0ms", "dial-timeout", "0ms", "longer than 0s")]
+    [InlineData("filter-timeout = 0s", "filter-timeout", "0s", "longer than 0s")]
+    [InlineData("ensure-peers-period = 0s", "ensure-peers-period", "0s", "longer than 0s")]
+    [InlineData("status-decay-interval = 0s", "status-decay-interval", "0s", "longer than 0s")]
+    [InlineData("connection-attempt-window = 0s", "connection-attempt-window", "0s", "longer than 0s")]
+    [InlineData("persistent-peers-redial-interval = 0s", "persistent-peers-redial-interval", "0s", "longer than 0s")]
+    [InlineData("addr-book-save-interval = 0s", "addr-book-save-interval", "0s", "longer than 0s")]
+    // durations that must be >= 0
+    [InlineData("persistent-peers-max-dial-period = -1s", "persistent-peers-max-dial-period", "-1s", "must not be negative")]
+    [InlineData("flush-throttle-timeout = -100ms", "flush-throttle-timeout", "-100ms", "must not be negative")]
+    [InlineData("dial-start-jitter = -1s", "dial-start-jitter", "-1s", "must not be negative")]
+    [InlineData("persistent-peers-redial-jitter = -1s", "persistent-peers-redial-jitter", "-1s", "must not be negative")]
+    [InlineData("send-queue-send-timeout = -1s", "send-queue-send-timeout", "-1s", "must not be negative")]
+    [InlineData("seed-disconnect-wait-period = -1h", "seed-disconnect-wait-period", "-1h", "must not be negative")]
+    // rules between keys
+    [InlineData("pong-timeout = 2m", "pong-timeout", "2m", "shorter than tendermint.p2p.ping-interval (60s)")]
+    [InlineData("seed-mode = on\npex = off", "seed-mode", "on", "tendermint.p2p.pex = on")]
+    // node info text
+    [InlineData("moniker = \"\"", "moniker", "\"\"", "must not be empty")]
+    // Akka's HOCON trims a string's outer whitespace, so only spaces read as empty.
+    [InlineData("moniker = \"   \"", "moniker", "\"\"", "must not be empty")]
+    [InlineData("moniker = \"caf\u00e9\"", "moniker", "\"caf\u00e9\"", "printable ASCII")]
+    [InlineData("moniker = \"a\\tb\"", "moniker", "\"a\\u0009b\"", "printable ASCII")]
+    [InlineData("network = \"\"", "network", "\"\"", "must not be empty")]
+    [InlineData("network = \"a\\u0001b\"", "network", "\"a\\u0001b\"", "printable ASCII")]
+    [InlineData("version = \"1.0\\u007f\"", "version", "\"1.0\\u007f\"", "printable ASCII")]
+    [InlineData("rpc-address = \"\u00e9\"", "rpc-address", "\"\u00e9\"", "printable ASCII")]
+    [InlineData("tx-index = maybe", "tx-index", "\"maybe\"", "\"on\", \"off\" or \"\"")]
+    [InlineData("metrics.namespace = \"1abc\"", "metrics.namespace", "\"1abc\"", "Prometheus")]
+    [InlineData("node-key-file = \"\"", "node-key-file", "\"\"", "file path")]
+    [InlineData("addr-book-file = \" \"", "addr-book-file", "\"\"", "file path")]
+    [InlineData("upnp = on", "upnp", "on", "not supported")]
+    // addresses
+    [InlineData("laddr = \"udp://0.0.0.0:26656\"", "laddr", "\"udp://0.0.0.0:26656\"", "protocol 'udp' is not supported")]
+    [InlineData("laddr = \"tcp://0.0.0.0\"", "laddr", "\"tcp://0.0.0.0\"", "has no port")]
+    [InlineData("laddr = \"tcp://0.0.0.0:70000\"", "laddr", "\"tcp://0.0.0.0:70000\"", "from 1 to 65535")]
+    [InlineData("laddr = \"tcp://bad_host!:0\"", "laddr", "\"tcp://bad_host!:0\"", "'tcp://bad_host!:0'")]
+    [InlineData("external-address = \"somewhere\"", "external-address", "\"somewhere\"", "has no port")]
+    [InlineData("external-address = \"1.2.3.4:0\"", "external-address", "\"1.2.3.4:0\"", "from 1 to 65535")]
+    [InlineData("seeds = \"" + IdA + "@1.2.3.4:26656, bad\"", "seeds", "\"" + IdA + "@1.2.3.4:26656, bad\"", "'bad'")]
+    [InlineData("seeds = \"" + IdA + "@1.2.3.4\"", "seeds", "\"" + IdA + "@1.2.3.4\"", "has no port")]
+    [InlineData("persistent-peers = \"xyz@1.2.3.4:26656\"", "persistent-peers", "\"xyz@1.2.3.4:26656\"", "node ID 'xyz'")]
+    [InlineData("persistent-peers = [\"" + IdA + "@host:1\", \"nope\"]", "persistent-peers", "[", "'nope'")]
+    [InlineData("unconditional-peer-ids = \"abc\"", "unconditional-peer-ids", "\"abc\"", "node ID 'abc'")]
+    [InlineData("private-peer-ids = \"" + IdA + ",zz\"", "private-peer-ids", "\"" + IdA + ",zz\"", "node ID 'zz'")]
+    // HOCON type errors
+    [InlineData("max-num-inbound-peers = abc", "max-num-inbound-peers", "abc", "whole number")]
+    [InlineData("max-num-outbound-peers = 1.5", "max-num-outbound-peers", "1.5", "whole number")]
+    [InlineData("max-connections = 99999999999", "max-connections", "99999999999", "whole number")]
+    [InlineData("send-rate = fast", "send-rate", "fast", "whole number")]
+    [InlineData("pex = maybe", "pex", "maybe", "on or off")]
+    [InlineData("ping-interval = soon", "ping-interval", "soon", "a duration such as")]
+    [InlineData("max-write-batch = lots", "max-write-batch", "lots", "a size in bytes")]
+    [InlineData("moniker = [a, b]", "moniker", "[", "must be a string")]
+    [InlineData("network = null", "network", "null", "must be a string")]
+    [InlineData("seeds { a = 1 }", "seeds", "{ ... }", "comma-separated string")]
+    public void Invalid_values_are_refused_naming_key_value_and_what_is_allowed(string hocon, string key, string shown, string allowed)
+    {
+        var e = Rejects(hocon);
+        var fullKey = "tendermint.p2p." + key;
+        Assert.Equal(fullKey, e.Key);
+        Assert.NotNull(e.Value);
+        Assert.StartsWith($"{fullKey} = {shown}", e.Message);
+        Assert.Contains(allowed, e.Message);
+    }
+
+    [Fact]
+    public void A_config_without_the_section_says_to_fall_back_to_the_reference()
+    {
+        var e = Assert.Throws<P2PConfigurationException>(() => P2PSettings.Create(ConfigurationFactory.ParseString("akka.loglevel = INFO")));
+        Assert.Equal("tendermint.p2p", e.Key);
+        Assert.Null(e.Value);
+        Assert.Contains(nameof(P2PReferenceConfig), e.Message);
+    }
+
+    // Every key reference.conf declares, with its line, read from the embedded copy that the library falls back to.
+    public static TheoryData<string> ReferenceKeys()
+    {
+        var data = new TheoryData<string>();
+        foreach (var (key, _) in KeyLines(P2PReferenceConfig.Text()))
+            data.Add(key);
+        return data;
+    }
+
+    // Without the fallback, a reference.conf missing one key must fail on exactly that key: this proves that the
+    // settings read every key and take no default from code.
+    [Theory]
+    [MemberData(nameof(ReferenceKeys))]
+    public void Every_reference_key_is_read_and_has_no_default_in_code(string key)
+    {
+        var lines = P2PReferenceConfig.Text().Split('\n');
+        var line = KeyLines(P2PReferenceConfig.Text()).Single(k => k.Key == key).Line;
+        var withoutKey = string.Join('\n', lines.Where((_, i) => i != line));
+
+        var e = Assert.Throws<P2PConfigurationException>(() => P2PSettings.Create(ConfigurationFactory.ParseString(withoutKey)));
+        Assert.Equal(key, e.Key);
+        Assert.Null(e.Value);
+        Assert.Contains(nameof(P2PReferenceConfig), e.Message);
+    }
+
+    [Fact]
+    public void Every_reference_key_has_a_comment_above_it()
+    {
+        var lines = P2PReferenceConfig.Text().Split('\n');
+        var keys = KeyLines(P2PReferenceConfig.Text()).ToList();
+        Assert.True(keys.Count >= 45, $"only {keys.Count} keys found: is the reference parsed?");
+        foreach (var (key, line) in keys)
+            Assert.True(lines[line - 1].TrimStart().StartsWith('#'), $"{key} has no comment above it");
+        foreach (var block in lines.Where(l => l.TrimEnd().EndsWith('{') && !l.StartsWith("tendermint.p2p")))
+            Assert.True(lines[Array.IndexOf(lines, block) - 1].TrimStart().StartsWith('#'), $"'{block.Trim()}' has no comment above it");
+    }
+
+    [Fact]
+    public void Reference_config_is_the_embedded_reference_conf()
+    {
+        var reference = P2PReferenceConfig.Load();
+        Assert.Same(reference, P2PReferenceConfig.Load());
+        Assert.Equal("tcp://0.0.0.0:26656", reference.GetString("tendermint.p2p.laddr"));
+    }
+
+    private static readonly Regex KeyLine = new(@"^\s*([a-z0-9-]+)\s*=", RegexOptions.Compiled);
+    private static readonly Regex BlockLine = new(@"^\s*([a-z0-9.-]+)\s*\{\s*$", RegexOptions.Compiled);
+
+    // A small walker over the reference file's layout (one key or block per line), enough to list full key paths.
+    private static IEnumerable<(string Key, int Line)> KeyLines(string text)
+    {
+        var path = new Stack<string>();
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i];
+            if (line.TrimStart().StartsWith('#'))
+                continue;
+            if (BlockLine.Match(line) is { Success: true } block)
+                path.Push(block.Groups[1].Value);
+            else if (line.Trim() == "}")
+                path.Pop();
+            else if (KeyLine.Match(line) is { Success: true } key)
+                yield return (string.Join('.', path.Reverse().Append(key.Groups[1].Value)), i);
+        }
+    }
+}
