@@ -35,6 +35,11 @@ public sealed record SwitchSettings
     public IReadOnlyList<NetAddress> PersistentPeers { get; init; } = [];
     /// <summary>Caps the wait between redials of a persistent peer; zero keeps Go's schedule.</summary>
     public TimeSpan PersistentPeersMaxDialPeriod { get; init; } = TimeSpan.Zero;
+    /// <summary>Go's redial schedule: this many tries <see cref="PersistentPeersRedialInterval"/> apart (plus jitter), then 3^i s for i below <see cref="PersistentPeersBackoffSteps"/>.</summary>
+    public int PersistentPeersInitialRedials { get; init; } = 20;
+    public TimeSpan PersistentPeersRedialInterval { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan PersistentPeersRedialJitter { get; init; } = TimeSpan.FromSeconds(3);
+    public int PersistentPeersBackoffSteps { get; init; } = 10;
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(20);
     public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(3);
     /// <summary>Our bound on connections being upgraded at once; surplus inbound connections are closed at once.</summary>
@@ -49,6 +54,48 @@ public sealed record SwitchSettings
     public IReadOnlyList<PeerFilter> PeerFilters { get; init; } = [];
     public TimeSpan FilterTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public MConnectionSettings Connection { get; init; } = new();
+
+    /// <summary>The switch's settings from a node's validated <c>tendermint.p2p</c> settings.</summary>
+    public static SwitchSettings From(Configuration.P2PSettings p2p) => new()
+    {
+        Moniker = p2p.Moniker,
+        Network = p2p.Network,
+        Version = p2p.Version,
+        ProtocolVersion = p2p.ProtocolVersion,
+        ListenHost = p2p.ListenAddress.Host,
+        ListenPort = p2p.ListenAddress.Port,
+        ExternalAddress = p2p.ExternalAddress is { } external ? NetAddress.FormatHostPort(external.Host, external.Port) : null,
+        MaxInboundPeers = p2p.MaxNumInboundPeers,
+        MaxOutboundPeers = p2p.MaxNumOutboundPeers,
+        AllowDuplicateIp = p2p.AllowDuplicateIp,
+        UnconditionalPeerIds = p2p.UnconditionalPeerIds,
+        PrivatePeerIds = p2p.PrivatePeerIds,
+        PersistentPeers = p2p.PersistentPeers,
+        PersistentPeersMaxDialPeriod = p2p.PersistentPeersMaxDialPeriod,
+        PersistentPeersInitialRedials = p2p.PersistentPeersInitialRedials,
+        PersistentPeersRedialInterval = p2p.PersistentPeersRedialInterval,
+        PersistentPeersRedialJitter = p2p.PersistentPeersRedialJitter,
+        PersistentPeersBackoffSteps = p2p.PersistentPeersBackoffSteps,
+        HandshakeTimeout = p2p.HandshakeTimeout,
+        DialTimeout = p2p.DialTimeout,
+        MaxConcurrentHandshakes = p2p.MaxConcurrentHandshakes,
+        MaxIncomingConnectionAttempts = p2p.MaxIncomingConnectionAttempts,
+        ConnectionAttemptWindow = p2p.ConnectionAttemptWindow,
+        SendTimeout = p2p.SendQueueSendTimeout,
+        DialStartJitter = p2p.DialStartJitter,
+        FilterTimeout = p2p.FilterTimeout,
+        Connection = new MConnectionSettings
+        {
+            MaxPacketMsgPayloadSize = p2p.MaxPacketMsgPayloadSize,
+            PingInterval = p2p.PingInterval,
+            PongTimeout = p2p.PongTimeout,
+            FlushThrottle = p2p.FlushThrottleTimeout,
+            SendRate = p2p.SendRate,
+            RecvRate = p2p.RecvRate,
+            StatusDecayInterval = p2p.StatusDecayInterval,
+            MaxWriteBatchBytes = (int)p2p.MaxWriteBatch,
+        },
+    };
 }
 
 /// <summary>

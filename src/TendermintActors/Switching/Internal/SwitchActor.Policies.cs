@@ -26,7 +26,9 @@ internal sealed partial class SwitchActor
             UnconditionalPeerIds = _settings.UnconditionalPeerIds,
         });
         _attempts = new ConnectionAttemptLimiter(_settings.MaxIncomingConnectionAttempts, _settings.ConnectionAttemptWindow);
-        _redial = new RedialSchedule(_random.NextDouble, _settings.PersistentPeersMaxDialPeriod);
+        _redial = new RedialSchedule(_random.NextDouble, _settings.PersistentPeersMaxDialPeriod,
+            _settings.PersistentPeersInitialRedials, _settings.PersistentPeersRedialInterval,
+            _settings.PersistentPeersBackoffSteps, maxJitter: _settings.PersistentPeersRedialJitter);
         _slots = new HandshakeSlots(_settings.MaxConcurrentHandshakes);
         foreach (var address in _settings.PersistentPeers)
             if (address.Ip is { } ip)
