@@ -25,8 +25,14 @@ public sealed class InMemoryTransport(InMemoryNetwork network) : IP2PTransport
         var toRemote = Channel.CreateBounded<ByteString>(16);
         var fromRemote = Channel.CreateBounded<ByteString>(16);
         return Flow.FromSinkAndSource(ChannelSink.FromWriter(toRemote.Writer, true), ChannelSource.FromReader(fromRemote.Reader))
-            .MapMaterializedValue(_ => network.Connect(host, port, client => new TransportConnection(client,
-                Flow.FromSinkAndSource(ChannelSink.FromWriter(fromRemote.Writer, true), ChannelSource.FromReader(toRemote.Reader)))));
+            .MapMaterializedValue(_ =>
+            {
+                var connected = network.Connect(host, port, client => new TransportConnection(client,
+                    Flow.FromSinkAndSource(ChannelSink.FromWriter(fromRemote.Writer, true), ChannelSource.FromReader(toRemote.Reader))));
+                // A refused dial fails the connection's stream as a refused TCP connect would.
+                connected.ContinueWith(t => fromRemote.Writer.TryComplete(t.Exception!.GetBaseException()), TaskContinuationOptions.OnlyOnFaulted);
+                return connected;
+            });
     }
 }
 

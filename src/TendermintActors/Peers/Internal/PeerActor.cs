@@ -31,7 +31,8 @@ internal sealed record PeerContext(
     IReadOnlyDictionary<byte, IActorRef> ReactorsByChannel,
     IReadOnlyList<IActorRef> Reactors,
     SwitchSettings Settings,
-    IP2PTransport Transport);
+    IP2PTransport Transport,
+    IMaterializer Materializer);
 
 /// <summary>
 /// One connection, from the first byte to the last: runs the upgrade (SecretConnection + node info), asks the switch
@@ -104,7 +105,9 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
         var ((remote, killSwitch), (upgraded, connection)) = transport
             .ViaMaterialized(KillSwitches.Single<ByteString>(), (r, k) => (r, k))
             .JoinMaterialized(handler, (a, b) => (a, b))
-            .Run(Context.Materializer());
+            // Not this actor's materializer: stopping the actor must end the stream through the kill switch (which
+            // closes the socket), not kill it abruptly and leave the socket to linger.
+            .Run(_ctx.Materializer);
         _killSwitch = killSwitch;
         _connection = connection;
         _startedAt = DateTime.UtcNow;

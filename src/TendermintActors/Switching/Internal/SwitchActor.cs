@@ -52,6 +52,10 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     private readonly List<IActorRef> _subscribers = new();
     private readonly Random _random = new();
     private TransportBinding? _binding;
+    private IMaterializer? _materializer;
+    private IMaterializer Materializer => _materializer ??= Context.Materializer();
+    // Connections run outside the peer actors' lifecycles (see PeerActor.PreStart) and end through their kill switches.
+    private readonly IMaterializer _peerMaterializer = Context.System.Materializer(namePrefix: "p2p-peer");
     private NodeInfoModel? _nodeInfo;
     private PeerContext? _peerContext;
 
@@ -97,7 +101,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
             var self = Self;
             _transport.Bind(_settings.ListenHost, _settings.ListenPort)
                 .To(Sink.ActorRef<TransportConnection>(Self, new ListenerEnded(null), e => new ListenerEnded(e)))
-                .Run(Context.Materializer())
+                .Run(Materializer)
                 .ContinueWith(t => self.Tell(t.IsCompletedSuccessfully ? new Bound(t.Result) : new BindFailed(t.Exception!.GetBaseException())),
                     TaskContinuationOptions.ExecuteSynchronously);
         }
@@ -116,14 +120,14 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 _binding = bound.Binding;
                 _nodeInfo = BuildNodeInfo(bound.Binding.LocalAddress);
                 _peerContext = new PeerContext(_key, _nodeInfo, _channels, _reactorsByChannel,
-                    _reactors.Select(r => r.Reactor).Distinct().ToList(), _settings, _transport);
-                _log.Info("P2P switch {0} started; listening on {1}, advertising {2}", _key.Id,
-                    _listening ? bound.Binding.LocalAddress : "(not listening)", _nodeInfo.ListenAddr);
+                    _reactors.Select(r => r.Reactor).Distinct().ToList(), _settings, _transport, _peerMaterializer);
+                _log.Info("P2P switch {0} started; listening on {1}, advertising {2}", _key.Id.Hex,
+                    _listening ? bound.Binding.LocalAddress.ToString() : "(not listening)", _nodeInfo.ListenAddr);
                 Become(Running);
                 foreach (var subscriber in _subscribers)
                     subscriber.Tell(new Switch.Listening(_nodeInfo, _listening ? _binding.LocalAddress : null));
                 foreach (var address in _settings.PersistentPeers)
-                    Timers.StartSingleTimer(("start-dial", address.Id), new Redial(address), Jitter(_settings.DialStartJitter));
+                    After(("start-dial", address.Id), new Redial(address), Jitter(_settings.DialStartJitter));
                 Stash.UnstashAll();
                 break;
             case BindFailed failed:
@@ -250,7 +254,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     }
 
     private void Close(TransportConnection connection) =>
-        connection.Flow.RunWith(Source.Empty<ByteString>(), Sink.Cancelled<ByteString>(), Context.Materializer());
+        connection.Flow.RunWith(Source.Empty<ByteString>(), Sink.Cancelled<ByteString>(), Materializer);
 
     private void Dial(NetAddress address, bool persistent)
     {
@@ -397,7 +401,16 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         }
         _redialAttempts[address.Id] = attempt + 1;
         _log.Debug("Redialling persistent peer {0} in {1} (attempt {2})", address, delay.Value, attempt + 1);
-        Timers.StartSingleTimer(("redial", address.Id), new Redial(address), delay.Value);
+        After(("redial", address.Id), new Redial(address), delay.Value);
+    }
+
+    /// <summary>A timer, except that no delay means now (a zero timer would still wait for a scheduler tick).</summary>
+    private void After(object key, object message, TimeSpan delay)
+    {
+        if (delay <= TimeSpan.Zero)
+            Self.Tell(message);
+        else
+            Timers.StartSingleTimer(key, message, delay);
     }
 
     protected override void PostStop()

@@ -1,0 +1,223 @@
+using System.Net;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using TendermintActors.Peers;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Switching;
+using TendermintActors.Tests.Support;
+using TendermintActors.Transport;
+using Xunit.Abstractions;
+
+namespace TendermintActors.Tests.Switching;
+
+/// <summary>
+/// Switch and peer behaviour on the in-memory transport, with Akka's TestScheduler so that every timer (send
+/// timeout, redials) is driven by the test, never by the wall clock.
+/// </summary>
+public sealed class SwitchSpecs(ITestOutputHelper output)
+    : TestKit("akka.scheduler.implementation = \"Akka.TestKit.TestScheduler, Akka.TestKit\"", output: output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+    private InMemoryNetwork? _networkInstance;
+    private InMemoryNetwork _network => _networkInstance ??= InMemoryNetwork.Create(Sys);
+    private int _nodes;
+
+    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
+
+    internal sealed record Node(NodeKey Key, IActorRef Switch, TestProbe Reactor, TestProbe Events, NetAddress Address);
+
+    private static readonly ChannelDescriptor[] DefaultChannels = [new(0x40, 1) { SendQueueCapacity = 2 }, new(0x41, 1)];
+
+    private async Task<Node> StartNode(string host = "127.0.0.1", int port = 0, ChannelDescriptor[]? channels = null,
+        Func<SwitchSettings, SwitchSettings>? configure = null, NodeKey? key = null)
+    {
+        var name = $"n{++_nodes}";
+        key ??= NodeKey.Generate();
+        var reactor = CreateTestProbe();
+        var settings = new SwitchSettings { ListenHost = host, ListenPort = port, Moniker = name, DialStartJitter = TimeSpan.Zero };
+        settings = configure?.Invoke(settings) ?? settings;
+        var registration = new ReactorRegistration("recorder", Sys.ActorOf(RecordingReactor.Props(reactor.Ref), $"{name}-reactor"), channels ?? DefaultChannels);
+        var sw = Sys.ActorOf(Switch.Props(key, settings, [registration], new InMemoryTransport(_network)), $"{name}-switch");
+        var events = CreateTestProbe();
+        sw.Tell(new Switch.Subscribe(events.Ref));
+        var listening = await events.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout));
+        var endpoint = (IPEndPoint)listening.ListenAddress!;
+        return new Node(key, sw, reactor, events, new NetAddress(key.Id, endpoint.Address, endpoint.Port));
+    }
+
+    private async Task<(PeerHandle AtA, PeerHandle AtB)> Connect(Node a, Node b)
+    {
+        a.Switch.Tell(new Switch.DialPeers([b.Address]));
+        var atA = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        var atB = (await b.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        return (atA, atB);
+    }
+
+    [Fact]
+    public async Task Reactor_hears_added_then_messages_then_removed()
+    {
+        var a = await StartNode();
+        var b = await StartNode();
+        var (atA, _) = await Connect(a, b);
+        Assert.Equal(b.Key.Id, atA.Id);
+        atA.Send(0x40, "one"u8.ToArray());
+        atA.Send(0x41, "two"u8.ToArray());
+        Assert.Equal("one", System.Text.Encoding.UTF8.GetString((await b.Reactor.ExpectMsgAsync<Reactor.Received>(Dilated(Timeout))).Message.Span));
+        Assert.Equal("two", System.Text.Encoding.UTF8.GetString((await b.Reactor.ExpectMsgAsync<Reactor.Received>(Dilated(Timeout))).Message.Span));
+        a.Switch.Tell(new Switch.StopPeer(b.Key.Id, PeerStopReason.Stopped("test"), Graceful: true));
+        var removed = await b.Reactor.ExpectMsgAsync<Reactor.PeerRemoved>(Dilated(Timeout));
+        Assert.Equal(a.Key.Id, removed.Peer.Id);
+        var removedAtA = await a.Reactor.ExpectMsgAsync<Reactor.PeerRemoved>(Dilated(Timeout));
+        Assert.Equal("stopped", removedAtA.Reason.Code);
+        Assert.False(removedAtA.Reason.IsError);
+    }
+
+    [Fact]
+    public async Task Sending_on_a_channel_the_remote_did_not_advertise_says_false()
+    {
+        var a = await StartNode(channels: [new(0x40, 1), new(0x41, 1)]);
+        var b = await StartNode(channels: [new(0x40, 1)]);
+        var (atA, _) = await Connect(a, b);
+        atA.TrySend(0x41, "x"u8.ToArray(), TestActor);
+        Assert.False((await ExpectMsgAsync<Peer.SendResult>(Dilated(Timeout))).Accepted);
+        atA.Send(0x41, "x"u8.ToArray(), TestActor);
+        Assert.False((await ExpectMsgAsync<Peer.SendResult>(Dilated(Timeout))).Accepted);
+        atA.TrySend(0x99, "x"u8.ToArray(), TestActor);
+        Assert.False((await ExpectMsgAsync<Peer.SendResult>(Dilated(Timeout))).Accepted);
+        atA.TrySend(0x40, "x"u8.ToArray(), TestActor);
+        Assert.True((await ExpectMsgAsync<Peer.SendResult>(Dilated(Timeout))).Accepted);
+    }
+
+    [Fact]
+    public async Task Duplicate_peer_id_is_rejected()
+    {
+        var a = await StartNode(configure: s => s with { AllowDuplicateIp = true });
+        var b = await StartNode();
+        await Connect(b, a);
+        // Another process with b's key connects to a: a refuses it as a duplicate, and keeps b.
+        var twin = await StartNode(host: "127.0.0.3", key: b.Key);
+        twin.Switch.Tell(new Switch.DialPeers([a.Address]));
+        var rejected = (Switch.ConnectionRejected)await a.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
+        Assert.Equal("rejected/duplicate-id", rejected.Reason.Code);
+        a.Switch.Tell(Switch.GetPeers.Instance);
+        Assert.Single((await ExpectMsgAsync<Switch.Peers>(Dilated(Timeout))).Connected);
+    }
+
+    [Fact]
+    public async Task Second_peer_from_the_same_ip_is_rejected_unless_allowed()
+    {
+        var hub = await StartNode();
+        var first = await StartNode(host: "127.0.0.2");
+        var second = await StartNode(host: "127.0.0.2");
+        // In memory every dialler appears to come from 127.0.0.1, so dial *from* the hub to two peers on one IP.
+        hub.Switch.Tell(new Switch.DialPeers([first.Address]));
+        await first.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
+        hub.Switch.Tell(new Switch.DialPeers([second.Address]));
+        var rejected = await hub.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
+        Assert.Equal("rejected/duplicate-ip", ((Switch.ConnectionRejected)rejected).Reason.Code);
+
+        var lenient = await StartNode(configure: s => s with { AllowDuplicateIp = true });
+        lenient.Switch.Tell(new Switch.DialPeers([first.Address, second.Address]));
+        await lenient.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
+        await lenient.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
+    }
+
+    [Fact]
+    public async Task Outbound_limit_refuses_extra_peers_but_not_unconditional_ones()
+    {
+        var p1 = await StartNode(host: "127.0.1.1");
+        var p2 = await StartNode(host: "127.0.1.2");
+        var p3 = await StartNode(host: "127.0.1.3");
+        var node = await StartNode(configure: s => s with { MaxOutboundPeers = 1, UnconditionalPeerIds = new HashSet<NodeId> { p3.Key.Id } });
+        node.Switch.Tell(new Switch.DialPeers([p1.Address]));
+        await node.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
+        node.Switch.Tell(new Switch.DialPeers([p2.Address]));
+        var rejected = (Switch.ConnectionRejected)await node.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
+        Assert.Equal("rejected/too-many-outbound", rejected.Reason.Code);
+        node.Switch.Tell(new Switch.DialPeers([p3.Address]));
+        Assert.Equal(p3.Key.Id, (await node.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Id);
+    }
+
+    [Fact]
+    public async Task Inbound_limit_refuses_extra_peers()
+    {
+        var node = await StartNode(configure: s => s with { MaxInboundPeers = 1, AllowDuplicateIp = true });
+        var p1 = await StartNode();
+        var p2 = await StartNode();
+        p1.Switch.Tell(new Switch.DialPeers([node.Address]));
+        await node.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
+        p2.Switch.Tell(new Switch.DialPeers([node.Address]));
+        var rejected = (Switch.ConnectionRejected)await node.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
+        Assert.Equal("rejected/too-many-inbound", rejected.Reason.Code);
+    }
+
+    [Fact]
+    public async Task Dialling_an_address_that_answers_with_another_key_is_an_auth_failure_and_our_own_id_is_never_dialled()
+    {
+        var node = await StartNode();
+        // Our own address under another ID (as PEX could hand us): the key that answers is not the dialled ID.
+        var alias = new NetAddress(NodeKey.Generate().Id, node.Address.Ip!, node.Address.Port);
+        node.Switch.Tell(new Switch.DialPeers([alias]));
+        // Both ends of that connection are reported, in either order: ours as an auth failure.
+        var ends = new[]
+        {
+            (Switch.ConnectionRejected)await node.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout)),
+            (Switch.ConnectionRejected)await node.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout)),
+        };
+        var dialled = Assert.Single(ends, e => e.Dialled is not null);
+        Assert.Equal("handshake/dialled-id-mismatch", dialled.Reason.Code);
+        Assert.True(dialled.Reason.IsError);
+        Assert.True(((Protocol.Errors.HandshakeFailedException)dialled.Reason.Error!).IsAuthFailure);
+
+        node.Switch.Tell(new Switch.DialPeers([node.Address]));
+        node.Switch.Tell(Switch.GetPeers.Instance);
+        Assert.Empty((await ExpectMsgAsync<Switch.Peers>(Dilated(Timeout))).Connected);
+        Assert.False(node.Events.HasMessages); // our own ID is never dialled: no connection was even attempted
+    }
+
+    [Fact]
+    public async Task Filters_can_refuse_a_peer()
+    {
+        var refuser = await StartNode(configure: s => s with { PeerFilters = [(peer, _) => Task.FromResult<string?>("not today")] });
+        var other = await StartNode();
+        other.Switch.Tell(new Switch.DialPeers([refuser.Address]));
+        var rejected = (Switch.ConnectionRejected)await refuser.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
+        Assert.Equal("rejected/filter", rejected.Reason.Code);
+        Assert.Contains("not today", rejected.Reason.Description);
+    }
+
+    [Fact]
+    public async Task Persistent_peer_is_redialled_on_the_schedule_until_it_comes_back()
+    {
+        // The persistent peer's address is known, but nobody listens there yet.
+        var target = NodeKey.Generate();
+        var address = new NetAddress(target.Id, IPAddress.Parse("127.0.9.9"), 26656);
+        var node = await StartNode(configure: s => s with
+        {
+            PersistentPeers = [address],
+            PersistentPeersRedialJitter = TimeSpan.Zero,
+        });
+        // Attempt at start (jitter 0), then redial 0 at once, then every 5 s.
+        await node.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
+        await node.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
+        for (var i = 0; i < 3; i++)
+        {
+            Scheduler.Advance(TimeSpan.FromSeconds(4.9));
+            await node.Events.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+            Scheduler.Advance(TimeSpan.FromSeconds(0.1));
+            var failed = (Switch.ConnectionRejected)await node.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
+            Assert.Equal(address, failed.Dialled);
+        }
+        // Now it comes up; the next redial connects.
+        var reactor = CreateTestProbe();
+        var sw = Sys.ActorOf(Switch.Props(target, new SwitchSettings { ListenHost = "127.0.9.9", ListenPort = 26656, DialStartJitter = TimeSpan.Zero },
+            [new ReactorRegistration("r", Sys.ActorOf(RecordingReactor.Props(reactor.Ref)), DefaultChannels)], new InMemoryTransport(_network)));
+        var events = CreateTestProbe();
+        sw.Tell(new Switch.Subscribe(events.Ref));
+        await events.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout));
+        Scheduler.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(target.Id, (await node.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Id);
+    }
+}
