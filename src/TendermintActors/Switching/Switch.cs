@@ -143,6 +143,8 @@ public static class Switch
     /// <summary>A connection that did not become a peer, and why (rejections, failed dials and upgrades).</summary>
     public sealed record ConnectionRejected(NodeId? Id, NetAddress? Dialled, PeerStopReason Reason);
 
-    public static Props Props(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport) =>
-        Akka.Actor.Props.Create(() => new SwitchActor(key, settings, reactors, transport));
+    /// <summary>The switch of one node. <paramref name="metrics"/>, when given, records CometBFT's p2p metrics.</summary>
+    public static Props Props(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
+        Metrics.P2PMetrics? metrics = null) =>
+        Akka.Actor.Props.Create(() => new SwitchActor(key, settings, reactors, transport, metrics));
 }

@@ -31,7 +31,7 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
     private static readonly ChannelDescriptor[] DefaultChannels = [new(0x40, 1) { SendQueueCapacity = 2 }, new(0x41, 1)];
 
     private async Task<Node> StartNode(string host = "127.0.0.1", int port = 0, ChannelDescriptor[]? channels = null,
-        Func<SwitchSettings, SwitchSettings>? configure = null, NodeKey? key = null)
+        Func<SwitchSettings, SwitchSettings>? configure = null, NodeKey? key = null, Metrics.P2PMetrics? metrics = null)
     {
         var name = $"n{++_nodes}";
         key ??= NodeKey.Generate();
@@ -39,7 +39,7 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         var settings = new SwitchSettings { ListenHost = host, ListenPort = port, Moniker = name, DialStartJitter = TimeSpan.Zero };
         settings = configure?.Invoke(settings) ?? settings;
         var registration = new ReactorRegistration("recorder", Sys.ActorOf(RecordingReactor.Props(reactor.Ref), $"{name}-reactor"), channels ?? DefaultChannels);
-        var sw = Sys.ActorOf(Switch.Props(key, settings, [registration], new InMemoryTransport(_network)), $"{name}-switch");
+        var sw = Sys.ActorOf(Switch.Props(key, settings, [registration], new InMemoryTransport(_network), metrics), $"{name}-switch");
         var events = CreateTestProbe();
         sw.Tell(new Switch.Subscribe(events.Ref));
         var listening = await events.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout));
@@ -219,5 +219,44 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         await events.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout));
         Scheduler.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal(target.Id, (await node.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Id);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Metrics_carry_cometbft_names_and_labels(bool perPeerLabels)
+    {
+        var chainId = $"metrics-{Guid.NewGuid():N}";
+        var measurements = new System.Collections.Concurrent.ConcurrentQueue<(string Name, long Value, Dictionary<string, object?> Tags)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Metrics.P2PMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var dict = new Dictionary<string, object?>();
+            foreach (var tag in tags) dict[tag.Key] = tag.Value;
+            if (Equals(dict.GetValueOrDefault("chain_id"), chainId))
+                measurements.Enqueue((instrument.Name, value, dict));
+        });
+        listener.Start();
+        using var metricsA = new Metrics.P2PMetrics(chainId, perPeerLabels: perPeerLabels);
+        var a = await StartNode(metrics: metricsA);
+        var b = await StartNode();
+        var (atA, _) = await Connect(a, b);
+        atA.Send(0x40, new byte[100]);
+        await b.Reactor.ExpectMsgAsync<Reactor.Received>(Dilated(Timeout));
+        await AwaitAssertAsync(() =>
+        {
+            Assert.Contains(measurements, m => m.Name == "cometbft_p2p_peers" && m.Value == 1);
+            var sent = Assert.Single(measurements, m => m.Name == "cometbft_p2p_peer_send_bytes");
+            Assert.Equal(100, sent.Value);
+            Assert.Equal("0x40", sent.Tags["chID"]);
+            Assert.Equal(perPeerLabels, sent.Tags.ContainsKey("peer_id"));
+            if (perPeerLabels) Assert.Equal(b.Key.Id.Hex, sent.Tags["peer_id"]);
+            Assert.Contains(measurements, m => m.Name == "cometbft_p2p_message_send_bytes" && m.Value == 100 && Equals(m.Tags["message_type"], "blocksync"));
+            Assert.Equal(0, measurements.Where(m => m.Name == "cometbft_p2p_peer_pending_send_bytes").Sum(m => m.Value));
+        }, Dilated(Timeout));
     }
 }

@@ -32,7 +32,8 @@ internal sealed record PeerContext(
     IReadOnlyList<IActorRef> Reactors,
     SwitchSettings Settings,
     IP2PTransport Transport,
-    IMaterializer Materializer);
+    IMaterializer Materializer,
+    Metrics.P2PMetrics? Metrics);
 
 /// <summary>
 /// One connection, from the first byte to the last: runs the upgrade (SecretConnection + node info), asks the switch
@@ -55,7 +56,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     private readonly PeerOrigin _origin;
     private readonly IActorRef _switch;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<byte, int> _queued = new();
+    private readonly Dictionary<byte, Queue<int>> _queued = new(); // sizes of messages handed to the stage, per channel
     private readonly Dictionary<byte, Queue<(long Id, Peer.Send Send)>> _waiting = new();
     private readonly Dictionary<byte, ChannelDescriptor> _channels;
     private readonly List<IActorRef> _statusRequesters = new();
@@ -164,6 +165,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                 var added = new Reactor.PeerAdded(_handle!);
                 foreach (var reactor in _ctx.Reactors)
                     reactor.Tell(added);
+                _ctx.Metrics?.PeerAdded();
                 _log.Info("Added peer {0} ({1}, {2})", _handle!.Id, IsOutbound ? "outbound" : "inbound", _handle.RemoteAddress);
                 Become(Running);
                 Stash.UnstashAll();
@@ -190,6 +192,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
         switch (message)
         {
             case MConnection.MessageReceived received:
+                _ctx.Metrics?.Received(_handle!.Id.Hex, received.Channel, received.Message.Length);
                 if (_ctx.ReactorsByChannel.TryGetValue(received.Channel, out var reactor))
                     reactor.Tell(new Reactor.Received(_handle!, received.Channel, received.Message));
                 else
@@ -249,11 +252,15 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     /// <summary>Go drops messages for channels the remote did not list; we say no to the sender instead.</summary>
     private bool CanSendOn(byte channel) => _channels.ContainsKey(channel) && _handle!.HasChannel(channel);
 
-    private bool HasRoom(byte channel) => _queued.GetValueOrDefault(channel) < _channels[channel].SendQueueCapacity;
+    private bool HasRoom(byte channel) =>
+        (_queued.TryGetValue(channel, out var queued) ? queued.Count : 0) < _channels[channel].SendQueueCapacity;
 
     private void Enqueue(byte channel, ReadOnlyMemory<byte> message, IActorRef? replyTo, object? correlationId)
     {
-        _queued[channel] = _queued.GetValueOrDefault(channel) + 1;
+        if (!_queued.TryGetValue(channel, out var queued))
+            _queued[channel] = queued = new Queue<int>();
+        queued.Enqueue(message.Length);
+        _ctx.Metrics?.PendingSend(_handle!.Id.Hex, message.Length);
         _connection!.Send(channel, message);
         Reply(replyTo, channel, true, correlationId);
     }
@@ -269,7 +276,11 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
 
     private void OnSent(byte channel)
     {
-        _queued[channel] = Math.Max(0, _queued.GetValueOrDefault(channel) - 1);
+        if (_queued.TryGetValue(channel, out var queued) && queued.TryDequeue(out var size))
+        {
+            _ctx.Metrics?.Sent(_handle!.Id.Hex, channel, size);
+            _ctx.Metrics?.PendingSend(_handle!.Id.Hex, -size);
+        }
         if (!_waiting.TryGetValue(channel, out var queue)) return;
         var (id, send) = queue.Dequeue();
         if (queue.Count == 0) _waiting.Remove(channel);
@@ -310,6 +321,9 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
         _waiting.Clear();
         if (_announced)
         {
+            _ctx.Metrics?.PeerRemoved();
+            var unsent = _queued.Values.Sum(q => q.Sum(x => (long)x));
+            if (unsent > 0) _ctx.Metrics?.PendingSend(_handle!.Id.Hex, -unsent);
             var removed = new Reactor.PeerRemoved(_handle!, reason);
             foreach (var reactor in _ctx.Reactors)
                 reactor.Tell(removed);

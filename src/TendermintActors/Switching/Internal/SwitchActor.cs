@@ -59,8 +59,12 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     private NodeInfoModel? _nodeInfo;
     private PeerContext? _peerContext;
 
-    public SwitchActor(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport)
+    private readonly Metrics.P2PMetrics? _metrics;
+
+    public SwitchActor(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
+        Metrics.P2PMetrics? metrics)
     {
+        _metrics = metrics;
         _key = key;
         _settings = settings;
         _reactors = reactors;
@@ -120,7 +124,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 _binding = bound.Binding;
                 _nodeInfo = BuildNodeInfo(bound.Binding.LocalAddress);
                 _peerContext = new PeerContext(_key, _nodeInfo, _channels, _reactorsByChannel,
-                    _reactors.Select(r => r.Reactor).Distinct().ToList(), _settings, _transport, _peerMaterializer);
+                    _reactors.Select(r => r.Reactor).Distinct().ToList(), _settings, _transport, _peerMaterializer, _metrics);
                 _log.Info("P2P switch {0} started; listening on {1}, advertising {2}", _key.Id.Hex,
                     _listening ? bound.Binding.LocalAddress.ToString() : "(not listening)", _nodeInfo.ListenAddr);
                 Become(Running);
