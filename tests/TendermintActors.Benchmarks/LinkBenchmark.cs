@@ -1,0 +1,211 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Akka.Actor;
+using Akka.Configuration;
+using TendermintActors.Peers;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Protocol.SecretConnection;
+using TendermintActors.Streams;
+using TendermintActors.Switching;
+using Switch = TendermintActors.Switching.Switch;
+using TendermintActors.Transport;
+
+namespace TendermintActors.Benchmarks;
+
+/// <summary>
+/// Two nodes in one process over loopback TCP (rate limits off): bulk throughput on one channel, small-message round
+/// trips at idle and under a concurrent bulk transfer, and the "ideal pipeline" (raw sockets, ChaCha20-Poly1305 frames
+/// sealed into 64 KiB writes) measured in the same run for a ratio. Prints figures; asserts nothing.
+/// Run: <c>dotnet run -c Release --project tests/TendermintActors.Benchmarks -- link [--mb 256]</c>
+/// </summary>
+public static class LinkBenchmark
+{
+    private const byte BulkChannel = 0x43;
+    private const byte EchoChannel = 0x42;
+
+    public static async Task<int> Run(string[] args)
+    {
+        var megabytes = args.SkipWhile(a => a != "--mb").Skip(1).Select(int.Parse).FirstOrDefault(256);
+        var total = (long)megabytes * 1024 * 1024;
+        using var system = ActorSystem.Create("link-bench", ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
+
+        var sink = new SinkState();
+        var echoReplies = new EchoState();
+        var channels = new[] { new ChannelDescriptor(EchoChannel, 10) { SendQueueCapacity = 10 }, new ChannelDescriptor(BulkChannel, 1) { SendQueueCapacity = 1000, RecvMessageCapacity = 1 << 20 } };
+        var settings = new SwitchSettings
+        {
+            ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero,
+            Connection = new MConnectionSettings { SendRate = 0, RecvRate = 0 },
+        };
+        var keyA = NodeKey.Generate();
+        var keyB = NodeKey.Generate();
+        var reactorA = system.ActorOf(Props.Create(() => new BenchReactor(echoReplies, null, false)));
+        var reactorB = system.ActorOf(Props.Create(() => new BenchReactor(null, sink, true)));
+        var transport = new TcpTransport(system);
+        var a = system.ActorOf(Switch.Props(keyA, settings, [new("bench", reactorA, channels)], transport));
+        var b = system.ActorOf(Switch.Props(keyB, settings, [new("bench", reactorB, channels)], transport));
+        var infoB = await b.Ask<Switch.NodeInfoReply>(Switch.GetNodeInfo.Instance, TimeSpan.FromSeconds(10));
+        var endpointB = (IPEndPoint)infoB.ListenAddress!;
+        a.Tell(new Switch.DialPeers([new NetAddress(keyB.Id, endpointB.Address, endpointB.Port)]));
+        var peer = await echoReplies.Connected.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Console.WriteLine($"TendermintActors link benchmark: two nodes, loopback TCP, rate limits off, {megabytes} MiB per bulk run");
+        var ideal = IdealPipeline(total);
+        Console.WriteLine($"ideal pipeline (raw socket + ChaCha20-Poly1305 frames in 64 KiB writes): {ideal:F0} MB/s");
+        foreach (var size in new[] { 1024, 64 * 1024 })
+        {
+            var mbps = await Bulk(system, peer, sink, total, size);
+            Console.WriteLine($"throughput, {size / 1024} KiB messages on one channel: {mbps:F0} MB/s ({mbps / ideal * 100:F0} % of ideal)");
+        }
+        var (p50, p99) = await RoundTrips(peer, echoReplies, 2000);
+        Console.WriteLine($"round trip, 64-byte message, idle: p50 {p50:F3} ms, p99 {p99:F3} ms");
+        var bulk = Bulk(system, peer, sink, total, 64 * 1024);
+        var (lp50, lp99) = await RoundTrips(peer, echoReplies, 500);
+        var under = await bulk;
+        Console.WriteLine($"round trip, 64-byte message, under a concurrent 64 KiB bulk transfer ({under:F0} MB/s): p50 {lp50:F3} ms, p99 {lp99:F3} ms");
+        await system.Terminate();
+        return 0;
+    }
+
+    private static async Task<double> Bulk(ActorSystem system, PeerHandle peer, SinkState sink, long total, int size)
+    {
+        var count = (int)(total / size);
+        sink.Reset(count);
+        var message = new byte[size];
+        Random.Shared.NextBytes(message);
+        var done = new TaskCompletionSource();
+        var stopwatch = Stopwatch.StartNew();
+        system.ActorOf(Props.Create(() => new BulkSender(peer, message, count, done)));
+        await sink.Done.Task.WaitAsync(TimeSpan.FromMinutes(5));
+        stopwatch.Stop();
+        return (double)count * size / stopwatch.Elapsed.TotalSeconds / 1e6;
+    }
+
+    private static async Task<(double P50, double P99)> RoundTrips(PeerHandle peer, EchoState echo, int count)
+    {
+        var samples = new double[count];
+        var message = new byte[64];
+        for (var i = 0; i < count; i++)
+        {
+            echo.Reply = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var started = Stopwatch.GetTimestamp();
+            peer.TrySend(EchoChannel, message);
+            await echo.Reply.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            samples[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+        Array.Sort(samples);
+        return (samples[count / 2], samples[(int)(count * 0.99)]);
+    }
+
+    /// <summary>What the protocol costs at best here: seal 1028-byte frames into 64 KiB writes, send, open.</summary>
+    private static double IdealPipeline(long total)
+    {
+        var key = new byte[32];
+        Random.Shared.NextBytes(key);
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        client.Connect(listener.LocalEndPoint!);
+        using var server = listener.Accept();
+        var frames = total / Frame.DataMaxSize;
+        var stopwatch = Stopwatch.StartNew();
+        var writer = Task.Run(() =>
+        {
+            using var sealer = new FrameSealer(key);
+            var data = new byte[Frame.DataMaxSize];
+            var batch = new byte[62 * Frame.SealedSize];
+            for (long sent = 0; sent < frames;)
+            {
+                var n = (int)Math.Min(62, frames - sent);
+                for (var i = 0; i < n; i++)
+                    sealer.SealFrame(data, batch.AsSpan(i * Frame.SealedSize, Frame.SealedSize));
+                client.Send(batch.AsSpan(0, n * Frame.SealedSize));
+                sent += n;
+            }
+        });
+        using (var opener = new FrameOpener(key))
+        {
+            var buffer = new byte[64 * 1024];
+            var sink = new System.Buffers.ArrayBufferWriter<byte>(64 * 1024);
+            long received = 0;
+            var expected = frames * Frame.SealedSize;
+            while (received < expected)
+            {
+                var n = server.Receive(buffer);
+                opener.Open(buffer.AsSpan(0, n), sink);
+                sink.Clear();
+                received += n;
+            }
+        }
+        writer.Wait();
+        return frames * (double)Frame.DataMaxSize / stopwatch.Elapsed.TotalSeconds / 1e6;
+    }
+
+    private sealed class SinkState
+    {
+        private int _expected;
+        private int _received;
+        public TaskCompletionSource Done { get; private set; } = new();
+
+        public void Reset(int expected)
+        {
+            _expected = expected;
+            _received = 0;
+            Done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        public void OnMessage()
+        {
+            if (++_received == _expected) Done.TrySetResult();
+        }
+    }
+
+    private sealed class EchoState
+    {
+        public TaskCompletionSource<PeerHandle> Connected { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Reply { get; set; } = new();
+    }
+
+    /// <summary>A: records echo replies. B: counts bulk messages and echoes the echo channel.</summary>
+    private sealed class BenchReactor : ReactorActor
+    {
+        public BenchReactor(EchoState? echo, SinkState? sink, bool echoBack)
+        {
+            Receive<Reactor.PeerAdded>(added => echo?.Connected.TrySetResult(added.Peer));
+            Receive<Reactor.Received>(received =>
+            {
+                if (received.Channel == BulkChannel) sink?.OnMessage();
+                else if (echoBack) received.Peer.TrySend(EchoChannel, received.Message);
+                else echo?.Reply.TrySetResult();
+            });
+            Receive<Reactor.PeerRemoved>(_ => { });
+        }
+    }
+
+    /// <summary>Keeps the bulk channel's queue full: one new message per accepted one.</summary>
+    private sealed class BulkSender : ReceiveActor
+    {
+        public BulkSender(PeerHandle peer, byte[] message, int count, TaskCompletionSource done)
+        {
+            var sent = 0;
+            for (; sent < Math.Min(count, 1000); sent++)
+                peer.Send(BulkChannel, message, Self);
+            Receive<Peer.SendResult>(_ =>
+            {
+                if (sent < count)
+                {
+                    peer.Send(BulkChannel, message, Self);
+                    sent++;
+                }
+                else
+                {
+                    done.TrySetResult();
+                    Context.Stop(Self);
+                }
+            });
+        }
+    }
+}
