@@ -1,0 +1,497 @@
+using Akka.Actor;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Stage;
+using TendermintActors.Protocol.Errors;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Protocol.Wire;
+using static TendermintActors.Streams.MConnection;
+
+namespace TendermintActors.Streams.Internal;
+
+/// <summary>
+/// I/O shell around the MConnection cores (<see cref="SendScheduler"/>, <see cref="PacketDecoder"/>,
+/// <see cref="Reassembler"/>, <see cref="PingPongState"/>): plaintext in → messages to the owner, messages from the
+/// handle → plaintext out. All timing comes from stage timers, so it follows the materializer's scheduler.
+/// Policies are described on <see cref="MConnection"/>.
+/// </summary>
+internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, MConnectionHandle>
+{
+    private readonly MConnectionSettings _settings;
+    private readonly ChannelDescriptor[] _channels;
+    private readonly IActorRef _owner;
+    private readonly Inlet<ByteString> _in = new("MConnection.in");
+    private readonly Outlet<ByteString> _out = new("MConnection.out");
+
+    public MConnectionStage(MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef owner)
+    {
+        _settings = settings;
+        _channels = channels;
+        _owner = owner;
+        // One shape instance for the stage's lifetime: Akka compares shapes when rewiring.
+        Shape = new FlowShape<ByteString, ByteString>(_in, _out);
+    }
+
+    public override FlowShape<ByteString, ByteString> Shape { get; }
+
+    protected override Attributes InitialAttributes { get; } = Attributes.CreateName("mconnection");
+
+    public override ILogicAndMaterializedValue<MConnectionHandle> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    {
+        var handle = new MConnectionHandle();
+        return new LogicAndMaterializedValue<MConnectionHandle>(new Logic(this, handle), handle);
+    }
+
+    private sealed class Logic : TimerGraphStageLogic
+    {
+        private const string PingTimer = "ping";
+        private const string PongTimer = "pong";
+        private const string DecayTimer = "decay";
+        private const string RefillTimer = "refill";
+        private const string LingerTimer = "linger";
+
+        private readonly MConnectionStage _stage;
+        private readonly MConnectionSettings _settings;
+        private readonly MConnectionHandle _handle;
+        private readonly IActorRef _owner;
+        private readonly SendScheduler _scheduler;
+        private readonly Reassembler _reassembler;
+        private readonly PacketDecoder _decoder;
+        private readonly ReceiveChannel?[] _receive = new ReceiveChannel?[256];
+        private readonly ReceiveChannel[] _receiveChannels;
+        private readonly List<PacketMsgFragment> _batch = [];
+        private readonly int _batchLimit;
+        private readonly int _largestPacket;
+
+        private PingPongState _pingPong = null!;
+        private ITimeProvider? _clock;
+        private DateTimeOffset _epoch;
+        private readonly System.Diagnostics.Stopwatch _fallbackClock = new();
+
+        private int _channelsAtBound;
+        private bool _pingDue;
+        // The pong deadline passed while we were not reading: the remote gets a fresh timeout once we read again.
+        private bool _pongTimeoutDeferred;
+        private bool _closing;
+        private bool _outputClosed;
+        private bool _finished;
+        private Exception? _failure;
+
+        // Token buckets, refilled by the refill timer; a bucket may go negative (one packet or read over budget),
+        // which the next refills pay back, so the long-run rate holds even when the budget per tick is below a packet.
+        private long _sendTokens;
+        private long _recvTokens;
+        private readonly long _sendRefill;
+        private readonly long _recvRefill;
+
+        private long _bytesSent;
+        private long _bytesReceived;
+        private long _bytesSentAtSample;
+        private long _bytesReceivedAtSample;
+        private long _sendRate;
+        private long _recvRate;
+
+        public Logic(MConnectionStage stage, MConnectionHandle handle) : base(stage.Shape)
+        {
+            _stage = stage;
+            _settings = stage._settings;
+            _handle = handle;
+            _owner = stage._owner;
+            var payload = _settings.MaxPacketMsgPayloadSize;
+            _scheduler = new SendScheduler(stage._channels, payload);
+            _reassembler = new Reassembler(stage._channels);
+            _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(payload));
+            _receiveChannels = new ReceiveChannel[stage._channels.Length];
+            for (var i = 0; i < stage._channels.Length; i++)
+                _receive[stage._channels[i].Id] = _receiveChannels[i] = new ReceiveChannel(stage._channels[i]);
+
+            // Channel IDs from 0x80 take a two-byte varint: that is the largest packet we can cut.
+            _largestPacket = PacketCodec.SizeOfPacketMsg(0xff, eof: true, payload);
+            _batchLimit = Math.Max(_settings.MaxWriteBatchBytes, _largestPacket + 2 * PacketCodec.EncodedPing.Length);
+            _sendRefill = Refill(_settings.SendRate);
+            _recvRefill = Refill(_settings.RecvRate);
+            _sendTokens = _sendRefill;
+            _recvTokens = _recvRefill;
+
+            SetHandler(stage._in, onPush: OnPush, onUpstreamFinish: OnUpstreamFinish, onUpstreamFailure: Fail);
+            SetHandler(stage._out, onPull: PushOut, onDownstreamFinish: OnDownstreamFinish);
+        }
+
+        private long Refill(long rate) =>
+            rate == 0 ? 0 : Math.Max(1, (long)(rate * _settings.FlushThrottle.TotalSeconds));
+
+        private bool SendLimited => _settings.SendRate > 0;
+        private bool RecvLimited => _settings.RecvRate > 0;
+
+        /// <summary>Reads stop because of us (a channel at its bound, or the receive budget spent), not the remote.</summary>
+        private bool ReadsPausedByUs => _channelsAtBound > 0 || (RecvLimited && _recvTokens <= 0);
+
+        // Only for PingPongState's bookkeeping: decisions are taken by timers.
+        private TimeSpan Now => _clock is null ? _fallbackClock.Elapsed : _clock.Now - _epoch;
+
+        public override void PreStart()
+        {
+            // The scheduler's clock moves with Akka's TestScheduler; a sub-fusing materializer has no system to ask.
+            _clock = (Materializer as ActorMaterializer)?.System.Scheduler;
+            _epoch = _clock?.Now ?? default;
+            _fallbackClock.Start();
+            _pingPong = new PingPongState(_settings.PingInterval, _settings.PongTimeout, TimeSpan.Zero);
+            ScheduleRepeatedly(PingTimer, _settings.PingInterval);
+            ScheduleRepeatedly(DecayTimer, _settings.StatusDecayInterval);
+            _handle.Attach(GetAsyncCallback(DrainCommands));
+            DrainCommands();
+            if (!_finished)
+                MaybePull();
+        }
+
+        protected override void OnTimer(object timerKey)
+        {
+            switch (timerKey)
+            {
+                case PingTimer:
+                    _pingDue = true;
+                    PushOut();
+                    break;
+                case PongTimer:
+                    if (_outputClosed)
+                        break;
+                    if (ReadsPausedByUs && !HasBeenPulled(_stage._in))
+                        _pongTimeoutDeferred = true;
+                    else
+                        Fail(PeerTimeoutException.Pong(_settings.PongTimeout));
+                    break;
+                case DecayTimer:
+                    _scheduler.Decay();
+                    var seconds = _settings.StatusDecayInterval.TotalSeconds;
+                    _sendRate = (long)((_bytesSent - _bytesSentAtSample) / seconds);
+                    _recvRate = (long)((_bytesReceived - _bytesReceivedAtSample) / seconds);
+                    _bytesSentAtSample = _bytesSent;
+                    _bytesReceivedAtSample = _bytesReceived;
+                    break;
+                case LingerTimer:
+                    Finish();
+                    break;
+                case RefillTimer:
+                    _sendTokens = Math.Min(_sendRefill, _sendTokens + _sendRefill);
+                    _recvTokens = Math.Min(_recvRefill, _recvTokens + _recvRefill);
+                    if (_sendTokens == _sendRefill && _recvTokens == _recvRefill)
+                        CancelTimer(RefillTimer); // both buckets full: nothing to wait for until one is spent
+                    PushOut();
+                    MaybePull();
+                    break;
+            }
+        }
+
+        private void EnsureRefilling()
+        {
+            if (!IsTimerActive(RefillTimer))
+                ScheduleRepeatedly(RefillTimer, _settings.FlushThrottle);
+        }
+
+        // ---- commands from the handle ----
+
+        private void DrainCommands()
+        {
+            _handle.BeginDrain();
+            while (!_finished && _handle.TryTake(out var command))
+            {
+                switch (command.Kind)
+                {
+                    case MConnectionHandle.CommandKind.Send:
+                        Enqueue(command.Channel, command.Message);
+                        break;
+                    case MConnectionHandle.CommandKind.Ack:
+                        Ack(command.Channel, command.Count);
+                        break;
+                    case MConnectionHandle.CommandKind.Status:
+                        _owner.Tell(new MConnection.Status(GetStatus()));
+                        break;
+                    case MConnectionHandle.CommandKind.Close:
+                        if (command.Count == 0)
+                        {
+                            Finish();
+                        }
+                        else if (!_closing)
+                        {
+                            _closing = true;
+                            if (!_scheduler.HasPending)
+                                CloseOutput();
+                        }
+                        break;
+                }
+            }
+            if (_finished) return;
+            PushOut();
+            MaybePull();
+        }
+
+        private void Enqueue(byte channel, ReadOnlyMemory<byte> message)
+        {
+            if (_closing)
+            {
+                _owner.Tell(new SendRejected(channel, SendRejection.Closing));
+                return;
+            }
+            switch (_scheduler.TryEnqueue(channel, message))
+            {
+                case EnqueueResult.QueueFull:
+                    _owner.Tell(new SendRejected(channel, SendRejection.QueueFull));
+                    break;
+                case EnqueueResult.UnknownChannel:
+                    _owner.Tell(new SendRejected(channel, SendRejection.UnknownChannel));
+                    break;
+            }
+        }
+
+        private void Ack(byte channel, int count)
+        {
+            if (_receive[channel] is not { } ch) return;
+            var wasAtBound = ch.AtBound;
+            // An owner acknowledging more than it got is its own bug; it must not lift the bound for messages to come.
+            ch.Unacknowledged = Math.Max(0, ch.Unacknowledged - count);
+            while (!ch.AtBound && ch.Held.TryDequeue(out var message))
+                Deliver(ch, message);
+            if (wasAtBound && !ch.AtBound)
+                _channelsAtBound--;
+        }
+
+        private MConnection.ConnectionStatus GetStatus()
+        {
+            var send = _scheduler.GetStatus();
+            var channels = new ChannelStatus[send.Length];
+            for (var i = 0; i < send.Length; i++)
+            {
+                var s = send[i];
+                var r = _receive[s.Id]!;
+                channels[i] = new ChannelStatus(s.Id, s.Priority, s.QueueSize, s.SendQueueCapacity, s.RecentlySent,
+                    s.PendingBytes, r.Unacknowledged, r.Bound);
+            }
+            return new MConnection.ConnectionStatus(channels, _bytesSent, _bytesReceived, _sendRate, _recvRate,
+                ReadsPausedByUs && !HasBeenPulled(_stage._in) && !IsClosed(_stage._in));
+        }
+
+        // ---- sending ----
+
+        /// <summary>
+        /// Writes everything that may go now into one element: an owed pong, a due ping, then packets as the scheduler
+        /// picks them, up to the batch limit and the send budget. Called whenever downstream may have demand.
+        /// </summary>
+        private void PushOut()
+        {
+            if (_finished || _outputClosed || !IsAvailable(_stage._out)) return;
+
+            var pong = _pingPong.TryTakePong();
+            var ping = _pingDue;
+            var size = (pong ? PacketCodec.EncodedPong.Length : 0) + (ping ? PacketCodec.EncodedPing.Length : 0);
+            var packetBytes = 0L;
+            // Pings and pongs are not rate limited (as in Go): liveness must not wait for a busy connection's budget.
+            while (_scheduler.HasPending && size + _largestPacket <= _batchLimit
+                   && (!SendLimited || packetBytes < _sendTokens)
+                   && _scheduler.TryNextPacket(out var fragment))
+            {
+                _batch.Add(fragment);
+                var encoded = fragment.EncodedSize;
+                size += encoded;
+                packetBytes += encoded;
+            }
+            if (size == 0) return;
+
+            var buffer = new byte[size];
+            var offset = 0;
+            if (pong)
+            {
+                PacketCodec.EncodedPong.CopyTo(buffer);
+                offset += PacketCodec.EncodedPong.Length;
+            }
+            if (ping)
+            {
+                PacketCodec.EncodedPing.CopyTo(buffer.AsSpan(offset));
+                offset += PacketCodec.EncodedPing.Length;
+                _pingDue = false;
+                var awaitingPong = _pingPong.PongDeadline is not null;
+                _pingPong.OnPingSent(Now);
+                // An earlier ping still unanswered keeps its deadline; scheduled before the push so that whoever sees
+                // the ping knows the deadline is already running.
+                if (!awaitingPong && !_pongTimeoutDeferred)
+                    ScheduleOnce(PongTimer, _settings.PongTimeout);
+            }
+            foreach (var fragment in _batch)
+                offset += fragment.WriteTo(buffer.AsSpan(offset));
+
+            _bytesSent += size;
+            if (SendLimited)
+            {
+                _sendTokens -= size;
+                EnsureRefilling();
+            }
+            Push(_stage._out, ByteString.FromBytes(buffer));
+
+            foreach (var fragment in _batch)
+                if (fragment.Eof)
+                    _owner.Tell(new MessageSent(fragment.ChannelId));
+            _batch.Clear();
+
+            if (_closing && !_scheduler.HasPending)
+                CloseOutput();
+        }
+
+        /// <summary>
+        /// The end of a graceful close: everything queued is written. Only the output completes, so that the layers
+        /// below flush what they hold (cancelling our input would make them stop at once); the stage ends when the
+        /// remote closes in turn, or after a pong timeout's worth of waiting for it.
+        /// </summary>
+        private void CloseOutput()
+        {
+            _outputClosed = true;
+            CancelTimer(PingTimer);
+            CancelTimer(PongTimer);
+            _pongTimeoutDeferred = false;
+            Complete(_stage._out);
+            ScheduleOnce(LingerTimer, _settings.PongTimeout);
+        }
+
+        private void OnDownstreamFinish(Exception cause)
+        {
+            if (cause is SubscriptionWithCancelException.NonFailureCancellation)
+                Finish();
+            else
+                Fail(cause);
+        }
+
+        // ---- receiving ----
+
+        private void OnPush()
+        {
+            var chunk = Grab(_stage._in);
+            _bytesReceived += chunk.Count;
+            if (RecvLimited)
+            {
+                _recvTokens -= chunk.Count;
+                EnsureRefilling();
+            }
+            try
+            {
+                _decoder.Feed(chunk.ToReadOnlySpan());
+                while (_decoder.TryDecode(out var packet))
+                    OnPacket(packet);
+            }
+            catch (PeerConnectionException e)
+            {
+                Fail(e);
+                return;
+            }
+            PushOut();
+            MaybePull();
+        }
+
+        private void OnPacket(Packet packet)
+        {
+            switch (packet.SumCase)
+            {
+                case Packet.SumOneofCase.PacketPing:
+                    _pingPong.OnPingReceived();
+                    break;
+                case Packet.SumOneofCase.PacketPong:
+                    _pingPong.OnPongReceived();
+                    _pongTimeoutDeferred = false;
+                    CancelTimer(PongTimer);
+                    break;
+                case Packet.SumOneofCase.PacketMsg:
+                    var msg = packet.PacketMsg;
+                    if (_reassembler.Accept(msg) is { } message)
+                        Receive(_receive[msg.ChannelId]!, message);
+                    break;
+            }
+        }
+
+        private void Receive(ReceiveChannel ch, byte[] message)
+        {
+            if (ch.AtBound)
+            {
+                ch.Held.Enqueue(message);
+                return;
+            }
+            Deliver(ch, message);
+            if (ch.AtBound)
+                _channelsAtBound++;
+        }
+
+        private void Deliver(ReceiveChannel ch, byte[] message)
+        {
+            ch.Unacknowledged++;
+            _owner.Tell(new MessageReceived(ch.Id, message));
+        }
+
+        private void MaybePull()
+        {
+            if (_finished || IsClosed(_stage._in) || HasBeenPulled(_stage._in) || ReadsPausedByUs) return;
+            if (_pongTimeoutDeferred)
+            {
+                _pongTimeoutDeferred = false;
+                ScheduleOnce(PongTimer, _settings.PongTimeout);
+            }
+            Pull(_stage._in);
+        }
+
+        private void OnUpstreamFinish()
+        {
+            try
+            {
+                _decoder.Complete();
+                foreach (var ch in _receiveChannels)
+                {
+                    var partial = _reassembler.BufferedBytes(ch.Id);
+                    if (partial > 0)
+                        throw new ProtocolViolationException(ProtocolViolation.UnexpectedEof,
+                            $"stream ended inside a message on channel 0x{ch.Id:x2} ({partial} bytes received)");
+                }
+            }
+            catch (PeerConnectionException e)
+            {
+                Fail(e);
+                return;
+            }
+            // The connection is ending: what was already received goes to the owner regardless of the bound, which
+            // only exists to pause reading.
+            foreach (var ch in _receiveChannels)
+                while (ch.Held.TryDequeue(out var message))
+                    Deliver(ch, message);
+            Finish();
+        }
+
+        // ---- ending ----
+
+        private void Finish()
+        {
+            if (_finished) return;
+            _finished = true;
+            CompleteStage();
+        }
+
+        private void Fail(Exception reason)
+        {
+            if (_finished) return;
+            _finished = true;
+            _failure = reason;
+            FailStage(reason);
+        }
+
+        public override void PostStop()
+        {
+            // Stopped without us deciding it: the materializer or actor system shut down under us.
+            var reason = _finished ? _failure : new AbruptStageTerminationException(this);
+            _handle.Stopped(reason);
+            _owner.Tell(new MConnection.Stopped(reason));
+        }
+
+        private sealed class ReceiveChannel(ChannelDescriptor descriptor)
+        {
+            public readonly byte Id = descriptor.Id;
+            public readonly int Bound = Math.Max(1, descriptor.RecvBufferCapacity);
+            public readonly Queue<byte[]> Held = new();
+            public int Unacknowledged;
+
+            public bool AtBound => Unacknowledged >= Bound;
+        }
+    }
+}

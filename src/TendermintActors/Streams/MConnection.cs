@@ -1,0 +1,269 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Event;
+using Akka.IO;
+using Akka.Streams.Dsl;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Streams.Internal;
+
+namespace TendermintActors.Streams;
+
+/// <summary>
+/// The MConnection (PROTOCOL.md §5) as an Akka.Streams flow that sits on top of a SecretConnection: plaintext bytes
+/// from the remote in (any chunking), plaintext bytes to the remote out. Messages go in through the materialised
+/// <see cref="MConnectionHandle"/>; everything the connection has to say goes to one <c>owner</c> actor as the
+/// <see cref="IEvent"/> messages below.
+/// </summary>
+/// <remarks>
+/// <para><b>Sending.</b> Each channel holds at most <see cref="ChannelDescriptor.SendQueueCapacity"/> + 1 messages
+/// not yet completely written (the one being cut into packets plus the waiting ones, as in Go). The owner keeps its
+/// own count: +1 per <see cref="MConnectionHandle.Send"/>, −1 per <see cref="MessageSent"/> or
+/// <see cref="SendRejected"/>, so it can answer <c>TrySend</c> at once without sharing state with the stage. A send
+/// beyond the bound, on an unknown channel or after a close is dropped with a <see cref="SendRejected"/>. Packets are
+/// written as soon as downstream asks (no flush delay); while it is busy they gather into writes of up to
+/// <see cref="MConnectionSettings.MaxWriteBatchBytes"/>.</para>
+/// <para><b>Receive back-pressure.</b> Each whole message is told to the owner as <see cref="MessageReceived"/>. Per
+/// channel, at most N messages may be delivered and not yet acknowledged with <see cref="MConnectionHandle.Ack"/>,
+/// N being the channel's <see cref="ChannelDescriptor.RecvBufferCapacity"/> (at least 1). While any channel is at its
+/// bound the stage stops reading, so TCP back-pressures this one peer; messages already decoded from the bytes in hand
+/// wait in the stage (at most one read's worth) and are delivered in order as acknowledgements come. A reactor that
+/// falls behind slows only the peers that feed it. While reads are paused by us (this bound, or the receive rate
+/// limit), a pong that comes due is not held against the remote: its timeout starts again when reading resumes.
+/// Pings and owed pongs still go out while reads are paused.</para>
+/// <para><b>Ending.</b> Any protocol violation, a missed pong, or a transport failure fails the stream with a typed
+/// <see cref="Protocol.Errors.PeerConnectionException"/> (transport errors pass through as they are). The remote
+/// closing its side completes the stream, unless it stopped inside a packet or a message. Either way the owner gets
+/// <see cref="Stopped"/> and <see cref="MConnectionHandle.Completion"/> ends.</para>
+/// </remarks>
+public static class MConnection
+{
+    /// <summary>
+    /// The MConnection flow for one connection. Join it with the plaintext side of a SecretConnection, e.g.
+    /// <c>SecretConnection.Create(key).JoinUnderMat(MConnection.Create(...), Keep.Right)</c> as a TCP handler.
+    /// </summary>
+    /// <param name="settings">Connection options (validated here).</param>
+    /// <param name="channels">Our channels (validated here); packets on any other channel end the connection.</param>
+    /// <param name="owner">The actor (normally the peer actor) that receives every <see cref="IEvent"/>.</param>
+    public static Flow<ByteString, ByteString, MConnectionHandle> Create(
+        MConnectionSettings settings, IReadOnlyList<ChannelDescriptor> channels, IActorRef owner)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(channels);
+        ArgumentNullException.ThrowIfNull(owner);
+        settings.Validate();
+        ChannelDescriptor.ValidateSet(channels);
+        if (channels.Count == 0)
+            throw new ArgumentException("an MConnection needs at least one channel", nameof(channels));
+        return Flow.FromGraph(new MConnectionStage(settings, channels.ToArray(), owner));
+    }
+
+    /// <summary>What an MConnection tells its owner.</summary>
+    public interface IEvent;
+
+    /// <summary>A whole message arrived on a channel. Acknowledge it with <see cref="MConnectionHandle.Ack"/> once processed.</summary>
+    public sealed record MessageReceived(byte Channel, ReadOnlyMemory<byte> Message) : IEvent
+    {
+        public override string ToString() => $"MessageReceived(0x{Channel:x2}, {Message.Length} bytes)";
+    }
+
+    /// <summary>A message given to <see cref="MConnectionHandle.Send"/> was completely written: its slot is free again.</summary>
+    public sealed record MessageSent(byte Channel) : IEvent;
+
+    /// <summary>Why a message was dropped instead of queued.</summary>
+    public enum SendRejection
+    {
+        /// <summary>The channel already held <see cref="ChannelDescriptor.SendQueueCapacity"/> + 1 unsent messages.</summary>
+        QueueFull,
+        /// <summary>We did not declare that channel.</summary>
+        UnknownChannel,
+        /// <summary>The connection is closing or closed.</summary>
+        Closing,
+    }
+
+    /// <summary>A message given to <see cref="MConnectionHandle.Send"/> was dropped; its slot is free again.</summary>
+    public sealed record SendRejected(byte Channel, SendRejection Reason) : IEvent;
+
+    /// <summary>The answer to <see cref="MConnectionHandle.RequestStatus"/>.</summary>
+    public sealed record Status(ConnectionStatus Connection) : IEvent;
+
+    /// <summary>
+    /// The connection ended: <paramref name="Reason"/> is null when it closed cleanly (our <c>Close</c>, or the remote
+    /// ending its stream between messages), otherwise the typed failure.
+    /// </summary>
+    public sealed record Stopped(Exception? Reason) : IEvent, IDeadLetterSuppression;
+
+    /// <summary>One channel's state.</summary>
+    /// <param name="Id">The channel's byte on the wire.</param>
+    /// <param name="Priority">Its descriptor's send priority.</param>
+    /// <param name="SendQueueSize">Messages not yet completely written, the one being cut into packets included.</param>
+    /// <param name="SendQueueCapacity">Its descriptor's queue capacity (one more message may be in progress).</param>
+    /// <param name="RecentlySent">Packet bytes sent lately (decayed ×0.8 every status interval): the scheduler's measure.</param>
+    /// <param name="PendingSendBytes">Message bytes not yet cut into packets.</param>
+    /// <param name="ReceivedUnacknowledged">Messages delivered to the owner and not yet acknowledged.</param>
+    /// <param name="ReceiveBound">How many may be unacknowledged before reading pauses.</param>
+    public sealed record ChannelStatus(
+        byte Id, int Priority, int SendQueueSize, int SendQueueCapacity, long RecentlySent, long PendingSendBytes,
+        int ReceivedUnacknowledged, int ReceiveBound);
+
+    /// <summary>
+    /// A connection's state, like Go's <c>ConnectionStatus</c>. Rates are bytes per second over the last completed
+    /// <see cref="MConnectionSettings.StatusDecayInterval"/>, counting every byte of every packet.
+    /// </summary>
+    /// <param name="Channels">Every channel, in descriptor order.</param>
+    /// <param name="BytesSent">Bytes handed downstream since the start.</param>
+    /// <param name="BytesReceived">Bytes read from upstream since the start.</param>
+    /// <param name="SendRate">Bytes per second sent over the last interval.</param>
+    /// <param name="RecvRate">Bytes per second received over the last interval.</param>
+    /// <param name="ReceivePaused">True while we are not reading because of receive back-pressure or the receive rate limit.</param>
+    public sealed record ConnectionStatus(
+        IReadOnlyList<ChannelStatus> Channels, long BytesSent, long BytesReceived, long SendRate, long RecvRate,
+        bool ReceivePaused);
+}
+
+/// <summary>The options of one MConnection, with the defaults of a CometBFT node.</summary>
+public sealed record MConnectionSettings
+{
+    /// <summary>Most data bytes per <c>PacketMsg</c> we send, and the basis of the largest packet we accept.</summary>
+    public int MaxPacketMsgPayloadSize { get; init; } = PacketCodec.DefaultMaxPayloadSize;
+
+    /// <summary>How often we send a <c>PacketPing</c>.</summary>
+    public TimeSpan PingInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long after our ping a pong must arrive; must be less than <see cref="PingInterval"/>.</summary>
+    public TimeSpan PongTimeout { get; init; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>
+    /// Go's <c>flush-throttle-timeout</c>. We never hold a packet back to flush it later (a write goes out as soon as
+    /// downstream asks for one); here it is the refill period of the rate limits, i.e. the longest a connection over
+    /// its budget waits before sending or reading again.
+    /// </summary>
+    public TimeSpan FlushThrottle { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Bytes per second written on this connection; 0 for no limit.</summary>
+    public long SendRate { get; init; } = 5_120_000;
+
+    /// <summary>Bytes per second read from this connection; 0 for no limit.</summary>
+    public long RecvRate { get; init; } = 5_120_000;
+
+    /// <summary>How often every channel's recentlySent decays by ×0.8 (and the status rates are sampled).</summary>
+    public TimeSpan StatusDecayInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Most bytes handed downstream in one element while packets queue up (at least one whole packet).</summary>
+    public int MaxWriteBatchBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+    public void Validate()
+    {
+        if (MaxPacketMsgPayloadSize <= 0)
+            throw new ArgumentException($"MaxPacketMsgPayloadSize must be positive, got {MaxPacketMsgPayloadSize}");
+        if (PingInterval <= TimeSpan.Zero)
+            throw new ArgumentException($"PingInterval must be positive, got {PingInterval}");
+        if (PongTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"PongTimeout must be positive, got {PongTimeout}");
+        if (PongTimeout >= PingInterval)
+            throw new ArgumentException(
+                $"PongTimeout ({PongTimeout}) must be less than PingInterval ({PingInterval}): otherwise the next ping goes out before the previous pong is overdue");
+        if (FlushThrottle <= TimeSpan.Zero)
+            throw new ArgumentException($"FlushThrottle must be positive, got {FlushThrottle}");
+        if (SendRate < 0)
+            throw new ArgumentException($"SendRate must be 0 (unlimited) or positive, got {SendRate}");
+        if (RecvRate < 0)
+            throw new ArgumentException($"RecvRate must be 0 (unlimited) or positive, got {RecvRate}");
+        if (StatusDecayInterval <= TimeSpan.Zero)
+            throw new ArgumentException($"StatusDecayInterval must be positive, got {StatusDecayInterval}");
+        if (MaxWriteBatchBytes <= 0)
+            throw new ArgumentException($"MaxWriteBatchBytes must be positive, got {MaxWriteBatchBytes}");
+    }
+}
+
+/// <summary>
+/// The materialised side of an MConnection: what its owner uses to send, acknowledge, ask for status and close.
+/// Every method may be called from any thread at any time, also before the stream has started or after it ended
+/// (then it does nothing). Calls reach the stage in the order they were made.
+/// </summary>
+public sealed class MConnectionHandle
+{
+    // Commands wait here until the stage drains them: the stage's async callback cannot be used before the stream
+    // has started, and a queue keeps calls made before and after that point in order.
+    private readonly ConcurrentQueue<Command> _commands = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Action? _wake;
+    private int _wakePending;
+    private int _stopped;
+
+    internal MConnectionHandle()
+    {
+    }
+
+    /// <summary>
+    /// Completes when the connection has ended: successfully after a clean close, faulted with the reason otherwise.
+    /// </summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>
+    /// Queues a whole message on a channel. The stage keeps <paramref name="message"/> without copying it until its
+    /// last packet is written, so the memory must not change afterwards. Answered by <see cref="MConnection.MessageSent"/>
+    /// or <see cref="MConnection.SendRejected"/>.
+    /// </summary>
+    public void Send(byte channel, ReadOnlyMemory<byte> message) => Enqueue(new Command(CommandKind.Send, channel, 0, message));
+
+    /// <summary>The owner has processed <paramref name="count"/> more messages received on the channel.</summary>
+    public void Ack(byte channel, int count = 1)
+    {
+        if (count > 0)
+            Enqueue(new Command(CommandKind.Ack, channel, count, default));
+    }
+
+    /// <summary>Asks for a <see cref="MConnection.Status"/>, told to the owner.</summary>
+    public void RequestStatus() => Enqueue(new Command(CommandKind.Status, 0, 0, default));
+
+    /// <summary>
+    /// Ends the connection cleanly. Without <paramref name="flushFirst"/> it stops at once, dropping what is queued.
+    /// With it, every message queued so far is written first (later sends are rejected), then our direction of the
+    /// stream completes so that the layers below flush and close it; the connection ends when the remote closes its
+    /// direction in turn, or one <see cref="MConnectionSettings.PongTimeout"/> later.
+    /// </summary>
+    public void Close(bool flushFirst) => Enqueue(new Command(CommandKind.Close, 0, flushFirst ? 1 : 0, default));
+
+    private void Enqueue(Command command)
+    {
+        if (Volatile.Read(ref _stopped) != 0) return;
+        _commands.Enqueue(command);
+        // One wake-up per batch of calls; the stage clears the flag before draining, so none is lost.
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+            Volatile.Read(ref _wake)?.Invoke();
+    }
+
+    /// <summary>Called once from the stage's PreStart, which then drains.</summary>
+    internal void Attach(Action wake)
+    {
+        Volatile.Write(ref _wake, wake);
+        Volatile.Write(ref _wakePending, 0);
+    }
+
+    /// <summary>The stage calls this before draining with <see cref="TryTake"/>.</summary>
+    internal void BeginDrain() => Volatile.Write(ref _wakePending, 0);
+
+    internal bool TryTake(out Command command) => _commands.TryDequeue(out command);
+
+    internal void Stopped(Exception? reason)
+    {
+        Volatile.Write(ref _stopped, 1);
+        Volatile.Write(ref _wake, null);
+        _commands.Clear();
+        if (reason is null)
+            _completion.TrySetResult();
+        else
+            _completion.TrySetException(reason);
+    }
+
+    internal enum CommandKind : byte
+    {
+        Send,
+        Ack,
+        Status,
+        Close,
+    }
+
+    internal readonly record struct Command(CommandKind Kind, byte Channel, int Count, ReadOnlyMemory<byte> Message);
+}

@@ -1,0 +1,216 @@
+using Akka.Streams.Dsl;
+using TendermintActors.Protocol.Errors;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Protocol.Wire;
+using TendermintActors.Streams;
+using TendermintActors.Tests.Support;
+using Xunit.Abstractions;
+using static TendermintActors.Streams.MConnection;
+
+namespace TendermintActors.Tests.Streams;
+
+/// <summary>
+/// The receiving side against scripted remotes: protocol violations end the connection with their typed reason,
+/// the per-channel receive bound back-pressures the remote (and suspends the pong timeout), rate limits hold.
+/// </summary>
+public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnectionSpec(output)
+{
+    private static readonly ChannelDescriptor[] Channels =
+    [
+        new(0x01, 1) { RecvBufferCapacity = 2, RecvMessageCapacity = 1500 },
+        new(0x02, 1),
+    ];
+
+    public static IEnumerable<object[]> Violations() =>
+    [
+        ["unknown channel", PacketWire.Msg(0x77, true, "x"u8), ProtocolViolation.UnknownChannel],
+        ["negative channel", PacketWire.Msg(-1, true, "x"u8), ProtocolViolation.UnknownChannel],
+        ["channel over 255", PacketWire.Msg(0x101, true, "x"u8), ProtocolViolation.UnknownChannel],
+        ["packet over the reader's limit", PacketWire.Msg(0x02, true, new byte[1025]), ProtocolViolation.MessageTooLarge],
+        ["message over the channel's capacity",
+            PacketWire.Msg(0x01, false, new byte[1024]).Concat(PacketWire.Msg(0x01, true, new byte[1024])).ToArray(),
+            ProtocolViolation.ReceiveCapacityExceeded],
+        ["undecodable body", new byte[] { 0x02, 0x0a, 0x05 }, ProtocolViolation.MalformedMessage],
+        ["packet with nothing set", new byte[] { 0x00 }, ProtocolViolation.MalformedMessage],
+        ["length prefix that is no varint", Enumerable.Repeat((byte)0xff, 11).ToArray(), ProtocolViolation.MalformedLengthPrefix],
+    ];
+
+    [Theory]
+    [MemberData(nameof(Violations))]
+    public void A_protocol_violation_ends_the_connection_with_its_reason(string script, byte[] bytes, ProtocolViolation expected)
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        // A good message first: the violation ends a connection that was working.
+        var handle = RunAgainst(Unlimited, Channels, owner, Writes(PacketWire.Chunk(PacketWire.Message(0x02, "ok"u8), bytes)), remote);
+
+        ExpectReceived(owner, 0x02, "ok"u8.ToArray());
+        var error = Assert.IsType<ProtocolViolationException>(owner.ExpectMsg<Stopped>(Timeout).Reason);
+        Assert.True(expected == error.Reason, $"{script}: expected {expected}, got {error.Reason} ({error.Message})");
+        Assert.IsType<ProtocolViolationException>(remote.ExpectMsg<PacketWire.RemoteFailed>(Timeout).Error);
+        var completion = Assert.Throws<AggregateException>(() => handle.Completion.Wait(Timeout));
+        Assert.Same(error, completion.InnerException);
+    }
+
+    [Theory]
+    [InlineData("inside a packet")]
+    [InlineData("inside a message")]
+    public void The_remote_ending_its_stream_mid_way_is_an_unexpected_eof(string where)
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        var bytes = where == "inside a packet"
+            ? PacketWire.Msg(0x02, true, "hello"u8)[..4]
+            : PacketWire.Msg(0x02, false, "hel"u8);
+        RunAgainst(Unlimited, Channels, owner, Source.Single(PacketWire.Chunk(bytes)), remote);
+
+        var error = Assert.IsType<ProtocolViolationException>(owner.ExpectMsg<Stopped>(Timeout).Reason);
+        Assert.Equal(ProtocolViolation.UnexpectedEof, error.Reason);
+    }
+
+    [Fact]
+    public void The_remote_ending_its_stream_between_messages_closes_the_connection_cleanly()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        var handle = RunAgainst(Unlimited, Channels, owner, Source.Single(PacketWire.Chunk(PacketWire.Message(0x02, "bye"u8))), remote);
+
+        ExpectReceived(owner, 0x02, "bye"u8.ToArray());
+        Assert.Null(owner.ExpectMsg<Stopped>(Timeout).Reason);
+        remote.ExpectMsg<PacketWire.RemoteCompleted>(Timeout);
+        Assert.True(handle.Completion.Wait(Timeout));
+    }
+
+    [Fact]
+    public void Delivery_on_a_channel_stops_at_its_bound_and_resumes_when_acknowledged()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        byte[] m1 = [1], m2 = [2], m3 = [3], m4 = [4], other = [9];
+        var handle = RunAgainst(Unlimited, Channels, owner, Writes(
+            PacketWire.Chunk(PacketWire.Message(0x01, m1), PacketWire.Message(0x01, m2), PacketWire.Message(0x01, m3),
+                PacketWire.Message(0x02, other)),
+            PacketWire.Chunk(PacketWire.Message(0x01, m4))), remote);
+
+        // Channel 0x01 may have 2 messages unacknowledged; m3 waits, the other channel's message does not.
+        ExpectReceived(owner, 0x01, m1);
+        ExpectReceived(owner, 0x01, m2);
+        ExpectReceived(owner, 0x02, other);
+        var status = AwaitStatus(handle, owner); // nothing else arrived before the status
+        Assert.True(status.ReceivePaused);
+        Assert.Equal(2, Channel(status, 0x01).ReceivedUnacknowledged);
+
+        handle.Ack(0x01);
+        ExpectReceived(owner, 0x01, m3);
+        Assert.True(AwaitStatus(handle, owner).ReceivePaused); // m3 took the freed slot: still at the bound
+
+        handle.Ack(0x01, 2);
+        ExpectReceived(owner, 0x01, m4); // reading resumed
+        status = AwaitStatus(handle, owner);
+        Assert.False(status.ReceivePaused);
+        Assert.Equal(1, Channel(status, 0x01).ReceivedUnacknowledged);
+    }
+
+    [Fact]
+    public void While_reads_are_paused_by_us_the_pong_timeout_is_suspended_and_pings_are_still_answered()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        byte[] m1 = [1], m2 = [2], m3 = [3];
+        var handle = RunAgainst(Unlimited, Channels, owner, Writes(
+            PacketWire.Chunk(PacketWire.Message(0x01, m1), PacketWire.Message(0x01, m2), PacketWire.Message(0x01, m3),
+                PacketWire.Ping()),
+            // The remote's answer to our ping, which we do not read while paused.
+            PacketWire.Chunk(PacketWire.Pong())), remote);
+
+        ExpectReceived(owner, 0x01, m1);
+        ExpectReceived(owner, 0x01, m2);
+        Assert.True(AwaitStatus(handle, owner).ReceivePaused);
+        Assert.Equal(Packet.SumOneofCase.PacketPong, remote.ExpectMsg<Packet>(Timeout).SumCase);
+
+        Clock.Advance(Unlimited.PingInterval);
+        Assert.Equal(Packet.SumOneofCase.PacketPing, remote.ExpectMsg<Packet>(Timeout).SumCase);
+        Clock.Advance(Unlimited.PongTimeout + TimeSpan.FromSeconds(1));
+        Assert.True(AwaitStatus(handle, owner).ReceivePaused); // still alive: the pong waits behind our own pause
+
+        handle.Ack(0x01, 2);
+        ExpectReceived(owner, 0x01, m3);
+        Assert.False(AwaitStatus(handle, owner).ReceivePaused); // and the pong has been read
+        Clock.Advance(Unlimited.PongTimeout + TimeSpan.FromSeconds(1));
+        AwaitStatus(handle, owner);
+        Assert.False(handle.Completion.IsCompleted);
+    }
+
+    [Fact]
+    public void A_pong_deadline_deferred_by_a_pause_runs_again_once_reads_resume()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        byte[] m1 = [1], m2 = [2], m3 = [3], other = [9];
+        var handle = RunAgainst(Unlimited, Channels, owner, Writes(
+            PacketWire.Chunk(PacketWire.Message(0x01, m1), PacketWire.Message(0x01, m2), PacketWire.Message(0x01, m3)),
+            PacketWire.Chunk(PacketWire.Message(0x02, other))), remote);
+        ExpectReceived(owner, 0x01, m1);
+        ExpectReceived(owner, 0x01, m2);
+        Assert.True(AwaitStatus(handle, owner).ReceivePaused);
+
+        Clock.Advance(Unlimited.PingInterval);
+        remote.ExpectMsg<Packet>(Timeout);
+        Clock.Advance(Unlimited.PongTimeout + TimeSpan.FromSeconds(1));
+        AwaitStatus(handle, owner);
+
+        handle.Ack(0x01, 2);
+        ExpectReceived(owner, 0x01, m3);
+        ExpectReceived(owner, 0x02, other);
+        Assert.False(AwaitStatus(handle, owner).ReceivePaused);
+
+        // Reading again, and no pong in what the remote wrote: a full timeout later the connection fails.
+        Clock.Advance(Unlimited.PongTimeout - TimeSpan.FromSeconds(1));
+        AwaitStatus(handle, owner);
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.IsType<PeerTimeoutException>(owner.ExpectMsg<Stopped>(Timeout).Reason);
+    }
+
+    [Fact]
+    public void The_receive_rate_limit_pauses_reading_until_the_budget_refills()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        // 10 000 B/s refilled every 100 ms: 1000 bytes per refill, and each chunk below is just over that.
+        var settings = Unlimited with { RecvRate = 10_000 };
+        var messages = Enumerable.Range(1, 3).Select(i => Bytes(990, i)).ToArray();
+        var chunks = messages.Select(m => PacketWire.Chunk(PacketWire.Message(0x02, m))).ToArray();
+        Assert.All(chunks, c => Assert.InRange(c.Count, 1001, 1100));
+        var handle = RunAgainst(settings, Channels, owner, Writes(chunks), remote);
+
+        foreach (var message in messages)
+        {
+            ExpectReceived(owner, 0x02, message);
+            Assert.True(AwaitStatus(handle, owner).ReceivePaused);
+            Clock.Advance(settings.FlushThrottle);
+        }
+        Assert.False(AwaitStatus(handle, owner).ReceivePaused);
+    }
+
+    [Fact]
+    public void The_send_rate_limit_holds_packets_until_the_budget_refills()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        var settings = Unlimited with { SendRate = 10_000 }; // 1000 bytes per 100 ms refill, less than one full packet
+        var handle = RunAgainst(settings, Channels, owner, Writes(), remote);
+
+        handle.Send(0x02, Bytes(3000, 1));
+        foreach (var (payload, pendingAfter) in new[] { (1024, 1976), (1024, 952), (952, 0) })
+        {
+            var packet = remote.ExpectMsg<Packet>(Timeout).PacketMsg;
+            Assert.Equal(payload, packet.Data.Length);
+            if (pendingAfter > 0)
+            {
+                Assert.Equal(pendingAfter, Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes);
+                Clock.Advance(settings.FlushThrottle);
+            }
+        }
+        Assert.Equal(new MessageSent(0x02), owner.ExpectMsg<MessageSent>(Timeout));
+    }
+}
