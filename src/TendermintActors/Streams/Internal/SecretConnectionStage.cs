@@ -62,7 +62,7 @@ internal sealed class SecretConnectionStage<TMat>(
             _upgrade = new ConnectionUpgrade(stage._localKey, stage._localNodeInfo, stage._settings.ExpectedRemoteId);
 
             SetHandler(stage._cipherIn, onPush: OnCipherPush, onUpstreamFinish: OnCipherFinish, onUpstreamFailure: OnCipherFailure);
-            SetHandler(stage._plainOut, onPull: OnPlainPull);
+            SetHandler(stage._plainOut, onPull: OnPlainPull, onDownstreamFinish: OnPlainCancel);
             SetHandler(stage._plainIn, onPush: OnPlainPush, onUpstreamFinish: OnPlainFinish, onUpstreamFailure: Fail);
             SetHandler(stage._cipherOut, onPull: OnCipherPull, onDownstreamFinish: OnCipherCancel);
         }
@@ -143,6 +143,22 @@ internal sealed class SecretConnectionStage<TMat>(
             Fail(Upgraded ? e : new HandshakeFailedException(HandshakeFailure.UnexpectedEof, $"transport failed during the upgrade: {e.Message}", e));
 
         private void OnPlainPull() => PushPlainOrPull();
+
+        /// <summary>
+        /// The application stopped reading: stop reading TCP, but keep the write direction open so whatever it
+        /// still sends (and what is already sealed) reaches the remote; the stage ends when that side completes.
+        /// </summary>
+        private void OnPlainCancel(Exception cause)
+        {
+            if (!Upgraded || cause is not SubscriptionWithCancelException.NonFailureCancellation)
+            {
+                Fail(cause is SubscriptionWithCancelException.NonFailureCancellation
+                    ? new HandshakeFailedException(HandshakeFailure.UnexpectedEof, "the application closed before the upgrade finished")
+                    : cause);
+                return;
+            }
+            if (!IsClosed(_stage._cipherIn)) Cancel(_stage._cipherIn);
+        }
 
         /// <summary>Gives the application what has been opened, or asks TCP for more when it has taken it all.</summary>
         private void PushPlainOrPull()
