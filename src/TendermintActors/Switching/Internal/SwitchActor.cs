@@ -370,27 +370,27 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         var dialled = (connection.Origin as PeerOrigin.Outbound)?.Address;
         if (dialled is not null && _dialling.TryGetValue(dialled.Id, out var pending) && pending == dialled)
             _dialling.Remove(dialled.Id);
-        if (ended.WasAdmitted && ended.Handle is { } handle && _peers.TryGetValue(handle.Id, out var current) && current.Equals(handle))
-        {
-            _peers.Remove(handle.Id);
-            foreach (var subscriber in _subscribers)
-                subscriber.Tell(new Switch.PeerDisconnected(handle, ended.Reason));
-        }
-        else
-        {
-            foreach (var subscriber in _subscribers)
-                subscriber.Tell(new Switch.ConnectionRejected(ended.Id, dialled, ended.Reason));
-        }
+        var wasPeer = ended.WasAdmitted && ended.Handle is { } handle && _peers.TryGetValue(handle.Id, out var current) && current.Equals(handle);
+        if (wasPeer)
+            _peers.Remove(ended.Handle!.Id);
+
         if (dialled is not null && ended.Reason.Error is NodeInfoRejectedException { Reason: NodeInfoRejection.SelfConnection })
         {
             // Never dial our own address again (Go's AddOurAddress).
             _ourAddresses.Add(dialled.HostPort);
             _persistent.Remove(dialled.Id);
-            return;
         }
-        var id = ended.Id ?? dialled?.Id;
-        if (id is { } peerId && _persistent.TryGetValue(peerId, out var address) && !_peers.ContainsKey(peerId))
+        else if ((ended.Id ?? dialled?.Id) is { } peerId && _persistent.TryGetValue(peerId, out var address) && !_peers.ContainsKey(peerId))
+        {
             ScheduleRedial(address);
+        }
+
+        // Subscribers hear of it once the switch's own state (peers, redial timers) reflects it.
+        object notice = wasPeer
+            ? new Switch.PeerDisconnected(ended.Handle!, ended.Reason)
+            : new Switch.ConnectionRejected(ended.Id, dialled, ended.Reason);
+        foreach (var subscriber in _subscribers)
+            subscriber.Tell(notice);
     }
 
     private void ScheduleRedial(NetAddress address)
