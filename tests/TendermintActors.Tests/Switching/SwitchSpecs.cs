@@ -259,4 +259,64 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
             Assert.Equal(0, measurements.Where(m => m.Name == "cometbft_p2p_peer_pending_send_bytes").Sum(m => m.Value));
         }, Dilated(Timeout));
     }
+
+    [Fact]
+    public async Task Send_waits_for_room_then_gives_up_after_the_send_timeout_and_a_slow_reactor_does_not_cause_a_pong_timeout()
+    {
+        ChannelDescriptor[] channels = [new(0x40, 1) { SendQueueCapacity = 1, RecvBufferCapacity = 1 }];
+        // a may send 1 byte/s, refilled by scheduler ticks: once its first message has gone out (on credit),
+        // nothing more leaves until the test advances time, so its queue is full deterministically.
+        var a = await StartNode(channels: channels, configure: s => s with { Connection = s.Connection with { SendRate = 1 } });
+        // b's reactor acknowledges only when told: after one message b stops reading from a.
+        var slowProbe = CreateTestProbe();
+        var keyB = NodeKey.Generate();
+        var slow = Sys.ActorOf(SilentReactor.Props(slowProbe.Ref));
+        var b = Sys.ActorOf(Switch.Props(keyB, new SwitchSettings { ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero },
+            [new ReactorRegistration("slow", slow, channels)], new InMemoryTransport(_network)));
+        var bEvents = CreateTestProbe();
+        b.Tell(new Switch.Subscribe(bEvents.Ref));
+        var listening = (IPEndPoint)(await bEvents.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout))).ListenAddress!;
+        a.Switch.Tell(new Switch.DialPeers([new NetAddress(keyB.Id, listening.Address, listening.Port)]));
+        var peer = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        await slowProbe.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
+        await a.Events.ExpectMsgAsync<Switch.PeerConnected>(Dilated(Timeout));
+        await bEvents.ExpectMsgAsync<Switch.PeerConnected>(Dilated(Timeout));
+
+        var message = new byte[1024];
+        peer.Send(0x40, message, TestActor);
+        Assert.True((await ExpectMsgAsync<Peer.SendResult>(Dilated(Timeout))).Accepted);
+        await slowProbe.ExpectMsgAsync<Reactor.Received>(Dilated(Timeout)); // went out on credit; b now holds it unacknowledged
+        // The queue takes capacity + 1 (the one being written, as in Go), then TrySend says no at once.
+        peer.TrySend(0x40, message, TestActor);
+        Assert.True((await ExpectMsgAsync<Peer.SendResult>(Dilated(Timeout))).Accepted);
+        peer.TrySend(0x40, message, TestActor);
+        Assert.True((await ExpectMsgAsync<Peer.SendResult>(Dilated(Timeout))).Accepted);
+        peer.TrySend(0x40, message, TestActor);
+        Assert.False((await ExpectMsgAsync<Peer.SendResult>(Dilated(Timeout))).Accepted);
+
+        // Send waits for room: no answer until the send timeout (10 s) passes on the scheduler.
+        peer.Send(0x40, message, TestActor);
+        // The peer handles messages in order: once it answers a status request it has started the Send's timer.
+        peer.Actor.Tell(Peer.GetStatus.Instance, TestActor);
+        await ExpectMsgAsync<Peer.Status>(Dilated(Timeout));
+        Scheduler.Advance(TimeSpan.FromSeconds(9.9));
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(200));
+        Scheduler.Advance(TimeSpan.FromSeconds(0.1));
+        Assert.False((await ExpectMsgAsync<Peer.SendResult>(Dilated(Timeout))).Accepted);
+
+        // b's reads stay paused past its own ping (60 s) and pong timeout (45 s): b does not blame a for the pong it
+        // cannot read, because the pause is its own doing. a's ping (60 s) waits unread in the meantime; once b's
+        // reactor catches up (at 70 s, within a's pong timeout) b reads again and answers it.
+        for (var i = 0; i < 7; i++)
+            Scheduler.Advance(TimeSpan.FromSeconds(10));
+        slow.Tell(new SilentReactor.AckAll());
+        for (var i = 0; i < 8; i++)
+            Scheduler.Advance(TimeSpan.FromSeconds(10)); // 150 s: past every deadline that could have been missed
+        await a.Events.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        await bEvents.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        a.Switch.Tell(Switch.GetPeers.Instance);
+        Assert.Single((await ExpectMsgAsync<Switch.Peers>(Dilated(Timeout))).Connected);
+        b.Tell(Switch.GetPeers.Instance);
+        Assert.Single((await ExpectMsgAsync<Switch.Peers>(Dilated(Timeout))).Connected);
+    }
 }

@@ -252,8 +252,9 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     /// <summary>Go drops messages for channels the remote did not list; we say no to the sender instead.</summary>
     private bool CanSendOn(byte channel) => _channels.ContainsKey(channel) && _handle!.HasChannel(channel);
 
+    /// <summary>As in Go: the channel's queue holds <c>SendQueueCapacity</c> messages besides the one being written.</summary>
     private bool HasRoom(byte channel) =>
-        (_queued.TryGetValue(channel, out var queued) ? queued.Count : 0) < _channels[channel].SendQueueCapacity;
+        (_queued.TryGetValue(channel, out var queued) ? queued.Count : 0) < _channels[channel].SendQueueCapacity + 1;
 
     private void Enqueue(byte channel, ReadOnlyMemory<byte> message, IActorRef? replyTo, object? correlationId)
     {
