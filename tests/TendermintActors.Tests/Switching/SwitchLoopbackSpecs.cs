@@ -104,4 +104,46 @@ public sealed class SwitchLoopbackSpecs(ITestOutputHelper output) : TestKit(outp
             Assert.Equal(message, received.Message.ToArray());
         }
     }
+
+    [Fact]
+    public async Task A_node_flooding_connections_does_not_stop_two_connected_nodes_from_talking()
+    {
+        var a = await StartNode("fa", new TcpTransport(Sys));
+        var b = await StartNode("fb", new TcpTransport(Sys));
+        b.Switch.Tell(new Switch.DialPeers([AddressOf(a)]));
+        var atB = new List<PeerHandle>();
+        foreach (var probe in a.Reactors) await probe.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
+        foreach (var probe in b.Reactors) atB.Add((await probe.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer);
+
+        // The flood: 300 connections to a, half silent, half sending garbage, all open at once.
+        var flood = new List<ScriptedPeer>();
+        var junk = new byte[4096];
+        new Random(7).NextBytes(junk);
+        for (var i = 0; i < 300; i++)
+        {
+            try
+            {
+                var peer = await ScriptedPeer.Connect((IPEndPoint)a.Listen, Dilated(Timeout));
+                if (i % 2 == 0) peer.Send(junk);
+                flood.Add(peer);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // a closing surplus connections at once is the point; a refused connect is fine too
+            }
+        }
+
+        // Meanwhile b keeps talking to a on every channel.
+        var messages = Enumerable.Range(0, 50).Select(i => BitConverter.GetBytes(i)).ToList();
+        for (var c = 0; c < Channels.Length; c++)
+            foreach (var m in messages)
+                atB[c].Send(Channels[c].Id, m);
+        for (var c = 0; c < Channels.Length; c++)
+            await ExpectMessages(a.Reactors[c], Channels[c].Id, messages, b.Key.Id);
+
+        a.Switch.Tell(Switch.GetPeers.Instance);
+        var peers = await ExpectMsgAsync<Switch.Peers>(Dilated(Timeout));
+        Assert.Equal(b.Key.Id, Assert.Single(peers.Connected).Id);
+        foreach (var peer in flood) peer.Dispose();
+    }
 }
