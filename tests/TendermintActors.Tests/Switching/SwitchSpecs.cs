@@ -109,14 +109,16 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
     public async Task Second_peer_from_the_same_ip_is_rejected_unless_allowed()
     {
         var hub = await StartNode();
-        var first = await StartNode(host: "127.0.0.2");
-        var second = await StartNode(host: "127.0.0.2");
-        // In memory every dialler appears to come from 127.0.0.1, so dial *from* the hub to two peers on one IP.
+        // In memory every dialler appears to come from 127.0.0.1, so the rule is shown from the hub's side: it
+        // dials two peers on one IP (which themselves accept several peers from one IP, so only the hub decides).
+        var first = await StartNode(host: "127.0.0.2", configure: s => s with { AllowDuplicateIp = true });
+        var second = await StartNode(host: "127.0.0.2", configure: s => s with { AllowDuplicateIp = true });
         hub.Switch.Tell(new Switch.DialPeers([first.Address]));
-        await first.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
+        await hub.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
         hub.Switch.Tell(new Switch.DialPeers([second.Address]));
-        var rejected = await hub.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
-        Assert.Equal("rejected/duplicate-ip", ((Switch.ConnectionRejected)rejected).Reason.Code);
+        var rejected = (Switch.ConnectionRejected)await hub.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
+        Assert.Equal(second.Address, rejected.Dialled);
+        Assert.Equal("rejected/duplicate-ip", rejected.Reason.Code);
 
         var lenient = await StartNode(configure: s => s with { AllowDuplicateIp = true });
         lenient.Switch.Tell(new Switch.DialPeers([first.Address, second.Address]));
