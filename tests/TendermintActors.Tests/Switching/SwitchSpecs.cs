@@ -1,5 +1,6 @@
 using System.Net;
 using Akka.Actor;
+using Akka.Streams;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using TendermintActors.Peers;
@@ -319,5 +320,56 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         Assert.Single((await ExpectMsgAsync<Switch.Peers>(Dilated(Timeout))).Connected);
         b.Tell(Switch.GetPeers.Instance);
         Assert.Single((await ExpectMsgAsync<Switch.Peers>(Dilated(Timeout))).Connected);
+    }
+
+    /// <summary>
+    /// A raw in-memory connection that says nothing. <c>Greeted</c> completes when the switch's side has sent its
+    /// ephemeral key (so its handshake deadline is running); <c>Ended</c> when the switch closes it.
+    /// </summary>
+    private (Task Greeted, Task Ended) RawConnection(NetAddress to)
+    {
+        var transport = new InMemoryTransport(_network);
+        var greeted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ended = Akka.Streams.Dsl.Source.Never<Akka.IO.ByteString>()
+            .Via(transport.Dial(to.Host, to.Port, TimeSpan.FromSeconds(5)))
+            .RunWith(Akka.Streams.Dsl.Sink.ForEach<Akka.IO.ByteString>(_ => greeted.TrySetResult()), Sys.Materializer());
+        return (greeted.Task, ended);
+    }
+
+    [Fact]
+    public async Task Surplus_handshakes_are_closed_at_once_instead_of_waiting()
+    {
+        var node = await StartNode(configure: s => s with { MaxConcurrentHandshakes = 2 });
+        var silent1 = RawConnection(node.Address);
+        var silent2 = RawConnection(node.Address);
+        await silent1.Greeted.WaitAsync(Dilated(Timeout));
+        await silent2.Greeted.WaitAsync(Dilated(Timeout));
+        var surplus = RawConnection(node.Address);
+        await surplus.Ended.WaitAsync(Dilated(Timeout)); // closed at once, not left hanging
+        Assert.False(surplus.Greeted.IsCompleted);
+        Assert.False(silent1.Ended.IsCompleted);
+        Assert.False(silent2.Ended.IsCompleted);
+        // Their handshakes time out on the scheduler (handshake-timeout, 20 s), freeing the slots.
+        Scheduler.Advance(TimeSpan.FromSeconds(20));
+        await Assert.ThrowsAnyAsync<Exception>(() => silent1.Ended.WaitAsync(Dilated(Timeout)));
+        await Assert.ThrowsAnyAsync<Exception>(() => silent2.Ended.WaitAsync(Dilated(Timeout)));
+        var other = await StartNode();
+        other.Switch.Tell(new Switch.DialPeers([node.Address]));
+        Assert.Equal(other.Key.Id, (await node.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Id);
+    }
+
+    [Fact]
+    public async Task Connection_attempts_beyond_the_per_ip_rate_are_closed()
+    {
+        var node = await StartNode(configure: s => s with { MaxIncomingConnectionAttempts = 2 });
+        var first = RawConnection(node.Address);
+        var second = RawConnection(node.Address);
+        await first.Greeted.WaitAsync(Dilated(Timeout));
+        await second.Greeted.WaitAsync(Dilated(Timeout));
+        var third = RawConnection(node.Address);
+        await third.Ended.WaitAsync(Dilated(Timeout));
+        Assert.False(third.Greeted.IsCompleted);
+        Assert.False(first.Ended.IsCompleted);
+        Assert.False(second.Ended.IsCompleted);
     }
 }
