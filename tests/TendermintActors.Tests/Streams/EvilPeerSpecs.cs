@@ -216,34 +216,45 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
         await AssertHonestPeerStillServed(server, key);
     }
 
-    [Fact]
-    public async Task Frame_that_fails_to_open_ends_the_connection()
+    /// <summary>
+    /// An evil peer completes the handshake honestly, then <paramref name="misbehave"/>s: our side must end the
+    /// connection with <paramref name="expected"/>, close the socket, and go on serving honest peers.
+    /// </summary>
+    private async Task AssertDataPhaseViolation(Action<ScriptedPeer, ScriptedPeer.Keys> misbehave, ProtocolViolation expected)
     {
         var (server, key) = await StartServer();
         using (var peer = await ScriptedPeer.Connect(server.Endpoint, Dilated(Timeout)))
         using (var evilKey = NodeKey.Generate())
         {
             var keys = await HonestHandshake(peer, evilKey);
-            var frame = new System.Buffers.ArrayBufferWriter<byte>();
-            keys.Sealer.Seal("hello"u8, frame);
-            var tampered = frame.WrittenSpan.ToArray();
-            tampered[10] ^= 0x01;
-            peer.Send(tampered);
+            misbehave(peer, keys);
             var ended = await ExpectMsgAsync<UpgradeServer.ConnectionEnded>(Dilated(Timeout));
-            Assert.Equal(ProtocolViolation.FrameAuthenticationFailed, Assert.IsType<ProtocolViolationException>(ended.Error).Reason);
+            Assert.Equal(expected, Assert.IsType<ProtocolViolationException>(ended.Error).Reason);
             await ExpectClosedAfter(peer);
         }
         await AssertHonestPeerStillServed(server, key);
     }
 
-    [Fact]
-    public async Task Frame_declaring_more_than_1024_bytes_ends_the_connection()
+    private static byte[] SealedHello(ScriptedPeer.Keys keys)
     {
-        var (server, key) = await StartServer();
-        using (var peer = await ScriptedPeer.Connect(server.Endpoint, Dilated(Timeout)))
-        using (var evilKey = NodeKey.Generate())
+        var frame = new System.Buffers.ArrayBufferWriter<byte>();
+        keys.Sealer.Seal("hello"u8, frame);
+        return frame.WrittenSpan.ToArray();
+    }
+
+    [Fact]
+    public Task Frame_that_fails_to_open_ends_the_connection() =>
+        AssertDataPhaseViolation((peer, keys) =>
         {
-            var keys = await HonestHandshake(peer, evilKey);
+            var tampered = SealedHello(keys);
+            tampered[10] ^= 0x01;
+            peer.Send(tampered);
+        }, ProtocolViolation.FrameAuthenticationFailed);
+
+    [Fact]
+    public Task Frame_declaring_more_than_1024_bytes_ends_the_connection() =>
+        AssertDataPhaseViolation((peer, keys) =>
+        {
             // Seal a frame by hand whose length field says 1025, with the next nonce (1: the auth frame used 0).
             var plain = new byte[Frame.PlainSize];
             BitConverter.TryWriteBytes(plain, 1025);
@@ -253,30 +264,15 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
             using (var cipher = FrameCipher.Create(keys.SendKey))
                 cipher.Seal(nonce, plain, sealedFrame);
             peer.Send(sealedFrame);
-            var ended = await ExpectMsgAsync<UpgradeServer.ConnectionEnded>(Dilated(Timeout));
-            Assert.Equal(ProtocolViolation.FrameTooLong, Assert.IsType<ProtocolViolationException>(ended.Error).Reason);
-            await ExpectClosedAfter(peer);
-        }
-        await AssertHonestPeerStillServed(server, key);
-    }
+        }, ProtocolViolation.FrameTooLong);
 
     [Fact]
-    public async Task Stream_ending_inside_a_frame_ends_the_connection_with_a_typed_reason()
-    {
-        var (server, key) = await StartServer();
-        using (var peer = await ScriptedPeer.Connect(server.Endpoint, Dilated(Timeout)))
-        using (var evilKey = NodeKey.Generate())
+    public Task Stream_ending_inside_a_frame_ends_the_connection_with_a_typed_reason() =>
+        AssertDataPhaseViolation((peer, keys) =>
         {
-            var keys = await HonestHandshake(peer, evilKey);
-            var frame = new System.Buffers.ArrayBufferWriter<byte>();
-            keys.Sealer.Seal("hello"u8, frame);
-            peer.Send(frame.WrittenSpan[..500]);
+            peer.Send(SealedHello(keys).AsSpan(0, 500));
             peer.CloseWrite();
-            var ended = await ExpectMsgAsync<UpgradeServer.ConnectionEnded>(Dilated(Timeout));
-            Assert.Equal(ProtocolViolation.UnexpectedEof, Assert.IsType<ProtocolViolationException>(ended.Error).Reason);
-        }
-        await AssertHonestPeerStillServed(server, key);
-    }
+        }, ProtocolViolation.UnexpectedEof);
 
     /// <summary>An honest client over TCP: the authenticated remote, and the end of its (read) stream.</summary>
     private (Task<SecretConnectionInfo> Info, Task Done) Dial(UpgradeServer server, NodeKey clientKey, NodeId expected)
