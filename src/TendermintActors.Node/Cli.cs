@@ -27,6 +27,7 @@ internal static class Cli
         root.Options.Add(home);
         root.Subcommands.Add(InitCommand.Create(home));
         root.Subcommands.Add(ShowNodeIdCommand.Create(home));
+        root.Subcommands.Add(StartCommand.Create(home));
         root.Subcommands.Add(LocalnetCommand.Create());
         return root;
     }
