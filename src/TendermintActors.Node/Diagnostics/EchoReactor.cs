@@ -29,6 +29,11 @@ internal sealed class SinkReactor : ReactorActor
 
     public sealed record Counts(long Messages, long Bytes);
 
+    /// <summary>Answered with <see cref="Counts"/> once at least <paramref name="Messages"/> have arrived (for tests and scripts that wait on traffic).</summary>
+    public sealed record AwaitMessages(long Messages);
+
+    private readonly List<(long Messages, IActorRef ReplyTo)> _waiting = new();
+
     private long _messages;
     private long _bytes;
 
@@ -38,6 +43,17 @@ internal sealed class SinkReactor : ReactorActor
         {
             _messages++;
             _bytes += received.Message.Length;
+            _waiting.RemoveAll(w =>
+            {
+                if (w.Messages > _messages) return false;
+                w.ReplyTo.Tell(new Counts(_messages, _bytes));
+                return true;
+            });
+        });
+        Receive<AwaitMessages>(wait =>
+        {
+            if (_messages >= wait.Messages) Sender.Tell(new Counts(_messages, _bytes));
+            else _waiting.Add((wait.Messages, Sender));
         });
         Receive<Reactor.IEvent>(_ => { });
         Receive<GetCounts>(_ => Sender.Tell(new Counts(_messages, _bytes)));
