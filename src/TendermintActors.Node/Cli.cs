@@ -27,9 +27,18 @@ internal static class Cli
         root.Options.Add(home);
         root.Subcommands.Add(InitCommand.Create(home));
         root.Subcommands.Add(ShowNodeIdCommand.Create(home));
+        root.Subcommands.Add(StartCommand.Create(home));
+        root.Subcommands.Add(LocalnetCommand.Create());
         return root;
     }
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
-        Build().Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        Build().Parse(args).Invoke(new InvocationConfiguration
+        {
+            Output = stdout,
+            Error = stderr,
+            // Long-running commands handle Ctrl-C/SIGTERM themselves (ShutdownSignals) to shut down through
+            // CoordinatedShutdown; the library's handling would end the process after a fixed timeout instead.
+            ProcessTerminationTimeout = null,
+        });
 }

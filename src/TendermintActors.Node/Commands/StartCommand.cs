@@ -1,0 +1,293 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using Akka;
+using Akka.Actor;
+using Akka.Configuration;
+using TendermintActors.Configuration;
+using TendermintActors.Node.Diagnostics;
+using TendermintActors.Node.Runtime;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Switching;
+
+namespace TendermintActors.Node.Commands;
+
+/// <summary>
+/// <c>tmactors start</c>: runs a node from its home (node.conf over the embedded reference, CometBFT-style flags and
+/// <c>--set</c> overrides on top; see <see cref="NodeConfig"/> for the precedence) until Ctrl-C or SIGTERM, then
+/// shuts down through CoordinatedShutdown, stopping its peers politely.
+/// </summary>
+internal static class StartCommand
+{
+    /// <summary>What <c>start</c> was asked for; null flags leave the configuration's value alone.</summary>
+    internal sealed record Options(NodeHome Home)
+    {
+        public string? Moniker { get; init; }
+        public string? Network { get; init; }
+        public string? ListenAddress { get; init; }
+        public string? ExternalAddress { get; init; }
+        public string? Seeds { get; init; }
+        public string? PersistentPeers { get; init; }
+        public string? UnconditionalPeerIds { get; init; }
+        public string? PrivatePeerIds { get; init; }
+        public bool? Pex { get; init; }
+        public bool? SeedMode { get; init; }
+        public IReadOnlyList<string> Sets { get; init; } = [];
+        public byte? EchoChannel { get; init; }
+        public byte? SinkChannel { get; init; }
+        public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    }
+
+    /// <summary>A node that failed to start, with the message for stderr (naming the key, file or flag at fault).</summary>
+    internal sealed class StartFailedException(string message, Exception? inner = null) : Exception(message, inner);
+
+    /// <summary>
+    /// A started node: its system, switch and bound address, for the command and for tests. Disposing shuts the
+    /// system down through CoordinatedShutdown.
+    /// </summary>
+    internal sealed class RunningNode(ActorSystem system, NodeKey key, RunningSwitch sw, P2PSettings settings, string addrBookFile,
+        IActorRef? sink) : IAsyncDisposable
+    {
+        public ActorSystem System { get; } = system;
+        public IActorRef Switch => sw.Switch;
+        public NodeId Id => sw.Id;
+        public EndPoint ListenAddress => sw.ListenAddress;
+        public P2PSettings Settings { get; } = settings;
+        /// <summary>Resolved against the home; PEX (not built yet) will keep the address book there.</summary>
+        public string AddrBookFile { get; } = addrBookFile;
+        /// <summary>The <c>--sink-channel</c> reactor, answering <see cref="SinkReactor.GetCounts"/>.</summary>
+        public IActorRef? Sink { get; } = sink;
+
+        /// <summary>"id@host:port" for another node's persistent-peers.</summary>
+        public string PeerAddress => $"{Id.Hex}@{NetAddress.FormatHostPort(((IPEndPoint)ListenAddress).Address.ToString(), ((IPEndPoint)ListenAddress).Port)}";
+
+        public async Task StopAsync()
+        {
+            await CoordinatedShutdown.Get(System).Run(NodeStopped.Instance);
+            await System.WhenTerminated;
+            key.Dispose();
+        }
+
+        public async ValueTask DisposeAsync() => await StopAsync();
+    }
+
+    private sealed class NodeStopped : CoordinatedShutdown.Reason
+    {
+        public static readonly NodeStopped Instance = new();
+
+        public override int ExitCode => 0;
+    }
+
+    public static Command Create(Option<string> home)
+    {
+        Option<string> Text(string name, string description, string helpName, params string[] aliases)
+        {
+            var option = new Option<string>(name, aliases) { Description = description, HelpName = helpName };
+            return option;
+        }
+        Option<bool?> Flag(string name, string description, params string[] aliases) =>
+            new(name, aliases) { Description = description + " (true/false)", HelpName = "BOOL" };
+
+        var moniker = Text("--moniker", "Node name sent to peers", "NAME");
+        var network = Text("--network", "Network (chain ID) to join", "NAME");
+        var laddr = Text("--p2p.laddr", "Address to listen on, e.g. tcp://0.0.0.0:26656", "ADDR");
+        var external = Text("--p2p.external-address", "Address to advertise instead of the listen address", "HOST:PORT", "--p2p.external_address");
+        var seeds = Text("--p2p.seeds", "Comma-separated id@host:port of seed nodes", "LIST");
+        var persistent = Text("--p2p.persistent_peers", "Comma-separated id@host:port to stay connected to", "LIST", "--p2p.persistent-peers");
+        var unconditional = Text("--p2p.unconditional_peer_ids", "Comma-separated IDs exempt from the peer limits", "IDS", "--p2p.unconditional-peer-ids");
+        var privateIds = Text("--p2p.private_peer_ids", "Comma-separated IDs never gossiped", "IDS", "--p2p.private-peer-ids");
+        var pex = Flag("--p2p.pex", "Enable peer exchange");
+        var seedMode = Flag("--p2p.seed_mode", "Run as a seed node", "--p2p.seed-mode");
+        var set = new Option<string[]>("--set")
+        {
+            Description = "Override any HOCON key, e.g. tendermint.p2p.addr-book-strict=off (repeatable; wins over the flags, the last one wins)",
+            HelpName = "PATH=VALUE",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var echo = Text("--echo-channel", "Run a reactor on this channel that echoes every message back to its sender", "ID");
+        var sink = Text("--sink-channel", "Run a reactor on this channel that counts what it receives", "ID");
+
+        var command = new Command("start", "Run the node until Ctrl-C or SIGTERM");
+        foreach (var option in new Option[] { moniker, network, laddr, external, seeds, persistent, unconditional, privateIds, pex, seedMode, set, echo, sink })
+            command.Options.Add(option);
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var stderr = parse.InvocationConfiguration.Error;
+            byte? echoId = null, sinkId = null;
+            if (parse.GetValue(echo) is { } e && !TryParseChannel(e, out echoId))
+                return Fail(stderr, $"--echo-channel '{e}' is not a channel ID (0x00 to 0xff, or 0 to 255)");
+            if (parse.GetValue(sink) is { } s && !TryParseChannel(s, out sinkId))
+                return Fail(stderr, $"--sink-channel '{s}' is not a channel ID (0x00 to 0xff, or 0 to 255)");
+            var options = new Options(NodeHome.At(parse.GetValue(home)!))
+            {
+                Moniker = parse.GetValue(moniker),
+                Network = parse.GetValue(network),
+                ListenAddress = parse.GetValue(laddr),
+                ExternalAddress = parse.GetValue(external),
+                Seeds = parse.GetValue(seeds),
+                PersistentPeers = parse.GetValue(persistent),
+                UnconditionalPeerIds = parse.GetValue(unconditional),
+                PrivatePeerIds = parse.GetValue(privateIds),
+                Pex = parse.GetValue(pex),
+                SeedMode = parse.GetValue(seedMode),
+                Sets = parse.GetValue(set) ?? [],
+                EchoChannel = echoId,
+                SinkChannel = sinkId,
+            };
+            using var signals = new ShutdownSignals(cancellation);
+            return await RunAsync(options, parse.InvocationConfiguration.Output, stderr, signals.Token);
+        });
+        return command;
+    }
+
+    /// <summary>Starts the node, runs it until <paramref name="cancellation"/> fires or the system stops, then shuts it down.</summary>
+    public static async Task<int> RunAsync(Options options, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    {
+        RunningNode node;
+        try
+        {
+            node = await StartAsync(options, stdout, stderr, cancellation);
+        }
+        catch (StartFailedException e)
+        {
+            return Fail(stderr, e.Message);
+        }
+        await Task.WhenAny(node.System.WhenTerminated, Task.Delay(Timeout.Infinite, cancellation));
+        await node.StopAsync();
+        stdout.WriteLine("Stopped.");
+        return 0;
+    }
+
+    /// <summary>Loads the configuration and key, starts the system and the switch, and prints the node's ID and address.</summary>
+    public static async Task<RunningNode> StartAsync(Options options, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    {
+        var home = options.Home;
+        var config = LoadConfig(options);
+        P2PSettings p2p;
+        try
+        {
+            p2p = P2PSettings.Create(config);
+        }
+        catch (P2PConfigurationException e)
+        {
+            throw new StartFailedException(e.Message, e);
+        }
+        if (options.EchoChannel is { } ec && ec == options.SinkChannel)
+            throw new StartFailedException($"--echo-channel and --sink-channel are both 0x{ec:x2}; give each its own channel");
+
+        // A peer connection needs at least one channel, and the node's only reactors so far are the diagnostic ones
+        // (PEX, channel 0x00, comes later).
+        if (options.EchoChannel is null && options.SinkChannel is null)
+            throw new StartFailedException("no reactor to run: give --echo-channel ID and/or --sink-channel ID (PEX is not built yet)");
+
+        var keyFile = Resolve(home, p2p.NodeKeyFile);
+        if (!NodeKeys.TryLoad(keyFile, out var key, out var keyError))
+            throw new StartFailedException(keyError);
+
+        var system = ActorSystem.Create("tmactors", config.WithFallback(NodeAkkaConfig.Create("INFO")));
+        try
+        {
+            system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: false), "log-sink");
+            var reactors = new List<ReactorRegistration>();
+            if (options.EchoChannel is { } echo)
+                reactors.Add(new ReactorRegistration("echo", system.ActorOf(EchoReactor.Props(), "echo"), [EchoReactor.Channel(echo)]));
+            IActorRef? sink = null;
+            if (options.SinkChannel is { } sinkChannel)
+            {
+                sink = system.ActorOf(SinkReactor.Props(), "sink");
+                reactors.Add(new ReactorRegistration("sink", sink, [SinkReactor.Channel(sinkChannel)]));
+            }
+            var sw = await NodeSwitch.Start(system, "p2p", key, SwitchSettings.From(p2p), reactors, options.StartTimeout, cancellation);
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-peers", async () =>
+            {
+                await NodeSwitch.StopPolitely(sw.Switch, TimeSpan.FromSeconds(5));
+                return Done.Instance;
+            });
+            stdout.WriteLine($"Node ID: {sw.Id.Hex}");
+            stdout.WriteLine($"Listening on: {sw.ListenAddress}");
+            stdout.Flush();
+            return new RunningNode(system, key, sw, p2p, Resolve(home, p2p.AddrBookFile), sink);
+        }
+        catch (Exception e) when (e is IOException or AskTimeoutException or OperationCanceledException)
+        {
+            await system.Terminate();
+            key.Dispose();
+            throw new StartFailedException($"the node did not start: {e.Message}", e);
+        }
+    }
+
+    /// <summary>node.conf, the flags and <c>--set</c> over the reference, in <see cref="NodeConfig"/>'s order.</summary>
+    internal static Config LoadConfig(Options options)
+    {
+        var file = options.Home.NodeConfFile;
+        Config nodeConf;
+        try
+        {
+            nodeConf = ConfigurationFactory.ParseString(File.ReadAllText(file));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new StartFailedException($"'{file}' does not exist (create the home with 'tmactors init --home {options.Home.Root}')");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartFailedException($"cannot read '{file}': {e.Message}");
+        }
+        catch (Exception e) when (e is ConfigurationException or FormatException or ArgumentException)
+        {
+            throw new StartFailedException($"'{file}' is not valid HOCON: {e.Message}");
+        }
+
+        var sets = new List<Config>();
+        foreach (var assignment in options.Sets.Reverse())
+        {
+            if (!NodeConfig.TryParseSet(assignment, out var one, out var error))
+                throw new StartFailedException(error!);
+            sets.Add(one);
+        }
+        return NodeConfig.Layer([.. sets, Flags(options), nodeConf, P2PReferenceConfig.Load()]);
+    }
+
+    private static Config Flags(Options options)
+    {
+        var lines = new List<string>();
+        void Set(string key, string? value)
+        {
+            if (value is not null) lines.Add($"{P2PSettings.Section}.{key} = {NodeConfig.Quote(value)}");
+        }
+        void Switch(string key, bool? value)
+        {
+            if (value is { } on) lines.Add($"{P2PSettings.Section}.{key} = {(on ? "on" : "off")}");
+        }
+        Set("moniker", options.Moniker);
+        Set("network", options.Network);
+        Set("laddr", options.ListenAddress);
+        Set("external-address", options.ExternalAddress);
+        Set("seeds", options.Seeds);
+        Set("persistent-peers", options.PersistentPeers);
+        Set("unconditional-peer-ids", options.UnconditionalPeerIds);
+        Set("private-peer-ids", options.PrivatePeerIds);
+        Switch("pex", options.Pex);
+        Switch("seed-mode", options.SeedMode);
+        return lines.Count == 0 ? Config.Empty : ConfigurationFactory.ParseString(string.Join("\n", lines));
+    }
+
+    private static string Resolve(NodeHome home, string path) => Path.IsPathRooted(path) ? path : Path.Combine(home.Root, path);
+
+    internal static bool TryParseChannel(string text, out byte? channel)
+    {
+        channel = null;
+        var t = text.Trim();
+        var ok = t.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? byte.TryParse(t[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var b)
+            : byte.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out b);
+        if (ok) channel = b;
+        return ok;
+    }
+
+    private static int Fail(TextWriter stderr, string message)
+    {
+        stderr.WriteLine($"tmactors start: {message}");
+        return Cli.Failure;
+    }
+}

@@ -1,0 +1,119 @@
+using Akka.Actor;
+using TendermintActors.Node.Commands;
+using TendermintActors.Node.Diagnostics;
+using TendermintActors.Switching;
+
+namespace TendermintActors.Node.Tests;
+
+public sealed class StartCommandSpecs
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private static TempHome InitHome(string moniker)
+    {
+        var home = new TempHome();
+        var init = CliRun.Of("init", "--home", home.Root, "--moniker", moniker);
+        Assert.Equal(0, init.ExitCode);
+        return home;
+    }
+
+    [Fact]
+    public async Task Two_started_nodes_connect_through_persistent_peers_and_echo_over_loopback()
+    {
+        using var home1 = InitHome("one");
+        using var home2 = InitHome("two");
+        var out1 = new StringWriter();
+        var out2 = new StringWriter();
+
+        await using var node1 = await StartCommand.StartAsync(new StartCommand.Options(home1.Home)
+        {
+            ListenAddress = "tcp://127.0.0.1:0",
+            EchoChannel = 0x42,
+            // Both ends must know a channel to use it.
+            SinkChannel = 0x43,
+        }, out1, new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
+
+        await using var node2 = await StartCommand.StartAsync(new StartCommand.Options(home2.Home)
+        {
+            ListenAddress = "tcp://127.0.0.1:0",
+            PersistentPeers = node1.PeerAddress,
+            Pex = false,
+            EchoChannel = 0x42,
+            SinkChannel = 0x43,
+            // The flag says moniker "flag", --set says "set": --set wins. The jitter only slows the test down.
+            Moniker = "flag",
+            Sets = ["tendermint.p2p.moniker=set", "tendermint.p2p.dial-start-jitter=0s", "tendermint.p2p.addr-book-strict=off"],
+        }, out2, new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.Contains($"Node ID: {node1.Id.Hex}", out1.ToString());
+        Assert.Contains($"Listening on: {node1.ListenAddress}", out1.ToString());
+        Assert.Equal("set", node2.Settings.Moniker);
+        Assert.False(node2.Settings.Pex);
+        Assert.False(node2.Settings.AddrBookStrict);
+        Assert.Equal(Path.Combine(home2.Root, "config/addrbook.json"), node2.AddrBookFile);
+
+        var connected = await node1.Switch.Ask<Switch.PeerConnected>(r => new Switch.Subscribe(new FirstPeer(r).Ref(node1.System)), Timeout, CancellationToken.None);
+        Assert.Equal(node2.Id, connected.Peer.Id);
+        Assert.Equal("set", connected.Peer.NodeInfo.Moniker);
+
+        // Traffic from node 1 to node 2's sink, counted there.
+        connected.Peer.Send(0x43, new byte[] { 1, 2, 3 });
+        var counts = await node2.Sink!.Ask<SinkReactor.Counts>(new SinkReactor.AwaitMessages(1), Timeout);
+        Assert.Equal(new SinkReactor.Counts(1, 3), counts);
+    }
+
+    [Fact]
+    public void Start_refuses_a_bad_value_set_on_the_command_line_naming_the_key()
+    {
+        using var home = InitHome("bad");
+        var run = CliRun.Of("start", "--home", home.Root, "--sink-channel", "0x43", "--set", "tendermint.p2p.max-num-inbound-peers=-1");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("tendermint.p2p.max-num-inbound-peers = -1", run.Stderr);
+    }
+
+    [Fact]
+    public void Start_refuses_a_home_without_node_conf()
+    {
+        using var home = new TempHome();
+        var run = CliRun.Of("start", "--home", home.Root, "--sink-channel", "0x43");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("node.conf", run.Stderr);
+    }
+
+    [Fact]
+    public void Flags_map_to_hocon_keys_and_set_wins_over_flags_last_set_winning()
+    {
+        using var home = InitHome("layers");
+        var config = StartCommand.LoadConfig(new StartCommand.Options(home.Home)
+        {
+            Moniker = "flag",
+            SeedMode = true,
+            ListenAddress = "tcp://127.0.0.1:9",
+            Sets = ["tendermint.p2p.moniker=first", "tendermint.p2p.moniker=second", "tendermint.p2p.external-address=tcp://1.2.3.4:5"],
+        });
+        Assert.Equal("second", config.GetString("tendermint.p2p.moniker"));
+        Assert.True(config.GetBoolean("tendermint.p2p.seed-mode"));
+        Assert.Equal("tcp://127.0.0.1:9", config.GetString("tendermint.p2p.laddr"));
+        Assert.Equal("tcp://1.2.3.4:5", config.GetString("tendermint.p2p.external-address"));
+        Assert.Equal("test-net", config.GetString("tendermint.p2p.network"));
+    }
+
+    /// <summary>Forwards the first <see cref="Switch.PeerConnected"/> it hears to the asker.</summary>
+    private sealed class FirstPeer(IActorRef replyTo)
+    {
+        public IActorRef Ref(ActorSystem system) => system.ActorOf(Props.Create(() => new Forwarder(replyTo)));
+
+        private sealed class Forwarder : ReceiveActor
+        {
+            public Forwarder(IActorRef replyTo)
+            {
+                Receive<Switch.PeerConnected>(connected =>
+                {
+                    replyTo.Tell(connected);
+                    Context.Stop(Self);
+                });
+                ReceiveAny(_ => { });
+            }
+        }
+    }
+}
