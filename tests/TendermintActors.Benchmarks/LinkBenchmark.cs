@@ -29,7 +29,9 @@ public static class LinkBenchmark
     {
         var megabytes = args.SkipWhile(a => a != "--mb").Skip(1).Select(int.Parse).FirstOrDefault(256);
         var total = (long)megabytes * 1024 * 1024;
-        using var system = ActorSystem.Create("link-bench", ConfigurationFactory.ParseString("akka.loglevel = WARNING"));
+        // --akka "<hocon>" overrides the system's config, e.g. to compare akka.io.tcp buffer sizes.
+        var overrides = args.SkipWhile(a => a != "--akka").Skip(1).FirstOrDefault() ?? "";
+        using var system = ActorSystem.Create("link-bench", ConfigurationFactory.ParseString(overrides + "\nakka.loglevel = WARNING"));
 
         var sink = new SinkState();
         var echoReplies = new EchoState();
