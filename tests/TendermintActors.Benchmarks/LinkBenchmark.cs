@@ -36,7 +36,7 @@ public static class LinkBenchmark
         var total = (long)megabytes * 1024 * 1024;
         // --akka "<hocon>" overrides the system's config, e.g. to compare akka.io.tcp buffer sizes.
         var overrides = args.SkipWhile(a => a != "--akka").Skip(1).FirstOrDefault() ?? "";
-        using var system = ActorSystem.Create("link-bench", ConfigurationFactory.ParseString(overrides + "\n" + TcpTuning + "\nakka.loglevel = WARNING"));
+        using var system = ActorSystem.Create("link-bench", ConfigurationFactory.ParseString(TcpTuning + "\n" + overrides + "\nakka.loglevel = WARNING"));
 
         var sink = new SinkState();
         var echoReplies = new EchoState();
