@@ -31,7 +31,7 @@ public sealed class PacketDecoder
     /// <summary>Bytes fed but not yet returned as packets.</summary>
     public int BufferedBytes => _end - _start;
 
-    /// <summary>Appends bytes from the stream; call <see cref="TryDecode"/> until it returns false afterwards.</summary>
+    /// <summary>Appends bytes from the stream; call <c>TryDecode</c> until it returns false afterwards.</summary>
     public void Feed(ReadOnlySpan<byte> chunk)
     {
         if (chunk.IsEmpty) return;
@@ -64,6 +64,87 @@ public sealed class PacketDecoder
             _start = _end = 0; // the common case: the buffer drained, start again at the front without copying
         packet = decoded;
         return true;
+    }
+
+    /// <summary>
+    /// <see cref="TryDecode(out Packet?)"/> without the <see cref="Packet"/>: returns the next packet's kind and, for a
+    /// <c>PacketMsg</c>, its fields, with <paramref name="data"/> a view into the decoder's buffer that is valid until
+    /// the next <see cref="Feed"/>. A <c>PacketMsg</c> in the canonical layout (what Go and we write) is read in place;
+    /// anything else goes through Google.Protobuf as in <see cref="TryDecode(out Packet?)"/>, so both accept and reject the same bytes.
+    /// </summary>
+    public bool TryDecode(out Packet.SumOneofCase kind, out int channelId, out bool eof, out ReadOnlySpan<byte> data)
+    {
+        kind = Packet.SumOneofCase.None;
+        channelId = 0;
+        eof = false;
+        data = default;
+        var available = _buffer.AsSpan(_start, _end - _start);
+        if (!LengthDelimited.TryFrame(available, MaxPacketSize, out var prefixLength, out var length))
+            return false;
+        var body = available.Slice(prefixLength, length);
+        if (TryReadCanonicalPacketMsg(body, out channelId, out eof, out var dataOffset, out var dataLength))
+        {
+            kind = Packet.SumOneofCase.PacketMsg;
+            data = _buffer.AsSpan(_start + prefixLength + dataOffset, dataLength);
+            Advance(prefixLength + length);
+            return true;
+        }
+
+        TryDecode(out var packet);
+        kind = packet!.SumCase;
+        if (kind == Packet.SumOneofCase.PacketMsg)
+        {
+            channelId = packet.PacketMsg.ChannelId;
+            eof = packet.PacketMsg.Eof;
+            data = packet.PacketMsg.Data.Span;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Reads <c>Packet{packet_msg: {channel_id?, eof?, data?}}</c> when laid out exactly as proto3 writes it: fields in
+    /// order, each at most once, minimal forms only (eof as a single 0/1 byte, channel ID within int32). False means
+    /// "not this layout", never "malformed": the caller then parses the general way.
+    /// </summary>
+    private static bool TryReadCanonicalPacketMsg(ReadOnlySpan<byte> body, out int channelId, out bool eof, out int dataOffset, out int dataLength)
+    {
+        channelId = 0;
+        eof = false;
+        dataOffset = 0;
+        dataLength = 0;
+        if (body.Length < 2 || body[0] != 0x1a) return false;
+        if (UVarint.TryRead(body[1..], out var innerLength, out var innerPrefix) != UVarint.Status.Ok) return false;
+        var i = 1 + innerPrefix;
+        if ((ulong)(body.Length - i) != innerLength) return false;
+        if (i < body.Length && body[i] == 0x08)
+        {
+            if (UVarint.TryRead(body[(i + 1)..], out var channel, out var n) != UVarint.Status.Ok || channel > int.MaxValue) return false;
+            channelId = (int)channel;
+            i += 1 + n;
+        }
+        if (i < body.Length && body[i] == 0x10)
+        {
+            if (i + 1 >= body.Length || body[i + 1] > 1) return false;
+            eof = body[i + 1] == 1;
+            i += 2;
+        }
+        if (i < body.Length && body[i] == 0x1a)
+        {
+            if (UVarint.TryRead(body[(i + 1)..], out var length, out var n) != UVarint.Status.Ok) return false;
+            i += 1 + n;
+            if ((ulong)(body.Length - i) != length) return false;
+            dataOffset = i;
+            dataLength = (int)length;
+            i += dataLength;
+        }
+        return i == body.Length;
+    }
+
+    private void Advance(int count)
+    {
+        _start += count;
+        if (_start == _end)
+            _start = _end = 0;
     }
 
     /// <summary>Called at the end of the stream: a partly received packet means the remote hung up mid-packet.</summary>

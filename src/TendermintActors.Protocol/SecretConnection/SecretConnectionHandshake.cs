@@ -265,7 +265,7 @@ public sealed class SecretConnectionHandshake : IDisposable
 /// </summary>
 public sealed class SecretConnectionSession : IDisposable
 {
-    private ArrayBufferWriter<byte> _pending;
+    private readonly PlaintextBuffer _pending = new();
 
     internal SecretConnectionSession(FrameSealer sealer, FrameOpener opener, byte[] remotePublicKey, NodeId remoteId, byte[] pendingPlaintext)
     {
@@ -273,7 +273,6 @@ public sealed class SecretConnectionSession : IDisposable
         Opener = opener;
         RemotePublicKey = remotePublicKey;
         RemoteId = remoteId;
-        _pending = new ArrayBufferWriter<byte>(Math.Max(1, pendingPlaintext.Length));
         _pending.Write(pendingPlaintext);
     }
 
@@ -283,31 +282,108 @@ public sealed class SecretConnectionSession : IDisposable
     public NodeId RemoteId { get; }
 
     /// <summary>Opens ciphertext into the pending plaintext.</summary>
-    public void Open(ReadOnlySpan<byte> ciphertext) => Opener.Open(ciphertext, _pending);
-
-    public int PendingPlaintextLength => _pending.WrittenCount;
-
-    public ReadOnlySpan<byte> PendingPlaintext => _pending.WrittenSpan;
-
-    /// <summary>Drops the first <paramref name="count"/> pending plaintext bytes.</summary>
-    public void ConsumePlaintext(int count)
+    public void Open(ReadOnlySpan<byte> ciphertext)
     {
-        if (count == 0) return;
-        var rest = _pending.WrittenSpan[count..].ToArray();
-        _pending.Clear();
-        _pending.Write(rest);
+        // Room for every frame this completes at once, so the buffer grows (and copies) at most once per call.
+        _pending.Reserve((Opener.PendingBytes + ciphertext.Length) / Frame.SealedSize * Frame.DataMaxSize);
+        Opener.Open(ciphertext, _pending);
     }
+
+    public int PendingPlaintextLength => _pending.Count;
+
+    public ReadOnlySpan<byte> PendingPlaintext => _pending.Span;
+
+    /// <summary>Drops the first <paramref name="count"/> pending plaintext bytes (moves a read offset; no copy).</summary>
+    public void ConsumePlaintext(int count) => _pending.Consume(count);
 
     public byte[] TakePendingPlaintext()
     {
-        var result = _pending.WrittenSpan.ToArray();
-        _pending.Clear();
+        var result = _pending.Span.ToArray();
+        _pending.Consume(result.Length);
         return result;
     }
+
+    /// <summary>
+    /// Gives away the array holding the pending plaintext (the caller owns it from now on; it is not written again)
+    /// and empties the pending plaintext: the zero-copy form of <see cref="TakePendingPlaintext"/>.
+    /// </summary>
+    public (byte[] Array, int Offset, int Count) DetachPendingPlaintext() => _pending.Detach();
 
     public void Dispose()
     {
         Sealer.Dispose();
         Opener.Dispose();
+    }
+}
+
+/// <summary>
+/// Opened plaintext waiting for the application: an array with a read offset, so consuming a prefix copies nothing,
+/// and which can be handed away whole (<see cref="Detach"/>) instead of copied out.
+/// </summary>
+internal sealed class PlaintextBuffer : IBufferWriter<byte>
+{
+    private const int MinimumCapacity = 4096;
+    private byte[] _buffer = [];
+    private int _start;
+    private int _end;
+
+    public int Count => _end - _start;
+
+    public ReadOnlySpan<byte> Span => _buffer.AsSpan(_start, _end - _start);
+
+    public void Consume(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Count);
+        _start += count;
+        if (_start == _end)
+            _start = _end = 0;
+    }
+
+    public (byte[] Array, int Offset, int Count) Detach()
+    {
+        var detached = (_buffer, _start, Count);
+        _buffer = [];
+        _start = _end = 0;
+        return detached;
+    }
+
+    /// <summary>Makes room for <paramref name="size"/> more bytes after what is pending.</summary>
+    public void Reserve(int size)
+    {
+        if (_buffer.Length - _end >= size) return;
+        var count = Count;
+        if (_buffer.Length - count >= size && _start > 0)
+        {
+            _buffer.AsSpan(_start, count).CopyTo(_buffer);
+        }
+        else
+        {
+            var grown = new byte[Math.Max(MinimumCapacity, Math.Max(count + size, _buffer.Length * 2))];
+            _buffer.AsSpan(_start, count).CopyTo(grown);
+            _buffer = grown;
+        }
+        _start = 0;
+        _end = count;
+    }
+
+    public void Write(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(GetSpan(bytes.Length));
+        Advance(bytes.Length);
+    }
+
+    public void Advance(int count) => _end += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Reserve(Math.Max(1, sizeHint));
+        return _buffer.AsMemory(_end);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Reserve(Math.Max(1, sizeHint));
+        return _buffer.AsSpan(_end);
     }
 }

@@ -372,8 +372,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             try
             {
                 _decoder.Feed(chunk.ToReadOnlySpan());
-                while (_decoder.TryDecode(out var packet))
-                    OnPacket(packet);
+                while (_decoder.TryDecode(out var kind, out var channelId, out var eof, out var data))
+                    OnPacket(kind, channelId, eof, data);
             }
             catch (PeerConnectionException e)
             {
@@ -384,9 +384,9 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             MaybePull();
         }
 
-        private void OnPacket(Packet packet)
+        private void OnPacket(Packet.SumOneofCase kind, int channelId, bool eof, ReadOnlySpan<byte> data)
         {
-            switch (packet.SumCase)
+            switch (kind)
             {
                 case Packet.SumOneofCase.PacketPing:
                     _pingPong.OnPingReceived();
@@ -397,9 +397,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                     CancelTimer(PongTimer);
                     break;
                 case Packet.SumOneofCase.PacketMsg:
-                    var msg = packet.PacketMsg;
-                    if (_reassembler.Accept(msg) is { } message)
-                        Receive(_receive[msg.ChannelId]!, message);
+                    if (_reassembler.Accept(channelId, eof, data) is { } message)
+                        Receive(_receive[channelId]!, message);
                     break;
             }
         }

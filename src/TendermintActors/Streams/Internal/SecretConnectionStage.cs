@@ -1,4 +1,3 @@
-using System.Buffers;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Stage;
@@ -49,7 +48,7 @@ internal sealed class SecretConnectionStage<TMat>(
         private readonly TaskCompletionSource<TMat> _promise;
         private readonly ConnectionUpgrade _upgrade;
         private readonly int _batchLimit;
-        private ArrayBufferWriter<byte> _cipherPending = new();
+        private readonly ByteStringWriter _cipherPending = new(Frame.SealedSize);
         private SecretConnectionSession? _session;
         private bool _plainInFinished;
         private bool _cipherInFinished;
@@ -87,6 +86,7 @@ internal sealed class SecretConnectionStage<TMat>(
             {
                 if (Upgraded)
                 {
+                    // Akka's TCP hands over compact ByteStrings, for which this is a view, not a copy.
                     _session!.Open(bytes.ToReadOnlySpan());
                 }
                 else
@@ -167,7 +167,11 @@ internal sealed class SecretConnectionStage<TMat>(
             if (_session!.PendingPlaintextLength > 0)
             {
                 if (IsAvailable(_stage._plainOut))
-                    Push(_stage._plainOut, ByteString.FromBytes(_session.TakePendingPlaintext()));
+                {
+                    // The session gives its buffer away and starts a new one: the plaintext is not copied again.
+                    var (array, offset, count) = _session.DetachPendingPlaintext();
+                    Push(_stage._plainOut, ByteString.FromBytes(array, offset, count));
+                }
                 return;
             }
             if (_cipherInFinished)
@@ -223,9 +227,8 @@ internal sealed class SecretConnectionStage<TMat>(
         {
             if (_cipherPending.WrittenCount == 0 || !IsAvailable(_stage._cipherOut)) return;
             // Hand the filled buffer to TCP as it is and start a new one: no copy of the sealed bytes.
-            var written = _cipherPending;
-            _cipherPending = new ArrayBufferWriter<byte>(Math.Min(_batchLimit, Math.Max(written.Capacity, Frame.SealedSize)));
-            Push(_stage._cipherOut, ByteString.FromBytes(written.WrittenMemory.ToArray()));
+            _cipherPending.NextCapacity = Math.Min(_batchLimit, Math.Max(_cipherPending.WrittenCount, Frame.SealedSize));
+            Push(_stage._cipherOut, _cipherPending.Detach());
             if (_plainInFinished && Upgraded)
                 Complete(_stage._cipherOut);
         }
