@@ -52,8 +52,6 @@ public static class MConnection
         ArgumentNullException.ThrowIfNull(owner);
         settings.Validate();
         ChannelDescriptor.ValidateSet(channels);
-        if (channels.Count == 0)
-            throw new ArgumentException("an MConnection needs at least one channel", nameof(channels));
         return Flow.FromGraph(new MConnectionStage(settings, channels.ToArray(), owner));
     }
 

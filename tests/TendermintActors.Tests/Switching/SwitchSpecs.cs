@@ -372,4 +372,15 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         Assert.False(first.Ended.IsCompleted);
         Assert.False(second.Ended.IsCompleted);
     }
+
+    [Fact]
+    public async Task A_node_without_channels_runs_but_nodes_with_channels_refuse_it()
+    {
+        // Go's rule: a node that declares channels refuses a peer sharing none of them (an empty list shares none).
+        var bare = await StartNode(channels: []);
+        var full = await StartNode();
+        full.Switch.Tell(new Switch.DialPeers([bare.Address]));
+        var rejected = (Switch.ConnectionRejected)await full.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
+        Assert.Equal("nodeinfo/no-common-channels", rejected.Reason.Code);
+    }
 }
