@@ -72,9 +72,15 @@ public static class Reactor
     {
         private int _acked;
 
+        /// <summary>The connection to acknowledge to directly (its handle is thread-safe), skipping an actor hop.</summary>
+        internal Streams.MConnectionHandle? Connection { get; init; }
+
         public void Ack()
         {
-            if (Interlocked.Exchange(ref _acked, 1) == 0)
+            if (Interlocked.Exchange(ref _acked, 1) != 0) return;
+            if (Connection is { } connection)
+                connection.Ack(Channel);
+            else
                 Peer.Actor.Tell(new Internal.PeerActor.Acked(Channel));
         }
     }

@@ -194,7 +194,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
             case MConnection.MessageReceived received:
                 _ctx.Metrics?.Received(_handle!.Id.Hex, received.Channel, received.Message.Length);
                 if (_ctx.ReactorsByChannel.TryGetValue(received.Channel, out var reactor))
-                    reactor.Tell(new Reactor.Received(_handle!, received.Channel, received.Message));
+                    reactor.Tell(new Reactor.Received(_handle!, received.Channel, received.Message) { Connection = _connection });
                 else
                     _connection!.Ack(received.Channel); // cannot happen: the stage refuses unknown channels
                 break;
