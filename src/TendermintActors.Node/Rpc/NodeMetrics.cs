@@ -31,6 +31,10 @@ internal sealed class NodeMetrics : IDisposable
                 options.ScrapeResponseCacheDurationMilliseconds = 0;
             })
             .Build();
+        // A net change of zero, after Build so the provider sees it: cometbft_p2p_peers then reads 0 before the first
+        // peer instead of being absent (dashboards and alerts tell "no series" from "no peers").
+        P2P.PeerAdded();
+        P2P.PeerRemoved();
     }
 
     public P2PMetrics P2P { get; }

@@ -112,7 +112,9 @@ internal static class RpcServer
                 var info = await sw.Ask<Switch.NodeInfoReply>(Switch.GetNodeInfo.Instance, timeout);
                 var peers = await sw.Ask<Switch.Peers>(Switch.GetPeers.Instance, timeout);
                 var statuses = await Task.WhenAll(peers.Connected.Select(p => PeerStatus(p, timeout)));
-                return RpcJson.NetInfo(info.NodeInfo.ListenAddr, [.. statuses.OfType<Peer.Status>()], DateTimeOffset.UtcNow);
+                // Go prints the transport's NetAddress: host:port, no scheme.
+                var listener = info.NodeInfo.ListenAddr.StartsWith("tcp://", StringComparison.Ordinal) ? info.NodeInfo.ListenAddr["tcp://".Length..] : info.NodeInfo.ListenAddr;
+                return RpcJson.NetInfo(listener, [.. statuses.OfType<Peer.Status>()], DateTimeOffset.UtcNow);
             },
         };
         if (settings.Unsafe)

@@ -94,7 +94,7 @@ public sealed class RpcSpecs
         AssertSameShape(Fixture("net_info.json"), netInfo1.Body, "$");
         var result1 = netInfo1.Body["result"]!;
         Assert.Equal("1", (string)result1["n_peers"]!);
-        Assert.Matches(@"^Listener\(@.+:[0-9]+\)$", (string)result1["listeners"]![0]!);
+        Assert.Matches(@"^Listener\(@127\.0\.0\.1:[0-9]+\)$", (string)result1["listeners"]![0]!);
         var peer = result1["peers"]![0]!;
         Assert.Equal(node2.Id.Hex, (string)peer["node_info"]!["id"]!);
         Assert.False((bool)peer["is_outbound"]!);
@@ -132,6 +132,24 @@ public sealed class RpcSpecs
         Assert.Equal(HttpStatusCode.InternalServerError, status);
         Assert.Equal(-32603, (int)body["error"]!["code"]!);
         Assert.Contains("not-an-address", (string)body["error"]!["data"]!);
+    }
+
+    [Fact]
+    public async Task Metrics_show_zero_peers_before_the_first_one_connects()
+    {
+        using var home = InitHome("alone");
+        await using var node = await Start(home, rpcUnsafe: false);
+        var metrics = await Http.GetStringAsync(new Uri(node.Rpc!.Url, "/metrics"));
+        Assert.Matches(new Regex(@"^cometbft_p2p_peers\{chain_id=""test-net""\} 0$", RegexOptions.Multiline), metrics);
+    }
+
+    [Fact]
+    public void Start_refuses_an_rpc_address_that_is_not_host_and_port()
+    {
+        using var home = InitHome("bad-rpc");
+        var run = CliRun.Of("start", "--home", home.Root, "--sink-channel", "0x43", "--rpc.laddr", "tcp://127.0.0.1", "--rpc.unsafe", "true");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("rpc.laddr 'tcp://127.0.0.1'", run.Stderr);
     }
 
     /// <summary>
