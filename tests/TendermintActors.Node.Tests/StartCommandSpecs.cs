@@ -28,6 +28,7 @@ public sealed class StartCommandSpecs
         await using var node1 = await StartCommand.StartAsync(new StartCommand.Options(home1.Home)
         {
             ListenAddress = "tcp://127.0.0.1:0",
+            RpcListenAddress = "tcp://127.0.0.1:0",
             EchoChannel = 0x42,
             // Both ends must know a channel to use it.
             SinkChannel = 0x43,
@@ -36,6 +37,7 @@ public sealed class StartCommandSpecs
         await using var node2 = await StartCommand.StartAsync(new StartCommand.Options(home2.Home)
         {
             ListenAddress = "tcp://127.0.0.1:0",
+            RpcListenAddress = "tcp://127.0.0.1:0",
             PersistentPeers = node1.PeerAddress,
             Pex = false,
             EchoChannel = 0x42,

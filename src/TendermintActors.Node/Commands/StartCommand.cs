@@ -6,6 +6,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using TendermintActors.Configuration;
 using TendermintActors.Node.Diagnostics;
+using TendermintActors.Node.Rpc;
 using TendermintActors.Node.Runtime;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Switching;
@@ -35,6 +36,10 @@ internal static class StartCommand
         public IReadOnlyList<string> Sets { get; init; } = [];
         public byte? EchoChannel { get; init; }
         public byte? SinkChannel { get; init; }
+        /// <summary>CometBFT's <c>rpc.laddr</c>; port 0 picks a free one, empty turns the RPC server off.</summary>
+        public string RpcListenAddress { get; init; } = RpcServer.DefaultListenAddress;
+        /// <summary>CometBFT's <c>rpc.unsafe</c>: serve <c>/dial_peers</c> and <c>/dial_seeds</c>.</summary>
+        public bool RpcUnsafe { get; init; }
         public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
     }
 
@@ -46,7 +51,7 @@ internal static class StartCommand
     /// system down through CoordinatedShutdown.
     /// </summary>
     internal sealed class RunningNode(ActorSystem system, NodeKey key, RunningSwitch sw, P2PSettings settings, string addrBookFile,
-        IActorRef? sink) : IAsyncDisposable
+        IActorRef? sink, NodeMetrics metrics, RpcServer.Running? rpc) : IAsyncDisposable
     {
         public ActorSystem System { get; } = system;
         public IActorRef Switch => sw.Switch;
@@ -57,6 +62,8 @@ internal static class StartCommand
         public string AddrBookFile { get; } = addrBookFile;
         /// <summary>The <c>--sink-channel</c> reactor, answering <see cref="SinkReactor.GetCounts"/>.</summary>
         public IActorRef? Sink { get; } = sink;
+        /// <summary>The bound RPC server (its <see cref="RpcServer.Running.Url"/> for clients), null when turned off.</summary>
+        public RpcServer.Running? Rpc { get; } = rpc;
 
         /// <summary>"id@host:port" for another node's persistent-peers.</summary>
         public string PeerAddress => $"{Id.Hex}@{NetAddress.FormatHostPort(((IPEndPoint)ListenAddress).Address.ToString(), ((IPEndPoint)ListenAddress).Port)}";
@@ -65,6 +72,8 @@ internal static class StartCommand
         {
             await CoordinatedShutdown.Get(System).Run(NodeStopped.Instance);
             await System.WhenTerminated;
+            // After the switch has stopped: its peers record into these instruments until then.
+            metrics.Dispose();
             key.Dispose();
         }
 
@@ -106,9 +115,11 @@ internal static class StartCommand
         };
         var echo = Text("--echo-channel", "Run a reactor on this channel that echoes every message back to its sender", "ID");
         var sink = Text("--sink-channel", "Run a reactor on this channel that counts what it receives", "ID");
+        var rpcLaddr = Text("--rpc.laddr", $"RPC address to listen on (default {RpcServer.DefaultListenAddress}; port 0 picks a free one; empty turns RPC off)", "ADDR");
+        var rpcUnsafe = Flag("--rpc.unsafe", "Serve the unsafe RPC routes /dial_peers and /dial_seeds (default false)");
 
         var command = new Command("start", "Run the node until Ctrl-C or SIGTERM");
-        foreach (var option in new Option[] { moniker, network, laddr, external, seeds, persistent, unconditional, privateIds, pex, seedMode, set, echo, sink })
+        foreach (var option in new Option[] { moniker, network, laddr, external, seeds, persistent, unconditional, privateIds, pex, seedMode, set, echo, sink, rpcLaddr, rpcUnsafe })
             command.Options.Add(option);
         command.SetAction(async (parse, cancellation) =>
         {
@@ -133,6 +144,8 @@ internal static class StartCommand
                 Sets = parse.GetValue(set) ?? [],
                 EchoChannel = echoId,
                 SinkChannel = sinkId,
+                RpcListenAddress = parse.GetValue(rpcLaddr) ?? RpcServer.DefaultListenAddress,
+                RpcUnsafe = parse.GetValue(rpcUnsafe) ?? false,
             };
             using var signals = new ShutdownSignals(cancellation);
             return await RunAsync(options, parse.InvocationConfiguration.Output, stderr, signals.Token);
@@ -184,6 +197,21 @@ internal static class StartCommand
         if (!NodeKeys.TryLoad(keyFile, out var key, out var keyError))
             throw new StartFailedException(keyError);
 
+        IPEndPoint? rpcEndpoint = null;
+        if (options.RpcListenAddress.Length > 0)
+        {
+            try
+            {
+                rpcEndpoint = RpcServer.ParseListenAddress(options.RpcListenAddress);
+            }
+            catch (FormatException e)
+            {
+                key.Dispose();
+                throw new StartFailedException($"--{e.Message}");
+            }
+        }
+
+        var metrics = new NodeMetrics(p2p);
         var system = ActorSystem.Create("tmactors", config.WithFallback(NodeAkkaConfig.Create("INFO")));
         try
         {
@@ -197,20 +225,34 @@ internal static class StartCommand
                 sink = system.ActorOf(SinkReactor.Props(), "sink");
                 reactors.Add(new ReactorRegistration("sink", sink, [SinkReactor.Channel(sinkChannel)]));
             }
-            var sw = await NodeSwitch.Start(system, "p2p", key, SwitchSettings.From(p2p), reactors, options.StartTimeout, cancellation);
+            var sw = await NodeSwitch.Start(system, "p2p", key, SwitchSettings.From(p2p), reactors, options.StartTimeout, cancellation, metrics.P2P);
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-peers", async () =>
             {
                 await NodeSwitch.StopPolitely(sw.Switch, TimeSpan.FromSeconds(5));
                 return Done.Instance;
             });
+            RpcServer.Running? rpc = null;
+            if (options.RpcListenAddress.Length > 0)
+            {
+                rpc = await RpcServer.Start(new RpcServer.Settings(options.RpcListenAddress, options.RpcUnsafe, options.StartTimeout),
+                    sw.Switch, metrics.Provider, cancellation);
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-rpc", async () =>
+                {
+                    await rpc.StopAsync();
+                    return Done.Instance;
+                });
+            }
             stdout.WriteLine($"Node ID: {sw.Id.Hex}");
             stdout.WriteLine($"Listening on: {sw.ListenAddress}");
+            if (rpc is not null)
+                stdout.WriteLine($"RPC on: {rpc.Address}");
             stdout.Flush();
-            return new RunningNode(system, key, sw, p2p, Resolve(home, p2p.AddrBookFile), sink);
+            return new RunningNode(system, key, sw, p2p, Resolve(home, p2p.AddrBookFile), sink, metrics, rpc);
         }
         catch (Exception e) when (e is IOException or AskTimeoutException or OperationCanceledException)
         {
             await system.Terminate();
+            metrics.Dispose();
             key.Dispose();
             throw new StartFailedException($"the node did not start: {e.Message}", e);
         }

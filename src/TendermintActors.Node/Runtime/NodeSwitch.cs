@@ -19,10 +19,11 @@ internal static class NodeSwitch
     /// <see cref="IOException"/> when it stops before that, e.g. because the port is taken.
     /// </summary>
     public static async Task<RunningSwitch> Start(ActorSystem system, string name, NodeKey key, SwitchSettings settings,
-        IReadOnlyList<ReactorRegistration> reactors, TimeSpan timeout, CancellationToken cancellation)
+        IReadOnlyList<ReactorRegistration> reactors, TimeSpan timeout, CancellationToken cancellation,
+        Metrics.P2PMetrics? metrics = null)
     {
         var parent = system.ActorOf(Akka.Actor.Props.Create(() => new StoppingParent()), $"{name}-node");
-        var sw = await parent.Ask<IActorRef>(Switch.Props(key, settings, reactors, new TcpTransport(system)), timeout, cancellation);
+        var sw = await parent.Ask<IActorRef>(Switch.Props(key, settings, reactors, new TcpTransport(system), metrics), timeout, cancellation);
         var stopped = sw.WatchAsync(cancellation);
         var listening = sw.Ask<Switch.Listening>(replyTo => new Switch.Subscribe(replyTo), timeout, cancellation);
         var first = await Task.WhenAny(listening, stopped);
