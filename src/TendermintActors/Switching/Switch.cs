@@ -22,6 +22,10 @@ public sealed record SwitchSettings
     public string Network { get; init; } = "test-net";
     public string Version { get; init; } = "0.1.0";
     public ProtocolVersion ProtocolVersion { get; init; } = ProtocolVersion.Default;
+    /// <summary>Sent in the node info's <c>other</c>: "", "on" or "off".</summary>
+    public string TxIndex { get; init; } = "off";
+    /// <summary>Sent in the node info's <c>other</c>: where this node's RPC listens ("" when it has none).</summary>
+    public string RpcAddress { get; init; } = "";
     /// <summary>Host and port to listen on; null host = do not listen (dial only). Port 0 picks a free one.</summary>
     public string? ListenHost { get; init; } = "0.0.0.0";
     public int ListenPort { get; init; } = 26656;
@@ -62,6 +66,8 @@ public sealed record SwitchSettings
         Network = p2p.Network,
         Version = p2p.Version,
         ProtocolVersion = p2p.ProtocolVersion,
+        TxIndex = p2p.TxIndex,
+        RpcAddress = p2p.RpcAddress,
         ListenHost = p2p.ListenAddress.Host,
         ListenPort = p2p.ListenAddress.Port,
         ExternalAddress = p2p.ExternalAddress is { } external ? NetAddress.FormatHostPort(external.Host, external.Port) : null,
@@ -115,6 +121,15 @@ public static class Switch
 
     /// <summary>Stop a peer: for error (a persistent one is redialled) or gracefully (queued messages flushed first).</summary>
     public sealed record StopPeer(NodeId Id, PeerStopReason Reason, bool Graceful = false) : ICommand;
+
+    /// <summary>
+    /// Stop politely: stop listening and redialling, stop every peer gracefully (queued messages flushed), and answer
+    /// <see cref="ShutdownComplete"/> once all connections have ended or <paramref name="Timeout"/> passed. The switch
+    /// itself keeps running (empty) until it is stopped; CoordinatedShutdown uses this before stopping it.
+    /// </summary>
+    public sealed record Shutdown(TimeSpan Timeout) : ICommand;
+
+    public sealed record ShutdownComplete(int PeersLeft);
 
     public sealed record GetPeers : ICommand
     {

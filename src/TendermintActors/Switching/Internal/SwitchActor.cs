@@ -20,14 +20,15 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
 {
     // From peer actors.
     public sealed record PeerUpgraded(IActorRef Actor, PeerHandle Candidate);
-    public sealed record PeerEnded(IActorRef Actor, NodeId? Id, PeerHandle? Handle, NetAddress? Dialled, bool Persistent, bool WasAdmitted, PeerStopReason Reason);
+    public sealed record PeerEnded(IActorRef Actor, NodeId? Id, PeerHandle? Handle, NetAddress? Dialled, bool Persistent, bool WasAdmitted, PeerStopReason Reason) : IDeadLetterSuppression;
 
     private sealed record Bound(TransportBinding Binding);
     private sealed record BindFailed(Exception Error);
     private sealed record Inbound(TransportConnection Connection);
-    private sealed record ListenerEnded(Exception? Error);
+    private sealed record ListenerEnded(Exception? Error) : IDeadLetterSuppression; // the switch may be gone first
     private sealed record FilterDecision(IActorRef Actor, PeerHandle Candidate, string? Rejection);
     private sealed record Redial(NetAddress Address);
+    private sealed record ShutdownTimedOut;
 
     private sealed class Connection(PeerOrigin origin, Protocol.Switch.HandshakeSlot slot)
     {
@@ -161,7 +162,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 _ => bound.ToString()!,
             };
         return NodeInfoModel.Create(_key.Id, "tcp://" + listen, _settings.Network, _settings.Moniker,
-            _channels.Select(c => c.Id), _settings.Version, _settings.ProtocolVersion);
+            _channels.Select(c => c.Id), _settings.Version, _settings.ProtocolVersion, _settings.TxIndex, _settings.RpcAddress);
     }
 
     private TimeSpan Jitter(TimeSpan max) => max <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromTicks((long)(_random.NextDouble() * max.Ticks));
@@ -210,6 +211,9 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 foreach (var peer in _peers.Values)
                     if (peer.HasChannel(broadcast.Channel))
                         peer.Send(broadcast.Channel, broadcast.Message);
+                break;
+            case Switch.Shutdown shutdown:
+                BeginShutdown(shutdown);
                 break;
             case Switch.StopPeer stop:
                 if (_peers.TryGetValue(stop.Id, out var handle))
@@ -406,6 +410,75 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         _redialAttempts[address.Id] = attempt + 1;
         _log.Debug("Redialling persistent peer {0} in {1} (attempt {2})", address, delay.Value, attempt + 1);
         After(("redial", address.Id), new Redial(address), delay.Value);
+    }
+
+    private readonly List<IActorRef> _shutdownRequesters = new();
+
+    private void BeginShutdown(Switch.Shutdown shutdown)
+    {
+        _shutdownRequesters.Add(Sender);
+        Timers.CancelAll();
+        _binding?.Unbind();
+        _persistent.Clear();
+        var reason = PeerStopReason.Stopped("node shutting down");
+        foreach (var actor in _connections.Keys)
+            actor.Tell(new Peer.Stop(reason, Graceful: true));
+        Timers.StartSingleTimer("shutdown-timeout", new ShutdownTimedOut(), shutdown.Timeout);
+        Become(ShuttingDown);
+        CompleteShutdownIfDone();
+    }
+
+    private void ShuttingDown(object message)
+    {
+        switch (message)
+        {
+            case PeerEnded ended:
+                OnPeerEnded(ended);
+                CompleteShutdownIfDone();
+                break;
+            case Terminated terminated when _connections.ContainsKey(terminated.ActorRef):
+                OnPeerEnded(new PeerEnded(terminated.ActorRef, null, null, null, false, false, PeerStopReason.Stopped("peer actor terminated")));
+                CompleteShutdownIfDone();
+                break;
+            case ShutdownTimedOut:
+                ReplyShutdown();
+                break;
+            case Switch.Shutdown:
+                _shutdownRequesters.Add(Sender);
+                CompleteShutdownIfDone();
+                break;
+            case TransportConnection connection:
+                Close(connection);
+                break;
+            case Switch.GetPeers:
+                Sender.Tell(new Switch.Peers(_peers.Values.ToList()));
+                break;
+            case Switch.GetNodeInfo:
+                Sender.Tell(new Switch.NodeInfoReply(_nodeInfo!, null));
+                break;
+            case PeerUpgraded upgraded:
+                Refuse(upgraded.Actor, PeerStopReason.Stopped("node shutting down"));
+                break;
+            case Terminated terminated:
+                _subscribers.Remove(terminated.ActorRef);
+                break;
+            default:
+                // Dials, broadcasts and the rest are moot while shutting down.
+                break;
+        }
+    }
+
+    private void CompleteShutdownIfDone()
+    {
+        if (_connections.Count == 0) ReplyShutdown();
+    }
+
+    private void ReplyShutdown()
+    {
+        Timers.Cancel("shutdown-timeout");
+        foreach (var requester in _shutdownRequesters)
+            requester.Tell(new Switch.ShutdownComplete(_connections.Count));
+        _shutdownRequesters.Clear();
     }
 
     /// <summary>A timer, except that no delay means now (a zero timer would still wait for a scheduler tick).</summary>

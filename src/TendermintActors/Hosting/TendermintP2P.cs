@@ -1,0 +1,68 @@
+using Akka;
+using Akka.Actor;
+using TendermintActors.Configuration;
+using TendermintActors.Metrics;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Switching;
+using TendermintActors.Transport;
+
+namespace TendermintActors.Hosting;
+
+/// <summary>
+/// The Akka extension that hosts P2P nodes in any <see cref="ActorSystem"/>: <c>system.TendermintP2P()</c>. It injects
+/// the library's reference.conf as a fallback, reads and validates <c>tendermint.p2p</c> from the system's config, and
+/// starts switches whose peers are stopped gracefully by <see cref="CoordinatedShutdown"/> (phase
+/// <c>service-unbind</c>: stop listening, flush and close every peer) before the actors stop.
+/// </summary>
+public sealed class TendermintP2P : IExtension
+{
+    private readonly ExtendedActorSystem _system;
+
+    public TendermintP2P(ExtendedActorSystem system)
+    {
+        _system = system;
+        system.Settings.InjectTopLevelFallback(P2PReferenceConfig.Load());
+        Settings = P2PSettings.Create(system.Settings.Config);
+    }
+
+    /// <summary>The system's validated <c>tendermint.p2p</c> settings.</summary>
+    public P2PSettings Settings { get; }
+
+    public static TendermintP2P Get(ActorSystem system) => system.WithExtension<TendermintP2P, TendermintP2PExtensionId>();
+
+    /// <summary>
+    /// Starts a node (its switch actor, named <paramref name="name"/> under /user) with these reactors, on TCP unless
+    /// another transport is given, with <see cref="Settings"/> unless others are given.
+    /// </summary>
+    public IActorRef StartNode(NodeKey key, IReadOnlyList<ReactorRegistration> reactors, string name = "p2p",
+        SwitchSettings? settings = null, IP2PTransport? transport = null, P2PMetrics? metrics = null)
+    {
+        var switchSettings = settings ?? SwitchSettings.From(Settings);
+        var node = _system.ActorOf(Switch.Props(key, switchSettings, reactors, transport ?? new TcpTransport(_system), metrics), name);
+        var timeout = switchSettings.HandshakeTimeout < TimeSpan.FromSeconds(10) ? TimeSpan.FromSeconds(10) : switchSettings.HandshakeTimeout;
+        CoordinatedShutdown.Get(_system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, $"tendermint-p2p-{name}", async () =>
+        {
+            try
+            {
+                await node.Ask<Switch.ShutdownComplete>(new Switch.Shutdown(timeout), timeout + TimeSpan.FromSeconds(1));
+            }
+            catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+            {
+                // The node is already gone, or its peers would not close in time: the actors stop next either way.
+            }
+            return Done.Instance;
+        });
+        return node;
+    }
+}
+
+public sealed class TendermintP2PExtensionId : ExtensionIdProvider<TendermintP2P>
+{
+    public override TendermintP2P CreateExtension(ExtendedActorSystem system) => new(system);
+}
+
+public static class TendermintP2PSystemExtensions
+{
+    /// <summary>The P2P extension of this system (created on first use).</summary>
+    public static TendermintP2P TendermintP2P(this ActorSystem system) => Hosting.TendermintP2P.Get(system);
+}
