@@ -60,9 +60,10 @@ public sealed class TendermintP2PExtensionSpecs(ITestOutputHelper output) : Test
             await CoordinatedShutdown.Get(systemB).Run(CoordinatedShutdown.ClrExitReason.Instance);
 
             Assert.Equal("last words", System.Text.Encoding.UTF8.GetString((await probeA.ExpectMsgAsync<Reactor.Received>(Dilated(Timeout))).Message.Span));
-            var removedAtB = await probeB.ExpectMsgAsync<Reactor.PeerRemoved>(Dilated(Timeout));
-            Assert.Equal("stopped", removedAtB.Reason.Code);
+            // b closed politely (end of stream after its queue was flushed), not by dropping the socket. (b's own
+            // reactor may already be stopped by the system's termination when its PeerRemoved arrives.)
             var removedAtA = await probeA.ExpectMsgAsync<Reactor.PeerRemoved>(Dilated(Timeout));
+            Assert.Equal("closed", removedAtA.Reason.Code);
             Assert.False(removedAtA.Reason.IsError);
             await systemB.WhenTerminated.WaitAsync(Dilated(Timeout));
         }
