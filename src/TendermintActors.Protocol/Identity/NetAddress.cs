@@ -47,7 +47,12 @@ public sealed record NetAddress
     public static IPAddress Normalise(IPAddress ip) => ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip;
 
     /// <summary>Parses <c>[tcp://]id@host:port</c>; the error names the part that is wrong.</summary>
-    public static bool TryParse(string? text, [NotNullWhen(true)] out NetAddress? address, [NotNullWhen(false)] out string? error)
+    public static bool TryParse(string? text, [NotNullWhen(true)] out NetAddress? address, [NotNullWhen(false)] out string? error) =>
+        TryParse(text, allowPortZero: false, out address, out error);
+
+    /// <summary>As <see cref="TryParse(string?, out NetAddress?, out string?)"/>; port 0 is accepted when asked
+    /// (Go accepts it in a node info's listen address, from a node that does not listen).</summary>
+    public static bool TryParse(string? text, bool allowPortZero, [NotNullWhen(true)] out NetAddress? address, [NotNullWhen(false)] out string? error)
     {
         address = null;
         if (string.IsNullOrWhiteSpace(text))
@@ -78,7 +83,7 @@ public sealed record NetAddress
             error = $"peer address '{text}': {idError}";
             return false;
         }
-        if (!TryParseHostPort(rest[(at + 1)..], out var host, out var port, out var hpError))
+        if (!TryParseHostPort(rest[(at + 1)..], allowPortZero, out var host, out var port, out var hpError))
         {
             error = $"peer address '{text}': {hpError}";
             return false;
@@ -103,7 +108,10 @@ public sealed record NetAddress
     }
 
     /// <summary>Parses <c>host:port</c> with an optional <c>tcp://</c> (a listen address, for instance).</summary>
-    public static bool TryParseHostPort(string text, [NotNullWhen(true)] out string? host, out int port, [NotNullWhen(false)] out string? error)
+    public static bool TryParseHostPort(string text, [NotNullWhen(true)] out string? host, out int port, [NotNullWhen(false)] out string? error) =>
+        TryParseHostPort(text, allowPortZero: false, out host, out port, out error);
+
+    public static bool TryParseHostPort(string text, bool allowPortZero, [NotNullWhen(true)] out string? host, out int port, [NotNullWhen(false)] out string? error)
     {
         host = null;
         port = 0;
@@ -154,9 +162,9 @@ public sealed record NetAddress
                 return false;
             }
         }
-        if (!int.TryParse(portPart, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+        if (!int.TryParse(portPart, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port > 65535 || port < (allowPortZero ? 0 : 1))
         {
-            error = $"'{text}': port '{portPart}' is not a number from 1 to 65535";
+            error = $"'{text}': port '{portPart}' is not a number from {(allowPortZero ? 0 : 1)} to 65535";
             return false;
         }
         host = IPAddress.TryParse(hostPart, out var literal) ? Normalise(literal).ToString() : hostPart;

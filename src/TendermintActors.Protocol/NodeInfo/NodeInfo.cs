@@ -56,7 +56,7 @@ public sealed record NodeInfo
     /// <summary>The listen address with the ID in front, as peers dial it.</summary>
     public NetAddress ToNetAddress()
     {
-        if (!NetAddress.TryParseHostPort(ListenAddr, out var host, out var port, out var error))
+        if (!NetAddress.TryParseHostPort(ListenAddr, allowPortZero: true, out var host, out var port, out var error))
             throw new FormatException($"listen address {error}");
         return new NetAddress(NodeId.Parse(DefaultNodeId), host, port);
     }
@@ -66,7 +66,7 @@ public sealed record NodeInfo
     /// <summary>Go's DefaultNodeInfo.Validate. Throws <see cref="NodeInfoRejectedException"/> (Invalid).</summary>
     public void Validate()
     {
-        if (!NetAddress.TryParse($"{DefaultNodeId}@{StripProtocol(ListenAddr)}", out _, out var addrError))
+        if (!NetAddress.TryParse($"{DefaultNodeId}@{StripProtocol(ListenAddr)}", allowPortZero: true, out _, out var addrError))
             Invalid($"listen address '{ListenAddr}' with the ID in front is not id@host:port ({addrError})");
         if (Channels.Length > MaxChannels)
             Invalid($"{Channels.Length} channels, at most {MaxChannels} are allowed");

@@ -47,6 +47,7 @@ public class NodeInfoTests
         (Valid() with { ListenAddr = "127.0.0.1:26656" }).Validate();
         (Valid() with { ListenAddr = "tcp://[::1]:26656" }).Validate();
         (Valid() with { ListenAddr = "tcp://node.example.com:26656" }).Validate();
+        (Valid() with { ListenAddr = "tcp://0.0.0.0:0" }).Validate(); // a node that does not listen; Go accepts it
     }
 
     [Fact]
