@@ -29,6 +29,7 @@ internal static class Cli
         root.Subcommands.Add(ShowNodeIdCommand.Create(home));
         root.Subcommands.Add(StartCommand.Create(home));
         root.Subcommands.Add(LocalnetCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create(home));
         return root;
     }
 

@@ -1,0 +1,119 @@
+using System.Net;
+using Akka.Actor;
+using Akka.Configuration;
+using TendermintActors.Node.Runtime;
+using TendermintActors.Peers;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Streams;
+using TendermintActors.Switching;
+
+namespace TendermintActors.Node.Bench;
+
+/// <summary>
+/// The node a bench command runs: its own system and switch with one <see cref="BenchReactor"/> on the measured
+/// channel, rate limits off on our side (the remote's own limits still apply: a CometBFT node's default
+/// <c>recv-rate</c> is 5 MB/s).
+/// </summary>
+internal sealed class BenchNode : IAsyncDisposable
+{
+    /// <summary>Whole messages that may wait in the channel's send queue: enough to keep a fast link busy.</summary>
+    public const int SendQueueCapacity = 1000;
+
+    // Akka.IO reads 4 KiB per receive by default; 64 KiB reads (our write batch size) keep bulk transfers from
+    // being bound by per-read overhead (see LinkBenchmark). The frame size must stay at most half of each buffer.
+    // Logs at ERROR: failed dials are retried and their last reason ends up in the failure message anyway.
+    private const string TcpTuning = "akka.io.tcp { maximum-frame-size = 64k, receive-buffer-size = 128k, send-buffer-size = 128k }";
+
+    internal sealed record Settings(string Network, byte Channel, string ListenHost, int ListenPort)
+    {
+        /// <summary>The home whose key to use (created when missing); null for a throw-away key.</summary>
+        public NodeHome? Home { get; init; }
+        public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    }
+
+    private readonly NodeKey _key;
+
+    private BenchNode(ActorSystem system, NodeKey key, RunningSwitch sw, IActorRef reactor, byte channel)
+    {
+        System = system;
+        _key = key;
+        Switch = sw.Switch;
+        Id = sw.Id;
+        ListenAddress = (IPEndPoint)sw.ListenAddress;
+        Reactor = reactor;
+        Channel = channel;
+    }
+
+    public ActorSystem System { get; }
+    public IActorRef Switch { get; }
+    public NodeId Id { get; }
+    public IPEndPoint ListenAddress { get; }
+    public IActorRef Reactor { get; }
+    public byte Channel { get; }
+
+    /// <summary>"id@host:port" to give a sender as its target.</summary>
+    public string PeerAddress => $"{Id.Hex}@{NetAddress.FormatHostPort(ListenAddress.Address.ToString(), ListenAddress.Port)}";
+
+    public static async Task<BenchNode> Start(Settings settings, TextWriter stderr, CancellationToken cancellation)
+    {
+        NodeKey key;
+        if (settings.Home is { } home)
+        {
+            Directory.CreateDirectory(home.ConfigDirectory);
+            key = NodeKeyFile.LoadOrGenerate(home.NodeKeyFile);
+        }
+        else
+        {
+            key = NodeKey.Generate();
+        }
+        var system = ActorSystem.Create("tmactors-bench",
+            ConfigurationFactory.ParseString(TcpTuning).WithFallback(NodeAkkaConfig.Create("ERROR")));
+        try
+        {
+            system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: false), "log-sink");
+            var reactor = system.ActorOf(BenchReactor.Props(settings.Channel), "bench");
+            var descriptor = new ChannelDescriptor(settings.Channel, 1) { SendQueueCapacity = SendQueueCapacity };
+            var switchSettings = new SwitchSettings
+            {
+                Moniker = "tmactors-bench",
+                Network = settings.Network,
+                ListenHost = settings.ListenHost,
+                ListenPort = settings.ListenPort,
+                DialStartJitter = TimeSpan.Zero,
+                Connection = new MConnectionSettings { SendRate = 0, RecvRate = 0 },
+            };
+            var sw = await NodeSwitch.Start(system, "p2p", key, switchSettings, [new ReactorRegistration("bench", reactor, [descriptor])],
+                settings.StartTimeout, cancellation);
+            // Failed dials reach the reactor only as switch events.
+            sw.Switch.Tell(new Switching.Switch.Subscribe(reactor));
+            return new BenchNode(system, key, sw, reactor, settings.Channel);
+        }
+        catch
+        {
+            await system.Terminate();
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Dials <paramref name="target"/> (again after each failure) until it is a peer; throws <see cref="TimeoutException"/> naming the last error.</summary>
+    public Task<PeerHandle> ConnectAsync(NetAddress target, TimeSpan timeout, CancellationToken cancellation) =>
+        Reactor.Ask<PeerHandle>(new BenchReactor.AwaitPeer(Switch, target, timeout, TimeSpan.FromMilliseconds(500)),
+            timeout + TimeSpan.FromSeconds(5), cancellation);
+
+    /// <summary>Stops the peer after its queues are flushed and completes when its connection is gone.</summary>
+    public async Task FlushAndStopAsync(PeerHandle peer, TimeSpan timeout, CancellationToken cancellation)
+    {
+        var gone = peer.Actor.WatchAsync(cancellation);
+        Switch.Tell(new Switching.Switch.StopPeer(peer.Id, PeerStopReason.Stopped("bench done"), Graceful: true));
+        await gone.WaitAsync(timeout, cancellation);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await NodeSwitch.StopPolitely(Switch, TimeSpan.FromSeconds(5));
+        await System.Terminate();
+        _key.Dispose();
+    }
+}

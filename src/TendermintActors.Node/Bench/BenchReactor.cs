@@ -1,0 +1,235 @@
+using System.Diagnostics;
+using Akka.Actor;
+using TendermintActors.Peers;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Switching;
+using Switch = TendermintActors.Switching.Switch;
+
+namespace TendermintActors.Node.Bench;
+
+/// <summary>
+/// The bench node's one reactor, on the measured channel. It finds the peer (dialling the target again after each
+/// failed attempt), counts what arrives (bench sink) and times echoes one at a time (bench echo). All measurement
+/// state lives here; the command only asks.
+/// </summary>
+internal sealed class BenchReactor : ReactorActor, IWithTimers
+{
+    /// <summary>Answered with the first peer (a <see cref="PeerHandle"/>), or a failure naming the last dial error once <paramref name="Timeout"/> passes.</summary>
+    public sealed record AwaitPeer(IActorRef Switch, NetAddress? Target, TimeSpan Timeout, TimeSpan RedialInterval);
+
+    /// <summary>Answered with <see cref="Throughput"/> once <paramref name="Messages"/> have arrived, timed from the first to the last.</summary>
+    public sealed record AwaitMessages(long Messages);
+
+    public sealed record GetCounts
+    {
+        public static readonly GetCounts Instance = new();
+    }
+
+    public sealed record Counts(long Messages, long Bytes);
+
+    /// <summary>Sends <paramref name="Message"/> to the peer and answers with <see cref="RoundTrip"/> when a message comes back.</summary>
+    public sealed record Probe(ReadOnlyMemory<byte> Message);
+
+    public sealed record RoundTrip(TimeSpan Elapsed);
+
+    private sealed record Redial
+    {
+        public static readonly Redial Instance = new();
+    }
+
+    private sealed record PeerTimedOut
+    {
+        public static readonly PeerTimedOut Instance = new();
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private readonly byte _channel;
+    private PeerHandle? _peer;
+    private AwaitPeer? _awaitPeer;
+    private IActorRef? _peerWaiter;
+    private string? _lastRejection;
+
+    private long _messages;
+    private long _bytes;
+    private long _firstAt;
+    private long _lastAt;
+    private (long Messages, IActorRef ReplyTo)? _awaitMessages;
+
+    private (long StartedAt, IActorRef ReplyTo)? _probe;
+
+    public BenchReactor(byte channel)
+    {
+        _channel = channel;
+
+        Receive<AwaitPeer>(OnAwaitPeer);
+        Receive<Redial>(_ => Dial());
+        Receive<PeerTimedOut>(_ =>
+        {
+            _peerWaiter?.Tell(new Status.Failure(new TimeoutException(_awaitPeer?.Target is { } target
+                ? $"could not connect to {target} within {_awaitPeer.Timeout.TotalSeconds:0.###} s" + (_lastRejection is null ? "" : $" (last attempt: {_lastRejection})")
+                : $"no peer connected within {_awaitPeer?.Timeout.TotalSeconds:0.###} s")));
+            _peerWaiter = null;
+        });
+        Receive<Switch.ConnectionRejected>(rejected =>
+        {
+            _lastRejection = rejected.Reason.ToString();
+            if (_peerWaiter is not null && _awaitPeer?.Target is not null)
+                Timers.StartSingleTimer(Redial.Instance, Redial.Instance, _awaitPeer.RedialInterval);
+        });
+        Receive<Reactor.PeerAdded>(added =>
+        {
+            _peer ??= added.Peer;
+            if (_peerWaiter is null) return;
+            Timers.Cancel(PeerTimedOut.Instance);
+            _peerWaiter.Tell(added.Peer);
+            _peerWaiter = null;
+        });
+        Receive<Reactor.PeerRemoved>(removed =>
+        {
+            if (!Equals(removed.Peer, _peer)) return;
+            _peer = null;
+            if (_probe is { } probe)
+            {
+                probe.ReplyTo.Tell(new Status.Failure(new IOException($"the peer disconnected: {removed.Reason}")));
+                _probe = null;
+            }
+        });
+        Receive<Reactor.Received>(OnReceived);
+        Receive<AwaitMessages>(wait =>
+        {
+            _awaitMessages = (wait.Messages, Sender);
+            CheckMessages();
+        });
+        Receive<GetCounts>(_ => Sender.Tell(new Counts(_messages, _bytes)));
+        Receive<Probe>(OnProbe);
+        Receive<Peer.SendResult>(result =>
+        {
+            if (result.Accepted || _probe is not { } probe) return;
+            probe.ReplyTo.Tell(new Status.Failure(new IOException($"the peer refused a message on channel 0x{_channel:x2}")));
+            _probe = null;
+        });
+        // Listening, PeerConnected, PeerDisconnected: the reactor events above say the same per peer.
+        Receive<object>(_ => { });
+    }
+
+    public static Props Props(byte channel) => Akka.Actor.Props.Create(() => new BenchReactor(channel));
+
+    private void OnAwaitPeer(AwaitPeer wait)
+    {
+        if (_peer is not null)
+        {
+            Sender.Tell(_peer);
+            return;
+        }
+        _awaitPeer = wait;
+        _peerWaiter = Sender;
+        Timers.StartSingleTimer(PeerTimedOut.Instance, PeerTimedOut.Instance, wait.Timeout);
+        Dial();
+    }
+
+    private void Dial()
+    {
+        if (_peer is null && _peerWaiter is not null && _awaitPeer?.Target is { } target)
+            _awaitPeer.Switch.Tell(new Switch.DialPeers([target]));
+    }
+
+    private void OnReceived(Reactor.Received received)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (_probe is { } probe)
+        {
+            probe.ReplyTo.Tell(new RoundTrip(Stopwatch.GetElapsedTime(probe.StartedAt, now)));
+            _probe = null;
+            return;
+        }
+        if (_messages == 0) _firstAt = now;
+        _lastAt = now;
+        _messages++;
+        _bytes += received.Message.Length;
+        CheckMessages();
+    }
+
+    private void CheckMessages()
+    {
+        if (_awaitMessages is not { } wait || _messages < wait.Messages) return;
+        wait.ReplyTo.Tell(new Throughput(_messages, _bytes, Stopwatch.GetElapsedTime(_firstAt, _lastAt).TotalSeconds));
+        _awaitMessages = null;
+    }
+
+    private void OnProbe(Probe probe)
+    {
+        if (_peer is null)
+        {
+            Sender.Tell(new Status.Failure(new IOException("no peer to probe")));
+            return;
+        }
+        _probe = (Stopwatch.GetTimestamp(), Sender);
+        _peer.Send(_channel, probe.Message, Self);
+    }
+}
+
+/// <summary>
+/// Keeps a channel's send queue full: <c>window</c> sends in flight, a new one for each accepted. Answers the
+/// <see cref="Start"/> sender with <see cref="AllAccepted"/>, or a failure at the first refusal or if the peer stops.
+/// </summary>
+internal sealed class BulkSender : ReceiveActor
+{
+    public sealed record Start
+    {
+        public static readonly Start Instance = new();
+    }
+
+    public sealed record AllAccepted(long Messages);
+
+    public sealed record GetProgress
+    {
+        public static readonly GetProgress Instance = new();
+    }
+
+    public sealed record Progress(long Accepted);
+
+    public BulkSender(PeerHandle peer, byte channel, ReadOnlyMemory<byte> message, long count, int window)
+    {
+        long sent = 0, accepted = 0;
+        IActorRef? replyTo = null;
+        Context.Watch(peer.Actor);
+
+        Receive<Start>(_ =>
+        {
+            replyTo = Sender;
+            for (; sent < Math.Min(count, window); sent++)
+                peer.Send(channel, message, Self);
+        });
+        Receive<Peer.SendResult>(result =>
+        {
+            if (!result.Accepted)
+            {
+                replyTo?.Tell(new Status.Failure(new IOException(
+                    $"the peer refused message {accepted + 1} on channel 0x{channel:x2} (queue full for the send timeout, or the channel is unknown to it)")));
+                Context.Stop(Self);
+                return;
+            }
+            accepted++;
+            if (sent < count)
+            {
+                peer.Send(channel, message, Self);
+                sent++;
+            }
+            else if (accepted == count)
+            {
+                replyTo?.Tell(new AllAccepted(accepted));
+            }
+        });
+        Receive<GetProgress>(_ => Sender.Tell(new Progress(accepted)));
+        Receive<Terminated>(_ =>
+        {
+            if (accepted < count)
+                replyTo?.Tell(new Status.Failure(new IOException($"the peer disconnected after {accepted} of {count} messages")));
+            Context.Stop(Self);
+        });
+    }
+
+    public static Props Props(PeerHandle peer, byte channel, ReadOnlyMemory<byte> message, long count, int window) =>
+        Akka.Actor.Props.Create(() => new BulkSender(peer, channel, message, count, window));
+}

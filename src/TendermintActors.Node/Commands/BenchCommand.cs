@@ -1,0 +1,339 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Akka.Actor;
+using TendermintActors.Node.Bench;
+using TendermintActors.Node.Rpc;
+using TendermintActors.Node.Runtime;
+using TendermintActors.Peers;
+using TendermintActors.Protocol.Identity;
+
+namespace TendermintActors.Node.Commands;
+
+/// <summary>
+/// <c>tmactors bench send|sink|echo</c>: measures a link to any node that runs echo/sink reactors (another tmactors
+/// with <c>--echo-channel</c>/<c>--sink-channel</c>, or a Go node with equivalents). With <c>--json</c> each run
+/// prints exactly one JSON object per line on stdout (for echo: one line per size) and nothing else there.
+/// </summary>
+internal static class BenchCommand
+{
+    /// <summary>What every bench command shares. <c>Progress</c> redraws a status line on stderr (terminals only).</summary>
+    internal sealed record Common(string Network, NodeHome? Home, byte Channel, TimeSpan Timeout, bool Json, bool Progress);
+
+    internal sealed record SendOptions(Common Common, NetAddress Target, long Count, int Size);
+
+    internal sealed record SinkOptions(Common Common, string ListenHost, int ListenPort, long Count);
+
+    internal sealed record EchoOptions(Common Common, NetAddress Target, IReadOnlyList<int> Sizes, int Count);
+
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
+
+    public static Command Create(Option<string> home)
+    {
+        var bench = new Command("bench", "Measure a link to a node that runs echo/sink reactors (start --echo-channel / --sink-channel)");
+        bench.Subcommands.Add(CreateSend(home));
+        bench.Subcommands.Add(CreateSink(home));
+        bench.Subcommands.Add(CreateEcho(home));
+        return bench;
+    }
+
+    private sealed record CommonOptions(Option<string> Network, Option<string> Channel, Option<string> Timeout, Option<bool> Json)
+    {
+        public static CommonOptions Add(Command command, string defaultChannel)
+        {
+            var options = new CommonOptions(
+                new Option<string>("--network") { Description = "Network (chain ID) of the node to measure", HelpName = "NAME", DefaultValueFactory = _ => "test-net" },
+                new Option<string>("--channel") { Description = $"Channel to measure (default {defaultChannel})", HelpName = "ID", DefaultValueFactory = _ => defaultChannel },
+                new Option<string>("--timeout") { Description = "How long to wait for the peer (and, for sink, between messages)", HelpName = "DURATION", DefaultValueFactory = _ => "30s" },
+                new Option<bool>("--json") { Description = "Print the result as one JSON object per line on stdout" });
+            command.Options.Add(options.Network);
+            command.Options.Add(options.Channel);
+            command.Options.Add(options.Timeout);
+            command.Options.Add(options.Json);
+            return options;
+        }
+
+        public Common? Parse(ParseResult parse, Option<string> home, string commandName)
+        {
+            var stderr = parse.InvocationConfiguration.Error;
+            var channelText = parse.GetValue(Channel)!;
+            if (!StartCommand.TryParseChannel(channelText, out var channel))
+            {
+                Fail(stderr, commandName, $"--channel '{channelText}' is not a channel ID (0x00 to 0xff, or 0 to 255)");
+                return null;
+            }
+            if (!Durations.TryParse(parse.GetValue(Timeout), out var timeout, out var error))
+            {
+                Fail(stderr, commandName, $"--timeout {error}");
+                return null;
+            }
+            // --home has a default for the other commands; bench uses a home only when one is named.
+            var homeDir = parse.GetResult(home) is { Implicit: false } ? NodeHome.At(parse.GetValue(home)!) : null;
+            var json = parse.GetValue(Json);
+            var progress = ReferenceEquals(parse.InvocationConfiguration.Output, Console.Out) && !Console.IsOutputRedirected;
+            return new Common(parse.GetValue(Network)!, homeDir, channel!.Value, timeout, json, progress);
+        }
+    }
+
+    private static Option<string> Target() => new("--target")
+    {
+        Description = "The node to measure, as ID@HOST:PORT", HelpName = "ID@HOST:PORT", Required = true,
+    };
+
+    private static Option<string> Count(string description, string defaultValue) => new("--count")
+    {
+        Description = description, HelpName = "N", DefaultValueFactory = _ => defaultValue,
+    };
+
+    private static Command CreateSend(Option<string> home)
+    {
+        var target = Target();
+        var count = Count("Number of messages", "10000");
+        var size = new Option<string>("--size") { Description = "Bytes per message", HelpName = "BYTES", DefaultValueFactory = _ => "1024" };
+        var command = new Command("send", "Send N messages of S bytes to a sink, keeping the channel's queue full; reports once all are accepted and flushed");
+        command.Options.Add(target);
+        command.Options.Add(count);
+        command.Options.Add(size);
+        var common = CommonOptions.Add(command, "0x43");
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var stderr = parse.InvocationConfiguration.Error;
+            if (common.Parse(parse, home, "send") is not { } c) return Cli.Failure;
+            if (!TryParseTarget(parse.GetValue(target)!, stderr, "send", out var address)) return Cli.Failure;
+            if (!TryParsePositive(parse.GetValue(count)!, "--count", stderr, "send", out var n)) return Cli.Failure;
+            if (!TryParsePositive(parse.GetValue(size)!, "--size", stderr, "send", out var s)) return Cli.Failure;
+            if (s > 64L * 1024 * 1024)
+                return Fail(stderr, "send", $"--size {s} is too large (at most 64 MiB)");
+            using var signals = new ShutdownSignals(cancellation);
+            return await RunSendAsync(new SendOptions(c, address, n, (int)s), parse.InvocationConfiguration.Output, stderr, signals.Token);
+        });
+        return command;
+    }
+
+    private static Command CreateSink(Option<string> home)
+    {
+        var laddr = new Option<string>("--p2p.laddr")
+        {
+            Description = "Address to listen on, e.g. tcp://0.0.0.0:26656 (port 0 picks a free one)", HelpName = "ADDR",
+            DefaultValueFactory = _ => "tcp://0.0.0.0:26656",
+        };
+        var count = Count("Number of messages to wait for", "10000");
+        var command = new Command("sink", "Listen, wait for N messages from any peer, and report the rate from the first to the last");
+        command.Options.Add(laddr);
+        command.Options.Add(count);
+        var common = CommonOptions.Add(command, "0x43");
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var stderr = parse.InvocationConfiguration.Error;
+            if (common.Parse(parse, home, "sink") is not { } c) return Cli.Failure;
+            if (!TryParsePositive(parse.GetValue(count)!, "--count", stderr, "sink", out var n)) return Cli.Failure;
+            var text = parse.GetValue(laddr)!;
+            System.Net.IPEndPoint endpoint;
+            try
+            {
+                endpoint = RpcServer.ParseListenAddress(text);
+            }
+            catch (FormatException)
+            {
+                return Fail(stderr, "sink", $"--p2p.laddr '{text}': expected tcp://host:port with an IP address (or localhost) and a port from 0 to 65535");
+            }
+            using var signals = new ShutdownSignals(cancellation);
+            return await RunSinkAsync(new SinkOptions(c, endpoint.Address.ToString(), endpoint.Port, n),
+                parse.InvocationConfiguration.Output, stderr, signals.Token);
+        });
+        return command;
+    }
+
+    private static Command CreateEcho(Option<string> home)
+    {
+        var target = Target();
+        var sizes = new Option<string>("--sizes") { Description = "Comma-separated message sizes in bytes", HelpName = "LIST", DefaultValueFactory = _ => "64,1024,65536" };
+        var count = Count("Round trips per size", "100");
+        var command = new Command("echo", "Send messages one at a time to an echo reactor and report round-trip percentiles per size");
+        command.Options.Add(target);
+        command.Options.Add(sizes);
+        command.Options.Add(count);
+        var common = CommonOptions.Add(command, "0x42");
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var stderr = parse.InvocationConfiguration.Error;
+            if (common.Parse(parse, home, "echo") is not { } c) return Cli.Failure;
+            if (!TryParseTarget(parse.GetValue(target)!, stderr, "echo", out var address)) return Cli.Failure;
+            if (!TryParsePositive(parse.GetValue(count)!, "--count", stderr, "echo", out var k) || k > int.MaxValue)
+                return k > int.MaxValue ? Fail(stderr, "echo", $"--count {k} is too large") : Cli.Failure;
+            var list = new List<int>();
+            foreach (var part in parse.GetValue(sizes)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!long.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var s) || s < 1 || s > 64L * 1024 * 1024)
+                    return Fail(stderr, "echo", $"--sizes '{part}' is not a size from 1 to {64 * 1024 * 1024} bytes");
+                list.Add((int)s);
+            }
+            if (list.Count == 0) return Fail(stderr, "echo", "--sizes is empty");
+            using var signals = new ShutdownSignals(cancellation);
+            return await RunEchoAsync(new EchoOptions(c, address, list, (int)k), parse.InvocationConfiguration.Output, stderr, signals.Token);
+        });
+        return command;
+    }
+
+    public static async Task<int> RunSendAsync(SendOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    {
+        var c = options.Common;
+        try
+        {
+            await using var node = await BenchNode.Start(new BenchNode.Settings(c.Network, c.Channel, "127.0.0.1", 0) { Home = c.Home }, stderr, cancellation);
+            var peer = await Connect(node, options.Target, c, stderr, cancellation);
+            var message = new byte[options.Size];
+            Random.Shared.NextBytes(message);
+            var sender = node.System.ActorOf(BulkSender.Props(peer, c.Channel, message, options.Count, BenchNode.SendQueueCapacity), "sender");
+            var started = Stopwatch.GetTimestamp();
+            var accepted = sender.Ask<BulkSender.AllAccepted>(BulkSender.Start.Instance, Timeout.InfiniteTimeSpan, cancellation);
+            while (await Task.WhenAny(accepted, Task.Delay(ProgressInterval, cancellation)) != accepted)
+            {
+                if (!c.Progress) continue;
+                var progress = await sender.Ask<BulkSender.Progress>(BulkSender.GetProgress.Instance, c.Timeout, cancellation);
+                var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                stderr.Write(FormattableString.Invariant(
+                    $"\rsend: {progress.Accepted}/{options.Count} accepted, {progress.Accepted * (double)options.Size / seconds / 1e6:F1} MB/s   "));
+            }
+            await accepted;
+            // Accepted means queued; the graceful stop ends only once the queues are written to the socket.
+            await node.FlushAndStopAsync(peer, c.Timeout + TimeSpan.FromSeconds(options.Count * (double)options.Size / 1e6), cancellation);
+            var result = new Throughput(options.Count, options.Count * options.Size, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            if (c.Progress) stderr.WriteLine();
+            stdout.WriteLine(c.Json ? result.ToJson() : $"sent {result}");
+            return 0;
+        }
+        catch (Exception e) when (IsRunFailure(e))
+        {
+            return Fail(stderr, "send", Describe(e));
+        }
+    }
+
+    /// <summary>
+    /// Runs the sink; <paramref name="listening"/> is called once it listens (tests take the bound address from it).
+    /// </summary>
+    public static async Task<int> RunSinkAsync(SinkOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancellation,
+        Action<BenchNode>? listening = null)
+    {
+        var c = options.Common;
+        try
+        {
+            await using var node = await BenchNode.Start(new BenchNode.Settings(c.Network, c.Channel, options.ListenHost, options.ListenPort) { Home = c.Home },
+                stderr, cancellation);
+            // Not part of the result: with --json, stdout carries only the JSON object.
+            var info = c.Json ? stderr : stdout;
+            info.WriteLine($"Node ID: {node.Id.Hex}");
+            info.WriteLine($"Listening on: {node.ListenAddress}");
+            listening?.Invoke(node);
+
+            var done = node.Reactor.Ask<Throughput>(new BenchReactor.AwaitMessages(options.Count), Timeout.InfiniteTimeSpan, cancellation);
+            long lastCount = -1;
+            var lastChange = Stopwatch.GetTimestamp();
+            while (await Task.WhenAny(done, Task.Delay(ProgressInterval, cancellation)) != done)
+            {
+                var counts = await node.Reactor.Ask<BenchReactor.Counts>(BenchReactor.GetCounts.Instance, c.Timeout, cancellation);
+                if (counts.Messages != lastCount)
+                {
+                    lastCount = counts.Messages;
+                    lastChange = Stopwatch.GetTimestamp();
+                }
+                else if (Stopwatch.GetElapsedTime(lastChange) > c.Timeout)
+                {
+                    throw new TimeoutException(counts.Messages == 0
+                        ? $"no message arrived within {c.Timeout.TotalSeconds:0.###} s"
+                        : $"no message for {c.Timeout.TotalSeconds:0.###} s after {counts.Messages} of {options.Count}");
+                }
+                if (c.Progress)
+                    stderr.Write($"\rsink: {counts.Messages}/{options.Count} messages, {counts.Bytes} bytes   ");
+            }
+            var result = await done;
+            if (c.Progress) stderr.WriteLine();
+            stdout.WriteLine(c.Json ? result.ToJson() : $"received {result}");
+            return 0;
+        }
+        catch (Exception e) when (IsRunFailure(e))
+        {
+            return Fail(stderr, "sink", Describe(e));
+        }
+    }
+
+    public static async Task<int> RunEchoAsync(EchoOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    {
+        var c = options.Common;
+        try
+        {
+            await using var node = await BenchNode.Start(new BenchNode.Settings(c.Network, c.Channel, "127.0.0.1", 0) { Home = c.Home }, stderr, cancellation);
+            var peer = await Connect(node, options.Target, c, stderr, cancellation);
+            foreach (var size in options.Sizes)
+            {
+                var message = new byte[size];
+                Random.Shared.NextBytes(message);
+                var samples = new double[options.Count];
+                for (var i = 0; i < options.Count; i++)
+                {
+                    var trip = await node.Reactor.Ask<BenchReactor.RoundTrip>(new BenchReactor.Probe(message), c.Timeout, cancellation);
+                    samples[i] = trip.Elapsed.TotalMilliseconds;
+                    if (c.Progress && (i + 1) % 50 == 0)
+                        stderr.Write($"\recho: {size} B, {i + 1}/{options.Count}   ");
+                }
+                if (c.Progress) stderr.Write("\r");
+                var latency = Latency.Of(size, samples);
+                stdout.WriteLine(c.Json ? latency.ToJson() : latency.ToString());
+            }
+            return 0;
+        }
+        catch (AskTimeoutException)
+        {
+            return Fail(stderr, "echo", $"no echo within {c.Timeout.TotalSeconds:0.###} s: does the target run an echo reactor on channel 0x{c.Channel:x2}?");
+        }
+        catch (Exception e) when (IsRunFailure(e))
+        {
+            return Fail(stderr, "echo", Describe(e));
+        }
+    }
+
+    private static async Task<PeerHandle> Connect(BenchNode node, NetAddress target, Common c, TextWriter stderr, CancellationToken cancellation)
+    {
+        if (c.Progress) stderr.Write($"connecting to {target}... ");
+        var peer = await node.ConnectAsync(target, c.Timeout, cancellation);
+        if (!peer.HasChannel(c.Channel))
+            throw new InvalidOperationException($"{target} does not run a reactor on channel 0x{c.Channel:x2} (its channels: {Convert.ToHexString(peer.NodeInfo.Channels.ToArray()).ToLowerInvariant()})");
+        if (c.Progress) stderr.WriteLine($"connected as {node.Id.Hex}");
+        return peer;
+    }
+
+    private static bool IsRunFailure(Exception e) =>
+        e is TimeoutException or IOException or InvalidOperationException or OperationCanceledException or AskTimeoutException or UnauthorizedAccessException or FormatException;
+
+    private static string Describe(Exception e) => e switch
+    {
+        OperationCanceledException => "interrupted",
+        _ => e.Message,
+    };
+
+    private static bool TryParseTarget(string text, TextWriter stderr, string commandName, out NetAddress address)
+    {
+        if (NetAddress.TryParse(text, out var parsed, out var error))
+        {
+            address = parsed;
+            return true;
+        }
+        address = null!;
+        Fail(stderr, commandName, $"--target '{text}' is not ID@HOST:PORT: {error}");
+        return false;
+    }
+
+    private static bool TryParsePositive(string text, string option, TextWriter stderr, string commandName, out long value)
+    {
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value > 0)
+            return true;
+        Fail(stderr, commandName, $"{option} '{text}' must be a positive whole number");
+        return false;
+    }
+
+    private static int Fail(TextWriter stderr, string commandName, string message)
+    {
+        stderr.WriteLine($"tmactors bench {commandName}: {message}");
+        return Cli.Failure;
+    }
+}

@@ -1,0 +1,160 @@
+using System.Text.Json;
+using Akka.Actor;
+using TendermintActors.Node.Bench;
+using TendermintActors.Node.Commands;
+using TendermintActors.Protocol.Identity;
+
+namespace TendermintActors.Node.Tests;
+
+public sealed class BenchCommandSpecs
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private static BenchCommand.Common Common(byte channel, TimeSpan? timeout = null) =>
+        new("test-net", Home: null, channel, timeout ?? TimeSpan.FromSeconds(10), Json: true, Progress: false);
+
+    /// <summary>A started node with the diagnostics reactors: echo on 0x42, sink on 0x43, RPC off.</summary>
+    private static async Task<(TempHome Home, StartCommand.RunningNode Node)> StartNode()
+    {
+        var home = new TempHome();
+        Assert.Equal(0, CliRun.Of("init", "--home", home.Root, "--moniker", "target").ExitCode);
+        var node = await StartCommand.StartAsync(new StartCommand.Options(home.Home)
+        {
+            ListenAddress = "tcp://127.0.0.1:0",
+            RpcListenAddress = "",
+            EchoChannel = 0x42,
+            SinkChannel = 0x43,
+        }, new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
+        return (home, node);
+    }
+
+    private static JsonElement[] JsonLines(StringWriter stdout) =>
+        stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => JsonDocument.Parse(line).RootElement).ToArray();
+
+    [Fact]
+    public async Task Bench_send_reports_every_message_accepted_and_flushed_as_one_json_object()
+    {
+        var (home, node) = await StartNode();
+        using var _ = home;
+        await using var __ = node;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var code = await BenchCommand.RunSendAsync(new BenchCommand.SendOptions(Common(0x43), NetAddress.Parse(node.PeerAddress), 200, 1024),
+            stdout, stderr, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.True(code == 0, stderr.ToString());
+        var result = Assert.Single(JsonLines(stdout));
+        Assert.Equal(200, result.GetProperty("messages").GetInt64());
+        Assert.Equal(204800, result.GetProperty("bytes").GetInt64());
+        Assert.True(result.GetProperty("seconds").GetDouble() > 0);
+        Assert.True(result.GetProperty("mb_per_s").GetDouble() > 0);
+        // Flushed before the report, so the node's sink has them all.
+        var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(200), Timeout);
+        Assert.Equal(204800, counts.Bytes);
+    }
+
+    [Fact]
+    public async Task Bench_sink_measures_what_a_bench_send_delivers_to_it()
+    {
+        var sinkOut = new StringWriter();
+        var sinkErr = new StringWriter();
+        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sink = BenchCommand.RunSinkAsync(new BenchCommand.SinkOptions(Common(0x43), "127.0.0.1", 0, 300), sinkOut, sinkErr,
+            CancellationToken.None, node => listening.SetResult(node.PeerAddress));
+        var target = await listening.Task.WaitAsync(Timeout);
+
+        var sendOut = new StringWriter();
+        var sendErr = new StringWriter();
+        var sent = await BenchCommand.RunSendAsync(new BenchCommand.SendOptions(Common(0x43), NetAddress.Parse(target), 300, 512),
+            sendOut, sendErr, CancellationToken.None).WaitAsync(Timeout);
+        var received = await sink.WaitAsync(Timeout);
+
+        Assert.True(sent == 0, sendErr.ToString());
+        Assert.True(received == 0, sinkErr.ToString());
+        var result = Assert.Single(JsonLines(sinkOut));
+        Assert.Equal(300, result.GetProperty("messages").GetInt64());
+        Assert.Equal(300 * 512, result.GetProperty("bytes").GetInt64());
+        Assert.True(result.GetProperty("seconds").GetDouble() >= 0);
+        // The node's identity goes to stderr with --json, so stdout stays one JSON object.
+        Assert.Contains($"Node ID: {target[..40]}", sinkErr.ToString());
+        Assert.Contains("Listening on: 127.0.0.1:", sinkErr.ToString());
+    }
+
+    [Fact]
+    public async Task Bench_echo_prints_one_json_line_per_size_with_ordered_percentiles()
+    {
+        var (home, node) = await StartNode();
+        using var _ = home;
+        await using var __ = node;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var code = await BenchCommand.RunEchoAsync(new BenchCommand.EchoOptions(Common(0x42), NetAddress.Parse(node.PeerAddress), [64, 1024], 20),
+            stdout, stderr, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.True(code == 0, stderr.ToString());
+        var lines = JsonLines(stdout);
+        Assert.Equal([64, 1024], lines.Select(l => l.GetProperty("size").GetInt32()));
+        foreach (var line in lines)
+        {
+            Assert.Equal(20, line.GetProperty("count").GetInt32());
+            var (p50, p99, max) = (line.GetProperty("p50_ms").GetDouble(), line.GetProperty("p99_ms").GetDouble(), line.GetProperty("max_ms").GetDouble());
+            Assert.True(p50 > 0 && p50 <= p99 && p99 <= max, line.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task Bench_send_fails_naming_the_target_when_it_cannot_be_reached_in_time()
+    {
+        var unreachable = new NetAddress(NodeKey.Generate().Id, "127.0.0.1", 1);
+        var stderr = new StringWriter();
+
+        var code = await BenchCommand.RunSendAsync(new BenchCommand.SendOptions(Common(0x43, TimeSpan.FromSeconds(1)), unreachable, 10, 10),
+            new StringWriter(), stderr, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.Equal(1, code);
+        Assert.Contains($"tmactors bench send: could not connect to {unreachable}", stderr.ToString());
+    }
+
+    [Theory]
+    [InlineData("send", "--count", "0", "--count '0' must be a positive whole number")]
+    [InlineData("send", "--size", "big", "--size 'big' must be a positive whole number")]
+    [InlineData("send", "--channel", "0x1ff", "--channel '0x1ff' is not a channel ID")]
+    [InlineData("echo", "--sizes", "64,x", "--sizes 'x' is not a size")]
+    [InlineData("echo", "--timeout", "soon", "--timeout 'soon' is not a positive duration")]
+    public void Bench_refuses_a_bad_argument_naming_the_option(string command, string option, string value, string message)
+    {
+        var run = CliRun.Of("bench", command, "--target", $"{new string('a', 40)}@127.0.0.1:26656", option, value);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"tmactors bench {command}: {message}", run.Stderr);
+    }
+
+    [Fact]
+    public void Bench_sink_refuses_a_listen_address_that_is_not_tcp_host_port()
+    {
+        var run = CliRun.Of("bench", "sink", "--p2p.laddr", "tcp://nowhere", "--count", "1");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("tmactors bench sink: --p2p.laddr 'tcp://nowhere'", run.Stderr);
+    }
+
+    [Fact]
+    public void Latency_percentiles_are_nearest_rank_samples()
+    {
+        var latency = Latency.Of(64, Enumerable.Range(1, 100).Select(i => (double)(101 - i)).ToArray());
+
+        Assert.Equal(new Latency(64, 100, 50, 99, 100), latency);
+    }
+
+    [Fact]
+    public void Throughput_json_has_exactly_the_documented_fields()
+    {
+        var json = new Throughput(200, 204800, 0.5).ToJson();
+
+        Assert.Equal("""{"messages":200,"bytes":204800,"seconds":0.5,"mb_per_s":0.41}""", json);
+        Assert.Equal(0, new Throughput(1, 10, 0).MegabytesPerSecond);
+    }
+}
