@@ -1,0 +1,203 @@
+using System.Globalization;
+using Akka.Actor;
+using Akka.Event;
+using TendermintActors.Protocol.AddrBook;
+using TendermintActors.Protocol.Identity;
+using static TendermintActors.Pex.AddrBook;
+
+namespace TendermintActors.Pex.Internal;
+
+/// <summary>
+/// Owns the <see cref="AddressBook"/> and its file. File I/O happens inside the actor on purpose: the file is small
+/// (at most ~20k entries, a few MB in the worst case), written once per save interval and on stop, and doing it here
+/// keeps the book single-owner with no snapshot handed to another thread; callers never wait on it on a hot path.
+/// </summary>
+internal sealed class AddrBookActor : UntypedActor, IWithTimers
+{
+    private const string SaveTimerKey = "save";
+
+    private readonly AddrBook.Settings _settings;
+    private readonly Random _random;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private AddressBook _book;
+
+    // False when the file on disk could not be read and could not be set aside: overwriting it would lose it.
+    private bool _persist = true;
+
+    public AddrBookActor(AddrBook.Settings settings)
+    {
+        _settings = settings;
+        _random = settings.RandomSeed is { } seed ? new Random(seed) : new Random();
+        _book = AddressBook.CreateNew(settings.Strict, _random);
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private DateTime Now => _settings.Clock();
+
+    protected override void PreStart()
+    {
+        _book = Load();
+        _book.SetPrivateIDs(_settings.PrivateIds);
+        foreach (var addr in _settings.OurAddresses)
+            _book.AddOurAddress(addr);
+        if (_settings.SaveInterval > TimeSpan.Zero)
+            Timers.StartPeriodicTimer(SaveTimerKey, SaveTick.Instance, _settings.SaveInterval);
+    }
+
+    protected override void PostStop()
+    {
+        if (_persist)
+        {
+            try
+            {
+                WriteFile();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _log.Error(e, "Could not save the address book to {0} on stop", _settings.FilePath);
+            }
+        }
+        base.PostStop();
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case AddAddress add:
+                var result = _book.AddAddress(add.Addr, add.Src, Now);
+                if (result is AddResult.Refused refused)
+                    _log.Debug("Address book refused {0} from {1}: {2}", add.Addr, add.Src, refused.Reason);
+                Sender.Tell(result);
+                break;
+            case MarkAttempt attempt:
+                _book.MarkAttempt(attempt.Addr, Now);
+                break;
+            case MarkGood good:
+                _book.MarkGood(good.Id, Now);
+                break;
+            case MarkBad bad:
+                _book.MarkBad(bad.Addr, bad.BanTime, Now);
+                break;
+            case ReinstateBadPeers:
+                Sender.Tell(new Reinstated(_book.ReinstateBadPeers(Now)));
+                break;
+            case PickAddress pick:
+                Sender.Tell(new Picked(_book.PickAddress(pick.BiasTowardsNewPercent, _random)));
+                break;
+            case GetSelection:
+                Sender.Tell(new Selection(_book.GetSelection(_random)));
+                break;
+            case GetSelectionWithBias bias:
+                Sender.Tell(new Selection(_book.GetSelectionWithBias(bias.BiasTowardsNewPercent, _random)));
+                break;
+            case NeedMoreAddrs:
+                Sender.Tell(_book.NeedMoreAddrs());
+                break;
+            case Size:
+                Sender.Tell(_book.Size);
+                break;
+            case AddOurAddress ours:
+                _book.AddOurAddress(ours.Addr);
+                break;
+            case GetAddresses:
+                Sender.Tell(new Addresses(_book.KnownAddresses.Select(Snapshot).ToList()));
+                break;
+            case Save:
+                HandleSave(Sender);
+                break;
+            case SaveTick:
+                HandleSave(ActorRefs.Nobody);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void HandleSave(IActorRef replyTo)
+    {
+        if (!_persist)
+        {
+            var refusal = new InvalidOperationException(
+                $"the address book file {_settings.FilePath} could not be read nor set aside at start; not overwriting it");
+            replyTo.Tell(new Status.Failure(refusal));
+            return;
+        }
+        try
+        {
+            WriteFile();
+            replyTo.Tell(new Saved(_settings.FilePath, _book.Size));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk or a permission problem must not take the book down; the next save tries again.
+            _log.Error(e, "Could not save the address book to {0}", _settings.FilePath);
+            replyTo.Tell(new Status.Failure(e));
+        }
+    }
+
+    private void WriteFile()
+    {
+        // Not owner-only: the book holds public addresses, and Go writes it world-readable (0644) too.
+        AtomicFile.WriteAllText(_settings.FilePath, AddrBookJson.Serialize(_book), ownerOnly: false);
+        _log.Debug("Saved {0} addresses to {1}", _book.Size, _settings.FilePath);
+    }
+
+    private AddressBook Load()
+    {
+        var path = _settings.FilePath;
+        string json;
+        try
+        {
+            if (!File.Exists(path))
+                return AddressBook.CreateNew(_settings.Strict, _random);
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _persist = false;
+            _log.Error(e, "Could not read the address book {0}; starting empty and leaving the file untouched", path);
+            return AddressBook.CreateNew(_settings.Strict, _random);
+        }
+
+        try
+        {
+            var book = AddrBookJson.Deserialize(json, _settings.Strict, _random);
+            _log.Info("Loaded {0} addresses from {1}", book.Size, path);
+            return book;
+        }
+        catch (AddrBookFileCorruptException e)
+        {
+            SetAside(path, e.Message);
+            return AddressBook.CreateNew(_settings.Strict, _random);
+        }
+    }
+
+    private void SetAside(string path, string reason)
+    {
+        var stamp = Now.ToUniversalTime().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var target = $"{path}.corrupt-{stamp}";
+        for (var n = 1; File.Exists(target); n++)
+            target = $"{path}.corrupt-{stamp}-{n}";
+        try
+        {
+            File.Move(path, target);
+            _log.Warning("The address book {0} is corrupt ({1}); kept it as {2} and starting with an empty book", path, reason, target);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _persist = false;
+            _log.Error(e, "The address book {0} is corrupt ({1}) and could not be set aside; starting empty without saving", path, reason);
+        }
+    }
+
+    private static AddressInfo Snapshot(KnownAddress ka) => new(
+        ka.Addr, ka.Src, ka.BucketType, ka.Buckets.ToList(), ka.Attempts, ka.LastAttempt, ka.LastSuccess, ka.LastBanTime);
+
+    private sealed class SaveTick
+    {
+        public static readonly SaveTick Instance = new();
+    }
+}
