@@ -1,0 +1,101 @@
+using Akka.Actor;
+using Akka.TestKit;
+using TendermintActors.Peers;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Switching;
+
+namespace TendermintActors.TestKit;
+
+/// <summary>
+/// A remote peer of a node under test, driven by the spec: it sends what the spec says, and hands the spec what the
+/// node sends it. Created by <see cref="P2PTestKit.ConnectProbePeer"/>.
+/// </summary>
+public sealed class ProbePeer
+{
+    private readonly P2PTestKit _kit;
+    private readonly TestProbe _reactorEvents;
+    private readonly TestProbe _nodeEvents;
+    private readonly TestProbe _sendResults;
+
+    internal ProbePeer(P2PTestKit kit, NodeKey key, IActorRef @switch, PeerHandle node, TestNode nodeUnderTest,
+        IReadOnlyList<ChannelDescriptor> channels, TestProbe reactorEvents, TestProbe nodeEvents, TestProbe sendResults)
+    {
+        _kit = kit;
+        Key = key;
+        Switch = @switch;
+        Node = node;
+        NodeUnderTest = nodeUnderTest;
+        Channels = channels;
+        _reactorEvents = reactorEvents;
+        _nodeEvents = nodeEvents;
+        _sendResults = sendResults;
+    }
+
+    public NodeKey Key { get; }
+
+    public NodeId Id => Key.Id;
+
+    /// <summary>The probe's own switch.</summary>
+    public IActorRef Switch { get; }
+
+    /// <summary>The node under test as the probe sees it.</summary>
+    public PeerHandle Node { get; }
+
+    public TestNode NodeUnderTest { get; }
+
+    public IReadOnlyList<ChannelDescriptor> Channels { get; }
+
+    /// <summary>Sends <paramref name="message"/> to the node; fails if the probe's connection refuses it (channel
+    /// unknown on either side, queue full for the send timeout, or the connection is gone).</summary>
+    public async Task Send(byte channel, byte[] message)
+    {
+        Node.Send(channel, message, _sendResults.Ref);
+        var result = await _sendResults.ExpectMsgAsync<Peer.SendResult>(_kit.Dilated(P2PTestKit.DefaultTimeout));
+        if (!result.Accepted)
+            throw new InvalidOperationException($"probe {Id} could not send on channel 0x{channel:x2}");
+    }
+
+    /// <summary>
+    /// The next message the node sends on <paramref name="channel"/>. Messages on other channels are skipped; the
+    /// connection ending first fails the expectation.
+    /// </summary>
+    public async Task<byte[]> ExpectMessage(byte channel, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + _kit.Dilated(timeout ?? P2PTestKit.DefaultTimeout);
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            var e = await _reactorEvents.ExpectMsgAsync<Reactor.IEvent>(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            switch (e)
+            {
+                case Reactor.Received r when r.Channel == channel:
+                    return r.Message.ToArray();
+                case Reactor.PeerRemoved removed:
+                    throw new InvalidOperationException(
+                        $"probe {Id} expected a message on channel 0x{channel:x2} but the connection ended: {removed.Reason}");
+            }
+        }
+    }
+
+    /// <summary>Waits until the node under test removes this peer, and returns the node's reason.</summary>
+    public async Task<PeerStopReason> ExpectRemoved(TimeSpan? timeout = null)
+    {
+        var disconnected = (Switching.Switch.PeerDisconnected)await _nodeEvents.FishForMessageAsync(
+            m => m is Switching.Switch.PeerDisconnected d && d.Peer.Id == Id, _kit.Dilated(timeout ?? P2PTestKit.DefaultTimeout));
+        return disconnected.Reason;
+    }
+
+    /// <summary>
+    /// Breaks the protocol: sends a message one byte larger than the node's receive capacity on a channel both
+    /// sides share (the one with the smallest capacity), which the node must answer by stopping this peer with
+    /// <c>ProtocolViolation.ReceiveCapacityExceeded</c>. The probe sends it because its own descriptor does not limit
+    /// what it sends, only what it receives.
+    /// </summary>
+    public Task Misbehave()
+    {
+        var shared = NodeUnderTest.Channels.Where(n => Channels.Any(p => p.Id == n.Id)).OrderBy(n => n.RecvMessageCapacity).FirstOrDefault()
+            ?? throw new InvalidOperationException($"probe {Id} shares no channel with the node under test");
+        return Send(shared.Id, new byte[shared.RecvMessageCapacity + 1]);
+    }
+}
