@@ -83,7 +83,9 @@ public abstract class P2PTestKit : Akka.TestKit.Xunit2.TestKit
             // Unlimited so that Misbehave's oversized message is not paced by the test clock.
             Connection = new MConnectionSettings { SendRate = 0 },
         };
-        var sw = Sys.ActorOf(Switch.Props(key, settings, [new ReactorRegistration("probe", reactor, channels)], Transport(tcp)),
+        // One unacknowledged message fills a channel's buffer, so that StopReading stalls the connection at once.
+        var probeChannels = channels.Select(c => c with { RecvBufferCapacity = 1 }).ToList();
+        var sw = Sys.ActorOf(Switch.Props(key, settings, [new ReactorRegistration("probe", reactor, probeChannels)], Transport(tcp)),
             $"{name}-switch");
         // A subscription of its own, so that this probe's removal is found without consuming other specs' events.
         var nodeEvents = CreateTestProbe($"{name}-node-events");
@@ -92,7 +94,7 @@ public abstract class P2PTestKit : Akka.TestKit.Xunit2.TestKit
         sw.Tell(new Switch.DialPeers([node.Address]));
         var added = await reactorEvents.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(DefaultTimeout));
         await nodeEvents.FishForMessageAsync(m => m is Switch.PeerConnected c && c.Peer.Id == key.Id, Dilated(DefaultTimeout));
-        return new ProbePeer(this, key, sw, added.Peer, node, channels, reactorEvents, nodeEvents, CreateTestProbe($"{name}-sends"));
+        return new ProbePeer(this, key, sw, reactor, added.Peer, node, channels, reactorEvents, nodeEvents, CreateTestProbe($"{name}-sends"));
     }
 
     private IP2PTransport Transport(bool tcp) => tcp ? new TcpTransport(Sys) : new InMemoryTransport(Network);

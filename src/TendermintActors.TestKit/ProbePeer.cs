@@ -18,10 +18,13 @@ public sealed class ProbePeer
     private readonly TestProbe _nodeEvents;
     private readonly TestProbe _sendResults;
 
-    internal ProbePeer(P2PTestKit kit, NodeKey key, IActorRef @switch, PeerHandle node, TestNode nodeUnderTest,
+    private readonly IActorRef _reactor;
+
+    internal ProbePeer(P2PTestKit kit, NodeKey key, IActorRef @switch, IActorRef reactor, PeerHandle node, TestNode nodeUnderTest,
         IReadOnlyList<ChannelDescriptor> channels, TestProbe reactorEvents, TestProbe nodeEvents, TestProbe sendResults)
     {
         _kit = kit;
+        _reactor = reactor;
         Key = key;
         Switch = @switch;
         Node = node;
@@ -78,6 +81,42 @@ public sealed class ProbePeer
         }
     }
 
+    /// <summary>Closes the connection politely, as a node leaving the network would.</summary>
+    public void Disconnect() =>
+        Switch.Tell(new Switching.Switch.StopPeer(NodeUnderTest.Id, PeerStopReason.Stopped("probe disconnected"), Graceful: true));
+
+    /// <summary>
+    /// Stops acknowledging what arrives from the next message on: the probe's connection then stops reading, so it
+    /// neither takes messages nor answers pings, and the node's pong timeout runs (on the test clock).
+    /// </summary>
+    public void StopReading() => _reactor.Tell(new ForwardingReactor.StopReading());
+
+    /// <summary>Acknowledges what was held and reads again.</summary>
+    public void ResumeReading() => _reactor.Tell(new ForwardingReactor.ResumeReading());
+
+    /// <summary>
+    /// Advances the test clock by <paramref name="step"/> at a time, up to <paramref name="max"/>, until the node
+    /// under test removes this peer; returns the node's reason. Between steps it gives the connection's stages a
+    /// short real-time window to act on the timers just fired (a timer armed by a stage is armed at the test
+    /// clock's time when the stage runs, so one big jump could skip it).
+    /// </summary>
+    public async Task<PeerStopReason> AdvanceTimeUntilRemoved(TimeSpan step, TimeSpan max)
+    {
+        for (var elapsed = TimeSpan.Zero; elapsed < max; elapsed += step)
+        {
+            _kit.AdvanceTime(step);
+            try
+            {
+                return await ExpectRemoved(TimeSpan.FromMilliseconds(200));
+            }
+            catch (Exception)
+            {
+                // Not removed yet: advance again.
+            }
+        }
+        return await ExpectRemoved();
+    }
+
     /// <summary>Waits until the node under test removes this peer, and returns the node's reason.</summary>
     public async Task<PeerStopReason> ExpectRemoved(TimeSpan? timeout = null)
     {
@@ -90,7 +129,8 @@ public sealed class ProbePeer
     /// Breaks the protocol: sends a message one byte larger than the node's receive capacity on a channel both
     /// sides share (the one with the smallest capacity), which the node must answer by stopping this peer with
     /// <c>ProtocolViolation.ReceiveCapacityExceeded</c>. The probe sends it because its own descriptor does not limit
-    /// what it sends, only what it receives.
+    /// what it sends, only what it receives. The node reads at its <c>recv-rate</c>, paced by the test clock, so
+    /// the shared channel's capacity should be small (a few KiB) or the node's <c>RecvRate</c> 0 (unlimited).
     /// </summary>
     public Task Misbehave()
     {

@@ -1,5 +1,6 @@
 using System.Text;
 using Akka.Actor;
+using TendermintActors.Protocol.Errors;
 using TendermintActors.TestKit;
 using Xunit.Abstractions;
 
@@ -67,11 +68,40 @@ public sealed class TxGossipSpecs(ITestOutputHelper output) : P2PTestKit(output)
         await p1.Misbehave();
         var reason = await p1.ExpectRemoved();
         Assert.True(reason.IsError);
-        Assert.StartsWith("protocol/", reason.Code);
+        Assert.Equal("protocol/receive-capacity-exceeded", reason.Code);
+        Assert.Equal(ProtocolViolation.ReceiveCapacityExceeded, Assert.IsType<ProtocolViolationException>(reason.Error).Reason);
         reactor.Tell(new TxGossip.SubmitTx(Tx("after")));
         Assert.Equal("after", Text(await p2.ExpectMessage(TxGossip.Channel)));
         await p2.Send(TxGossip.Channel, Tx("from-p2"));
         reactor.Tell(new TxGossip.SubmitTx(Tx("after-2")));
         Assert.Equal("after-2", Text(await p2.ExpectMessage(TxGossip.Channel)));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Peer_that_leaves_is_removed_politely_and_the_other_keeps_working(bool tcp)
+    {
+        var (_, reactor, p1, p2) = await Start(tcp);
+        p1.Disconnect();
+        var reason = await p1.ExpectRemoved();
+        Assert.False(reason.IsError);
+        reactor.Tell(new TxGossip.SubmitTx(Tx("after")));
+        Assert.Equal("after", Text(await p2.ExpectMessage(TxGossip.Channel)));
+    }
+
+    [Fact]
+    public async Task Peer_that_stops_reading_is_dropped_at_the_pong_timeout_on_the_test_clock()
+    {
+        var reactor = Sys.ActorOf(TxGossip.Props());
+        var node = await StartNode([TxGossip.Registration(reactor)]);
+        var p1 = await ConnectProbePeer(node, [TxGossip.Descriptor]);
+        p1.StopReading();
+        reactor.Tell(new TxGossip.SubmitTx(Tx("unread")));
+        Assert.Equal("unread", Text(await p1.ExpectMessage(TxGossip.Channel)));
+        // Nothing happens in real time: the ping (60 s) and pong timeout (45 s) run only on the test clock.
+        await Assert.ThrowsAnyAsync<Exception>(() => p1.ExpectRemoved(TimeSpan.FromMilliseconds(300)));
+        var reason = await p1.AdvanceTimeUntilRemoved(TimeSpan.FromSeconds(10), TimeSpan.FromMinutes(3));
+        Assert.Equal("timeout/pong", reason.Code);
     }
 }
