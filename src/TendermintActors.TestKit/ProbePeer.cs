@@ -69,7 +69,9 @@ public sealed class ProbePeer
         while (true)
         {
             var left = deadline - DateTime.UtcNow;
-            var e = await _reactorEvents.ExpectMsgAsync<Reactor.IEvent>(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            if (left <= TimeSpan.Zero)
+                throw new TimeoutException($"probe {Id} got no message on channel 0x{channel:x2} in time");
+            var e = await _reactorEvents.ExpectMsgAsync<Reactor.IEvent>(left);
             switch (e)
             {
                 case Reactor.Received r when r.Channel == channel:
