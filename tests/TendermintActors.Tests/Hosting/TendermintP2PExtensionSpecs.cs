@@ -55,9 +55,20 @@ public sealed class TendermintP2PExtensionSpecs(ITestOutputHelper output) : Test
             var atB = (await probeB.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
             await probeA.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
 
+            var deadLetters = CreateTestProbe();
+            systemB.EventStream.Subscribe(deadLetters.Ref, typeof(Akka.Event.DeadLetter));
+
             // A message queued just before the shutdown still arrives: the peer is closed after a flush.
             atB.Send(0x42, "last words"u8.ToArray());
             await CoordinatedShutdown.Get(systemB).Run(CoordinatedShutdown.ClrExitReason.Instance);
+            await systemB.WhenTerminated.WaitAsync(Dilated(Timeout));
+            // Akka's own system actors may leave one behind as the system ends; ours (under /user) must not.
+            var ours = new List<Akka.Event.DeadLetter>();
+            while (deadLetters.HasMessages)
+                if (deadLetters.ReceiveOne(TimeSpan.Zero) is Akka.Event.DeadLetter dl
+                    && (dl.Recipient.Path.ToString().Contains("/user/") || dl.Sender.Path.ToString().Contains("/user/")))
+                    ours.Add(dl);
+            Assert.True(ours.Count == 0, $"dead letters during shutdown: {string.Join("; ", ours)}");
 
             Assert.Equal("last words", System.Text.Encoding.UTF8.GetString((await probeA.ExpectMsgAsync<Reactor.Received>(Dilated(Timeout))).Message.Span));
             // b closed politely (end of stream after its queue was flushed), not by dropping the socket. (b's own

@@ -1,3 +1,5 @@
+extern alias p2ptestkit;
+
 using System.Runtime.CompilerServices;
 using PublicApiGenerator;
 
@@ -14,6 +16,7 @@ public class PublicApiSpecs
     [
         [typeof(TendermintActors.Switching.Switch).Assembly.GetName().Name!],
         [typeof(TendermintActors.Protocol.Identity.NodeKey).Assembly.GetName().Name!],
+        [typeof(p2ptestkit::TendermintActors.TestKit.P2PTestKit).Assembly.GetName().Name!],
     ];
 
     [Theory]
