@@ -2,6 +2,7 @@ using System.Net;
 using Akka.Actor;
 using TendermintActors.Peers;
 using TendermintActors.Protocol.Identity;
+using TendermintActors.Hosting;
 using TendermintActors.Switching;
 using TendermintActors.Transport;
 
@@ -14,16 +15,15 @@ internal sealed record RunningSwitch(IActorRef Switch, NodeId Id, EndPoint Liste
 internal static class NodeSwitch
 {
     /// <summary>
-    /// Starts the switch under a parent that stops it on failure (the user guardian would restart it, and a switch
-    /// that cannot bind its port would then retry forever), and completes once it listens. Throws
-    /// <see cref="IOException"/> when it stops before that, e.g. because the port is taken.
+    /// Starts the switch through the hosting API (<see cref="TendermintP2P"/>: CoordinatedShutdown stops its peers
+    /// politely) and completes once it listens. Throws <see cref="IOException"/> when it stops before that, e.g.
+    /// because the port is taken (a switch that cannot bind stops itself rather than retrying).
     /// </summary>
     public static async Task<RunningSwitch> Start(ActorSystem system, string name, NodeKey key, SwitchSettings settings,
         IReadOnlyList<ReactorRegistration> reactors, TimeSpan timeout, CancellationToken cancellation,
         Metrics.P2PMetrics? metrics = null)
     {
-        var parent = system.ActorOf(Akka.Actor.Props.Create(() => new StoppingParent()), $"{name}-node");
-        var sw = await parent.Ask<IActorRef>(Switch.Props(key, settings, reactors, new TcpTransport(system), metrics), timeout, cancellation);
+        var sw = system.TendermintP2P().StartNode(key, reactors, name, settings, new TcpTransport(system), metrics);
         var stopped = sw.WatchAsync(cancellation);
         var listening = sw.Ask<Switch.Listening>(replyTo => new Switch.Subscribe(replyTo), timeout, cancellation);
         var first = await Task.WhenAny(listening, stopped);
@@ -40,25 +40,12 @@ internal static class NodeSwitch
     {
         try
         {
-            var peers = await sw.Ask<Switch.Peers>(Switch.GetPeers.Instance, timeout);
-            using var deadline = new CancellationTokenSource(timeout);
-            var gone = peers.Connected.Select(p => p.Actor.WatchAsync(deadline.Token)).ToList();
-            foreach (var peer in peers.Connected)
-                sw.Tell(new Switch.StopPeer(peer.Id, PeerStopReason.Stopped("node shutting down"), Graceful: true));
-            await Task.WhenAll(gone);
+            await sw.Ask<Switch.ShutdownComplete>(new Switch.Shutdown(timeout), timeout + TimeSpan.FromSeconds(1));
         }
         catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
         {
             // Shutdown goes on: stopping the switch below closes whatever is left.
         }
         await sw.GracefulStop(timeout).ContinueWith(_ => { }, TaskScheduler.Default);
-    }
-
-    /// <summary>Creates children from the <see cref="Props"/> it is sent, replies with them, and stops a failing one.</summary>
-    private sealed class StoppingParent : ReceiveActor
-    {
-        public StoppingParent() => Receive<Props>(props => Sender.Tell(Context.ActorOf(props, "switch")));
-
-        protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
     }
 }

@@ -40,15 +40,18 @@ public sealed class TendermintP2P : IExtension
         var switchSettings = settings ?? SwitchSettings.From(Settings);
         var node = _system.ActorOf(Switch.Props(key, switchSettings, reactors, transport ?? new TcpTransport(_system), metrics), name);
         var timeout = switchSettings.HandshakeTimeout < TimeSpan.FromSeconds(10) ? TimeSpan.FromSeconds(10) : switchSettings.HandshakeTimeout;
+        var terminated = node.WatchAsync();
         CoordinatedShutdown.Get(_system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, $"tendermint-p2p-{name}", async () =>
         {
+            if (terminated.IsCompleted) return Done.Instance; // stopped already (e.g. by its owner)
             try
             {
-                await node.Ask<Switch.ShutdownComplete>(new Switch.Shutdown(timeout), timeout + TimeSpan.FromSeconds(1));
+                var stopped = node.Ask<Switch.ShutdownComplete>(new Switch.Shutdown(timeout), timeout + TimeSpan.FromSeconds(1));
+                await Task.WhenAny(stopped, terminated);
             }
             catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
             {
-                // The node is already gone, or its peers would not close in time: the actors stop next either way.
+                // Its peers would not close in time: the actors stop next either way.
             }
             return Done.Instance;
         });

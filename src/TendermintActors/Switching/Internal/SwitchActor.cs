@@ -136,8 +136,11 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 Stash.UnstashAll();
                 break;
             case BindFailed failed:
-                _log.Error(failed.Error, "P2P switch cannot listen on {0}:{1}", _settings.ListenHost, _settings.ListenPort);
-                throw new IOException($"cannot listen on {_settings.ListenHost}:{_settings.ListenPort}: {failed.Error.Message}", failed.Error);
+                // Stop rather than throw: a restarted switch would try the same port again, forever. Whoever started
+                // it watches it (the node process reports it and exits).
+                _log.Error(failed.Error, "P2P switch cannot listen on {0}:{1}; stopping", _settings.ListenHost, _settings.ListenPort);
+                Context.Stop(Self);
+                break;
             case Switch.Subscribe subscribe:
                 _subscribers.Add(subscribe.Subscriber);
                 Context.Watch(subscribe.Subscriber);
