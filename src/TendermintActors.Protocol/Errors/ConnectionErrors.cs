@@ -48,22 +48,10 @@ public sealed class HandshakeFailedException(HandshakeFailure reason, string det
 {
     public HandshakeFailure Reason { get; } = reason;
 
-    public override string Code => "handshake/" + Kebab(Reason.ToString());
+    public override string Code => "handshake/" + ReasonCode.Kebab(Reason.ToString());
 
     public override bool IsAuthFailure => Reason is HandshakeFailure.BadSignature or HandshakeFailure.DialledIdMismatch
         or HandshakeFailure.NotEd25519Key or HandshakeFailure.MissingSignature;
-
-    internal static string Kebab(string name)
-    {
-        var sb = new System.Text.StringBuilder(name.Length + 4);
-        for (var i = 0; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (char.IsUpper(c) && i > 0) sb.Append('-');
-            sb.Append(char.ToLowerInvariant(c));
-        }
-        return sb.ToString();
-    }
 }
 
 /// <summary>Why an established connection broke the protocol.</summary>
@@ -95,7 +83,7 @@ public sealed class ProtocolViolationException(ProtocolViolation reason, string 
 {
     public ProtocolViolation Reason { get; } = reason;
 
-    public override string Code => "protocol/" + HandshakeFailedException.Kebab(Reason.ToString());
+    public override string Code => "protocol/" + ReasonCode.Kebab(Reason.ToString());
 }
 
 /// <summary>Why the node-info exchange rejected a peer (PROTOCOL.md §4), in the order the checks run.</summary>
@@ -123,7 +111,23 @@ public sealed class NodeInfoRejectedException(NodeInfoRejection reason, string d
 {
     public NodeInfoRejection Reason { get; } = reason;
 
-    public override string Code => "nodeinfo/" + HandshakeFailedException.Kebab(Reason.ToString());
+    public override string Code => "nodeinfo/" + ReasonCode.Kebab(Reason.ToString());
 
     public override bool IsAuthFailure => Reason == NodeInfoRejection.IdMismatch;
+}
+
+/// <summary>Reason enums as the stable, low-cardinality codes logs and metrics use: <c>LowOrderPoint</c> → <c>low-order-point</c>.</summary>
+internal static class ReasonCode
+{
+    public static string Kebab(string name)
+    {
+        var sb = new System.Text.StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            var c = name[i];
+            if (char.IsUpper(c) && i > 0) sb.Append('-');
+            sb.Append(char.ToLowerInvariant(c));
+        }
+        return sb.ToString();
+    }
 }

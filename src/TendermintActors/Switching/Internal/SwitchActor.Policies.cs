@@ -49,10 +49,7 @@ internal sealed partial class SwitchActor
         var admission = _admission.AdmitPeer(Snapshot(),
             new PeerCandidate(candidate.Id, candidate.RemoteIp ?? IPAddress.Loopback, candidate.IsOutbound, candidate.IsPersistent));
         return admission is Admission.Rejected rejected
-            ? new PeerStopReason("rejected/" + Kebab(rejected.Reason.ToString()), rejected.Message)
+            ? new PeerStopReason("rejected/" + Protocol.Errors.ReasonCode.Kebab(rejected.Reason.ToString()), rejected.Message)
             : null;
     }
-
-    private static string Kebab(string name) =>
-        string.Concat(name.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }
