@@ -14,10 +14,11 @@ using TendermintActors.Switching;
 namespace TendermintActors.Node.Commands;
 
 /// <summary>
-/// <c>tmactors localnet</c>: a small network in one process. Each node has its own switch and throw-away key,
-/// listens on loopback and dials every lower-numbered node as a persistent peer (a full mesh), and runs the
-/// gossip demo reactor. The run ends after <see cref="Options.Duration"/>; the exit code says whether every node
-/// connected to and heard from every other.
+/// <c>tmactors localnet</c>: a small network in one process, found through PEX. A seed node (seed mode) starts first;
+/// every other node has a throw-away key and address book, listens on loopback, knows only the seed, and runs the
+/// gossip demo reactor. Each asks the seed for addresses and dials what it hears at once, so the nodes find each other
+/// (a full mesh); ensure-peers rounds fill any gap. The run ends after <see cref="Options.Duration"/>; the exit code says
+/// whether every node connected to and heard from every other.
 /// </summary>
 internal static class LocalnetCommand
 {
@@ -30,6 +31,7 @@ internal static class LocalnetCommand
     {
         public TimeSpan GossipInterval { get; init; } = TimeSpan.FromSeconds(1);
         public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
+        public TimeSpan EnsurePeersPeriod { get; init; } = TimeSpan.FromSeconds(2);
     }
 
     public static Command Create()
@@ -52,7 +54,7 @@ internal static class LocalnetCommand
             HelpName = "PORT",
             DefaultValueFactory = _ => 0,
         };
-        var command = new Command("localnet", "Run a small full-mesh network on loopback in this process and check that every node hears every other");
+        var command = new Command("localnet", "Run a seed and N nodes on loopback in this process; they find each other through PEX, and every node must hear every other");
         command.Options.Add(nodes);
         command.Options.Add(duration);
         command.Options.Add(basePort);
@@ -76,8 +78,9 @@ internal static class LocalnetCommand
         if (options.BasePort != 0 && (options.BasePort < 1 || options.BasePort + options.Nodes - 1 > IPEndPoint.MaxPort))
             return Fail(stderr, $"--base-port {options.BasePort} must be 0 or leave room for {options.Nodes} ports below {IPEndPoint.MaxPort + 1}");
 
-        var system = ActorSystem.Create("localnet", NodeAkkaConfig.Create("WARNING").WithFallback(P2PReferenceConfig.Load()));
+        var system = ActorSystem.Create("localnet", NodeAkkaConfig.Create(Environment.GetEnvironmentVariable("TMACTORS_LOCALNET_LOGLEVEL") ?? "WARNING").WithFallback(P2PReferenceConfig.Load()));
         var keys = new List<NodeKey>();
+        var books = Directory.CreateTempSubdirectory("tmactors-localnet-").FullName;
         try
         {
             var logs = system.ActorOf(LogSink.Props(stderr, hold: options.Live), "log-sink");
@@ -85,16 +88,20 @@ internal static class LocalnetCommand
             var nodes = new List<LocalNode>();
             try
             {
+                var seedKey = NodeKey.Generate();
+                keys.Add(seedKey);
+                var seed = await StartSeed(system, options, seedKey, books, cancellation);
+                var seedAddress = $"{seed.Id.Hex}@127.0.0.1:{((IPEndPoint)seed.ListenAddress).Port}";
                 for (var i = 0; i < options.Nodes; i++)
                 {
                     var key = NodeKey.Generate();
                     keys.Add(key);
-                    nodes.Add(await StartNode(system, options, i, key, nodes, clock, cancellation));
+                    nodes.Add(await StartNode(system, options, i, key, seedAddress, books, clock, cancellation));
                 }
             }
             catch (Exception e) when (e is IOException or P2PConfigurationException or AskTimeoutException or OperationCanceledException)
             {
-                stderr.WriteLine($"tmactors localnet: node{nodes.Count} did not start: {e.Message}");
+                stderr.WriteLine($"tmactors localnet: {(keys.Count <= 1 ? "the seed" : $"node{nodes.Count}")} did not start: {e.Message}");
                 await Shutdown(system, logs);
                 return Cli.Failure;
             }
@@ -127,6 +134,14 @@ internal static class LocalnetCommand
             await system.Terminate();
             foreach (var key in keys)
                 key.Dispose();
+            try
+            {
+                Directory.Delete(books, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Throw-away books in the temp directory: leaving them is harmless.
+            }
         }
     }
 
@@ -135,36 +150,72 @@ internal static class LocalnetCommand
         public int Port => ((IPEndPoint)Switch.ListenAddress).Port;
     }
 
-    private static async Task<LocalNode> StartNode(ActorSystem system, Options options, int index, NodeKey key,
-        IReadOnlyList<LocalNode> lower, Stopwatch clock, CancellationToken cancellation)
+    /// <summary>The seed: PEX alone, in seed mode; the nodes know only its address.</summary>
+    private static async Task<RunningSwitch> StartSeed(ActorSystem system, Options options, NodeKey key, string books,
+        CancellationToken cancellation)
+    {
+        var config = NodeConfig(options, "seed", options.BasePort == 0 ? 0 : options.BasePort + options.Nodes, seeds: "", seedMode: true,
+            Path.Combine(books, "seed.json"));
+        var running = await StartSwitch(system, "seed", key, config, [], options, cancellation);
+        return running;
+    }
+
+    private static async Task<LocalNode> StartNode(ActorSystem system, Options options, int index, NodeKey key, string seed,
+        string books, Stopwatch clock, CancellationToken cancellation)
     {
         var moniker = $"node{index}";
         var port = options.BasePort == 0 ? 0 : options.BasePort + index;
-        var persistent = string.Join(",", lower.Select(n => $"{n.Switch.Id.Hex}@127.0.0.1:{n.Port}"));
-        // Through P2PSettings like any node's configuration, so localnet runs what `start` would validate.
-        var overrides = ConfigurationFactory.ParseString($$"""
+        var config = NodeConfig(options, moniker, port, seed, seedMode: false, Path.Combine(books, moniker + ".json"));
+        var gossip = system.ActorOf(GossipReactor.Props(moniker, options.Nodes - 1, options.GossipInterval, clock), $"{moniker}-gossip");
+        var running = await StartSwitch(system, moniker, key, config, [new ReactorRegistration("gossip", gossip, [GossipReactor.Channel])],
+            options, cancellation);
+        return new LocalNode(moniker, running, gossip);
+    }
+
+    // Through P2PSettings like any node's configuration, so localnet runs what `start` would validate.
+    private static Config NodeConfig(Options options, string moniker, int port, string seeds, bool seedMode, string book) =>
+        ConfigurationFactory.ParseString(NodeHocon(options, moniker, port, seeds, seedMode, Runtime.NodeConfig.Quote(book))).WithFallback(P2PReferenceConfig.Load());
+
+    private static string NodeHocon(Options options, string moniker, int port, string seeds, bool seedMode, string quotedBook) => $$"""
             tendermint.p2p {
               moniker = "{{moniker}}"
               network = "localnet"
               laddr = "tcp://127.0.0.1:{{port}}"
-              persistent-peers = "{{persistent}}"
-              # Every node connects from 127.0.0.1.
+              seeds = "{{seeds}}"
+              pex = on
+              seed-mode = {{(seedMode ? "on" : "off")}}
+              addr-book-file = {{quotedBook}}
+              # Loopback addresses are not routable: a strict book would refuse them all.
+              addr-book-strict = off
+              # Every node connects from 127.0.0.1: one IP for the duplicate-IP rule and the per-IP attempt limit.
               allow-duplicate-ip = on
-              pex = off
+              max-incoming-connection-attempts = 100000
+              # Room for a full mesh of up to {{MaxNodes}} nodes.
+              max-num-outbound-peers = {{options.Nodes}}
+              max-num-inbound-peers = {{options.Nodes + 1}}
+              # Rounds often enough to close any gap the seed's answers leave within a short run.
+              ensure-peers-period = {{(int)options.EnsurePeersPeriod.TotalMilliseconds}}ms
               # Nothing to spread out on loopback, and the mesh should form at once.
               dial-start-jitter = 0s
             }
-            """);
-        var settings = SwitchSettings.From(P2PSettings.Create(overrides.WithFallback(P2PReferenceConfig.Load())));
-        var gossip = system.ActorOf(GossipReactor.Props(moniker, options.Nodes - 1, options.GossipInterval, clock), $"{moniker}-gossip");
-        var running = await NodeSwitch.Start(system, moniker, key, settings,
-            [new ReactorRegistration("gossip", gossip, [GossipReactor.Channel])], options.StartTimeout, cancellation);
+            """;
+
+    private static async Task<RunningSwitch> StartSwitch(ActorSystem system, string moniker, NodeKey key, Config config,
+        IReadOnlyList<ReactorRegistration> reactors, Options options, CancellationToken cancellation)
+    {
+        var p2p = P2PSettings.Create(config);
+        var pex = new Hosting.PexOptions(Pex.PexReactor.Settings.From(p2p), new Pex.AddrBook.Settings(p2p.AddrBookFile)
+        {
+            Strict = p2p.AddrBookStrict,
+            SaveInterval = p2p.AddrBookSaveInterval,
+        });
+        var running = await NodeSwitch.Start(system, moniker, key, SwitchSettings.From(p2p), reactors, options.StartTimeout, cancellation, pex: pex);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, $"stop-peers-{moniker}", async () =>
         {
             await NodeSwitch.StopPolitely(running.Switch, TimeSpan.FromSeconds(3));
             return Done.Instance;
         });
-        return new LocalNode(moniker, running, gossip);
+        return running;
     }
 
     private static Task<GossipReactor.Stats[]> Query(IReadOnlyList<LocalNode> nodes) =>
@@ -207,7 +258,7 @@ internal static class LocalnetCommand
         var exchanged = stats.Sum(s => s.Received);
         var verdict = failures.Count == 0 ? "every node heard from every other" : $"{failures.Count} of {nodes.Count * (nodes.Count - 1)} pairs failed";
         var logNote = logs.Errors + logs.Warnings == 0 ? "" : $", {logs.Errors} errors and {logs.Warnings} warnings logged";
-        stdout.WriteLine($"localnet: {nodes.Count} nodes, {mesh}, {exchanged} messages exchanged, {verdict}{logNote}");
+        stdout.WriteLine($"localnet: {nodes.Count} nodes and a seed, {mesh} through PEX, {exchanged} messages exchanged, {verdict}{logNote}");
         if (failures.Count == 0)
             return 0;
         stderr.WriteLine($"tmactors localnet: failed pairs: {string.Join("; ", failures)}");

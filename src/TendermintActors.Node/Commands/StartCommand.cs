@@ -9,6 +9,8 @@ using TendermintActors.Node.Diagnostics;
 using TendermintActors.Node.Rpc;
 using TendermintActors.Node.Runtime;
 using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.Pex;
+using TendermintActors.Hosting;
 using TendermintActors.Switching;
 
 namespace TendermintActors.Node.Commands;
@@ -58,8 +60,11 @@ internal static class StartCommand
         public NodeId Id => sw.Id;
         public EndPoint ListenAddress => sw.ListenAddress;
         public P2PSettings Settings { get; } = settings;
-        /// <summary>Resolved against the home; PEX (not built yet) will keep the address book there.</summary>
+        /// <summary>Resolved against the home; PEX keeps the address book there.</summary>
         public string AddrBookFile { get; } = addrBookFile;
+        /// <summary>The PEX reactor and the address book actor (null with pex = off).</summary>
+        public IActorRef? Pex => sw.Pex;
+        public IActorRef? AddrBook => sw.AddrBook;
         /// <summary>The <c>--sink-channel</c> reactor, answering <see cref="SinkReactor.GetCounts"/>.</summary>
         public IActorRef? Sink { get; } = sink;
         /// <summary>The bound RPC server (its <see cref="RpcServer.Running.Url"/> for clients), null when turned off.</summary>
@@ -188,10 +193,12 @@ internal static class StartCommand
         if (options.EchoChannel is { } ec && ec == options.SinkChannel)
             throw new StartFailedException($"--echo-channel and --sink-channel are both 0x{ec:x2}; give each its own channel");
 
-        // A peer connection needs at least one channel, and the node's only reactors so far are the diagnostic ones
-        // (PEX, channel 0x00, comes later).
-        if (options.EchoChannel is null && options.SinkChannel is null)
-            throw new StartFailedException("no reactor to run: give --echo-channel ID and/or --sink-channel ID (PEX is not built yet)");
+        // A peer connection needs at least one channel: PEX's (0x00), or a diagnostics reactor's.
+        if (!p2p.Pex && options.EchoChannel is null && options.SinkChannel is null)
+            throw new StartFailedException($"no reactor to run: {P2PSettings.Section}.pex = off and no --echo-channel or --sink-channel " +
+                                           "(a node without channels is refused by every peer)");
+        if (p2p.Pex && (options.EchoChannel == PexConstants.Channel || options.SinkChannel == PexConstants.Channel))
+            throw new StartFailedException($"channel 0x00 belongs to PEX; give the diagnostics reactor another channel or set {P2PSettings.Section}.pex = off");
 
         var keyFile = Resolve(home, p2p.NodeKeyFile);
         if (!NodeKeys.TryLoad(keyFile, out var key, out var keyError))
@@ -225,7 +232,12 @@ internal static class StartCommand
                 sink = system.ActorOf(SinkReactor.Props(), "sink");
                 reactors.Add(new ReactorRegistration("sink", sink, [SinkReactor.Channel(sinkChannel)]));
             }
-            var sw = await NodeSwitch.Start(system, "p2p", key, SwitchSettings.From(p2p), reactors, options.StartTimeout, cancellation, metrics.P2P);
+            var pex = system.TendermintP2P().PexFromConfig(home.Root);
+            var sw = await NodeSwitch.Start(system, "p2p", key, SwitchSettings.From(p2p), reactors, options.StartTimeout, cancellation, metrics.P2P, pex);
+            foreach (var warning in p2p.Warnings())
+                stderr.WriteLine($"warning: {warning}");
+            if (sw.PexStart?.Error is { } pexError)
+                throw new IOException(pexError);
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-peers", async () =>
             {
                 await NodeSwitch.StopPolitely(sw.Switch, TimeSpan.FromSeconds(5));

@@ -64,6 +64,8 @@ internal sealed class GossipReactor : ReactorActor, IWithTimers
         _moniker = moniker;
         _expectedPeers = expectedPeers;
         _clock = clock;
+        // Only peers that gossip count (a seed has PEX alone and does not stay).
+        Receive<Reactor.PeerAdded>(added => !added.Peer.HasChannel(ChannelId), _ => { });
         Receive<Reactor.PeerAdded>(added =>
         {
             _peers[added.Peer.Id] = added.Peer;

@@ -3,13 +3,22 @@ using Akka.Actor;
 using TendermintActors.Peers;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Hosting;
+using TendermintActors.Pex;
 using TendermintActors.Switching;
 using TendermintActors.Transport;
 
 namespace TendermintActors.Node.Runtime;
 
-/// <summary>A switch that is listening: its actor, the node's ID and where it accepts connections.</summary>
-internal sealed record RunningSwitch(IActorRef Switch, NodeId Id, EndPoint ListenAddress);
+/// <summary>
+/// A switch that is listening: its actor, the node's ID and where it accepts connections; with PEX, the PEX reactor,
+/// the address book and how PEX's start went.
+/// </summary>
+internal sealed record RunningSwitch(IActorRef Switch, NodeId Id, EndPoint ListenAddress)
+{
+    public IActorRef? Pex { get; init; }
+    public IActorRef? AddrBook { get; init; }
+    public Pex.PexReactor.StartReport? PexStart { get; init; }
+}
 
 /// <summary>Starting and stopping one node's switch inside a command's <see cref="ActorSystem"/>.</summary>
 internal static class NodeSwitch
@@ -21,15 +30,22 @@ internal static class NodeSwitch
     /// </summary>
     public static async Task<RunningSwitch> Start(ActorSystem system, string name, NodeKey key, SwitchSettings settings,
         IReadOnlyList<ReactorRegistration> reactors, TimeSpan timeout, CancellationToken cancellation,
-        Metrics.P2PMetrics? metrics = null)
+        Metrics.P2PMetrics? metrics = null, PexOptions? pex = null)
     {
-        var sw = system.TendermintP2P().StartNode(key, reactors, name, settings, new TcpTransport(system), metrics);
+        var sw = system.TendermintP2P().StartNode(key, reactors, name, settings, new TcpTransport(system), metrics, pex);
         var stopped = sw.WatchAsync(cancellation);
         var listening = sw.Ask<Switch.Listening>(replyTo => new Switch.Subscribe(replyTo), timeout, cancellation);
         var first = await Task.WhenAny(listening, stopped);
         if (first == stopped || listening.Result.ListenAddress is null)
             throw new IOException($"the switch could not listen on {settings.ListenHost}:{settings.ListenPort}");
-        return new RunningSwitch(sw, key.Id, listening.Result.ListenAddress);
+        var running = new RunningSwitch(sw, key.Id, listening.Result.ListenAddress);
+        if (pex is null)
+            return running;
+        // Seeds are resolved at PEX's start; the seeds' DNS gets its own 10 s on top of the start timeout.
+        var pexActor = await system.ActorSelection($"/user/{name}-pex").ResolveOne(timeout);
+        var book = await system.ActorSelection($"/user/{name}-addrbook").ResolveOne(timeout);
+        var report = await pexActor.Ask<Pex.PexReactor.StartReport>(Pex.PexReactor.AwaitStart.Instance, timeout + TimeSpan.FromSeconds(10), cancellation);
+        return running with { Pex = pexActor, AddrBook = book, PexStart = report };
     }
 
     /// <summary>

@@ -61,6 +61,10 @@ public sealed record NodeInfo
         return new NetAddress(NodeId.Parse(DefaultNodeId), host, port);
     }
 
+    /// <summary>The listen address with the ID in front, or null when it is not a valid id@host:port (PEX's source of a peer).</summary>
+    public NetAddress? ToNetAddressOrNull() =>
+        NetAddress.TryParse($"{DefaultNodeId}@{StripProtocol(ListenAddr)}", allowPortZero: true, out var address, out _) ? address : null;
+
     public bool HasChannel(byte channel) => Channels.Contains(channel);
 
     /// <summary>Go's DefaultNodeInfo.Validate. Throws <see cref="NodeInfoRejectedException"/> (Invalid).</summary>

@@ -127,6 +127,17 @@ public sealed class AdmissionPolicy
 
     private bool OurDialWins(NodeId remote) => string.CompareOrdinal(Settings.OurId.Hex, remote.Hex) < 0;
 
+    /// <summary>
+    /// Two connections to one peer both completed (the nodes dialled each other at once, and each admitted one before
+    /// the other arrived). Both nodes must keep the same one, the one dialled by the lower ID: true when
+    /// <paramref name="candidate"/> is that one and the connected peer's is not, so the connected one is to be
+    /// replaced by it; false when the candidate is to be refused as a duplicate.
+    /// </summary>
+    public bool ShouldReplace(bool existingIsOutbound, PeerCandidate candidate) =>
+        DialledByLowerId(candidate.IsOutbound, candidate.Id) && !DialledByLowerId(existingIsOutbound, candidate.Id);
+
+    private bool DialledByLowerId(bool outbound, NodeId remote) => outbound == OurDialWins(remote);
+
     private Admission? DuplicateIp(PeerSetSnapshot snapshot, PeerCandidate candidate) =>
         // Loopback is an IP like any other here, as in Go: two local nodes need allow-duplicate-ip.
         !Settings.AllowDuplicateIp && candidate.Ip is { } ip && snapshot.HasIp(ip)

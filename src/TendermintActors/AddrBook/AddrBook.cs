@@ -19,11 +19,22 @@ public static class AddrBook
     /// <summary>Replies with the model's <see cref="AddResult"/>.</summary>
     public sealed record AddAddress(NetAddress Addr, NetAddress Src) : IAddrBookCommand;
 
+    /// <summary>
+    /// Adds each address with the same source; replies <see cref="AddedAddresses"/> with those the book did not refuse
+    /// (new or already known), in order. PEX uses it for a whole <c>PexAddrs</c>.
+    /// </summary>
+    public sealed record AddAddresses(IReadOnlyList<NetAddress> Addrs, NetAddress Src) : IAddrBookCommand;
+
+    public sealed record AddedAddresses(IReadOnlyList<NetAddress> Accepted, int Refused);
+
     /// <summary>We are dialling it; no reply.</summary>
     public sealed record MarkAttempt(NetAddress Addr) : IAddrBookCommand;
 
     /// <summary>A successful connection moves the address to an old bucket; no reply.</summary>
     public sealed record MarkGood(NodeId Id) : IAddrBookCommand;
+
+    /// <summary>Removes the address without banning it; no reply.</summary>
+    public sealed record RemoveAddress(NetAddress Addr) : IAddrBookCommand;
 
     /// <summary>Removes the address and bans its ID for <see cref="BanTime"/>; no reply.</summary>
     public sealed record MarkBad(NetAddress Addr, TimeSpan BanTime) : IAddrBookCommand;
@@ -41,6 +52,14 @@ public static class AddrBook
 
     /// <summary>The address to dial, or null when the book is empty.</summary>
     public sealed record Picked(NetAddress? Addr);
+
+    /// <summary>
+    /// <see cref="PickAddress"/> <paramref name="Tries"/> times (picks may repeat); replies <see cref="PickedAddresses"/>,
+    /// which also says whether the book needs more addresses. One round trip for PEX's ensure-peers round.
+    /// </summary>
+    public sealed record PickAddresses(int BiasTowardsNewPercent, int Tries) : IAddrBookCommand;
+
+    public sealed record PickedAddresses(IReadOnlyList<NetAddress> Picks, bool NeedMoreAddrs, int Size);
 
     /// <summary>A random selection to gossip; replies <see cref="Selection"/>.</summary>
     public sealed record GetSelection : IAddrBookCommand
@@ -65,7 +84,7 @@ public static class AddrBook
         public static readonly Size Instance = new();
     }
 
-    /// <summary>One of our own addresses, never stored nor handed out; no reply.</summary>
+    /// <summary>One of our own addresses, never stored nor handed out (removed if it was stored); no reply.</summary>
     public sealed record AddOurAddress(NetAddress Addr) : IAddrBookCommand;
 
     /// <summary>Every stored address with its bucket placement; replies <see cref="Addresses"/>.</summary>

@@ -81,6 +81,11 @@ public sealed record P2PSettings
     public required bool SeedMode { get; init; }
     public required TimeSpan SeedDisconnectWaitPeriod { get; init; }
     public required TimeSpan EnsurePeersPeriod { get; init; }
+    public required TimeSpan CrawlPeriod { get; init; }
+    public required TimeSpan MinTimeBetweenCrawls { get; init; }
+    public required int PexMaxDialAttempts { get; init; }
+    public required TimeSpan PexBanTime { get; init; }
+    public required int PexEarlyRequestsTolerated { get; init; }
 
     // --- limits ---
     public required int MaxNumInboundPeers { get; init; }
@@ -164,6 +169,11 @@ public sealed record P2PSettings
             SeedMode = r.Bool("seed-mode"),
             SeedDisconnectWaitPeriod = r.Duration("seed-disconnect-wait-period"),
             EnsurePeersPeriod = r.PositiveDuration("ensure-peers-period"),
+            CrawlPeriod = r.PositiveDuration("crawl-period"),
+            MinTimeBetweenCrawls = r.Duration("min-time-between-crawls"),
+            PexMaxDialAttempts = r.Int("pex-max-dial-attempts", 1),
+            PexBanTime = r.PositiveDuration("pex-ban-time"),
+            PexEarlyRequestsTolerated = r.Int("pex-early-requests-tolerated", 0),
 
             MaxNumInboundPeers = r.Int("max-num-inbound-peers", 0),
             MaxNumOutboundPeers = r.Int("max-num-outbound-peers", 0),

@@ -2,6 +2,7 @@ using Akka;
 using Akka.Actor;
 using TendermintActors.Configuration;
 using TendermintActors.Metrics;
+using TendermintActors.Pex;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Switching;
 using TendermintActors.Transport;
@@ -31,14 +32,44 @@ public sealed class TendermintP2P : IExtension
     public static TendermintP2P Get(ActorSystem system) => system.WithExtension<TendermintP2P, TendermintP2PExtensionId>();
 
     /// <summary>
+    /// PEX as <c>tendermint.p2p</c> configures it: null when <c>pex = off</c>; otherwise its settings and the address
+    /// book's, with relative files resolved against <paramref name="home"/> (the current directory when null).
+    /// </summary>
+    public PexOptions? PexFromConfig(string? home = null)
+    {
+        if (!Settings.Pex) return null;
+        var file = Settings.AddrBookFile;
+        if (home is not null && !Path.IsPathRooted(file)) file = Path.Combine(home, file);
+        return new PexOptions(PexReactor.Settings.From(Settings), new AddrBook.Settings(Path.GetFullPath(file))
+        {
+            Strict = Settings.AddrBookStrict,
+            SaveInterval = Settings.AddrBookSaveInterval,
+            PrivateIds = Settings.PrivatePeerIds,
+        });
+    }
+
+    /// <summary>
     /// Starts a node (its switch actor, named <paramref name="name"/> under /user) with these reactors, on TCP unless
-    /// another transport is given, with <see cref="Settings"/> unless others are given.
+    /// another transport is given, with <see cref="Settings"/> unless others are given. With <paramref name="pex"/>
+    /// (see <see cref="PexFromConfig"/>) it also starts the address book (<c>{name}-addrbook</c>) and the PEX reactor
+    /// (<c>{name}-pex</c>, on channel 0x00) beside the switch.
     /// </summary>
     public IActorRef StartNode(NodeKey key, IReadOnlyList<ReactorRegistration> reactors, string name = "p2p",
-        SwitchSettings? settings = null, IP2PTransport? transport = null, P2PMetrics? metrics = null)
+        SwitchSettings? settings = null, IP2PTransport? transport = null, P2PMetrics? metrics = null, PexOptions? pex = null)
     {
         var switchSettings = settings ?? SwitchSettings.From(Settings);
+        IActorRef? pexReactor = null;
+        if (pex is not null)
+        {
+            var book = _system.ActorOf(AddrBook.Props(pex.AddrBook with
+            {
+                PrivateIds = pex.AddrBook.PrivateIds.Count > 0 ? pex.AddrBook.PrivateIds : switchSettings.PrivatePeerIds,
+            }), name + "-addrbook");
+            pexReactor = _system.ActorOf(PexReactor.Props(pex.Reactor, book), name + "-pex");
+            reactors = [new ReactorRegistration("pex", pexReactor, [PexReactor.Descriptor]), .. reactors];
+        }
         var node = _system.ActorOf(Switch.Props(key, switchSettings, reactors, transport ?? new TcpTransport(_system), metrics), name);
+        pexReactor?.Tell(new PexReactor.Attach(node));
         var timeout = switchSettings.HandshakeTimeout < TimeSpan.FromSeconds(10) ? TimeSpan.FromSeconds(10) : switchSettings.HandshakeTimeout;
         var terminated = node.WatchAsync();
         CoordinatedShutdown.Get(_system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, $"tendermint-p2p-{name}", async () =>
@@ -58,6 +89,9 @@ public sealed class TendermintP2P : IExtension
         return node;
     }
 }
+
+/// <summary>What PEX needs to run beside a switch: the reactor's settings and its address book's.</summary>
+public sealed record PexOptions(PexReactor.Settings Reactor, AddrBook.Settings AddrBook);
 
 public sealed class TendermintP2PExtensionId : ExtensionIdProvider<TendermintP2P>
 {

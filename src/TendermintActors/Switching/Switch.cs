@@ -138,6 +138,35 @@ public static class Switch
 
     public sealed record Peers(IReadOnlyList<PeerHandle> Connected);
 
+    /// <summary>
+    /// Asks for <see cref="DialState"/>: who is connected and who is being dialled (what PEX decides with).
+    /// <paramref name="Tag"/> comes back in the reply, so the asker can tell its rounds apart.
+    /// </summary>
+    public sealed record GetDialState(object? Tag = null) : ICommand;
+
+    /// <summary>The switch's peers and dials at one moment, with the limits that PEX fills up to.</summary>
+    public sealed record DialState(
+        IReadOnlyList<PeerHandle> Peers,
+        IReadOnlyCollection<NodeId> Dialling,
+        IReadOnlySet<NodeId> PersistentPeerIds,
+        int MaxOutboundPeers,
+        bool AllowDuplicateIp,
+        object? Tag)
+    {
+        public int Outbound => Peers.Count(p => p.IsOutbound);
+
+        public int Inbound => Peers.Count - Outbound;
+
+        public bool IsPersistent(NodeId id) => PersistentPeerIds.Contains(id);
+
+        /// <summary>Go's IsDialingOrExistingAddress: the ID is connected or being dialled, or (unless duplicate IPs are
+        /// allowed) a peer already has the address's IP.</summary>
+        public bool IsDiallingOrConnected(NetAddress address) =>
+            Dialling.Contains(address.Id)
+            || Peers.Any(p => p.Id == address.Id)
+            || (!AllowDuplicateIp && address.Ip is { } ip && Peers.Any(p => ip.Equals(p.RemoteIp)));
+    }
+
     public sealed record GetNodeInfo : ICommand
     {
         public static readonly GetNodeInfo Instance = new();

@@ -71,6 +71,20 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
                     _log.Debug("Address book refused {0} from {1}: {2}", add.Addr, add.Src, refused.Reason);
                 Sender.Tell(result);
                 break;
+            case AddAddresses batch:
+                var accepted = new List<NetAddress>(batch.Addrs.Count);
+                foreach (var addr in batch.Addrs)
+                {
+                    if (_book.AddAddress(addr, batch.Src, Now) is AddResult.Refused no)
+                        _log.Debug("Address book refused {0} from {1}: {2}", addr, batch.Src, no.Reason);
+                    else
+                        accepted.Add(addr);
+                }
+                Sender.Tell(new AddedAddresses(accepted, batch.Addrs.Count - accepted.Count));
+                break;
+            case RemoveAddress remove:
+                _book.RemoveAddress(remove.Addr);
+                break;
             case MarkAttempt attempt:
                 _book.MarkAttempt(attempt.Addr, Now);
                 break;
@@ -86,6 +100,13 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
             case PickAddress pick:
                 Sender.Tell(new Picked(_book.PickAddress(pick.BiasTowardsNewPercent, _random)));
                 break;
+            case PickAddresses picks:
+                var picked = new List<NetAddress>(picks.Tries);
+                for (var i = 0; i < picks.Tries; i++)
+                    if (_book.PickAddress(picks.BiasTowardsNewPercent, _random) is { } one)
+                        picked.Add(one);
+                Sender.Tell(new PickedAddresses(picked, _book.NeedMoreAddrs(), _book.Size));
+                break;
             case GetSelection:
                 Sender.Tell(new Selection(_book.GetSelection(_random)));
                 break;
@@ -99,6 +120,8 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
                 Sender.Tell(_book.Size);
                 break;
             case AddOurAddress ours:
+                if (_book.Get(ours.Addr.Id) is { } stored && stored.Addr == ours.Addr)
+                    _book.RemoveAddress(ours.Addr);
                 _book.AddOurAddress(ours.Addr);
                 break;
             case GetAddresses:

@@ -140,12 +140,17 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                     (_origin as PeerOrigin.Outbound)?.Persistent ?? false, up.Remote, DialledAddress, Self);
                 _switch.Tell(new SwitchActor.PeerUpgraded(Self, _handle));
                 Become(AwaitingAdmission);
+                Stash.UnstashAll(); // an early MConnection.Stopped ends it now; anything else is stashed again
                 break;
             case UpgradeFailed failed:
                 Finish(PeerStopReason.FromException(failed.Error));
                 break;
             case MConnection.Stopped:
-                break; // the upgrade's own failure follows and explains it
+                // Either the upgrade failed (its own failure follows and explains it), or the connection ended just
+                // after the upgrade succeeded and before we heard of it: keep it for the next state, or the peer would
+                // be admitted with a dead connection and never notice.
+                Stash.Stash();
+                break;
             case Peer.Stop stop:
                 Abort();
                 Finish(stop.Reason);

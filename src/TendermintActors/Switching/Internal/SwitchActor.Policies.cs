@@ -43,6 +43,10 @@ internal sealed partial class SwitchActor
         _peers.Values.Select(p => new ConnectedPeer(p.Id, p.RemoteIp ?? IPAddress.None, p.IsOutbound, p.IsPersistent)).ToList(),
         _dialling.Keys.ToHashSet());
 
+    private bool ShouldReplace(PeerHandle existing, PeerHandle candidate) =>
+        _admission.ShouldReplace(existing.IsOutbound,
+            new PeerCandidate(candidate.Id, candidate.RemoteIp ?? IPAddress.Loopback, candidate.IsOutbound, candidate.IsPersistent));
+
     /// <summary>Null when the candidate may become a peer; otherwise why not.</summary>
     private PeerStopReason? CheckAdmission(PeerHandle candidate)
     {

@@ -49,6 +49,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     private readonly Dictionary<NodeId, NetAddress> _dialling = new();
     private readonly Dictionary<NodeId, NetAddress> _persistent = new();
     private readonly Dictionary<NodeId, int> _redialAttempts = new();
+    private readonly Dictionary<NodeId, (IActorRef Actor, PeerHandle Candidate)> _replacing = new();
     private readonly HashSet<string> _ourAddresses = new();
     private readonly List<IActorRef> _subscribers = new();
     private readonly Random _random = new();
@@ -228,6 +229,10 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
             case Switch.GetNodeInfo:
                 Sender.Tell(new Switch.NodeInfoReply(_nodeInfo!, _listening ? _binding!.LocalAddress : null));
                 break;
+            case Switch.GetDialState dialState:
+                Sender.Tell(new Switch.DialState(_peers.Values.ToList(), _dialling.Keys.ToList(), _persistent.Keys.ToHashSet(),
+                    _settings.MaxOutboundPeers, _settings.AllowDuplicateIp, dialState.Tag));
+                break;
             case Switch.Subscribe subscribe:
                 _subscribers.Add(subscribe.Subscriber);
                 Context.Watch(subscribe.Subscriber);
@@ -298,6 +303,16 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     {
         if (!_connections.TryGetValue(actor, out var connection)) return;
         ReleaseSlot(connection);
+        if (_peers.TryGetValue(candidate.Id, out var existing) && ShouldReplace(existing, candidate))
+        {
+            // Crossing dials, each admitted on one side first: keep the one dialled by the lower ID, as the other node
+            // does. The candidate waits until the old peer has ended, so reactors hear removed before added.
+            _log.Debug("Replacing connection {0} to {1} by the crossing one dialled by the lower ID", existing.Actor.Path.Name, candidate.Id);
+            _replacing[candidate.Id] = (actor, candidate);
+            existing.Actor.Tell(new Peer.Stop(new PeerStopReason("replaced",
+                "of two crossing connections, the one dialled by the lower ID is kept"), Graceful: false));
+            return;
+        }
         var refusal = CheckAdmission(candidate);
         if (refusal is not null)
         {
@@ -377,9 +392,20 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         var dialled = (connection.Origin as PeerOrigin.Outbound)?.Address;
         if (dialled is not null && _dialling.TryGetValue(dialled.Id, out var pending) && pending == dialled)
             _dialling.Remove(dialled.Id);
-        var wasPeer = ended.WasAdmitted && ended.Handle is { } handle && _peers.TryGetValue(handle.Id, out var current) && current.Equals(handle);
+        // Admitted by us, even if the connection ended before it heard so (then reactors never heard of it either).
+        var wasPeer = ended.Handle is { } handle && _peers.TryGetValue(handle.Id, out var current) && current.Equals(handle);
         if (wasPeer)
             _peers.Remove(ended.Handle!.Id);
+        if (ended.Id is { } endedId && _replacing.TryGetValue(endedId, out var replacement))
+        {
+            if (replacement.Actor.Equals(ended.Actor))
+                _replacing.Remove(endedId); // the replacement itself ended first
+            else if (wasPeer)
+            {
+                _replacing.Remove(endedId);
+                Self.Tell(new PeerUpgraded(replacement.Actor, replacement.Candidate));
+            }
+        }
 
         if (dialled is not null && ended.Reason.Error is NodeInfoRejectedException { Reason: NodeInfoRejection.SelfConnection })
         {
