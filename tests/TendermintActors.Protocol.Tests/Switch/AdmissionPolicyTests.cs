@@ -116,6 +116,26 @@ public class AdmissionPolicyTests
         Assert.True(highKeepsInbound);
     }
 
+    [Fact]
+    public void When_each_side_admitted_a_different_one_of_two_crossing_connections_both_replace_it_by_the_lower_ID_s_dial()
+    {
+        // Each node admitted the connection it saw complete first, and they differ: the low side has the high side's
+        // dial (inbound), the high side has its own dial (outbound). Both must end with the low side's dial.
+        var lowSide = new AdmissionPolicy(new AdmissionSettings(Lower));
+        var highSide = new AdmissionPolicy(new AdmissionSettings(Higher));
+
+        // The low side's own dial completes while it holds the inbound one: replace.
+        Assert.True(lowSide.ShouldReplace(existingIsOutbound: false, Outbound(Higher)));
+        // The high side receives the low side's dial while it holds its own: replace.
+        Assert.True(highSide.ShouldReplace(existingIsOutbound: true, Inbound(Lower)));
+        // The other way round the existing one is already the low side's dial: refuse the newcomer instead.
+        Assert.False(lowSide.ShouldReplace(existingIsOutbound: true, Inbound(Higher)));
+        Assert.False(highSide.ShouldReplace(existingIsOutbound: false, Outbound(Lower)));
+        // A second connection in the same direction is never a reason to replace.
+        Assert.False(lowSide.ShouldReplace(existingIsOutbound: true, Outbound(Higher)));
+        Assert.False(highSide.ShouldReplace(existingIsOutbound: false, Inbound(Lower)));
+    }
+
     // Duplicate IP
 
     [Fact]
