@@ -65,6 +65,68 @@ public sealed class StartCommandSpecs
     }
 
     [Fact]
+    public async Task Nodes_given_only_a_seed_find_each_other_through_PEX_with_no_other_reactor()
+    {
+        using var seedHome = InitHome("seed");
+        using var home1 = InitHome("one");
+        using var home2 = InitHome("two");
+        string[] local = ["tendermint.p2p.addr-book-strict=off", "tendermint.p2p.allow-duplicate-ip=on", "tendermint.p2p.dial-start-jitter=0s"];
+        await using var seed = await StartCommand.StartAsync(new StartCommand.Options(seedHome.Home)
+        {
+            ListenAddress = "tcp://127.0.0.1:0", RpcListenAddress = "", SeedMode = true, Sets = local,
+        }, new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
+        StartCommand.Options Node(TempHome home) => new(home.Home)
+        {
+            ListenAddress = "tcp://127.0.0.1:0", RpcListenAddress = "", Seeds = seed.PeerAddress, Sets = local,
+        };
+
+        await using var node1 = await StartCommand.StartAsync(Node(home1), new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
+        await using var node2 = await StartCommand.StartAsync(Node(home2), new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
+
+        // node2 hears of node1 from the seed and dials it at once.
+        var peer1 = await node1.Switch.Ask<Switch.PeerConnected>(r => new Switch.Subscribe(new PeerWith(node2.Id.Hex, r).Ref(node1.System)),
+            Timeout, CancellationToken.None);
+        var peer2 = await node2.Switch.Ask<Switch.PeerConnected>(r => new Switch.Subscribe(new PeerWith(node1.Id.Hex, r).Ref(node2.System)),
+            Timeout, CancellationToken.None);
+        Assert.False(peer1.Peer.IsOutbound);
+        Assert.True(peer2.Peer.IsOutbound);
+        // PEX is the only reactor: channel 0x00 alone is advertised.
+        Assert.Equal([(byte)0x00], peer1.Peer.NodeInfo.Channels.ToArray());
+        Assert.NotNull(node1.Pex);
+    }
+
+    [Fact]
+    public void Start_fails_naming_the_seeds_key_when_no_seed_resolves_and_the_address_book_is_empty()
+    {
+        using var home = InitHome("lost");
+        var run = CliRun.Of("start", "--home", home.Root, "--p2p.laddr", "tcp://127.0.0.1:0", "--rpc.laddr", "",
+            "--p2p.seeds", new string('a', 40) + "@seed.invalid:26656");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("tendermint.p2p.seeds: none of the 1 seed(s) resolves and the address book is empty", run.Stderr);
+    }
+
+    [Fact]
+    public void Start_without_PEX_needs_a_diagnostics_channel_and_says_so()
+    {
+        using var home = InitHome("mute");
+        var run = CliRun.Of("start", "--home", home.Root, "--p2p.pex", "false");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("tendermint.p2p.pex = off and no --echo-channel or --sink-channel", run.Stderr);
+    }
+
+    [Fact]
+    public void Channel_zero_belongs_to_PEX()
+    {
+        using var home = InitHome("zero");
+        var run = CliRun.Of("start", "--home", home.Root, "--echo-channel", "0x00");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("channel 0x00 belongs to PEX", run.Stderr);
+    }
+
+    [Fact]
     public void Start_refuses_a_bad_value_set_on_the_command_line_naming_the_key()
     {
         using var home = InitHome("bad");
@@ -98,6 +160,25 @@ public sealed class StartCommandSpecs
         Assert.Equal("tcp://127.0.0.1:9", config.GetString("tendermint.p2p.laddr"));
         Assert.Equal("tcp://1.2.3.4:5", config.GetString("tendermint.p2p.external-address"));
         Assert.Equal("test-net", config.GetString("tendermint.p2p.network"));
+    }
+
+    /// <summary>Forwards the <see cref="Switch.PeerConnected"/> of one peer ID (already connected or not yet) to the asker.</summary>
+    private sealed class PeerWith(string id, IActorRef replyTo)
+    {
+        public IActorRef Ref(ActorSystem system) => system.ActorOf(Props.Create(() => new Forwarder(id, replyTo)));
+
+        private sealed class Forwarder : ReceiveActor
+        {
+            public Forwarder(string id, IActorRef replyTo)
+            {
+                Receive<Switch.PeerConnected>(c => c.Peer.Id.Hex == id, connected =>
+                {
+                    replyTo.Tell(connected);
+                    Context.Stop(Self);
+                });
+                ReceiveAny(_ => { });
+            }
+        }
     }
 
     /// <summary>Forwards the first <see cref="Switch.PeerConnected"/> it hears to the asker.</summary>
