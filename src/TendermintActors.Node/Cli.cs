@@ -30,6 +30,7 @@ internal static class Cli
         root.Subcommands.Add(StartCommand.Create(home));
         root.Subcommands.Add(LocalnetCommand.Create());
         root.Subcommands.Add(BenchCommand.Create(home));
+        root.Subcommands.Add(CrawlCommand.Create(home));
         return root;
     }
 
