@@ -28,6 +28,7 @@ public static class LinkBenchmark
     // Akka.IO's defaults read at most 4 KiB per receive (maximum-frame-size = 4k, 8 KiB socket buffers): the
     // receiving SecretConnection then opens ~4 frames per element. 64 KiB reads (the size of our write batches)
     // measured +40-60 % for 64 KiB messages here. The frame size must stay at most half of each socket buffer.
+    // The same tuning as the node process's (NodeAkkaConfig.TcpTuning in TendermintActors.Node).
     private const string TcpTuning = "akka.io.tcp { maximum-frame-size = 64k, receive-buffer-size = 128k, send-buffer-size = 128k }";
 
     public static async Task<int> Run(string[] args)
@@ -36,6 +37,9 @@ public static class LinkBenchmark
         var total = (long)megabytes * 1024 * 1024;
         // --akka "<hocon>" overrides the system's config, e.g. to compare akka.io.tcp buffer sizes.
         var overrides = args.SkipWhile(a => a != "--akka").Skip(1).FirstOrDefault() ?? "";
+        // --sizes 1024,65536 picks the bulk message sizes (e.g. one size only, to profile it).
+        var sizes = args.SkipWhile(a => a != "--sizes").Skip(1).Select(s => s.Split(',').Select(int.Parse).ToArray())
+            .FirstOrDefault([1024, 64 * 1024]);
         using var system = ActorSystem.Create("link-bench", ConfigurationFactory.ParseString(TcpTuning + "\n" + overrides + "\nakka.loglevel = WARNING"));
 
         var sink = new SinkState();
@@ -59,12 +63,18 @@ public static class LinkBenchmark
         var peer = await echoReplies.Connected.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         Console.WriteLine($"TendermintActors link benchmark: two nodes, loopback TCP, rate limits off, {megabytes} MiB per bulk run");
+        var cpu = CpuClock.Start();
         var ideal = IdealPipeline(total);
-        Console.WriteLine($"ideal pipeline (raw socket + ChaCha20-Poly1305 frames in 64 KiB writes): {ideal:F0} MB/s");
-        foreach (var size in new[] { 1024, 64 * 1024 })
+        Console.WriteLine($"ideal pipeline (raw socket + ChaCha20-Poly1305 frames in 64 KiB writes): {ideal:F0} MB/s, {cpu.NanosecondsPer(total)} ns CPU/byte");
+        // Warm-up: a short transfer of each size first, so that the runtime's tiered JIT has compiled the hot path
+        // before the clock runs (otherwise a 128 MiB run measures part-instrumented code and the JIT thread).
+        foreach (var size in sizes)
+            await Bulk(system, peer, sink, Math.Min(total, 16L << 20), size);
+        foreach (var size in sizes)
         {
+            cpu = CpuClock.Start();
             var mbps = await Bulk(system, peer, sink, total, size);
-            Console.WriteLine($"throughput, {size / 1024} KiB messages on one channel: {mbps:F0} MB/s ({mbps / ideal * 100:F0} % of ideal)");
+            Console.WriteLine($"throughput, {size / 1024} KiB messages on one channel: {mbps:F0} MB/s ({mbps / ideal * 100:F0} % of ideal), {cpu.NanosecondsPer(total)} ns CPU/byte");
         }
         var (p50, p99) = await RoundTrips(peer, echoReplies, 2000);
         Console.WriteLine($"round trip, 64-byte message, idle: p50 {p50:F3} ms, p99 {p99:F3} ms");
@@ -149,6 +159,15 @@ public static class LinkBenchmark
         }
         writer.Wait();
         return frames * (double)Frame.DataMaxSize / stopwatch.Elapsed.TotalSeconds / 1e6;
+    }
+
+    /// <summary>The process's CPU time over a phase, per byte moved: steadier than MB/s on a shared machine.</summary>
+    private readonly record struct CpuClock(TimeSpan StartedAt)
+    {
+        public static CpuClock Start() => new(Process.GetCurrentProcess().TotalProcessorTime);
+
+        public string NanosecondsPer(long bytes) =>
+            ((Process.GetCurrentProcess().TotalProcessorTime - StartedAt).TotalNanoseconds / bytes).ToString("F1");
     }
 
     private sealed class SinkState
