@@ -18,7 +18,9 @@ namespace TendermintActors.Benchmarks;
 /// Two nodes in one process over loopback TCP (rate limits off): bulk throughput on one channel, small-message round
 /// trips at idle and under a concurrent bulk transfer, and the "ideal pipeline" (raw sockets, ChaCha20-Poly1305 frames
 /// sealed into 64 KiB writes) measured in the same run for a ratio. Prints figures; asserts nothing.
-/// Run: <c>dotnet run -c Release --project tests/TendermintActors.Benchmarks -- link [--mb 256]</c>
+/// Every phase is warmed up first (<c>--warmup</c> seconds, 3 by default), and each figure comes with the process's
+/// CPU time per byte and the garbage collections (gen0/gen1/gen2) of its run.
+/// Run: <c>dotnet run -c Release --project tests/TendermintActors.Benchmarks -- link [--mb 256] [--warmup 3]</c>
 /// </summary>
 public static class LinkBenchmark
 {
@@ -28,6 +30,7 @@ public static class LinkBenchmark
     // Akka.IO's defaults read at most 4 KiB per receive (maximum-frame-size = 4k, 8 KiB socket buffers): the
     // receiving SecretConnection then opens ~4 frames per element. 64 KiB reads (the size of our write batches)
     // measured +40-60 % for 64 KiB messages here. The frame size must stay at most half of each socket buffer.
+    // The same tuning as the node process's (NodeAkkaConfig.TcpTuning in TendermintActors.Node).
     private const string TcpTuning = "akka.io.tcp { maximum-frame-size = 64k, receive-buffer-size = 128k, send-buffer-size = 128k }";
 
     public static async Task<int> Run(string[] args)
@@ -36,6 +39,11 @@ public static class LinkBenchmark
         var total = (long)megabytes * 1024 * 1024;
         // --akka "<hocon>" overrides the system's config, e.g. to compare akka.io.tcp buffer sizes.
         var overrides = args.SkipWhile(a => a != "--akka").Skip(1).FirstOrDefault() ?? "";
+        // --warmup 3 is the seconds each phase runs before it is measured (the ideal pipeline's included).
+        var warmup = TimeSpan.FromSeconds(args.SkipWhile(a => a != "--warmup").Skip(1).Select(double.Parse).FirstOrDefault(3));
+        // --sizes 1024,65536 picks the bulk message sizes (e.g. one size only, to profile it).
+        var sizes = args.SkipWhile(a => a != "--sizes").Skip(1).Select(s => s.Split(',').Select(int.Parse).ToArray())
+            .FirstOrDefault([1024, 64 * 1024]);
         using var system = ActorSystem.Create("link-bench", ConfigurationFactory.ParseString(TcpTuning + "\n" + overrides + "\nakka.loglevel = WARNING"));
 
         var sink = new SinkState();
@@ -59,12 +67,25 @@ public static class LinkBenchmark
         var peer = await echoReplies.Connected.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
         Console.WriteLine($"TendermintActors link benchmark: two nodes, loopback TCP, rate limits off, {megabytes} MiB per bulk run");
+        for (var started = Stopwatch.StartNew(); started.Elapsed < warmup;)
+            IdealPipeline(Math.Min(total, 64L << 20));
+        var cpu = CpuClock.Start();
         var ideal = IdealPipeline(total);
-        Console.WriteLine($"ideal pipeline (raw socket + ChaCha20-Poly1305 frames in 64 KiB writes): {ideal:F0} MB/s");
-        foreach (var size in new[] { 1024, 64 * 1024 })
+        Console.WriteLine($"ideal pipeline (raw socket + ChaCha20-Poly1305 frames in 64 KiB writes): {ideal:F0} MB/s, {cpu.NanosecondsPer(total)}");
+        // Warm-up: each size runs for a while before the clock starts, so that the runtime's tiered JIT has compiled
+        // the hot path. Without it a 128 MiB run (1-2 s) mostly measures instrumented code and the JIT thread: twice
+        // the CPU per byte of the steady state for 1 KiB messages here (DOTNET_TieredCompilation=0 agrees).
+        foreach (var size in sizes)
         {
+            var started = Stopwatch.StartNew();
+            do await Bulk(system, peer, sink, Math.Min(total, 16L << 20), size);
+            while (started.Elapsed < warmup);
+        }
+        foreach (var size in sizes)
+        {
+            cpu = CpuClock.Start();
             var mbps = await Bulk(system, peer, sink, total, size);
-            Console.WriteLine($"throughput, {size / 1024} KiB messages on one channel: {mbps:F0} MB/s ({mbps / ideal * 100:F0} % of ideal)");
+            Console.WriteLine($"throughput, {size / 1024} KiB messages on one channel: {mbps:F0} MB/s ({mbps / ideal * 100:F0} % of ideal), {cpu.NanosecondsPer(total)}");
         }
         var (p50, p99) = await RoundTrips(peer, echoReplies, 2000);
         Console.WriteLine($"round trip, 64-byte message, idle: p50 {p50:F3} ms, p99 {p99:F3} ms");
@@ -149,6 +170,20 @@ public static class LinkBenchmark
         }
         writer.Wait();
         return frames * (double)Frame.DataMaxSize / stopwatch.Elapsed.TotalSeconds / 1e6;
+    }
+
+    /// <summary>
+    /// The process's CPU time over a phase per byte moved (steadier than MB/s on a shared machine), and the garbage
+    /// collections of each generation meanwhile.
+    /// </summary>
+    private readonly record struct CpuClock(TimeSpan StartedAt, int Gen0, int Gen1, int Gen2)
+    {
+        public static CpuClock Start() => new(Process.GetCurrentProcess().TotalProcessorTime,
+            GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+
+        public string NanosecondsPer(long bytes) =>
+            $"{(Process.GetCurrentProcess().TotalProcessorTime - StartedAt).TotalNanoseconds / bytes:F1} ns CPU/byte, " +
+            $"GCs {GC.CollectionCount(0) - Gen0}/{GC.CollectionCount(1) - Gen1}/{GC.CollectionCount(2) - Gen2}";
     }
 
     private sealed class SinkState

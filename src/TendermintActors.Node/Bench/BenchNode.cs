@@ -20,10 +20,6 @@ internal sealed class BenchNode : IAsyncDisposable
     /// <summary>Whole messages that may wait in the channel's send queue: enough to keep a fast link busy.</summary>
     public const int SendQueueCapacity = 1000;
 
-    // Akka.IO reads 4 KiB per receive by default; 64 KiB reads (our write batch size) keep bulk transfers from
-    // being bound by per-read overhead (see LinkBenchmark). The frame size must stay at most half of each buffer.
-    // Logs at ERROR: failed dials are retried and their last reason ends up in the failure message anyway.
-    private const string TcpTuning = "akka.io.tcp { maximum-frame-size = 64k, receive-buffer-size = 128k, send-buffer-size = 128k }";
 
     internal sealed record Settings(string Network, byte Channel, string ListenHost, int ListenPort)
     {
@@ -67,8 +63,9 @@ internal sealed class BenchNode : IAsyncDisposable
         {
             key = NodeKey.Generate();
         }
-        var system = ActorSystem.Create("tmactors-bench",
-            ConfigurationFactory.ParseString(TcpTuning).WithFallback(NodeAkkaConfig.Create("ERROR")));
+        // Logs at ERROR: failed dials are retried and their last reason ends up in the failure message anyway.
+        // NodeAkkaConfig carries the Akka.IO TCP tuning for bulk traffic.
+        var system = ActorSystem.Create("tmactors-bench", NodeAkkaConfig.Create("ERROR"));
         try
         {
             system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: false), "log-sink");

@@ -91,7 +91,7 @@ public sealed class Reassembler
             }
             if (_tail is null || _tail.Length - _tailUsed < data.Length)
             {
-                _tail = new byte[Math.Max(TailSize, data.Length)];
+                _tail = GC.AllocateUninitializedArray<byte>(Math.Max(TailSize, data.Length));
                 _tailUsed = 0;
                 _lastSegmentIsTail = false;
             }
@@ -111,7 +111,8 @@ public sealed class Reassembler
 
         public byte[] Finish(ReadOnlySpan<byte> last)
         {
-            var message = new byte[Length + last.Length];
+            // Filled completely below: no need to zero it first (this matters for large messages).
+            var message = GC.AllocateUninitializedArray<byte>(Length + last.Length);
             var offset = 0;
             foreach (var segment in _segments!)
             {

@@ -359,7 +359,8 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
         }
         else
         {
-            var grown = new byte[Math.Max(MinimumCapacity, Math.Max(count + size, _buffer.Length * 2))];
+            // Uninitialized: only the written range is ever read or handed out.
+            var grown = GC.AllocateUninitializedArray<byte>(Math.Max(MinimumCapacity, Math.Max(count + size, _buffer.Length * 2)));
             _buffer.AsSpan(_start, count).CopyTo(grown);
             _buffer = grown;
         }

@@ -17,7 +17,7 @@ namespace TendermintActors.Streams;
 /// <remarks>
 /// <para><b>Sending.</b> Each channel holds at most <see cref="ChannelDescriptor.SendQueueCapacity"/> + 1 messages
 /// not yet completely written (the one being cut into packets plus the waiting ones, as in Go). The owner keeps its
-/// own count: +1 per <see cref="MConnectionHandle.Send"/>, −1 per <see cref="MessageSent"/> or
+/// own count: +1 per <see cref="MConnectionHandle.Send"/>, −Count per <see cref="MessagesSent"/>, −1 per
 /// <see cref="SendRejected"/>, so it can answer <c>TrySend</c> at once without sharing state with the stage. A send
 /// beyond the bound, on an unknown channel or after a close is dropped with a <see cref="SendRejected"/>. Packets are
 /// written as soon as downstream asks (no flush delay); while it is busy they gather into writes of up to
@@ -64,8 +64,12 @@ public static class MConnection
         public override string ToString() => $"MessageReceived(0x{Channel:x2}, {Message.Length} bytes)";
     }
 
-    /// <summary>A message given to <see cref="MConnectionHandle.Send"/> was completely written: its slot is free again.</summary>
-    public sealed record MessageSent(byte Channel) : IEvent;
+    /// <summary>
+    /// <paramref name="Count"/> (≥ 1) more messages given to <see cref="MConnectionHandle.Send"/> on the channel were
+    /// completely written: their slots are free again. Told once per channel per write, not once per message, so that
+    /// a stream of small messages does not cost the owner one actor message each.
+    /// </summary>
+    public sealed record MessagesSent(byte Channel, int Count) : IEvent;
 
     /// <summary>Why a message was dropped instead of queued.</summary>
     public enum SendRejection
@@ -200,7 +204,7 @@ public sealed class MConnectionHandle
 
     /// <summary>
     /// Queues a whole message on a channel. The stage keeps <paramref name="message"/> without copying it until its
-    /// last packet is written, so the memory must not change afterwards. Answered by <see cref="MConnection.MessageSent"/>
+    /// last packet is written, so the memory must not change afterwards. Answered by <see cref="MConnection.MessagesSent"/>
     /// or <see cref="MConnection.SendRejected"/>.
     /// </summary>
     public void Send(byte channel, ReadOnlyMemory<byte> message) => Enqueue(new Command(CommandKind.Send, channel, 0, message));

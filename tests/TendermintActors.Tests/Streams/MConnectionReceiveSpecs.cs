@@ -211,6 +211,6 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
                 Clock.Advance(settings.FlushThrottle);
             }
         }
-        Assert.Equal(new MessageSent(0x02), owner.ExpectMsg<MessageSent>(Timeout));
+        Assert.Equal(new MessagesSent(0x02, 1), owner.ExpectMsg<MessagesSent>(Timeout));
     }
 }

@@ -75,7 +75,7 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
         Assert.Equal(0x20, packet.PacketMsg.ChannelId);
         Assert.True(packet.PacketMsg.Eof);
         Assert.Equal("hello", packet.PacketMsg.Data.ToStringUtf8());
-        Assert.Equal(new MessageSent(0x20), owner.ExpectMsg<MessageSent>(Timeout));
+        Assert.Equal(new MessagesSent(0x20, 1), owner.ExpectMsg<MessagesSent>(Timeout));
     }
 
     [Fact]
@@ -89,9 +89,9 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
         handle.Send(0x01, Array.Empty<byte>()); // one empty packet
         handle.Send(0x90, Bytes(10, 2));
 
-        var acked = Enumerable.Range(0, 3).Select(_ => owner.ExpectMsg<MessageSent>(Timeout).Channel).ToList();
-        Assert.Equal(2, acked.Count(c => c == 0x01));
-        Assert.Equal(1, acked.Count(c => c == 0x90));
+        var acked = ExpectSent(owner, 3);
+        Assert.Equal(2, acked.GetValueOrDefault((byte)0x01));
+        Assert.Equal(1, acked.GetValueOrDefault((byte)0x90));
         var packets = Enumerable.Range(0, 5).Select(_ => remote.ExpectMsg<Packet>(Timeout).PacketMsg).ToList();
         Assert.Equal(3, packets.Count(p => p.Eof));
         AssertStatusQueuesEmpty(handle, owner);
@@ -120,8 +120,8 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
         Assert.Equal(2, packets.Count);
         Assert.Equal(Bytes(10, 1), packets[0].PacketMsg.Data.ToByteArray());
         Assert.Equal(Bytes(10, 2), packets[1].PacketMsg.Data.ToByteArray());
-        owner.ExpectMsg<MessageSent>(Timeout);
-        owner.ExpectMsg<MessageSent>(Timeout);
+        // Both went out in one write: one notification for the two.
+        Assert.Equal(new MessagesSent(0x01, 2), owner.ExpectMsg<MessagesSent>(Timeout));
 
         // Both slots are free again.
         handle.Send(0x01, Bytes(10, 5));
@@ -159,7 +159,7 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
 
         var message = Bytes(20_000, 7);
         handle.Send(0x01, message);
-        owner.ExpectMsg<MessageSent>(Timeout);
+        Assert.Equal(new MessagesSent(0x01, 1), owner.ExpectMsg<MessagesSent>(Timeout));
 
         var received = new List<byte>();
         var eof = false;
@@ -198,8 +198,10 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
         AssertSameMessages([odd], received[0x90]);
         Assert.Null(ownerB.ExpectMsg<Stopped>(Timeout).Reason);
 
-        var events = Enumerable.Range(0, 5).Select(_ => ownerA.ExpectMsg<IEvent>(Timeout)).ToList();
-        Assert.Equal(3, events.OfType<MessageSent>().Count());
+        var events = new List<IEvent>();
+        while (events.LastOrDefault() is not Stopped)
+            events.Add(ownerA.ExpectMsg<IEvent>(Timeout));
+        Assert.Equal(3, events.OfType<MessagesSent>().Sum(e => e.Count));
         Assert.Equal(new SendRejected(0x20, SendRejection.Closing), Assert.Single(events.OfType<SendRejected>()));
         Assert.Null(Assert.IsType<Stopped>(events[^1]).Reason);
         Assert.True(a.Completion.Wait(Timeout));
@@ -256,6 +258,20 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
         list.Add(message);
     }
 
+    /// <summary>Takes the owner's next <see cref="MessagesSent"/> until they add up to <paramref name="count"/>; per channel.</summary>
+    private static Dictionary<byte, int> ExpectSent(TestProbe owner, int count)
+    {
+        var sent = new Dictionary<byte, int>();
+        for (var total = 0; total < count;)
+        {
+            var m = owner.ExpectMsg<MessagesSent>(Timeout);
+            Assert.InRange(m.Count, 1, count - total);
+            sent[m.Channel] = sent.GetValueOrDefault(m.Channel) + m.Count;
+            total += m.Count;
+        }
+        return sent;
+    }
+
     /// <summary>Takes the owner's next events until it has seen the given numbers of received and sent messages.</summary>
     private static (Dictionary<byte, List<byte[]>> Received, Dictionary<byte, int> Sent) Collect(TestProbe owner, int received, int sent)
     {
@@ -270,9 +286,10 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
                     Add(messages, m.Channel, m.Message.ToArray());
                     r++;
                     break;
-                case MessageSent m:
-                    acks[m.Channel] = acks.GetValueOrDefault(m.Channel) + 1;
-                    s++;
+                case MessagesSent m:
+                    Assert.InRange(m.Count, 1, sent - s);
+                    acks[m.Channel] = acks.GetValueOrDefault(m.Channel) + m.Count;
+                    s += m.Count;
                     break;
                 case var other:
                     Assert.Fail($"unexpected {other}");

@@ -121,8 +121,8 @@ public sealed class MConnectionTcpSpecs : TestKit
                     handle.Ack(m.Channel);
                     r++;
                     break;
-                case MessageSent:
-                    s++;
+                case MessagesSent m:
+                    s += m.Count;
                     break;
                 case var other:
                     Assert.Fail($"unexpected {other}");

@@ -50,14 +50,20 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     public sealed record Reject(PeerStopReason Reason);
     private sealed record Upgraded(UpgradeResult Result, EndPoint Remote);
     private sealed record UpgradeFailed(Exception Error);
-    private sealed record SendTimedOut(long Id);
+    private sealed record SendTimeoutsDue
+    {
+        public static readonly SendTimeoutsDue Instance = new();
+    }
 
     private readonly PeerContext _ctx;
     private readonly PeerOrigin _origin;
     private readonly IActorRef _switch;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<byte, Queue<int>> _queued = new(); // sizes of messages handed to the stage, per channel
-    private readonly Dictionary<byte, Queue<(long Id, Peer.Send Send)>> _waiting = new();
+    // Sends waiting for room, per channel in arrival order, each with the time it gives up. All wait the same
+    // timeout, so each queue's head expires first: one timer for the earliest head serves them all (a timer per send
+    // cost a start and a cancel per message on a busy channel).
+    private readonly Dictionary<byte, Queue<(DateTimeOffset Deadline, Peer.Send Send)>> _waiting = new();
     private readonly Dictionary<byte, ChannelDescriptor> _channels;
     private readonly List<IActorRef> _statusRequesters = new();
     private MConnectionHandle? _connection;
@@ -66,7 +72,6 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     private NodeId? _remoteId;
     private bool _announced;
     private bool _finished;
-    private long _nextSendId;
     private DateTime _startedAt;
 
     public PeerActor(PeerContext ctx, PeerOrigin origin, IActorRef @switch)
@@ -220,11 +225,12 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                 else
                     Wait(send);
                 break;
-            case SendTimedOut timedOut:
-                TimeOutSend(timedOut.Id);
+            case SendTimeoutsDue:
+                ExpireWaitingSends();
                 break;
-            case MConnection.MessageSent sent:
-                OnSent(sent.Channel);
+            case MConnection.MessagesSent sent:
+                for (var i = 0; i < sent.Count; i++)
+                    OnSent(sent.Channel);
                 break;
             case MConnection.SendRejected rejected:
                 _log.Warning("Peer {0}: connection refused a message on channel 0x{1:x2} ({2})", _handle!.Id, rejected.Channel, rejected.Reason);
@@ -271,13 +277,16 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
         Reply(replyTo, channel, true, correlationId);
     }
 
+    /// <summary>The scheduler's clock, so that the send timeout follows Akka's TestScheduler in specs.</summary>
+    private DateTimeOffset Now => Context.System.Scheduler.Now;
+
     private void Wait(Peer.Send send)
     {
-        var id = ++_nextSendId;
         if (!_waiting.TryGetValue(send.Channel, out var queue))
-            _waiting[send.Channel] = queue = new Queue<(long, Peer.Send)>();
-        queue.Enqueue((id, send));
-        Timers.StartSingleTimer(id, new SendTimedOut(id), _ctx.Settings.SendTimeout);
+            _waiting[send.Channel] = queue = new Queue<(DateTimeOffset, Peer.Send)>();
+        queue.Enqueue((Now + _ctx.Settings.SendTimeout, send));
+        if (!Timers.IsTimerActive(SendTimeoutsDue.Instance))
+            Timers.StartSingleTimer(SendTimeoutsDue.Instance, SendTimeoutsDue.Instance, _ctx.Settings.SendTimeout);
     }
 
     private void OnSent(byte channel)
@@ -288,28 +297,30 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
             _ctx.Metrics?.PendingSend(_handle!.Id.Hex, -size);
         }
         if (!_waiting.TryGetValue(channel, out var queue)) return;
-        var (id, send) = queue.Dequeue();
+        var (_, send) = queue.Dequeue();
         if (queue.Count == 0) _waiting.Remove(channel);
-        Timers.Cancel(id);
         Enqueue(send.Channel, send.Message, send.ReplyTo, send.CorrelationId);
     }
 
-    private void TimeOutSend(long id)
+    /// <summary>Answers false to every waiting send whose deadline has passed, then sets the timer for the next one.</summary>
+    private void ExpireWaitingSends()
     {
+        var now = Now;
+        DateTimeOffset? next = null;
         foreach (var (channel, queue) in _waiting)
         {
-            var kept = new Queue<(long, Peer.Send)>();
-            foreach (var entry in queue)
+            while (queue.TryPeek(out var head) && head.Deadline <= now)
             {
-                if (entry.Id == id)
-                    Reply(entry.Send.ReplyTo, channel, false, entry.Send.CorrelationId);
-                else
-                    kept.Enqueue(entry);
+                queue.Dequeue();
+                Reply(head.Send.ReplyTo, channel, false, head.Send.CorrelationId);
             }
-            if (kept.Count == queue.Count) continue;
-            if (kept.Count == 0) _waiting.Remove(channel); else _waiting[channel] = kept;
-            return;
+            if (queue.TryPeek(out var first) && (next is null || first.Deadline < next))
+                next = first.Deadline;
+            else if (queue.Count == 0)
+                _waiting.Remove(channel); // allowed while enumerating a Dictionary
         }
+        if (next is { } due)
+            Timers.StartSingleTimer(SendTimeoutsDue.Instance, SendTimeoutsDue.Instance, due - now);
     }
 
     private static void Reply(IActorRef? replyTo, byte channel, bool accepted, object? correlationId) =>

@@ -60,6 +60,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private readonly ReceiveChannel?[] _receive = new ReceiveChannel?[256];
         private readonly ReceiveChannel[] _receiveChannels;
         private readonly List<PacketMsgFragment> _batch = [];
+        private readonly int[] _sentInBatch = new int[256];
+        private readonly List<byte> _channelsSentInBatch = [];
         private readonly int _batchLimit;
         private readonly int _largestPacket;
 
@@ -296,7 +298,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             }
             if (size == 0) return;
 
-            var buffer = new byte[size];
+            // Every byte is written below, so the array need not be zeroed first.
+            var buffer = GC.AllocateUninitializedArray<byte>(size);
             var offset = 0;
             if (pong)
             {
@@ -326,9 +329,16 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             }
             Push(_stage._out, ByteString.FromBytes(buffer));
 
+            // One MessagesSent per channel for the whole write, in the order the channels first completed a message.
             foreach (var fragment in _batch)
-                if (fragment.Eof)
-                    _owner.Tell(new MessageSent(fragment.ChannelId));
+                if (fragment.Eof && _sentInBatch[fragment.ChannelId]++ == 0)
+                    _channelsSentInBatch.Add(fragment.ChannelId);
+            foreach (var channel in _channelsSentInBatch)
+            {
+                _owner.Tell(new MessagesSent(channel, _sentInBatch[channel]));
+                _sentInBatch[channel] = 0;
+            }
+            _channelsSentInBatch.Clear();
             _batch.Clear();
 
             if (_closing && !_scheduler.HasPending)
