@@ -72,6 +72,11 @@ public class P2PSettingsSpecs
         Assert.Equal("", s.RpcAddress);
         Assert.Equal(new P2PMetricsSettings(PerPeerLabels: true, Namespace: "cometbft"), s.Metrics);
         Assert.Equal(TimeSpan.FromHours(28), s.SeedDisconnectWaitPeriod);
+        Assert.Equal(TimeSpan.FromSeconds(30), s.CrawlPeriod);
+        Assert.Equal(TimeSpan.FromMinutes(2), s.MinTimeBetweenCrawls);
+        Assert.Equal(16, s.PexMaxDialAttempts);
+        Assert.Equal(TimeSpan.FromHours(24), s.PexBanTime);
+        Assert.Equal(1, s.PexEarlyRequestsTolerated);
         Assert.Equal(TimeSpan.FromMinutes(2), s.AddrBookSaveInterval);
 
         Assert.Equal(s.ListenAddress, s.AdvertisedAddress);
@@ -198,6 +203,11 @@ public class P2PSettingsSpecs
     [InlineData("connection-attempt-window = 0s", "connection-attempt-window", "0s", "longer than 0s")]
     [InlineData("persistent-peers-redial-interval = 0s", "persistent-peers-redial-interval", "0s", "longer than 0s")]
     [InlineData("addr-book-save-interval = 0s", "addr-book-save-interval", "0s", "longer than 0s")]
+    [InlineData("crawl-period = 0s", "crawl-period", "0s", "longer than 0s")]
+    [InlineData("pex-ban-time = 0s", "pex-ban-time", "0s", "longer than 0s")]
+    [InlineData("min-time-between-crawls = -1s", "min-time-between-crawls", "-1s", "must not be negative")]
+    [InlineData("pex-max-dial-attempts = 0", "pex-max-dial-attempts", "0", "1 or more")]
+    [InlineData("pex-early-requests-tolerated = -1", "pex-early-requests-tolerated", "-1", "0 or more")]
     // durations that must be >= 0
     [InlineData("persistent-peers-max-dial-period = -1s", "persistent-peers-max-dial-period", "-1s", "must not be negative")]
     [InlineData("flush-throttle-timeout = -100ms", "flush-throttle-timeout", "-100ms", "must not be negative")]
