@@ -17,6 +17,9 @@ public static class HostedExample
                     options.Network = "test-net";
                     options.ListenAddress = "tcp://0.0.0.0:26656";
                     options.NodeKeyFile = "config/node_key.json";
+                    // PEX is on by default: the node finds peers through its seeds and keeps an address book.
+                    options.Seeds = ["<seed-id>@seed.example.com:26656"];
+                    options.AddrBookFile = "config/addrbook.json";
                 }, (system, registry) =>
                 {
                     var gossip = system.ActorOf(TxGossip.Props(), "tx-gossip");

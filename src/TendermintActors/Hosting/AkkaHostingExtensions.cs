@@ -27,7 +27,11 @@ public sealed class TendermintP2POptions
     public string? ExternalAddress { get; set; }
     public IReadOnlyList<string>? PersistentPeers { get; set; }
     public IReadOnlyList<string>? Seeds { get; set; }
+    /// <summary>Peer exchange (default on): with it the node runs the PEX reactor and the address book.</summary>
     public bool? Pex { get; set; }
+    public bool? SeedMode { get; set; }
+    /// <summary>The address book file (relative paths against the current directory).</summary>
+    public string? AddrBookFile { get; set; }
     public int? MaxInboundPeers { get; set; }
     public int? MaxOutboundPeers { get; set; }
     public bool? AllowDuplicateIp { get; set; }
@@ -55,6 +59,8 @@ public sealed class TendermintP2POptions
         Str("persistent-peers", PersistentPeers is null ? null : string.Join(",", PersistentPeers));
         Str("seeds", Seeds is null ? null : string.Join(",", Seeds));
         Val("pex", Pex);
+        Val("seed-mode", SeedMode);
+        Str("addr-book-file", AddrBookFile);
         Val("max-num-inbound-peers", MaxInboundPeers);
         Val("max-num-outbound-peers", MaxOutboundPeers);
         Val("allow-duplicate-ip", AllowDuplicateIp);
@@ -102,7 +108,7 @@ public static class AkkaHostingExtensions
             var extension = system.TendermintP2P();
             var key = options.NodeKey ?? NodeKeyFile.LoadOrGenerate(extension.Settings.NodeKeyFile);
             var node = extension.StartNode(key, reactors(system, registry), options.ActorName,
-                transport: options.Transport, metrics: options.Metrics);
+                transport: options.Transport, metrics: options.Metrics, pex: extension.PexFromConfig());
             registry.Register<TendermintP2PNode>(node);
         });
         return builder;

@@ -8,7 +8,9 @@ namespace TendermintActors.Metrics;
 /// (a Prometheus exporter appends <c>_total</c> to counters): <c>{ns}_p2p_peers</c>,
 /// <c>{ns}_p2p_peer_receive_bytes_total{peer_id,chID}</c>, <c>{ns}_p2p_peer_send_bytes_total{peer_id,chID}</c>,
 /// <c>{ns}_p2p_peer_pending_send_bytes{peer_id}</c>, <c>{ns}_p2p_message_receive_bytes_total{message_type}</c>,
-/// <c>{ns}_p2p_message_send_bytes_total{message_type}</c>, each with a <c>chain_id</c> label. Everything is
+/// <c>{ns}_p2p_message_send_bytes_total{message_type}</c>, each with a <c>chain_id</c> label; and one of ours that
+/// CometBFT lacks, <c>{ns}_p2p_peer_stops_total{reason,error,was_peer}</c>: every ended connection by its stable reason
+/// code (<c>protocol/unknown-channel</c>, <c>pex/request-too-soon</c>, <c>closed</c>, ...). Everything is
 /// recorded by the actor that owns the number (counters and up-down counters, no shared gauges), so no state is
 /// read across threads. With per-peer labels off, <c>peer_id</c> is dropped (its cardinality is a known complaint).
 /// </summary>
@@ -23,6 +25,7 @@ public sealed class P2PMetrics : IDisposable
     private readonly UpDownCounter<long> _peerPendingSendBytes;
     private readonly Counter<long> _messageReceiveBytes;
     private readonly Counter<long> _messageSendBytes;
+    private readonly Counter<long> _peerStops;
     private readonly KeyValuePair<string, object?> _chainId;
 
     public P2PMetrics(string chainId, string @namespace = "cometbft", bool perPeerLabels = true, IMeterFactory? meterFactory = null)
@@ -37,6 +40,7 @@ public sealed class P2PMetrics : IDisposable
         _peerPendingSendBytes = _meter.CreateUpDownCounter<long>(prefix + "peer_pending_send_bytes", description: "Pending bytes to be sent to a given peer.");
         _messageReceiveBytes = _meter.CreateCounter<long>(prefix + "message_receive_bytes", description: "Number of bytes of each message type received.");
         _messageSendBytes = _meter.CreateCounter<long>(prefix + "message_send_bytes", description: "Number of bytes of each message type sent.");
+        _peerStops = _meter.CreateCounter<long>(prefix + "peer_stops", description: "Number of connections ended, by reason (including those that never became peers).");
     }
 
     public bool PerPeerLabels { get; }
@@ -56,6 +60,10 @@ public sealed class P2PMetrics : IDisposable
         _peerSendBytes.Add(bytes, PeerChannel(peerId, channel));
         _messageSendBytes.Add(bytes, _chainId, new("message_type", MessageType(channel)));
     }
+
+    /// <summary>A connection ended: its reason code, whether that was an error, and whether it had become a peer.</summary>
+    public void ConnectionEnded(string reasonCode, bool isError, bool wasPeer) =>
+        _peerStops.Add(1, _chainId, new("reason", reasonCode), new("error", isError ? "true" : "false"), new("was_peer", wasPeer ? "true" : "false"));
 
     /// <summary>Bytes queued for a peer (+) or written (−).</summary>
     public void PendingSend(string peerId, long delta)

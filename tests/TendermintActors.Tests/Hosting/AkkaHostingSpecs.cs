@@ -20,7 +20,12 @@ public sealed class AkkaHostingSpecs(ITestOutputHelper output) : TestKit(output:
     [Fact]
     public void Options_become_hocon_with_only_what_was_set()
     {
-        var hocon = new TendermintP2POptions { Moniker = "m \"q\"", MaxInboundPeers = 7, Pex = false, PersistentPeers = ["a", "b"] }.ToHocon();
+        var hocon = new TendermintP2POptions
+        {
+            Moniker = "m \"q\"", MaxInboundPeers = 7, Pex = false, SeedMode = true, AddrBookFile = "/x/book.json", PersistentPeers = ["a", "b"],
+        }.ToHocon();
+        Assert.True(hocon.GetBoolean("tendermint.p2p.seed-mode"));
+        Assert.Equal("/x/book.json", hocon.GetString("tendermint.p2p.addr-book-file"));
         Assert.Equal("m \"q\"", hocon.GetString("tendermint.p2p.moniker"));
         Assert.Equal(7, hocon.GetInt("tendermint.p2p.max-num-inbound-peers"));
         Assert.False(hocon.GetBoolean("tendermint.p2p.pex"));
@@ -32,6 +37,7 @@ public sealed class AkkaHostingSpecs(ITestOutputHelper output) : TestKit(output:
     public async Task A_hosted_node_starts_with_options_over_defaults_and_is_reachable_through_the_registry()
     {
         var probe = CreateTestProbe();
+        using var dir = new TendermintActors.Tests.AddrBook.TempDir();
         using var host = new HostBuilder()
             .ConfigureServices(services => services.AddAkka("hosted", (builder, _) =>
                 builder.WithTendermintP2P(o =>
@@ -41,6 +47,7 @@ public sealed class AkkaHostingSpecs(ITestOutputHelper output) : TestKit(output:
                         o.ListenAddress = "tcp://127.0.0.1:0";
                         o.MaxInboundPeers = 3;
                         o.NodeKey = NodeKey.Generate();
+                        o.AddrBookFile = dir.File("addrbook.json");
                     },
                     (system, _) => [new ReactorRegistration("chat", system.ActorOf(RecordingReactor.Props(probe.Ref)), [new ChannelDescriptor(0x42, 5)])])))
             .Build();
@@ -57,7 +64,10 @@ public sealed class AkkaHostingSpecs(ITestOutputHelper output) : TestKit(output:
             var info = await node.Ask<Switch.NodeInfoReply>(Switch.GetNodeInfo.Instance, Dilated(Timeout));
             Assert.Equal("hosted-node", info.NodeInfo.Moniker);
             Assert.Equal("hosting-net", info.NodeInfo.Network);
-            Assert.Equal([0x42], info.NodeInfo.Channels.ToArray());
+            Assert.Equal([0x00, 0x42], info.NodeInfo.Channels.ToArray()); // PEX is on by default, on channel 0x00
+            var pex = await system.ActorSelection("/user/p2p-pex").ResolveOne(Dilated(Timeout));
+            var pexStart = await pex.Ask<TendermintActors.Pex.PexReactor.StartReport>(TendermintActors.Pex.PexReactor.AwaitStart.Instance, Dilated(Timeout));
+            Assert.Null(pexStart.Error);
 
             // A node of our TestKit system dials it over loopback; the hosted reactor hears of it.
             var ours = NodeKey.Generate();

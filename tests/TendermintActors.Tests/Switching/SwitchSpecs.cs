@@ -261,6 +261,15 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
             Assert.Contains(measurements, m => m.Name == "cometbft_p2p_message_send_bytes" && m.Value == 100 && Equals(m.Tags["message_type"], "blocksync"));
             Assert.Equal(0, measurements.Where(m => m.Name == "cometbft_p2p_peer_pending_send_bytes").Sum(m => m.Value));
         }, Dilated(Timeout));
+
+        // Every end shows with its reason code.
+        a.Switch.Tell(new Switch.StopPeer(b.Key.Id, new PeerStopReason("pex/request-too-soon", "for the spec") { IsError = true }));
+        await AwaitAssertAsync(() =>
+        {
+            var stop = Assert.Single(measurements, m => m.Name == "cometbft_p2p_peer_stops");
+            Assert.Equal(("pex/request-too-soon", "true", "true"), ((string)stop.Tags["reason"]!, (string)stop.Tags["error"]!, (string)stop.Tags["was_peer"]!));
+            Assert.Contains(measurements, m => m.Name == "cometbft_p2p_peers" && m.Value == -1);
+        }, Dilated(Timeout));
     }
 
     [Fact]

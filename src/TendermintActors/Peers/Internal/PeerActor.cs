@@ -345,6 +345,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
             foreach (var reactor in _ctx.Reactors)
                 reactor.Tell(removed);
         }
+        _ctx.Metrics?.ConnectionEnded(reason.Code, reason.IsError, _announced);
         // Ordinary ends are not errors: Info for a peer we had, Debug for one that never got through the upgrade.
         if (reason.IsError)
             _log.Warning("Stopping peer {0} for error: {1}", (object?)_remoteId ?? DialledAddress ?? (object)"(unknown)", reason);
