@@ -49,8 +49,9 @@ internal static class NodeSwitch
     }
 
     /// <summary>
-    /// Stops every peer gracefully (their queued messages are flushed, as Go's OnStop does), waits for them up to
-    /// <paramref name="timeout"/>, then stops the switch.
+    /// Stops every peer gracefully (their queued messages are flushed, as Go's OnStop does) and waits for them up to
+    /// <paramref name="timeout"/>. The switch itself stays (empty) until the system stops, so the hosting API's own
+    /// shutdown task still finds it and nothing ends as a dead letter.
     /// </summary>
     public static async Task StopPolitely(IActorRef sw, TimeSpan timeout)
     {
@@ -60,8 +61,7 @@ internal static class NodeSwitch
         }
         catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
         {
-            // Shutdown goes on: stopping the switch below closes whatever is left.
+            // Shutdown goes on: stopping the system closes whatever is left.
         }
-        await sw.GracefulStop(timeout).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 }
