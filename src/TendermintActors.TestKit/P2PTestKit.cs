@@ -93,7 +93,11 @@ public abstract class P2PTestKit : Akka.TestKit.Xunit2.TestKit
         await nodeEvents.ExpectMsgAsync<Switch.Listening>(Dilated(DefaultTimeout));
         sw.Tell(new Switch.DialPeers([node.Address]));
         var added = await reactorEvents.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(DefaultTimeout));
-        await nodeEvents.FishForMessageAsync(m => m is Switch.PeerConnected c && c.Peer.Id == key.Id, Dilated(DefaultTimeout));
+        var connected = (Switch.PeerConnected)await nodeEvents.FishForMessageAsync(
+            m => m is Switch.PeerConnected c && c.Peer.Id == key.Id, Dilated(DefaultTimeout));
+        // The node's peer actor tells the node's reactors PeerAdded when it is admitted, which it may not have handled
+        // yet: once it answers a status request it has, so whatever the spec sends those reactors next comes after.
+        await connected.Peer.Actor.Ask<Peer.Status>(Peer.GetStatus.Instance, Dilated(DefaultTimeout));
         return new ProbePeer(this, key, sw, reactor, added.Peer, node, channels, reactorEvents, nodeEvents, CreateTestProbe($"{name}-sends"));
     }
 
