@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Immutable;
 using System.Security.Cryptography;
 using Akka;
 using Akka.IO;
@@ -6,6 +8,7 @@ using Akka.Streams.Dsl;
 using Akka.TestKit.Xunit2;
 using TendermintActors.Protocol.Errors;
 using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.SecretConnection;
 using TendermintActors.Streams;
 using TendermintActors.Tests.Support;
 using Xunit.Abstractions;
@@ -76,6 +79,53 @@ public sealed class SecretConnectionLoopbackSpecs(ITestOutputHelper output) : Te
         Assert.Equal(total, atClient.Length);
         Assert.Equal(SHA256.HashData(clientWrites.SelectMany(w => w).ToArray()), SHA256.HashData(atServer));
         Assert.Equal(SHA256.HashData(serverWrites.SelectMany(w => w).ToArray()), SHA256.HashData(atClient));
+        await binding.Unbind();
+    }
+
+    /// <summary>
+    /// The client's last write is still in flight (the server reads nothing) when the server half-closes and the
+    /// client reads that FIN. The client's end of stream must still reach the server once it reads again: Akka.IO
+    /// forgets a half-close that waits for a write when the peer's FIN arrives meanwhile, so the stage may only
+    /// complete towards TCP once the last write is acknowledged.
+    /// </summary>
+    [Fact]
+    public async Task End_of_stream_reaches_the_remote_when_its_fin_arrives_during_our_last_write()
+    {
+        const int total = 4 * 1024 * 1024; // far beyond what the small socket buffers below hold
+        var materializer = Sys.Materializer();
+        using var serverKey = NodeKey.Generate();
+        using var clientKey = NodeKey.Generate();
+        var smallBuffers = ImmutableList.Create<Inet.SocketOption>(new Inet.SO.ReceiveBufferSize(64 * 1024), new Inet.SO.SendBufferSize(64 * 1024));
+        var serverStarted = new TaskCompletionSource<(TaskCompletionSource<ByteString?> Output, Task<byte[]> Received)>();
+        var serverReading = new TaskCompletionSource();
+        var serverMayRead = new TaskCompletionSource<NotUsed>();
+
+        var binding = await Sys.TcpStream().Bind("127.0.0.1", 0, options: smallBuffers, halfClose: true)
+            .To(Sink.ForEach<Tcp.IncomingConnection>(connection =>
+            {
+                // Takes the first plaintext, then holds it (and so stops reading TCP) until the spec says.
+                var held = Flow.Create<ByteString>().SelectAsync(1, b =>
+                {
+                    serverReading.TrySetResult();
+                    return serverMayRead.Task.ContinueWith(_ => b);
+                });
+                var app = Flow.FromSinkAndSource(held.ToMaterialized(Collect(), Keep.Right), Source.Maybe<ByteString>(), Keep.Both);
+                var (_, (received, output)) = connection.HandleWith(SecretConnection.Create(serverKey).JoinUnderMat(app, Keep.Both), materializer);
+                serverStarted.TrySetResult((output, received));
+            }))
+            .Run(materializer);
+
+        var clientReceived = Source.Single(ByteString.FromBytes(new byte[total]))
+            .Via(SecretConnection.Create(clientKey)
+                .Join(Sys.TcpStream().OutgoingConnection(binding.LocalAddress, options: smallBuffers)))
+            .RunWith(Collect(), materializer);
+
+        var server = await serverStarted.Task.WaitAsync(Dilated(Timeout));
+        await serverReading.Task.WaitAsync(Dilated(Timeout)); // the client's one large write is on its way
+        server.Output.TrySetResult(null); // the server's application is done: its FIN goes out
+        Assert.Empty(await clientReceived.WaitAsync(Dilated(Timeout))); // and the client has read it
+        serverMayRead.TrySetResult(NotUsed.Instance);
+        Assert.Equal(total, (await server.Received.WaitAsync(Dilated(Timeout))).Length);
         await binding.Unbind();
     }
 
@@ -171,5 +221,32 @@ public sealed class SecretConnectionDeadlineSpecs(ITestOutputHelper output)
         Assert.Equal(HandshakeFailure.Timeout, e.Reason);
         await Assert.ThrowsAsync<HandshakeFailedException>(() => done.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.IsType<HandshakeFailedException>(await sent.ExpectMsgAsync<Exception>()); // the transport is failed too
+    }
+}
+
+/// <summary>The stage against a remote the spec plays in memory with the protocol's own handshake.</summary>
+public sealed class SecretConnectionCompletionSpecs(ITestOutputHelper output) : TestKit(output: output)
+{
+    [Fact]
+    public async Task Application_that_finished_during_the_handshake_ends_the_stream_once_upgraded()
+    {
+        using var key = NodeKey.Generate();
+        using var remoteKey = NodeKey.Generate();
+        using var remote = new SecretConnectionHandshake(remoteKey);
+        var sent = CreateTestProbe();
+        var transport = Flow.FromSinkAndSource(Sink.ActorRef<ByteString>(sent.Ref, "closed", e => e),
+            Source.Queue<ByteString>(4, OverflowStrategy.Fail), Keep.Right);
+        var fromRemote = Source.Empty<ByteString>() // done before the upgrade has even started
+            .ViaMaterialized(SecretConnection.Create(key).JoinMat(transport, Keep.Right), Keep.Right)
+            .ToMaterialized(Sink.Ignore<ByteString>(), Keep.Left)
+            .Run(Sys.Materializer());
+
+        var remoteEphemeralKey = remote.Start();
+        var remoteReply = new ArrayBufferWriter<byte>();
+        remote.Feed((await sent.ExpectMsgAsync<ByteString>()).ToArray(), remoteReply); // our ephemeral key
+        await fromRemote.OfferAsync(ByteString.FromBytes(remoteEphemeralKey));
+        Assert.True((await sent.ExpectMsgAsync<ByteString>()).Count > 0); // our AuthSig: nothing more to send
+        await fromRemote.OfferAsync(ByteString.FromBytes(remoteReply.WrittenSpan.ToArray())); // the remote's AuthSig
+        Assert.Equal("closed", await sent.ExpectMsgAsync<string>());
     }
 }

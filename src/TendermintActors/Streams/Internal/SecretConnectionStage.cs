@@ -202,8 +202,7 @@ internal sealed class SecretConnectionStage<TMat>(
         private void OnPlainFinish()
         {
             _plainInFinished = true;
-            if (_cipherPending.WrittenCount == 0 && Upgraded)
-                Complete(_stage._cipherOut);
+            CompleteCipherWhenFlushed();
         }
 
         private void OnCipherPull()
@@ -225,11 +224,24 @@ internal sealed class SecretConnectionStage<TMat>(
 
         private void PushCipher()
         {
-            if (_cipherPending.WrittenCount == 0 || !IsAvailable(_stage._cipherOut)) return;
-            // Hand the filled buffer to TCP as it is and start a new one: no copy of the sealed bytes.
-            _cipherPending.NextCapacity = Math.Min(_batchLimit, Math.Max(_cipherPending.WrittenCount, Frame.SealedSize));
-            Push(_stage._cipherOut, _cipherPending.Detach());
-            if (_plainInFinished && Upgraded)
+            if (_cipherPending.WrittenCount > 0 && IsAvailable(_stage._cipherOut))
+            {
+                // Hand the filled buffer to TCP as it is and start a new one: no copy of the sealed bytes.
+                _cipherPending.NextCapacity = Math.Min(_batchLimit, Math.Max(_cipherPending.WrittenCount, Frame.SealedSize));
+                Push(_stage._cipherOut, _cipherPending.Detach());
+            }
+            CompleteCipherWhenFlushed();
+        }
+
+        /// <summary>
+        /// Ends the write direction once the application has finished, the upgrade is done and the transport asks for
+        /// more after the last batch: Akka's TCP asks only when that write is acknowledged. Completing together with
+        /// the last push would make Akka.IO (1.5.74) hold the half-close behind the write, and it drops a held
+        /// half-close when the remote's FIN arrives meanwhile: the remote would wait for our end of stream forever.
+        /// </summary>
+        private void CompleteCipherWhenFlushed()
+        {
+            if (Upgraded && _plainInFinished && _cipherPending.WrittenCount == 0 && IsAvailable(_stage._cipherOut))
                 Complete(_stage._cipherOut);
         }
 
