@@ -7,6 +7,15 @@ namespace TendermintActors.Node;
 /// <summary>Loads node_key.json for a command, turning every way the file can be wrong into one message that names it.</summary>
 internal static class NodeKeys
 {
+    /// <summary>The key of a tool run (bench, crawl): the home's (created when missing) when one is named, else a throw-away one.</summary>
+    public static NodeKey ForTool(NodeHome? home)
+    {
+        if (home is null)
+            return NodeKey.Generate();
+        Directory.CreateDirectory(home.ConfigDirectory);
+        return NodeKeyFile.LoadOrGenerate(home.NodeKeyFile);
+    }
+
     public static bool TryLoad(string path, [NotNullWhen(true)] out NodeKey? key, [NotNullWhen(false)] out string? error)
     {
         key = null;

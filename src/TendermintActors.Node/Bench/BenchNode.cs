@@ -53,16 +53,7 @@ internal sealed class BenchNode : IAsyncDisposable
 
     public static async Task<BenchNode> Start(Settings settings, TextWriter stderr, CancellationToken cancellation)
     {
-        NodeKey key;
-        if (settings.Home is { } home)
-        {
-            Directory.CreateDirectory(home.ConfigDirectory);
-            key = NodeKeyFile.LoadOrGenerate(home.NodeKeyFile);
-        }
-        else
-        {
-            key = NodeKey.Generate();
-        }
+        var key = NodeKeys.ForTool(settings.Home);
         // Logs at ERROR: failed dials are retried and their last reason ends up in the failure message anyway.
         // NodeAkkaConfig carries the Akka.IO TCP tuning for bulk traffic.
         var system = ActorSystem.Create("tmactors-bench", NodeAkkaConfig.Create("ERROR"));

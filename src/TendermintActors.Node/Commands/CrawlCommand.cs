@@ -73,16 +73,7 @@ internal static class CrawlCommand
 
     public static async Task<int> RunAsync(Options options, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
-        NodeKey key;
-        if (options.Home is { } home)
-        {
-            Directory.CreateDirectory(home.ConfigDirectory);
-            key = NodeKeyFile.LoadOrGenerate(home.NodeKeyFile);
-        }
-        else
-        {
-            key = NodeKey.Generate();
-        }
+        var key = NodeKeys.ForTool(options.Home);
         var system = ActorSystem.Create("tmactors-crawl", NodeAkkaConfig.Create("ERROR"));
         try
         {

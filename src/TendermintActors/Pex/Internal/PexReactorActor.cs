@@ -34,6 +34,8 @@ internal sealed class PexReactorActor : UntypedActor, IWithUnboundedStash, IWith
     private sealed record BookPicks(IReadOnlyList<NetAddress> Addrs, bool NeedMoreAddrs);
     private sealed record CrawlSelection(Switch.DialState State, IReadOnlyList<NetAddress> Addrs);
     private sealed record BookFailed(string What, Exception Error);
+    private sealed record DialSeedsNow;
+    private sealed record FirstEnsure;
 
     private readonly PexReactor.Settings _settings;
     private readonly IActorRef _book;
@@ -47,12 +49,12 @@ internal sealed class PexReactorActor : UntypedActor, IWithUnboundedStash, IWith
     private readonly HashSet<NodeId> _requestsSent = [];
     private readonly HashSet<NodeId> _seedServed = [];
     private readonly Dictionary<NodeId, NetAddress> _dials = []; // dials PEX started, until the switch says how they went
-    private readonly List<IActorRef> _startAwaiters = [];
     private readonly Queue<NetAddress> _seedQueue = new();
     private NetAddress? _seedInFlight;
     private StartReport? _startReport;
     private IActorRef _switch = ActorRefs.Nobody;
     private int _rounds;
+    private bool _firstRound;
 
     public PexReactorActor(PexReactor.Settings settings, IActorRef book)
     {
@@ -175,8 +177,6 @@ internal sealed class PexReactorActor : UntypedActor, IWithUnboundedStash, IWith
             _log.Warning("PEX: {0}", lonely);
         }
         _startReport = new StartReport(check.SeedsResolved, check.BookSize, warnings, error);
-        foreach (var awaiter in _startAwaiters) awaiter.Tell(_startReport);
-        _startAwaiters.Clear();
         _log.Info("PEX started ({0} mode; {1} seed(s), {2} address(es) in the book)", _settings.SeedMode ? "seed" : "normal",
             _settings.Seeds.Count, check.BookSize);
 
@@ -199,10 +199,6 @@ internal sealed class PexReactorActor : UntypedActor, IWithUnboundedStash, IWith
             Self.Tell(new EnsureRound());
         }
     }
-
-    private sealed record DialSeedsNow;
-    private sealed record FirstEnsure;
-    private bool _firstRound;
 
     private void Running(object message)
     {
