@@ -170,9 +170,15 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
 }
 
 /// <summary>
-/// Keeps a channel's send queue full: <c>window</c> sends in flight, a new one for each accepted. Answers the
-/// <see cref="Start"/> sender with <see cref="AllAccepted"/>, or a failure at the first refusal or if the peer stops.
+/// Keeps a channel's send queue full: up to <c>window</c> sends in flight. Answers the <see cref="Start"/> sender with
+/// <see cref="AllAccepted"/>, or a failure at the first refusal or if the peer stops.
 /// </summary>
+/// <remarks>
+/// A reply per message would cost the sending node as much as the send itself, so only one message
+/// in every tenth of the window, and the last, asks for one. A channel's sends are queued in the order they
+/// arrive and wait the same timeout, so an accepted message confirms the ones before it; the only way one of those
+/// could be lost unnoticed is a send waiting out the whole send timeout (10 s), which would show as a stall anyway.
+/// </remarks>
 internal sealed class BulkSender : ReceiveActor
 {
     public sealed record Start
@@ -191,35 +197,42 @@ internal sealed class BulkSender : ReceiveActor
 
     public BulkSender(PeerHandle peer, byte channel, ReadOnlyMemory<byte> message, long count, int window)
     {
+        var stride = Math.Max(1, window / 10);
         long sent = 0, accepted = 0;
         IActorRef? replyTo = null;
         Context.Watch(peer.Actor);
 
+        void TopUp()
+        {
+            for (; sent < count && sent - accepted < window; sent++)
+            {
+                var number = sent + 1;
+                if (number % stride == 0 || number == count)
+                    peer.Send(channel, message, Self, number);
+                else
+                    peer.Send(channel, message);
+            }
+        }
+
         Receive<Start>(_ =>
         {
             replyTo = Sender;
-            for (; sent < Math.Min(count, window); sent++)
-                peer.Send(channel, message, Self);
+            TopUp();
         });
         Receive<Peer.SendResult>(result =>
         {
             if (!result.Accepted)
             {
                 replyTo?.Tell(new Status.Failure(new IOException(
-                    $"the peer refused message {accepted + 1} on channel 0x{channel:x2} (queue full for the send timeout, or the channel is unknown to it)")));
+                    $"the peer refused message {result.CorrelationId} on channel 0x{channel:x2} (queue full for the send timeout, or the channel is unknown to it)")));
                 Context.Stop(Self);
                 return;
             }
-            accepted++;
-            if (sent < count)
-            {
-                peer.Send(channel, message, Self);
-                sent++;
-            }
-            else if (accepted == count)
-            {
+            accepted = (long)result.CorrelationId!;
+            if (accepted == count)
                 replyTo?.Tell(new AllAccepted(accepted));
-            }
+            else
+                TopUp();
         });
         Receive<GetProgress>(_ => Sender.Tell(new Progress(accepted)));
         Receive<Terminated>(_ =>

@@ -22,7 +22,7 @@ namespace TendermintActors.Streams;
 /// beyond the bound, on an unknown channel or after a close is dropped with a <see cref="SendRejected"/>. Packets are
 /// written as soon as downstream asks (no flush delay); while it is busy they gather into writes of up to
 /// <see cref="MConnectionSettings.MaxWriteBatchBytes"/>.</para>
-/// <para><b>Receive back-pressure.</b> Each whole message is told to the owner as <see cref="MessageReceived"/>. Per
+/// <para><b>Receive back-pressure.</b> Each whole message is told to the owner in a <see cref="MessagesReceived"/>. Per
 /// channel, at most N messages may be delivered and not yet acknowledged with <see cref="MConnectionHandle.Ack"/>,
 /// N being the channel's <see cref="ChannelDescriptor.RecvBufferCapacity"/> (at least 1). While any channel is at its
 /// bound the stage stops reading, so TCP back-pressures this one peer; messages already decoded from the bytes in hand
@@ -58,10 +58,20 @@ public static class MConnection
     /// <summary>What an MConnection tells its owner.</summary>
     public interface IEvent;
 
-    /// <summary>A whole message arrived on a channel. Acknowledge it with <see cref="MConnectionHandle.Ack"/> once processed.</summary>
-    public sealed record MessageReceived(byte Channel, ReadOnlyMemory<byte> Message) : IEvent
+    /// <summary>
+    /// Whole messages that arrived, in the order they arrived: all those delivered at one time (typically everything
+    /// decoded from one read), so that a stream of small messages costs the owner one actor message per read rather
+    /// than one per message. Acknowledge each with <see cref="MConnectionHandle.Ack"/> once processed.
+    /// </summary>
+    public sealed record MessagesReceived(IReadOnlyList<ReceivedMessage> Messages) : IEvent
     {
-        public override string ToString() => $"MessageReceived(0x{Channel:x2}, {Message.Length} bytes)";
+        public override string ToString() => $"MessagesReceived({Messages.Count} messages)";
+    }
+
+    /// <summary>One whole message on a channel, as part of <see cref="MessagesReceived"/>.</summary>
+    public readonly record struct ReceivedMessage(byte Channel, ReadOnlyMemory<byte> Message)
+    {
+        public override string ToString() => $"ReceivedMessage(0x{Channel:x2}, {Message.Length} bytes)";
     }
 
     /// <summary>

@@ -282,9 +282,10 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
         {
             switch (owner.ExpectMsg<IEvent>(Timeout))
             {
-                case MessageReceived m:
-                    Add(messages, m.Channel, m.Message.ToArray());
-                    r++;
+                case MessagesReceived batch:
+                    foreach (var m in batch.Messages)
+                        Add(messages, m.Channel, m.Message.ToArray());
+                    r += batch.Messages.Count;
                     break;
                 case MessagesSent m:
                     Assert.InRange(m.Count, 1, sent - s);

@@ -114,12 +114,15 @@ public sealed class MConnectionTcpSpecs : TestKit
         {
             switch (await owner.ExpectMsgAsync<IEvent>(Timeout))
             {
-                case MessageReceived m:
-                    if (!received.TryGetValue(m.Channel, out var list))
-                        received[m.Channel] = list = [];
-                    list.Add(m.Message.ToArray());
-                    handle.Ack(m.Channel);
-                    r++;
+                case MessagesReceived batch:
+                    foreach (var m in batch.Messages)
+                    {
+                        if (!received.TryGetValue(m.Channel, out var list))
+                            received[m.Channel] = list = [];
+                        list.Add(m.Message.ToArray());
+                        handle.Ack(m.Channel);
+                        r++;
+                    }
                     break;
                 case MessagesSent m:
                     s += m.Count;

@@ -73,13 +73,22 @@ public abstract class MConnectionSpec(ITestOutputHelper output)
     protected static MConnection.ChannelStatus Channel(MConnection.ConnectionStatus status, byte id) =>
         status.Channels.Single(c => c.Id == id);
 
-    /// <summary>The next event must be a MessageReceived on <paramref name="channel"/> carrying exactly <paramref name="expected"/>.</summary>
-    protected static void ExpectReceived(TestProbe owner, byte channel, byte[] expected)
+    /// <summary>The next event must be a MessagesReceived carrying exactly one message: <paramref name="expected"/> on <paramref name="channel"/>.</summary>
+    protected static void ExpectReceived(TestProbe owner, byte channel, byte[] expected) =>
+        ExpectReceived(owner, (channel, expected));
+
+    /// <summary>The next event must be one MessagesReceived carrying exactly <paramref name="expected"/>, in that order.</summary>
+    protected static void ExpectReceived(TestProbe owner, params (byte Channel, byte[] Message)[] expected)
     {
-        var received = owner.ExpectMsg<MConnection.MessageReceived>(Timeout);
-        Assert.Equal(channel, received.Channel);
-        Assert.True(expected.AsSpan().SequenceEqual(received.Message.Span),
-            $"message on 0x{channel:x2}: expected {expected.Length} bytes, got {received.Message.Length} that differ");
+        var received = owner.ExpectMsg<MConnection.MessagesReceived>(Timeout).Messages;
+        Assert.Equal(expected.Length, received.Count);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            var (channel, message) = expected[i];
+            Assert.Equal(channel, received[i].Channel);
+            Assert.True(message.AsSpan().SequenceEqual(received[i].Message.Span),
+                $"message {i} on 0x{channel:x2}: expected {message.Length} bytes, got {received[i].Message.Length} that differ");
+        }
     }
 
     protected static byte[] Bytes(int length, int seed)

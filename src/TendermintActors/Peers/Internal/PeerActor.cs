@@ -201,12 +201,15 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     {
         switch (message)
         {
-            case MConnection.MessageReceived received:
-                _ctx.Metrics?.Received(_handle!.Id.Hex, received.Channel, received.Message.Length);
-                if (_ctx.ReactorsByChannel.TryGetValue(received.Channel, out var reactor))
-                    reactor.Tell(new Reactor.Received(_handle!, received.Channel, received.Message) { Connection = _connection });
-                else
-                    _connection!.Ack(received.Channel); // cannot happen: the stage refuses unknown channels
+            case MConnection.MessagesReceived received:
+                foreach (var (channel, body) in received.Messages)
+                {
+                    _ctx.Metrics?.Received(_handle!.Id.Hex, channel, body.Length);
+                    if (_ctx.ReactorsByChannel.TryGetValue(channel, out var reactor))
+                        reactor.Tell(new Reactor.Received(_handle!, channel, body) { Connection = _connection });
+                    else
+                        _connection!.Ack(channel); // cannot happen: the stage refuses unknown channels
+                }
                 break;
             case Acked acked:
                 _connection!.Ack(acked.Channel);

@@ -60,6 +60,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private readonly ReceiveChannel?[] _receive = new ReceiveChannel?[256];
         private readonly ReceiveChannel[] _receiveChannels;
         private readonly List<PacketMsgFragment> _batch = [];
+        // Messages delivered but not yet told to the owner: told together at the end of each read (or ack).
+        private readonly List<ReceivedMessage> _delivered = [];
         private readonly int[] _sentInBatch = new int[256];
         private readonly List<byte> _channelsSentInBatch = [];
         private readonly int _batchLimit;
@@ -222,6 +224,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                         break;
                 }
             }
+            TellDelivered();
             if (_finished) return;
             PushOut();
             MaybePull();
@@ -387,9 +390,11 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             }
             catch (PeerConnectionException e)
             {
+                TellDelivered(); // what came before the violation was whole and valid
                 Fail(e);
                 return;
             }
+            TellDelivered();
             PushOut();
             MaybePull();
         }
@@ -428,7 +433,14 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private void Deliver(ReceiveChannel ch, byte[] message)
         {
             ch.Unacknowledged++;
-            _owner.Tell(new MessageReceived(ch.Id, message));
+            _delivered.Add(new ReceivedMessage(ch.Id, message));
+        }
+
+        private void TellDelivered()
+        {
+            if (_delivered.Count == 0) return;
+            _owner.Tell(new MessagesReceived(_delivered.ToArray()));
+            _delivered.Clear();
         }
 
         private void MaybePull()
@@ -465,6 +477,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             foreach (var ch in _receiveChannels)
                 while (ch.Held.TryDequeue(out var message))
                     Deliver(ch, message);
+            TellDelivered();
             Finish();
         }
 
@@ -489,6 +502,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         {
             // Stopped without us deciding it: the materializer or actor system shut down under us.
             var reason = _finished ? _failure : new AbruptStageTerminationException(this);
+            TellDelivered();
             _handle.Stopped(reason);
             _owner.Tell(new MConnection.Stopped(reason));
         }
