@@ -107,11 +107,14 @@ internal static class LocalnetCommand
             }
 
             var view = new LiveView(stdout, options.Live);
+            // The run lasts --duration once every node is up (starting them can take a while on a loaded machine);
+            // the mesh time in the summary still counts from the first node's start.
+            var runEnds = clock.Elapsed + options.Duration;
             using (var ticks = new PeriodicTimer(TimeSpan.FromSeconds(1)))
             {
-                while (clock.Elapsed < options.Duration && !cancellation.IsCancellationRequested)
+                while (clock.Elapsed < runEnds && !cancellation.IsCancellationRequested)
                 {
-                    var left = options.Duration - clock.Elapsed;
+                    var left = runEnds - clock.Elapsed;
                     if (left > TimeSpan.FromSeconds(1))
                         await ticks.WaitForNextTickAsync(cancellation).AsTask().ContinueWith(_ => { }, TaskScheduler.Default);
                     else if (left > TimeSpan.Zero)
