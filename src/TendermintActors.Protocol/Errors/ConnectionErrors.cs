@@ -9,6 +9,12 @@ public abstract class PeerConnectionException(string message, Exception? inner =
 {
     public abstract string Code { get; }
 
+    /// <summary>
+    /// True when the remote broke the protocol or failed to prove itself (logged as a warning, the peer stopped "for
+    /// error"); false for ordinary ends such as a liveness timeout.
+    /// </summary>
+    public virtual bool IsError => true;
+
     /// <summary>True when the remote failed to prove who it is (address books drop such an address).</summary>
     public virtual bool IsAuthFailure => false;
 }

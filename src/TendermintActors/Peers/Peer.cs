@@ -17,7 +17,7 @@ public sealed record PeerStopReason(string Code, string Description, Exception? 
 
     public static PeerStopReason FromException(Exception e) => e switch
     {
-        PeerConnectionException p => new PeerStopReason(p.Code, p.Message, p) { IsError = p is ProtocolViolationException or HandshakeFailedException or NodeInfoRejectedException or Protocol.Pex.PexViolationException },
+        PeerConnectionException p => new PeerStopReason(p.Code, p.Message, p) { IsError = p.IsError },
         StreamTcpException t => new PeerStopReason("transport/closed", t.Message, t),
         IOException io => new PeerStopReason("transport/closed", io.Message, io),
         _ => new PeerStopReason("error", e.Message, e) { IsError = true },
