@@ -56,6 +56,30 @@ public sealed class BenchCommandSpecs
     }
 
     [Fact]
+    public async Task Bench_send_warms_up_first_and_reports_only_the_timed_messages()
+    {
+        var (home, node) = await StartNode();
+        using var _ = home;
+        await using var __ = node;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var code = await BenchCommand.RunSendAsync(
+            new BenchCommand.SendOptions(Common(0x43), NetAddress.Parse(node.PeerAddress), 200, 1024) { Warmup = 150 },
+            stdout, stderr, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.True(code == 0, stderr.ToString());
+        var result = Assert.Single(JsonLines(stdout));
+        Assert.Equal(200, result.GetProperty("messages").GetInt64());
+        Assert.Equal(204800, result.GetProperty("bytes").GetInt64());
+        // The sink saw the warm-up too: 350 messages in all, and no more.
+        var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(350), Timeout);
+        Assert.Equal(350 * 1024, counts.Bytes);
+        Assert.Equal(64 * 1024, BenchCommand.SendOptions.DefaultWarmup(1024));
+        Assert.Equal(100, BenchCommand.SendOptions.DefaultWarmup(64 * 1024 * 1024));
+    }
+
+    [Fact]
     public async Task Bench_sink_measures_what_a_bench_send_delivers_to_it()
     {
         var sinkOut = new StringWriter();
@@ -121,6 +145,7 @@ public sealed class BenchCommandSpecs
     [Theory]
     [InlineData("send", "--count", "0", "--count '0' must be a positive whole number")]
     [InlineData("send", "--size", "big", "--size 'big' must be a positive whole number")]
+    [InlineData("send", "--warmup", "lots", "--warmup 'lots' must be 'auto' or a whole number of messages (0 for none)")]
     [InlineData("send", "--channel", "0x1ff", "--channel '0x1ff' is not a channel ID")]
     [InlineData("echo", "--sizes", "64,x", "--sizes 'x' is not a size")]
     [InlineData("echo", "--timeout", "soon", "--timeout 'soon' is not a positive duration")]

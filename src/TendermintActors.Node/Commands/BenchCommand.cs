@@ -20,7 +20,14 @@ internal static class BenchCommand
     /// <summary>What every bench command shares. <c>Progress</c> redraws a status line on stderr (terminals only).</summary>
     internal sealed record Common(string Network, NodeHome? Home, byte Channel, TimeSpan Timeout, bool Json, bool Progress);
 
-    internal sealed record SendOptions(Common Common, NetAddress Target, long Count, int Size);
+    internal sealed record SendOptions(Common Common, NetAddress Target, long Count, int Size)
+    {
+        /// <summary>Messages sent (and written) before the timed run, so that it measures warm code, not the JIT.</summary>
+        public long Warmup { get; init; }
+
+        /// <summary>The default warm-up: 64 MiB worth of messages, at least 100.</summary>
+        public static long DefaultWarmup(int size) => Math.Max(100, 64L * 1024 * 1024 / size);
+    }
 
     internal sealed record SinkOptions(Common Common, string ListenHost, int ListenPort, long Count);
 
@@ -90,10 +97,16 @@ internal static class BenchCommand
         var target = Target();
         var count = Count("Number of messages", "10000");
         var size = new Option<string>("--size") { Description = "Bytes per message", HelpName = "BYTES", DefaultValueFactory = _ => "1024" };
+        var warmup = new Option<string>("--warmup")
+        {
+            Description = "Messages sent and written before the timed run (auto: 64 MiB worth, at least 100; 0: none). A sink counts them too",
+            HelpName = "N", DefaultValueFactory = _ => "auto",
+        };
         var command = new Command("send", "Send N messages of S bytes to a sink, keeping the channel's queue full; reports once all are accepted and flushed");
         command.Options.Add(target);
         command.Options.Add(count);
         command.Options.Add(size);
+        command.Options.Add(warmup);
         var common = CommonOptions.Add(command, "0x43");
         command.SetAction(async (parse, cancellation) =>
         {
@@ -104,8 +117,14 @@ internal static class BenchCommand
             if (!TryParsePositive(parse.GetValue(size)!, "--size", stderr, "send", out var s)) return Cli.Failure;
             if (s > 64L * 1024 * 1024)
                 return Fail(stderr, "send", $"--size {s} is too large (at most 64 MiB)");
+            var warmupText = parse.GetValue(warmup)!;
+            long w;
+            if (warmupText == "auto")
+                w = SendOptions.DefaultWarmup((int)s);
+            else if (!long.TryParse(warmupText, NumberStyles.None, CultureInfo.InvariantCulture, out w))
+                return Fail(stderr, "send", $"--warmup '{warmupText}' must be 'auto' or a whole number of messages (0 for none)");
             using var signals = new ShutdownSignals(cancellation);
-            return await RunSendAsync(new SendOptions(c, address, n, (int)s), parse.InvocationConfiguration.Output, stderr, signals.Token);
+            return await RunSendAsync(new SendOptions(c, address, n, (int)s) { Warmup = w }, parse.InvocationConfiguration.Output, stderr, signals.Token);
         });
         return command;
     }
@@ -184,6 +203,8 @@ internal static class BenchCommand
             var peer = await Connect(node, options.Target, c, stderr, cancellation);
             var message = new byte[options.Size];
             Random.Shared.NextBytes(message);
+            if (options.Warmup > 0)
+                await WarmUp(node, peer, message, options, cancellation);
             var sender = node.System.ActorOf(BulkSender.Props(peer, c.Channel, message, options.Count, BenchNode.SendQueueCapacity), "sender");
             var started = Stopwatch.GetTimestamp();
             var accepted = sender.Ask<BulkSender.AllAccepted>(BulkSender.Start.Instance, Timeout.InfiniteTimeSpan, cancellation);
@@ -206,6 +227,24 @@ internal static class BenchCommand
         catch (Exception e) when (IsRunFailure(e))
         {
             return Fail(stderr, "send", Describe(e));
+        }
+    }
+
+    /// <summary>Sends the warm-up messages and waits until the channel's queue is empty, so none of them is timed.</summary>
+    private static async Task WarmUp(BenchNode node, PeerHandle peer, byte[] message, SendOptions options, CancellationToken cancellation)
+    {
+        var c = options.Common;
+        var budget = c.Timeout + TimeSpan.FromSeconds(options.Warmup * (double)options.Size / 1e6);
+        var warm = node.System.ActorOf(BulkSender.Props(peer, c.Channel, message, options.Warmup, BenchNode.SendQueueCapacity), "warmup");
+        await warm.Ask<BulkSender.AllAccepted>(BulkSender.Start.Instance, budget, cancellation);
+        var deadline = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            var status = await peer.Actor.Ask<Peer.Status>(Peer.GetStatus.Instance, c.Timeout, cancellation);
+            if (status.Connection.Channels.All(ch => ch.Id != c.Channel || ch.SendQueueSize == 0)) return;
+            if (Stopwatch.GetTimestamp() > deadline)
+                throw new TimeoutException($"the warm-up's {options.Warmup} messages were not written within {budget.TotalSeconds:0.#} s");
+            await Task.Delay(TimeSpan.FromMilliseconds(5), cancellation);
         }
     }
 

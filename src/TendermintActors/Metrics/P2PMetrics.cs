@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
 namespace TendermintActors.Metrics;
@@ -27,6 +26,7 @@ public sealed class P2PMetrics : IDisposable
     private readonly Counter<long> _messageSendBytes;
     private readonly Counter<long> _peerStops;
     private readonly KeyValuePair<string, object?> _chainId;
+    private readonly KeyValuePair<string, object?>[][] _messageTypeTags; // per channel: chain_id, message_type
 
     public P2PMetrics(string chainId, string @namespace = "cometbft", bool perPeerLabels = true, IMeterFactory? meterFactory = null)
     {
@@ -41,6 +41,8 @@ public sealed class P2PMetrics : IDisposable
         _messageReceiveBytes = _meter.CreateCounter<long>(prefix + "message_receive_bytes", description: "Number of bytes of each message type received.");
         _messageSendBytes = _meter.CreateCounter<long>(prefix + "message_send_bytes", description: "Number of bytes of each message type sent.");
         _peerStops = _meter.CreateCounter<long>(prefix + "peer_stops", description: "Number of connections ended, by reason (including those that never became peers).");
+        _messageTypeTags = Enumerable.Range(0, 256)
+            .Select(c => new KeyValuePair<string, object?>[] { _chainId, new("message_type", MessageType((byte)c)) }).ToArray();
     }
 
     public bool PerPeerLabels { get; }
@@ -49,37 +51,63 @@ public sealed class P2PMetrics : IDisposable
 
     public void PeerRemoved() => _peers.Add(-1, _chainId);
 
-    public void Received(string peerId, byte channel, int bytes)
-    {
-        _peerReceiveBytes.Add(bytes, PeerChannel(peerId, channel));
-        _messageReceiveBytes.Add(bytes, _chainId, new("message_type", MessageType(channel)));
-    }
+    /// <summary>One peer's instruments with every label set built once, for the peer's actor to record per batch.</summary>
+    public PeerMetrics ForPeer(string peerId) => new(this, peerId);
 
-    public void Sent(string peerId, byte channel, int bytes)
-    {
-        _peerSendBytes.Add(bytes, PeerChannel(peerId, channel));
-        _messageSendBytes.Add(bytes, _chainId, new("message_type", MessageType(channel)));
-    }
+    public void Received(string peerId, byte channel, int bytes) => ForPeer(peerId).Received(channel, bytes);
+
+    public void Sent(string peerId, byte channel, int bytes) => ForPeer(peerId).Sent(channel, bytes);
 
     /// <summary>A connection ended: its reason code, whether that was an error, and whether it had become a peer.</summary>
     public void ConnectionEnded(string reasonCode, bool isError, bool wasPeer) =>
         _peerStops.Add(1, _chainId, new("reason", reasonCode), new("error", isError ? "true" : "false"), new("was_peer", wasPeer ? "true" : "false"));
 
     /// <summary>Bytes queued for a peer (+) or written (−).</summary>
-    public void PendingSend(string peerId, long delta)
+    public void PendingSend(string peerId, long delta) => ForPeer(peerId).PendingSend(delta);
+
+    /// <summary>
+    /// The instruments of one peer. Label sets are arrays built once (per channel on first use), so recording costs
+    /// the exporter's lookup and nothing else; it belongs to the peer's actor (not thread-safe).
+    /// </summary>
+    public sealed class PeerMetrics
     {
-        if (PerPeerLabels)
-            _peerPendingSendBytes.Add(delta, _chainId, new("peer_id", peerId));
-        else
-            _peerPendingSendBytes.Add(delta, _chainId);
+        private readonly P2PMetrics _metrics;
+        private readonly string _peerId;
+        private readonly KeyValuePair<string, object?>[] _pendingTags;
+        private readonly KeyValuePair<string, object?>[]?[] _channelTags = new KeyValuePair<string, object?>[]?[256];
+
+        internal PeerMetrics(P2PMetrics metrics, string peerId)
+        {
+            _metrics = metrics;
+            _peerId = peerId;
+            _pendingTags = metrics.PerPeerLabels ? [metrics._chainId, new("peer_id", peerId)] : [metrics._chainId];
+        }
+
+        /// <summary><paramref name="bytes"/> received on <paramref name="channel"/> (one message or a batch's sum).</summary>
+        public void Received(byte channel, long bytes)
+        {
+            _metrics._peerReceiveBytes.Add(bytes, ChannelTags(channel));
+            _metrics._messageReceiveBytes.Add(bytes, _metrics._messageTypeTags[channel]);
+        }
+
+        /// <summary><paramref name="bytes"/> written on <paramref name="channel"/> (one message or a batch's sum).</summary>
+        public void Sent(byte channel, long bytes)
+        {
+            _metrics._peerSendBytes.Add(bytes, ChannelTags(channel));
+            _metrics._messageSendBytes.Add(bytes, _metrics._messageTypeTags[channel]);
+        }
+
+        /// <summary>Bytes queued for the peer (+) or written (−).</summary>
+        public void PendingSend(long delta) => _metrics._peerPendingSendBytes.Add(delta, _pendingTags);
+
+        private ReadOnlySpan<KeyValuePair<string, object?>> ChannelTags(byte channel) =>
+            _channelTags[channel] ??= _metrics.PerPeerLabels
+                ? [_metrics._chainId, new("chID", ChannelLabels[channel]), new("peer_id", _peerId)]
+                : [_metrics._chainId, new("chID", ChannelLabels[channel])];
     }
 
-    private TagList PeerChannel(string peerId, byte channel)
-    {
-        var tags = new TagList { _chainId, { "chID", $"0x{channel:x2}" } };
-        if (PerPeerLabels) tags.Add("peer_id", peerId);
-        return tags;
-    }
+    /// <summary>"0x00" … "0xff", CometBFT's chID label values.</summary>
+    private static readonly string[] ChannelLabels = Enumerable.Range(0, 256).Select(c => $"0x{c:x2}").ToArray();
 
     /// <summary>
     /// Go labels by the protobuf message type; our channels carry opaque bytes, so the channel stands in for it

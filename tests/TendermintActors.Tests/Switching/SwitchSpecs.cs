@@ -273,6 +273,65 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Metrics_count_every_byte_of_a_burst_and_the_pending_send_gauge_never_goes_below_zero()
+    {
+        // The peer records byte counters once per batch and defers queued-behind bytes to the next write report:
+        // totals must still be exact, and the gauge's running sum must never dip below zero.
+        var chainA = $"burst-a-{Guid.NewGuid():N}";
+        var chainB = $"burst-b-{Guid.NewGuid():N}";
+        var measurements = new System.Collections.Concurrent.ConcurrentQueue<(string Chain, string Name, long Value, string? Channel)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Metrics.P2PMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            string? chain = null, channel = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "chain_id") chain = tag.Value as string;
+                if (tag.Key == "chID") channel = tag.Value as string;
+            }
+            if (chain == chainA || chain == chainB)
+                measurements.Enqueue((chain, instrument.Name, value, channel));
+        });
+        listener.Start();
+        using var metricsA = new Metrics.P2PMetrics(chainA);
+        using var metricsB = new Metrics.P2PMetrics(chainB);
+        var a = await StartNode(metrics: metricsA);
+        var b = await StartNode(metrics: metricsB);
+        var (atA, _) = await Connect(a, b);
+
+        var random = new Random(7);
+        var sizes = Enumerable.Range(0, 120).Select(i => (Channel: (byte)(i % 3 == 0 ? 0x41 : 0x40), Size: random.Next(0, 3000))).ToArray();
+        foreach (var (channel, size) in sizes)
+            atA.Send(channel, new byte[size]);
+        for (var i = 0; i < sizes.Length; i++)
+            await b.Reactor.ExpectMsgAsync<Reactor.Received>(Dilated(Timeout));
+
+        long Sum(string chain, string name, string? channel = null) =>
+            measurements.Where(m => m.Chain == chain && m.Name == name && (channel is null || m.Channel == channel)).Sum(m => m.Value);
+        long Total(byte channel) => sizes.Where(s => s.Channel == channel).Sum(s => (long)s.Size);
+        await AwaitAssertAsync(() =>
+        {
+            Assert.Equal(Total(0x40), Sum(chainA, "cometbft_p2p_peer_send_bytes", "0x40"));
+            Assert.Equal(Total(0x41), Sum(chainA, "cometbft_p2p_peer_send_bytes", "0x41"));
+            Assert.Equal(Total(0x40) + Total(0x41), Sum(chainA, "cometbft_p2p_message_send_bytes"));
+            Assert.Equal(Total(0x40), Sum(chainB, "cometbft_p2p_peer_receive_bytes", "0x40"));
+            Assert.Equal(Total(0x41), Sum(chainB, "cometbft_p2p_peer_receive_bytes", "0x41"));
+            Assert.Equal(Total(0x40) + Total(0x41), Sum(chainB, "cometbft_p2p_message_receive_bytes"));
+            Assert.Equal(0, Sum(chainA, "cometbft_p2p_peer_pending_send_bytes"));
+        }, Dilated(Timeout));
+        var running = 0L;
+        foreach (var m in measurements.Where(m => m.Chain == chainA && m.Name == "cometbft_p2p_peer_pending_send_bytes"))
+        {
+            running += m.Value;
+            Assert.True(running >= 0, $"pending send bytes went to {running}");
+        }
+    }
+
+    [Fact]
     public async Task Send_waits_for_room_then_gives_up_after_the_send_timeout_and_a_slow_reactor_does_not_cause_a_pong_timeout()
     {
         ChannelDescriptor[] channels = [new(0x40, 1) { SendQueueCapacity = 1, RecvBufferCapacity = 1 }];

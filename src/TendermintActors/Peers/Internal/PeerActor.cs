@@ -67,6 +67,10 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     private readonly Dictionary<byte, ChannelDescriptor> _channels;
     private readonly List<IActorRef> _statusRequesters = new();
     private MConnectionHandle? _connection;
+    private Metrics.P2PMetrics.PeerMetrics? _metrics;
+    // Bytes queued but not yet added to the pending-send gauge: a message queued behind others is reported with the
+    // next MessagesSent (which the stage sends once it writes), so a busy channel costs one gauge update per write.
+    private long _unreportedPending;
     private UniqueKillSwitch? _killSwitch;
     private PeerHandle? _handle;
     private NodeId? _remoteId;
@@ -176,6 +180,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                 foreach (var reactor in _ctx.Reactors)
                     reactor.Tell(added);
                 _ctx.Metrics?.PeerAdded();
+                _metrics = _ctx.Metrics?.ForPeer(_handle!.Id.Hex);
                 _log.Info("Added peer {0} ({1}, {2})", _handle!.Id, IsOutbound ? "outbound" : "inbound", _handle.RemoteAddress);
                 Become(Running);
                 Stash.UnstashAll();
@@ -202,14 +207,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
         switch (message)
         {
             case MConnection.MessagesReceived received:
-                foreach (var (channel, body) in received.Messages)
-                {
-                    _ctx.Metrics?.Received(_handle!.Id.Hex, channel, body.Length);
-                    if (_ctx.ReactorsByChannel.TryGetValue(channel, out var reactor))
-                        reactor.Tell(new Reactor.Received(_handle!, channel, body) { Connection = _connection });
-                    else
-                        _connection!.Ack(channel); // cannot happen: the stage refuses unknown channels
-                }
+                Deliver(received.Messages);
                 break;
             case Acked acked:
                 _connection!.Ack(acked.Channel);
@@ -232,8 +230,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                 ExpireWaitingSends();
                 break;
             case MConnection.MessagesSent sent:
-                for (var i = 0; i < sent.Count; i++)
-                    OnSent(sent.Channel);
+                OnSent(sent.Channel, sent.Count);
                 break;
             case MConnection.SendRejected rejected:
                 _log.Warning("Peer {0}: connection refused a message on channel 0x{1:x2} ({2})", _handle!.Id, rejected.Channel, rejected.Reason);
@@ -263,6 +260,28 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
 
     private PeerStopReason? _stopReason;
 
+    /// <summary>Hands each message to its channel's reactor; metrics are recorded once per run of one channel.</summary>
+    private void Deliver(IReadOnlyList<MConnection.ReceivedMessage> messages)
+    {
+        var runChannel = -1;
+        long runBytes = 0;
+        foreach (var (channel, body) in messages)
+        {
+            if (channel != runChannel)
+            {
+                if (runChannel >= 0) _metrics?.Received((byte)runChannel, runBytes);
+                runChannel = channel;
+                runBytes = 0;
+            }
+            runBytes += body.Length;
+            if (_ctx.ReactorsByChannel.TryGetValue(channel, out var reactor))
+                reactor.Tell(new Reactor.Received(_handle!, channel, body) { Connection = _connection });
+            else
+                _connection!.Ack(channel); // cannot happen: the stage refuses unknown channels
+        }
+        if (runChannel >= 0) _metrics?.Received((byte)runChannel, runBytes);
+    }
+
     /// <summary>Go drops messages for channels the remote did not list; we say no to the sender instead.</summary>
     private bool CanSendOn(byte channel) => _channels.ContainsKey(channel) && _handle!.HasChannel(channel);
 
@@ -275,7 +294,16 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
         if (!_queued.TryGetValue(channel, out var queued))
             _queued[channel] = queued = new Queue<int>();
         queued.Enqueue(message.Length);
-        _ctx.Metrics?.PendingSend(_handle!.Id.Hex, message.Length);
+        if (_metrics is { } metrics)
+        {
+            if (queued.Count == 1)
+            {
+                metrics.PendingSend(_unreportedPending + message.Length); // a lone message shows at once
+                _unreportedPending = 0;
+            }
+            else
+                _unreportedPending += message.Length; // reported with the MessagesSent the messages ahead of it bring
+        }
         _connection!.Send(channel, message);
         Reply(replyTo, channel, true, correlationId);
     }
@@ -292,17 +320,23 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
             Timers.StartSingleTimer(SendTimeoutsDue.Instance, SendTimeoutsDue.Instance, _ctx.Settings.SendTimeout);
     }
 
-    private void OnSent(byte channel)
+    /// <summary><paramref name="count"/> messages of <paramref name="channel"/> are written: make room for as many waiting sends.</summary>
+    private void OnSent(byte channel, int count)
     {
-        if (_queued.TryGetValue(channel, out var queued) && queued.TryDequeue(out var size))
+        long bytes = 0;
+        if (_queued.TryGetValue(channel, out var queued))
+            for (var i = 0; i < count && queued.TryDequeue(out var size); i++)
+                bytes += size;
+        if (bytes > 0 && _metrics is { } metrics)
         {
-            _ctx.Metrics?.Sent(_handle!.Id.Hex, channel, size);
-            _ctx.Metrics?.PendingSend(_handle!.Id.Hex, -size);
+            metrics.Sent(channel, bytes);
+            metrics.PendingSend(_unreportedPending - bytes);
+            _unreportedPending = 0;
         }
         if (!_waiting.TryGetValue(channel, out var queue)) return;
-        var (_, send) = queue.Dequeue();
+        for (var i = 0; i < count && queue.TryDequeue(out var waiting); i++)
+            Enqueue(waiting.Send.Channel, waiting.Send.Message, waiting.Send.ReplyTo, waiting.Send.CorrelationId);
         if (queue.Count == 0) _waiting.Remove(channel);
-        Enqueue(send.Channel, send.Message, send.ReplyTo, send.CorrelationId);
     }
 
     /// <summary>Answers false to every waiting send whose deadline has passed, then sets the timer for the next one.</summary>
@@ -342,8 +376,9 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
         if (_announced)
         {
             _ctx.Metrics?.PeerRemoved();
-            var unsent = _queued.Values.Sum(q => q.Sum(x => (long)x));
-            if (unsent > 0) _ctx.Metrics?.PendingSend(_handle!.Id.Hex, -unsent);
+            // Everything still queued leaves the gauge, minus what was never added to it.
+            var unsent = _queued.Values.Sum(q => q.Sum(x => (long)x)) - _unreportedPending;
+            if (unsent != 0) _metrics?.PendingSend(-unsent);
             var removed = new Reactor.PeerRemoved(_handle!, reason);
             foreach (var reactor in _ctx.Reactors)
                 reactor.Tell(removed);
