@@ -12,7 +12,7 @@ namespace TendermintActors.Node.Crawl;
 /// node said of itself, and lets it go as soon as it answered. It hands out no addresses (an empty answer to a
 /// request), so crawling leaves nothing behind in other nodes' books.
 /// </summary>
-internal sealed class CrawlerReactor : UntypedActor, IWithTimers
+internal sealed class CrawlerReactor : UntypedReactorActor, IWithTimers
 {
     /// <summary>Begin the walk through <paramref name="Switch"/>, dialling up to <paramref name="Concurrency"/> at once.</summary>
     public sealed record Start(IActorRef Switch, int Concurrency, TimeSpan NodeTimeout);
@@ -55,18 +55,6 @@ internal sealed class CrawlerReactor : UntypedActor, IWithTimers
     public static Props Props(IEnumerable<NetAddress> seeds) => Akka.Actor.Props.Create(() => new CrawlerReactor(seeds));
 
     protected override void OnReceive(object message)
-    {
-        try
-        {
-            Handle(message);
-        }
-        finally
-        {
-            (message as Reactor.Received)?.Ack();
-        }
-    }
-
-    private void Handle(object message)
     {
         switch (message)
         {

@@ -106,3 +106,23 @@ public abstract class ReactorActor : ReceiveActor
         }
     }
 }
+
+/// <summary>
+/// <see cref="ReactorActor"/> for reactors written as untyped actors (<c>OnReceive</c>, <c>Become</c> with methods):
+/// every <see cref="Reactor.Received"/> is acknowledged once the handler returned (or threw). A message the handler
+/// stashes is acknowledged then too: it waits in this actor's stash, no longer in the peer's receive buffer.
+/// </summary>
+public abstract class UntypedReactorActor : UntypedActor
+{
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        try
+        {
+            return base.AroundReceive(receive, message);
+        }
+        finally
+        {
+            (message as Reactor.Received)?.Ack();
+        }
+    }
+}

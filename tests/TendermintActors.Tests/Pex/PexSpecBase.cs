@@ -44,7 +44,7 @@ public abstract class PexSpecBase : Akka.TestKit.Xunit2.TestKit, IDisposable
 
     protected TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
-    protected DateTimeOffset Now => Scheduler.Now;
+    protected new DateTimeOffset Now => Scheduler.Now;
 
     protected void Advance(TimeSpan by) => Scheduler.Advance(by);
 

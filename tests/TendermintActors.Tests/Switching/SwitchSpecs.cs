@@ -272,6 +272,62 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         }, Dilated(Timeout));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Reactor_bases_acknowledge_every_message_even_when_the_handler_throws_or_stashes(bool untyped)
+    {
+        // A receive buffer of one message: without an acknowledgement after the first, the second would never be read.
+        ChannelDescriptor[] channels = [new(0x40, 1) { SendQueueCapacity = 10, RecvBufferCapacity = 1 }];
+        var a = await StartNode(channels: channels);
+        var probe = CreateTestProbe();
+        var keyB = NodeKey.Generate();
+        // A restart (the handler throws) would lose the untyped reactor's state; this spec is about acknowledgement,
+        // so its supervisor resumes instead.
+        var reactor = await Sys.ActorOf(Props.Create(() => new ResumingParent(ThrowingReactors.Props(untyped, probe.Ref))))
+            .Ask<IActorRef>(ResumingParent.GetChild.Instance, Dilated(Timeout));
+        var b = Sys.ActorOf(Switch.Props(keyB, new SwitchSettings { ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero },
+            [new ReactorRegistration("throwing", reactor, channels)], new InMemoryTransport(_network)));
+        var bEvents = CreateTestProbe();
+        b.Tell(new Switch.Subscribe(bEvents.Ref));
+        var listening = (IPEndPoint)(await bEvents.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout))).ListenAddress!;
+        a.Switch.Tell(new Switch.DialPeers([new NetAddress(keyB.Id, listening.Address, listening.Port)]));
+        var peer = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        await probe.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
+
+        for (var i = 0; i < 5; i++)
+            peer.Send(0x40, new[] { (byte)i });
+        if (untyped)
+        {
+            // Stashed messages were acknowledged as they were stashed, so all five were read before it opens.
+            await AwaitAssertAsync(async () =>
+            {
+                peer.Actor.Tell(Peer.GetStatus.Instance, TestActor);
+                var status = await ExpectMsgAsync<Peer.Status>(Dilated(Timeout));
+                Assert.Equal(0, status.Connection.Channels.Single(c => c.Id == 0x40).SendQueueSize);
+            }, Dilated(Timeout));
+            reactor.Tell(new ThrowingReactors.Untyped.Open());
+        }
+        for (var i = 0; i < 5; i++)
+            Assert.Equal(i, (await probe.ExpectMsgAsync<Reactor.Received>(Dilated(Timeout))).Message.Span[0]);
+    }
+
+    private sealed class ResumingParent : ReceiveActor
+    {
+        public sealed record GetChild
+        {
+            public static readonly GetChild Instance = new();
+        }
+
+        public ResumingParent(Props child)
+        {
+            var actor = Context.ActorOf(child, "reactor");
+            Receive<GetChild>(_ => Sender.Tell(actor));
+        }
+
+        protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Resume);
+    }
+
     [Fact]
     public async Task Metrics_count_every_byte_of_a_burst_and_the_pending_send_gauge_never_goes_below_zero()
     {

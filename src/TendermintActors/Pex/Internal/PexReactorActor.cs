@@ -18,7 +18,7 @@ namespace TendermintActors.Pex.Internal;
 /// Book queries are asks piped back to itself: PEX is not a hot path (a few messages per peer per half minute), and
 /// an ask keeps each answer with the peer or round it belongs to.
 /// </summary>
-internal sealed class PexReactorActor : UntypedActor, IWithUnboundedStash, IWithTimers
+internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash, IWithTimers
 {
     private const string RoundTimer = "round";
     private static readonly TimeSpan BookTimeout = TimeSpan.FromSeconds(10);
@@ -88,7 +88,7 @@ internal sealed class PexReactorActor : UntypedActor, IWithUnboundedStash, IWith
                 Become(Starting);
                 break;
             default:
-                StashOrAck(message);
+                Stash.Stash(); // a stashed Received is acknowledged by the base at once: held, not buffered by the peer
                 break;
         }
     }
@@ -143,16 +143,9 @@ internal sealed class PexReactorActor : UntypedActor, IWithUnboundedStash, IWith
                 OnListening(listening);
                 break;
             default:
-                StashOrAck(message);
+                Stash.Stash(); // a stashed Received is acknowledged by the base at once: held, not buffered by the peer
                 break;
         }
-    }
-
-    private void StashOrAck(object message)
-    {
-        // A stashed message is held, not handled: release its slot in the peer's receive buffer now; order is kept.
-        (message as Reactor.Received)?.Ack();
-        Stash.Stash();
     }
 
     private void Started(StartChecked check)
@@ -202,79 +195,72 @@ internal sealed class PexReactorActor : UntypedActor, IWithUnboundedStash, IWith
 
     private void Running(object message)
     {
-        try
+        switch (message)
         {
-            switch (message)
-            {
-                case Reactor.PeerAdded added:
-                    OnPeerAdded(added.Peer);
-                    break;
-                case Reactor.Received received:
-                    OnReceived(received);
-                    break;
-                case Reactor.PeerRemoved removed:
-                    OnPeerRemoved(removed.Peer);
-                    break;
-                case EnsurePeers or EnsureRound:
-                    if (!_settings.SeedMode) _switch.Tell(new Switch.GetDialState(new EnsureRound()));
-                    break;
-                case Crawl or CrawlRound:
-                    if (_settings.SeedMode) _switch.Tell(new Switch.GetDialState(new CrawlRound()));
-                    break;
-                case FirstEnsure:
-                    Timers.StartPeriodicTimer(RoundTimer, new EnsureRound(), _settings.EnsurePeersPeriod);
-                    _switch.Tell(new Switch.GetDialState(new EnsureRound()));
-                    break;
-                case Switch.DialState state:
-                    OnDialState(state);
-                    break;
-                case Picks picks:
-                    OnPicks(picks.State, picks.Book);
-                    break;
-                case CrawlSelection crawl:
-                    OnCrawlSelection(crawl.State, crawl.Addrs);
-                    break;
-                case SendSelection send:
-                    OnSendSelection(send);
-                    break;
-                case AddrsAdded added:
-                    if (added.FromSeed)
-                        foreach (var addr in added.Accepted)
-                            Dial(addr, persistent: false);
-                    break;
-                case NeedMore more:
-                    if (more.Yes && _peers.ContainsKey(more.Peer.Id)) RequestAddrs(more.Peer);
-                    break;
-                case Switch.PeerConnected connected:
-                    OnDialSucceeded(connected.Peer);
-                    break;
-                case Switch.ConnectionRejected rejected:
-                    OnDialFailed(rejected);
-                    break;
-                case Switch.Listening listening:
-                    OnListening(listening);
-                    break;
-                case Switch.PeerDisconnected:
-                    break; // PeerRemoved tells us, in order with the peer's messages
-                case AwaitStart:
-                    Sender.Tell(_startReport!);
-                    break;
-                case GetStatus:
-                    Sender.Tell(new PexReactor.Status(_settings.SeedMode, _peers.Count, _requestsSent.Count, _dials.Count, _rounds));
-                    break;
-                case BookFailed failed:
-                    _log.Warning("PEX: the address book did not answer ({0}): {1}", failed.What, failed.Error.Message);
-                    break;
-                case Protocol.AddrBook.AddResult or Pex.AddrBook.Reinstated:
-                    break; // answers we do not need
-                default:
-                    Unhandled(message);
-                    break;
-            }
-        }
-        finally
-        {
-            (message as Reactor.Received)?.Ack();
+            case Reactor.PeerAdded added:
+                OnPeerAdded(added.Peer);
+                break;
+            case Reactor.Received received:
+                OnReceived(received);
+                break;
+            case Reactor.PeerRemoved removed:
+                OnPeerRemoved(removed.Peer);
+                break;
+            case EnsurePeers or EnsureRound:
+                if (!_settings.SeedMode) _switch.Tell(new Switch.GetDialState(new EnsureRound()));
+                break;
+            case Crawl or CrawlRound:
+                if (_settings.SeedMode) _switch.Tell(new Switch.GetDialState(new CrawlRound()));
+                break;
+            case FirstEnsure:
+                Timers.StartPeriodicTimer(RoundTimer, new EnsureRound(), _settings.EnsurePeersPeriod);
+                _switch.Tell(new Switch.GetDialState(new EnsureRound()));
+                break;
+            case Switch.DialState state:
+                OnDialState(state);
+                break;
+            case Picks picks:
+                OnPicks(picks.State, picks.Book);
+                break;
+            case CrawlSelection crawl:
+                OnCrawlSelection(crawl.State, crawl.Addrs);
+                break;
+            case SendSelection send:
+                OnSendSelection(send);
+                break;
+            case AddrsAdded added:
+                if (added.FromSeed)
+                    foreach (var addr in added.Accepted)
+                        Dial(addr, persistent: false);
+                break;
+            case NeedMore more:
+                if (more.Yes && _peers.ContainsKey(more.Peer.Id)) RequestAddrs(more.Peer);
+                break;
+            case Switch.PeerConnected connected:
+                OnDialSucceeded(connected.Peer);
+                break;
+            case Switch.ConnectionRejected rejected:
+                OnDialFailed(rejected);
+                break;
+            case Switch.Listening listening:
+                OnListening(listening);
+                break;
+            case Switch.PeerDisconnected:
+                break; // PeerRemoved tells us, in order with the peer's messages
+            case AwaitStart:
+                Sender.Tell(_startReport!);
+                break;
+            case GetStatus:
+                Sender.Tell(new PexReactor.Status(_settings.SeedMode, _peers.Count, _requestsSent.Count, _dials.Count, _rounds));
+                break;
+            case BookFailed failed:
+                _log.Warning("PEX: the address book did not answer ({0}): {1}", failed.What, failed.Error.Message);
+                break;
+            case Protocol.AddrBook.AddResult or Pex.AddrBook.Reinstated:
+                break; // answers we do not need
+            default:
+                Unhandled(message);
+                break;
         }
     }
 
