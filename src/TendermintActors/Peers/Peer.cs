@@ -20,6 +20,9 @@ public sealed record PeerStopReason(string Code, string Description, Exception? 
         PeerConnectionException p => new PeerStopReason(p.Code, p.Message, p) { IsError = p.IsError },
         StreamTcpException t => new PeerStopReason("transport/closed", t.Message, t),
         IOException io => new PeerStopReason("transport/closed", io.Message, io),
+        // The materializer or the actor system shut down under the stream: an ordinary end, not the peer's fault.
+        AbruptStageTerminationException or AbruptTerminationException =>
+            new PeerStopReason("stopped", "the stream was shut down (its materializer or actor system is terminating)", e),
         _ => new PeerStopReason("error", e.Message, e) { IsError = true },
     };
 
