@@ -48,6 +48,19 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         return new Node(key, sw, reactor, events, new NetAddress(key.Id, endpoint.Address, endpoint.Port));
     }
 
+    /// <summary>A node whose one reactor is <paramref name="reactor"/> itself (not a recording probe), with its events.</summary>
+    private async Task<(NodeKey Key, IActorRef Switch, TestProbe Events, NetAddress Address)> StartNodeWith(
+        string role, IActorRef reactor, ChannelDescriptor[] channels)
+    {
+        var key = NodeKey.Generate();
+        var sw = Sys.ActorOf(Switch.Props(key, new SwitchSettings { ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero },
+            [new ReactorRegistration(role, reactor, channels)], new InMemoryTransport(_network)));
+        var events = CreateTestProbe();
+        sw.Tell(new Switch.Subscribe(events.Ref));
+        var listening = (IPEndPoint)(await events.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout))).ListenAddress!;
+        return (key, sw, events, new NetAddress(key.Id, listening.Address, listening.Port));
+    }
+
     private async Task<(PeerHandle AtA, PeerHandle AtB)> Connect(Node a, Node b)
     {
         a.Switch.Tell(new Switch.DialPeers([b.Address]));
@@ -281,17 +294,12 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         ChannelDescriptor[] channels = [new(0x40, 1) { SendQueueCapacity = 10, RecvBufferCapacity = 1 }];
         var a = await StartNode(channels: channels);
         var probe = CreateTestProbe();
-        var keyB = NodeKey.Generate();
         // A restart (the handler throws) would lose the untyped reactor's state; this spec is about acknowledgement,
         // so its supervisor resumes instead.
         var reactor = await Sys.ActorOf(Props.Create(() => new ResumingParent(ThrowingReactors.Props(untyped, probe.Ref))))
             .Ask<IActorRef>(ResumingParent.GetChild.Instance, Dilated(Timeout));
-        var b = Sys.ActorOf(Switch.Props(keyB, new SwitchSettings { ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero },
-            [new ReactorRegistration("throwing", reactor, channels)], new InMemoryTransport(_network)));
-        var bEvents = CreateTestProbe();
-        b.Tell(new Switch.Subscribe(bEvents.Ref));
-        var listening = (IPEndPoint)(await bEvents.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout))).ListenAddress!;
-        a.Switch.Tell(new Switch.DialPeers([new NetAddress(keyB.Id, listening.Address, listening.Port)]));
+        var b = await StartNodeWith("throwing", reactor, channels);
+        a.Switch.Tell(new Switch.DialPeers([b.Address]));
         var peer = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
         await probe.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
 
@@ -397,14 +405,9 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
             configure: s => s with { Connection = s.Connection with { SendRate = 1, PingInterval = TimeSpan.FromSeconds(200) } });
         // b's reactor acknowledges only when told: after one message b stops reading from a.
         var slowProbe = CreateTestProbe();
-        var keyB = NodeKey.Generate();
         var slow = Sys.ActorOf(SilentReactor.Props(slowProbe.Ref));
-        var b = Sys.ActorOf(Switch.Props(keyB, new SwitchSettings { ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero },
-            [new ReactorRegistration("slow", slow, channels)], new InMemoryTransport(_network)));
-        var bEvents = CreateTestProbe();
-        b.Tell(new Switch.Subscribe(bEvents.Ref));
-        var listening = (IPEndPoint)(await bEvents.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout))).ListenAddress!;
-        a.Switch.Tell(new Switch.DialPeers([new NetAddress(keyB.Id, listening.Address, listening.Port)]));
+        var (_, bSwitch, bEvents, bAddress) = await StartNodeWith("slow", slow, channels);
+        a.Switch.Tell(new Switch.DialPeers([bAddress]));
         var peer = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
         await slowProbe.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
         await a.Events.ExpectMsgAsync<Switch.PeerConnected>(Dilated(Timeout));
@@ -442,7 +445,7 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         slow.Tell(new SilentReactor.AckAll()); // the reactor catches up; b reads again
         a.Switch.Tell(Switch.GetPeers.Instance);
         Assert.Single((await ExpectMsgAsync<Switch.Peers>(Dilated(Timeout))).Connected);
-        b.Tell(Switch.GetPeers.Instance);
+        bSwitch.Tell(Switch.GetPeers.Instance);
         Assert.Single((await ExpectMsgAsync<Switch.Peers>(Dilated(Timeout))).Connected);
     }
 
