@@ -16,6 +16,11 @@ public class HandshakeVectorTests
 {
     public static IEnumerable<object[]> Sides() => VectorFiles.HandshakeSides();
 
+    public static IEnumerable<object[]> SidesAndCiphers() =>
+        from side in VectorFiles.HandshakeSides()
+        from implementation in Enum.GetValues<FrameCipherImplementation>()
+        select side.Append(implementation).ToArray();
+
     private static byte[] H(string hex) => Convert.FromHexString(hex);
 
     private static NodeKey LongTermKey(JsonElement side) => NodeKey.FromGoPrivateKey(side.Hex("ed25519_priv_key_hex"));
@@ -115,11 +120,11 @@ public class HandshakeVectorTests
     }
 
     [Theory]
-    [MemberData(nameof(Sides))]
-    public void Our_frames_open_to_the_vector_plaintext(string caseName, string sideName)
+    [MemberData(nameof(SidesAndCiphers))]
+    public void Our_frames_open_to_the_vector_plaintext(string caseName, string sideName, FrameCipherImplementation implementation)
     {
         var (_, side, _) = VectorFiles.Side(caseName, sideName);
-        using var opener = new FrameOpener(VectorFiles.Side(caseName, sideName).Other.Hex("recv_key_hex"));
+        using var opener = new FrameOpener(VectorFiles.Side(caseName, sideName).Other.Hex("recv_key_hex"), implementation);
         // The other side's recv key opens this side's frames, in counter order: the auth frame then the data frames.
         var frames = new[] { side.GetProperty("wire_auth_sig_frame") }
             .Concat(side.GetProperty("data_writes").EnumerateArray().SelectMany(w => w.GetProperty("frames").EnumerateArray()));
@@ -129,6 +134,28 @@ public class HandshakeVectorTests
             var length = BitConverter.ToInt32(plain, 0);
             var data = opener.OpenFrame(frame.Hex("sealed_hex")).ToArray();
             Assert.Equal(plain.AsSpan(4, length).ToArray(), data);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SidesAndCiphers))]
+    public void Every_cipher_seals_and_opens_Go_frames_byte_for_byte(string caseName, string sideName, FrameCipherImplementation implementation)
+    {
+        // The cipher alone, on Go's exact plaintext (stale padding and all) and nonce: no framing of ours in between.
+        var (_, side, _) = VectorFiles.Side(caseName, sideName);
+        using var cipher = FrameCipher.Create(side.Hex("send_key_hex"), implementation);
+        var frames = new[] { side.GetProperty("wire_auth_sig_frame") }
+            .Concat(side.GetProperty("data_writes").EnumerateArray().SelectMany(w => w.GetProperty("frames").EnumerateArray()));
+        foreach (var frame in frames)
+        {
+            var nonce = frame.Hex("nonce_hex");
+            var plain = frame.Hex("frame_plaintext_hex");
+            var sealedFrame = new byte[plain.Length + FrameCipher.TagSize];
+            cipher.Seal(nonce, plain, sealedFrame);
+            Assert.Equal(frame.Str("sealed_hex"), Convert.ToHexStringLower(sealedFrame));
+            var opened = new byte[plain.Length];
+            Assert.True(cipher.Open(nonce, frame.Hex("sealed_hex"), opened));
+            Assert.Equal(plain, opened);
         }
     }
 
