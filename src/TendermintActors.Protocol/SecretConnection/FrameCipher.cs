@@ -30,8 +30,23 @@ internal abstract class FrameCipher : IDisposable
     /// The hot-path choice: OpenSSL called directly where libcrypto is present, else NSec. Per 1028-byte frame OpenSSL
     /// measured fastest, then NSec, then the BCL's wrapper around OpenSSL (README, "Figures").
     /// </summary>
-    public static FrameCipherImplementation Default { get; } =
-        OpenSslFrameCipher.IsAvailable ? FrameCipherImplementation.OpenSsl : FrameCipherImplementation.NSec;
+    /// <remarks>
+    /// The environment variable <c>TENDERMINTACTORS_FRAME_CIPHER</c> (<c>openssl</c>, <c>nsec</c> or <c>bcl</c>, read once
+    /// at start) overrides the choice: for comparing them in place, or to step around a broken libcrypto.
+    /// </remarks>
+    public static FrameCipherImplementation Default { get; } = ChooseDefault(Environment.GetEnvironmentVariable(DefaultVariable));
+
+    public const string DefaultVariable = "TENDERMINTACTORS_FRAME_CIPHER";
+
+    internal static FrameCipherImplementation ChooseDefault(string? setting) => setting?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => OpenSslFrameCipher.IsAvailable ? FrameCipherImplementation.OpenSsl : FrameCipherImplementation.NSec,
+        "openssl" => FrameCipherImplementation.OpenSsl,
+        "nsec" => FrameCipherImplementation.NSec,
+        "bcl" => FrameCipherImplementation.Bcl,
+        _ => throw new InvalidOperationException(
+            $"{DefaultVariable}='{setting}' is not a frame cipher: use openssl, nsec or bcl (or leave it unset)"),
+    };
 
     public static FrameCipher Create(ReadOnlySpan<byte> key, FrameCipherImplementation? implementation = null) =>
         (implementation ?? Default) switch

@@ -35,7 +35,7 @@ public class FrameCipherTests
         using (var cipher = FrameCipher.Create(Key, FrameCipherImplementation.OpenSsl))
             Assert.Equal(OpenSslFrameCipher.IsAvailable, cipher is OpenSslFrameCipher);
         Assert.Equal(OpenSslFrameCipher.IsAvailable ? FrameCipherImplementation.OpenSsl : FrameCipherImplementation.NSec,
-            FrameCipher.Default);
+            FrameCipher.ChooseDefault(null));
 
         // Where libcrypto 3 loads (Linux, where we build and measure), the OpenSSL path is the one the suite tests.
         if (OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libcrypto.so.3", out var library))
@@ -43,6 +43,20 @@ public class FrameCipherTests
             NativeLibrary.Free(library);
             Assert.True(OpenSslFrameCipher.IsAvailable);
         }
+    }
+
+    [Theory]
+    [InlineData("openssl", FrameCipherImplementation.OpenSsl)]
+    [InlineData(" NSec ", FrameCipherImplementation.NSec)]
+    [InlineData("bcl", FrameCipherImplementation.Bcl)]
+    public void The_environment_can_choose_the_default_cipher(string setting, FrameCipherImplementation expected) =>
+        Assert.Equal(expected, FrameCipher.ChooseDefault(setting));
+
+    [Fact]
+    public void An_unknown_cipher_in_the_environment_is_refused_naming_the_variable()
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => FrameCipher.ChooseDefault("aes"));
+        Assert.Contains("TENDERMINTACTORS_FRAME_CIPHER='aes'", error.Message);
     }
 
     [OpenSslFact]
