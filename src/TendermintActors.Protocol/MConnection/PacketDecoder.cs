@@ -32,13 +32,15 @@ public sealed class PacketDecoder
     public int BufferedBytes => _end - _start;
 
     /// <summary>Appends bytes from the stream; call <c>TryDecode</c> until it returns false afterwards.</summary>
-    public void Feed(ReadOnlySpan<byte> chunk)
+    public void Feed(ReadOnlySpan<byte> chunk) => Append(chunk);
+
+    private void Append(ReadOnlySpan<byte> bytes)
     {
-        if (chunk.IsEmpty) return;
-        if (_buffer.Length - _end < chunk.Length)
-            MakeRoom(chunk.Length);
-        chunk.CopyTo(_buffer.AsSpan(_end));
-        _end += chunk.Length;
+        if (bytes.IsEmpty) return;
+        if (_buffer.Length - _end < bytes.Length)
+            MakeRoom(bytes.Length);
+        bytes.CopyTo(_buffer.AsSpan(_end));
+        _end += bytes.Length;
     }
 
     /// <summary>
@@ -99,6 +101,67 @@ public sealed class PacketDecoder
             data = packet.PacketMsg.Data.Span;
         }
         return true;
+    }
+
+    /// <summary>What <see cref="Decode"/> calls for each packet; <c>data</c> is a view valid only during the call.</summary>
+    public delegate void PacketHandler(Packet.SumOneofCase kind, int channelId, bool eof, ReadOnlySpan<byte> data);
+
+    /// <summary>
+    /// Feeds <paramref name="chunk"/> and hands every whole packet to <paramref name="onPacket"/>, in order, reading
+    /// the chunk in place: only a packet cut by the chunk's end is copied (into the decoder, to be completed by the next
+    /// chunk). Equivalent to <see cref="Feed"/> and <see cref="TryDecode(out Packet.SumOneofCase, out int, out bool, out ReadOnlySpan{byte})"/>
+    /// until false, with one copy of the stream fewer. Throws as <c>TryDecode</c> does, after handing over the packets before the bad one.
+    /// </summary>
+    public void Decode(ReadOnlySpan<byte> chunk, PacketHandler onPacket)
+    {
+        // First whatever the decoder holds: complete it from the chunk's front, a prefix byte at a time, then the rest.
+        while (_end > _start)
+        {
+            var buffered = _buffer.AsSpan(_start, _end - _start);
+            if (LengthDelimited.TryFrame(buffered, MaxPacketSize, out var prefix, out var length))
+            {
+                // The view stays valid during the call: nothing is appended to the buffer until it returns.
+                var body = buffered.Slice(prefix, length);
+                Advance(prefix + length);
+                Dispatch(body, onPacket);
+                continue;
+            }
+            if (chunk.IsEmpty)
+                return;
+            var take = Math.Min(length == 0 ? 1 : prefix + length - buffered.Length, chunk.Length);
+            Append(chunk[..take]);
+            chunk = chunk[take..];
+        }
+        // Then the chunk's whole packets where they lie, and the unfinished one at its end into the buffer.
+        while (LengthDelimited.TryFrame(chunk, MaxPacketSize, out var prefix, out var length))
+        {
+            var body = chunk.Slice(prefix, length);
+            chunk = chunk[(prefix + length)..];
+            Dispatch(body, onPacket);
+        }
+        Append(chunk);
+    }
+
+    private static void Dispatch(ReadOnlySpan<byte> body, PacketHandler onPacket)
+    {
+        if (TryReadCanonicalPacketMsg(body, out var channelId, out var eof, out var dataOffset, out var dataLength))
+        {
+            onPacket(Packet.SumOneofCase.PacketMsg, channelId, eof, body.Slice(dataOffset, dataLength));
+            return;
+        }
+        var packet = LengthDelimited.Parse(Packet.Parser, body);
+        switch (packet.SumCase)
+        {
+            case Packet.SumOneofCase.None:
+                throw new ProtocolViolationException(ProtocolViolation.MalformedMessage,
+                    "packet has none of packet_ping, packet_pong, packet_msg");
+            case Packet.SumOneofCase.PacketMsg:
+                onPacket(Packet.SumOneofCase.PacketMsg, packet.PacketMsg.ChannelId, packet.PacketMsg.Eof, packet.PacketMsg.Data.Span);
+                break;
+            default:
+                onPacket(packet.SumCase, 0, false, default);
+                break;
+        }
     }
 
     /// <summary>

@@ -57,6 +57,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private readonly SendScheduler _scheduler;
         private readonly Reassembler _reassembler;
         private readonly PacketDecoder _decoder;
+        private readonly PacketDecoder.PacketHandler _onPacket; // OnPacket, made a delegate once
         private readonly ReceiveChannel?[] _receive = new ReceiveChannel?[256];
         private readonly ReceiveChannel[] _receiveChannels;
         private readonly List<PacketMsgFragment> _batch = [];
@@ -105,6 +106,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             _scheduler = new SendScheduler(stage._channels, payload);
             _reassembler = new Reassembler(stage._channels);
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(payload));
+            _onPacket = OnPacket;
             _receiveChannels = new ReceiveChannel[stage._channels.Length];
             for (var i = 0; i < stage._channels.Length; i++)
                 _receive[stage._channels[i].Id] = _receiveChannels[i] = new ReceiveChannel(stage._channels[i]);
@@ -384,9 +386,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             }
             try
             {
-                _decoder.Feed(chunk.ToReadOnlySpan());
-                while (_decoder.TryDecode(out var kind, out var channelId, out var eof, out var data))
-                    OnPacket(kind, channelId, eof, data);
+                _decoder.Decode(chunk.ToReadOnlySpan(), _onPacket); // whole packets read in place, not copied first
             }
             catch (PeerConnectionException e)
             {
