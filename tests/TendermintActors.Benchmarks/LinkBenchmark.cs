@@ -19,8 +19,10 @@ namespace TendermintActors.Benchmarks;
 /// trips at idle and under a concurrent bulk transfer, and the "ideal pipeline" (raw sockets, ChaCha20-Poly1305 frames
 /// sealed into 64 KiB writes) measured in the same run for a ratio. Prints figures; asserts nothing.
 /// Every phase is warmed up first (<c>--warmup</c> seconds, 3 by default), and each figure comes with the process's
-/// CPU time per byte and the garbage collections (gen0/gen1/gen2) of its run.
-/// Run: <c>dotnet run -c Release --project tests/TendermintActors.Benchmarks -- link [--mb 256] [--warmup 3]</c>
+/// CPU time per byte and the garbage collections (gen0/gen1/gen2) of its run. On a shared machine whose speed drifts
+/// within seconds, each size is measured <c>--rounds</c> times (3 by default), each time right after its own ideal-pipeline
+/// run, and the summary gives the median of those paired ratios.
+/// Run: <c>dotnet run -c Release --project tests/TendermintActors.Benchmarks -- link [--mb 256] [--warmup 3] [--rounds 3]</c>
 /// </summary>
 public static class LinkBenchmark
 {
@@ -41,6 +43,8 @@ public static class LinkBenchmark
         var overrides = args.SkipWhile(a => a != "--akka").Skip(1).FirstOrDefault() ?? "";
         // --warmup 3 is the seconds each phase runs before it is measured (the ideal pipeline's included).
         var warmup = TimeSpan.FromSeconds(args.SkipWhile(a => a != "--warmup").Skip(1).Select(double.Parse).FirstOrDefault(3));
+        // --rounds 3: how many ideal/ours pairs per size; the summary takes medians.
+        var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(3);
         // --sizes 1024,65536 picks the bulk message sizes (e.g. one size only, to profile it).
         var sizes = args.SkipWhile(a => a != "--sizes").Skip(1).Select(s => s.Split(',').Select(int.Parse).ToArray())
             .FirstOrDefault([1024, 64 * 1024]);
@@ -66,12 +70,10 @@ public static class LinkBenchmark
         a.Tell(new Switch.DialPeers([new NetAddress(keyB.Id, endpointB.Address, endpointB.Port)]));
         var peer = await echoReplies.Connected.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
-        Console.WriteLine($"TendermintActors link benchmark: two nodes, loopback TCP, rate limits off, {megabytes} MiB per bulk run");
+        Console.WriteLine($"TendermintActors link benchmark: two nodes, loopback TCP, rate limits off, {megabytes} MiB per bulk run, " +
+            $"frames sealed with {FrameCipher.Default}");
         for (var started = Stopwatch.StartNew(); started.Elapsed < warmup;)
             IdealPipeline(Math.Min(total, 64L << 20));
-        var cpu = CpuClock.Start();
-        var ideal = IdealPipeline(total);
-        Console.WriteLine($"ideal pipeline (raw socket + ChaCha20-Poly1305 frames in 64 KiB writes): {ideal:F0} MB/s, {cpu.NanosecondsPer(total)}");
         // Warm-up: each size runs for a while before the clock starts, so that the runtime's tiered JIT has compiled
         // the hot path. Without it a 128 MiB run (1-2 s) mostly measures instrumented code and the JIT thread: twice
         // the CPU per byte of the steady state for 1 KiB messages here (DOTNET_TieredCompilation=0 agrees).
@@ -81,12 +83,23 @@ public static class LinkBenchmark
             do await Bulk(system, peer, sink, Math.Min(total, 16L << 20), size);
             while (started.Elapsed < warmup);
         }
-        foreach (var size in sizes)
-        {
-            cpu = CpuClock.Start();
-            var mbps = await Bulk(system, peer, sink, total, size);
-            Console.WriteLine($"throughput, {size / 1024} KiB messages on one channel: {mbps:F0} MB/s ({mbps / ideal * 100:F0} % of ideal), {cpu.NanosecondsPer(total)}");
-        }
+        var results = sizes.ToDictionary(size => size, _ => new List<(double Ideal, double Ours)>());
+        for (var round = 1; round <= rounds; round++)
+            foreach (var size in sizes)
+            {
+                var cpu = CpuClock.Start();
+                var ideal = IdealPipeline(total);
+                var idealCpu = cpu.NanosecondsPer(total);
+                cpu = CpuClock.Start();
+                var mbps = await Bulk(system, peer, sink, total, size);
+                results[size].Add((ideal, mbps));
+                Console.WriteLine($"round {round}, {size / 1024} KiB messages on one channel: {mbps:F0} MB/s, {cpu.NanosecondsPer(total)}; " +
+                    $"ideal pipeline just before: {ideal:F0} MB/s, {idealCpu}; ratio {mbps / ideal * 100:F0} %");
+            }
+        foreach (var (size, pairs) in results)
+            Console.WriteLine($"throughput, {size / 1024} KiB messages on one channel: median {Median(pairs.Select(p => p.Ours)):F0} MB/s, " +
+                $"median {Median(pairs.Select(p => p.Ours / p.Ideal)) * 100:F0} % of the ideal pipeline (raw socket + ChaCha20-Poly1305 " +
+                $"frames in 64 KiB writes; median {Median(pairs.Select(p => p.Ideal)):F0} MB/s) over {pairs.Count} paired rounds");
         var (p50, p99) = await RoundTrips(peer, echoReplies, 2000);
         Console.WriteLine($"round trip, 64-byte message, idle: p50 {p50:F3} ms, p99 {p99:F3} ms");
         var bulk = Bulk(system, peer, sink, total, 64 * 1024);
@@ -95,6 +108,12 @@ public static class LinkBenchmark
         Console.WriteLine($"round trip, 64-byte message, under a concurrent 64 KiB bulk transfer ({under:F0} MB/s): p50 {lp50:F3} ms, p99 {lp99:F3} ms");
         await system.Terminate();
         return 0;
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private static async Task<double> Bulk(ActorSystem system, PeerHandle peer, SinkState sink, long total, int size)
