@@ -34,8 +34,11 @@ internal static class Cli
         return root;
     }
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
-        Build().Parse(args).Invoke(new InvocationConfiguration
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (!CheckEnvironment(stderr, () => Protocol.SecretConnection.FrameCiphers.Default))
+            return Failure;
+        return Build().Parse(args).Invoke(new InvocationConfiguration
         {
             Output = stdout,
             Error = stderr,
@@ -43,4 +46,23 @@ internal static class Cli
             // CoordinatedShutdown; the library's handling would end the process after a fixed timeout instead.
             ProcessTerminationTimeout = null,
         });
+    }
+
+    /// <summary>
+    /// Process-wide settings outside HOCON (today the frame cipher's environment variable): a bad value is refused
+    /// before any command runs, naming the variable, rather than failing every connection later.
+    /// </summary>
+    internal static bool CheckEnvironment(TextWriter stderr, Func<Protocol.SecretConnection.FrameCipherImplementation> frameCipher)
+    {
+        try
+        {
+            _ = frameCipher();
+            return true;
+        }
+        catch (InvalidOperationException e)
+        {
+            stderr.WriteLine($"tmactors: {e.Message}");
+            return false;
+        }
+    }
 }

@@ -34,7 +34,12 @@ internal abstract class FrameCipher : IDisposable
     /// The environment variable <c>TENDERMINTACTORS_FRAME_CIPHER</c> (<c>openssl</c>, <c>nsec</c> or <c>bcl</c>, read once
     /// at start) overrides the choice: for comparing them in place, or to step around a broken libcrypto.
     /// </remarks>
-    public static FrameCipherImplementation Default { get; } = ChooseDefault(Environment.GetEnvironmentVariable(DefaultVariable));
+    public static FrameCipherImplementation Default => LazyDefault.Value;
+
+    // Chosen on first use, not in a type initializer, so that a bad value surfaces as itself (naming the variable)
+    // rather than as a TypeInitializationException. PublicationOnly: no lock, and a failure is not cached.
+    private static readonly Lazy<FrameCipherImplementation> LazyDefault =
+        new(() => ChooseDefault(Environment.GetEnvironmentVariable(DefaultVariable)), LazyThreadSafetyMode.PublicationOnly);
 
     public const string DefaultVariable = "TENDERMINTACTORS_FRAME_CIPHER";
 
@@ -104,4 +109,18 @@ internal abstract class FrameCipher : IDisposable
 
         public override void Dispose() => _key.Dispose();
     }
+}
+
+/// <summary>Which ChaCha20-Poly1305 implementation new connections seal and open their frames with.</summary>
+public static class FrameCiphers
+{
+    /// <summary>The environment variable that overrides the choice: <c>openssl</c>, <c>nsec</c> or <c>bcl</c>.</summary>
+    public const string Variable = FrameCipher.DefaultVariable;
+
+    /// <summary>
+    /// OpenSSL's libcrypto where it loads, NSec otherwise, unless <see cref="Variable"/> says otherwise. Throws
+    /// <see cref="InvalidOperationException"/> naming the variable when it holds anything else (a process checks this
+    /// at start; a connection would fail with the same error).
+    /// </summary>
+    public static FrameCipherImplementation Default => FrameCipher.Default;
 }
