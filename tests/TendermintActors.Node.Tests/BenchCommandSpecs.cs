@@ -50,6 +50,7 @@ public sealed class BenchCommandSpecs
         Assert.Equal(204800, result.GetProperty("bytes").GetInt64());
         Assert.True(result.GetProperty("seconds").GetDouble() > 0);
         Assert.True(result.GetProperty("mb_per_s").GetDouble() > 0);
+        Assert.True(result.GetProperty("cpu_ns_per_byte").GetDouble() > 0);
         // Flushed before the report, so the node's sink has them all.
         var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(200), Timeout);
         Assert.Equal(204800, counts.Bytes);

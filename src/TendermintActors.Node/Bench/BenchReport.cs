@@ -9,16 +9,27 @@ internal sealed record Throughput(long Messages, long Bytes, double Seconds)
     /// <summary>Zero when no time passed (one message, or all in one tick): no rate can be told then.</summary>
     public double MegabytesPerSecond => Seconds > 0 ? Bytes / Seconds / 1e6 : 0;
 
+    /// <summary>
+    /// This process's CPU time over the same window, when measured (bench send): per byte it is steadier than MB/s on a
+    /// shared machine, and it tells how much of the link's cost is on this side.
+    /// </summary>
+    public TimeSpan? ProcessCpu { get; init; }
+
+    public double? CpuNanosecondsPerByte => ProcessCpu is { } cpu && Bytes > 0 ? cpu.TotalNanoseconds / Bytes : null;
+
     public string ToJson() => BenchReport.Json(w =>
     {
         w.WriteNumber("messages", Messages);
         w.WriteNumber("bytes", Bytes);
         w.WriteNumber("seconds", Math.Round(Seconds, 6));
         w.WriteNumber("mb_per_s", Math.Round(MegabytesPerSecond, 3));
+        if (CpuNanosecondsPerByte is { } ns)
+            w.WriteNumber("cpu_ns_per_byte", Math.Round(ns, 3));
     });
 
     public override string ToString() =>
-        FormattableString.Invariant($"{Messages} messages, {Bytes} bytes in {Seconds:F3} s: {MegabytesPerSecond:F2} MB/s");
+        FormattableString.Invariant($"{Messages} messages, {Bytes} bytes in {Seconds:F3} s: {MegabytesPerSecond:F2} MB/s") +
+        (CpuNanosecondsPerByte is { } ns ? FormattableString.Invariant($", {ns:F2} ns of this process's CPU per byte") : "");
 }
 
 /// <summary>Round-trip times of one message size (bench echo).</summary>

@@ -207,6 +207,7 @@ internal static class BenchCommand
                 await WarmUp(node, peer, message, options, cancellation);
             var sender = node.System.ActorOf(BulkSender.Props(peer, c.Channel, message, options.Count, BenchNode.SendQueueCapacity), "sender");
             var started = Stopwatch.GetTimestamp();
+            var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
             var accepted = sender.Ask<BulkSender.AllAccepted>(BulkSender.Start.Instance, Timeout.InfiniteTimeSpan, cancellation);
             while (await Task.WhenAny(accepted, Task.Delay(ProgressInterval, cancellation)) != accepted)
             {
@@ -219,7 +220,10 @@ internal static class BenchCommand
             await accepted;
             // Accepted means queued; the graceful stop ends only once the queues are written to the socket.
             await node.FlushAndStopAsync(peer, c.Timeout + TimeSpan.FromSeconds(options.Count * (double)options.Size / 1e6), cancellation);
-            var result = new Throughput(options.Count, options.Count * options.Size, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            var result = new Throughput(options.Count, options.Count * options.Size, Stopwatch.GetElapsedTime(started).TotalSeconds)
+            {
+                ProcessCpu = Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart,
+            };
             if (c.Progress) stderr.WriteLine();
             stdout.WriteLine(c.Json ? result.ToJson() : $"sent {result}");
             return 0;
