@@ -56,16 +56,19 @@ public sealed class PacketDecoder
         if (!LengthDelimited.TryFrame(available, MaxPacketSize, out var prefixLength, out var length))
             return false;
 
-        var decoded = LengthDelimited.Parse(Packet.Parser, available.Slice(prefixLength, length));
-        if (decoded.SumCase == Packet.SumOneofCase.None)
+        packet = Parse(available.Slice(prefixLength, length));
+        Advance(prefixLength + length);
+        return true;
+    }
+
+    /// <summary>A packet body through Google.Protobuf; a <c>Packet</c> with none of its three kinds is malformed.</summary>
+    private static Packet Parse(ReadOnlySpan<byte> body)
+    {
+        var packet = LengthDelimited.Parse(Packet.Parser, body);
+        if (packet.SumCase == Packet.SumOneofCase.None)
             throw new ProtocolViolationException(ProtocolViolation.MalformedMessage,
                 "packet has none of packet_ping, packet_pong, packet_msg");
-
-        _start += prefixLength + length;
-        if (_start == _end)
-            _start = _end = 0; // the common case: the buffer drained, start again at the front without copying
-        packet = decoded;
-        return true;
+        return packet;
     }
 
     /// <summary>
@@ -83,23 +86,9 @@ public sealed class PacketDecoder
         var available = _buffer.AsSpan(_start, _end - _start);
         if (!LengthDelimited.TryFrame(available, MaxPacketSize, out var prefixLength, out var length))
             return false;
-        var body = available.Slice(prefixLength, length);
-        if (TryReadCanonicalPacketMsg(body, out channelId, out eof, out var dataOffset, out var dataLength))
-        {
-            kind = Packet.SumOneofCase.PacketMsg;
-            data = _buffer.AsSpan(_start + prefixLength + dataOffset, dataLength);
-            Advance(prefixLength + length);
-            return true;
-        }
-
-        TryDecode(out var packet);
-        kind = packet!.SumCase;
-        if (kind == Packet.SumOneofCase.PacketMsg)
-        {
-            channelId = packet.PacketMsg.ChannelId;
-            eof = packet.PacketMsg.Eof;
-            data = packet.PacketMsg.Data.Span;
-        }
+        // The body stays where it is until the next Feed: advancing only moves the read offset.
+        kind = Read(available.Slice(prefixLength, length), out channelId, out eof, out data);
+        Advance(prefixLength + length);
         return true;
     }
 
@@ -144,24 +133,30 @@ public sealed class PacketDecoder
 
     private static void Dispatch(ReadOnlySpan<byte> body, PacketHandler onPacket)
     {
-        if (TryReadCanonicalPacketMsg(body, out var channelId, out var eof, out var dataOffset, out var dataLength))
+        var kind = Read(body, out var channelId, out var eof, out var data);
+        onPacket(kind, channelId, eof, data);
+    }
+
+    /// <summary>
+    /// One packet's body: a <c>PacketMsg</c> in the canonical layout read in place, anything else through
+    /// Google.Protobuf (then <paramref name="data"/> is the parser's copy), so both accept and reject the same bytes.
+    /// </summary>
+    private static Packet.SumOneofCase Read(ReadOnlySpan<byte> body, out int channelId, out bool eof, out ReadOnlySpan<byte> data)
+    {
+        if (TryReadCanonicalPacketMsg(body, out channelId, out eof, out var dataOffset, out var dataLength))
         {
-            onPacket(Packet.SumOneofCase.PacketMsg, channelId, eof, body.Slice(dataOffset, dataLength));
-            return;
+            data = body.Slice(dataOffset, dataLength);
+            return Packet.SumOneofCase.PacketMsg;
         }
-        var packet = LengthDelimited.Parse(Packet.Parser, body);
-        switch (packet.SumCase)
+        var packet = Parse(body);
+        data = default;
+        if (packet.SumCase == Packet.SumOneofCase.PacketMsg)
         {
-            case Packet.SumOneofCase.None:
-                throw new ProtocolViolationException(ProtocolViolation.MalformedMessage,
-                    "packet has none of packet_ping, packet_pong, packet_msg");
-            case Packet.SumOneofCase.PacketMsg:
-                onPacket(Packet.SumOneofCase.PacketMsg, packet.PacketMsg.ChannelId, packet.PacketMsg.Eof, packet.PacketMsg.Data.Span);
-                break;
-            default:
-                onPacket(packet.SumCase, 0, false, default);
-                break;
+            channelId = packet.PacketMsg.ChannelId;
+            eof = packet.PacketMsg.Eof;
+            data = packet.PacketMsg.Data.Span;
         }
+        return packet.SumCase;
     }
 
     /// <summary>
