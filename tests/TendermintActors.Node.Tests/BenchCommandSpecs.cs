@@ -8,10 +8,12 @@ namespace TendermintActors.Node.Tests;
 
 public sealed class BenchCommandSpecs
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    // Upper bounds only (a passing run is not slowed by them), generous because these start whole nodes and, under a
+    // loaded CI machine, a sender's own start-up took most of 10 s once.
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     private static BenchCommand.Common Common(byte channel, TimeSpan? timeout = null) =>
-        new("test-net", Home: null, channel, timeout ?? TimeSpan.FromSeconds(10), Json: true, Progress: false);
+        new("test-net", Home: null, channel, timeout ?? TimeSpan.FromSeconds(30), Json: true, Progress: false);
 
     /// <summary>A started node with the diagnostics reactors: echo on 0x42, sink on 0x43, RPC off.</summary>
     private static async Task<(TempHome Home, StartCommand.RunningNode Node)> StartNode()
@@ -141,6 +143,18 @@ public sealed class BenchCommandSpecs
 
         Assert.Equal(1, code);
         Assert.Contains($"tmactors bench send: could not connect to {unreachable}", stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Bench_sink_says_no_peer_came_rather_than_no_message_when_nobody_connects()
+    {
+        var stderr = new StringWriter();
+
+        var code = await BenchCommand.RunSinkAsync(new BenchCommand.SinkOptions(Common(0x43, TimeSpan.FromSeconds(1)), "127.0.0.1", 0, 10),
+            new StringWriter(), stderr, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.Equal(1, code);
+        Assert.Contains("tmactors bench sink: no peer connected within 1 s", stderr.ToString());
     }
 
     [Theory]

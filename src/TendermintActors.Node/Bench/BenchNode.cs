@@ -90,12 +90,19 @@ internal sealed class BenchNode : IAsyncDisposable
         Reactor.Ask<PeerHandle>(new BenchReactor.AwaitPeer(Switch, target, timeout, TimeSpan.FromMilliseconds(500)),
             timeout + TimeSpan.FromSeconds(5), cancellation);
 
-    /// <summary>Stops the peer after its queues are flushed and completes when its connection is gone.</summary>
+    /// <summary>
+    /// Stops the peer after its queues are flushed and completes when its connection is gone; throws
+    /// <see cref="IOException"/> when it ended with an error instead (then not everything may have been written).
+    /// </summary>
     public async Task FlushAndStopAsync(PeerHandle peer, TimeSpan timeout, CancellationToken cancellation)
     {
         var gone = peer.Actor.WatchAsync(cancellation);
         Switch.Tell(new Switching.Switch.StopPeer(peer.Id, PeerStopReason.Stopped("bench done"), Graceful: true));
         await gone.WaitAsync(timeout, cancellation);
+        // The peer told the reactor why it ended before it stopped, so the reactor knows by now.
+        var removal = await Reactor.Ask<BenchReactor.Removal>(new BenchReactor.GetRemoval(peer.Id), timeout, cancellation);
+        if (removal.Reason is { IsError: true } reason)
+            throw new IOException($"the connection ended with an error before the flush was confirmed: {reason}");
     }
 
     public async ValueTask DisposeAsync()

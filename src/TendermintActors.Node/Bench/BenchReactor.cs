@@ -20,12 +20,20 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
     /// <summary>Answered with <see cref="Throughput"/> once <paramref name="Messages"/> have arrived, timed from the first to the last.</summary>
     public sealed record AwaitMessages(long Messages);
 
+    /// <summary>Answered with <see cref="Removal"/>: why the peer's last connection ended (null while it has not).</summary>
+    public sealed record GetRemoval(Protocol.Identity.NodeId Peer);
+
+    public sealed record Removal(PeerStopReason? Reason);
+
     public sealed record GetCounts
     {
         public static readonly GetCounts Instance = new();
     }
 
-    public sealed record Counts(long Messages, long Bytes);
+    /// <param name="Messages">Messages received so far.</param>
+    /// <param name="Bytes">Their bytes.</param>
+    /// <param name="PeerSeen">Whether any peer has connected yet (a sink's idle clock starts then).</param>
+    public sealed record Counts(long Messages, long Bytes, bool PeerSeen);
 
     /// <summary>Sends <paramref name="Message"/> to the peer and answers with <see cref="RoundTrip"/> when a message comes back.</summary>
     public sealed record Probe(ReadOnlyMemory<byte> Message);
@@ -46,6 +54,8 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
 
     private readonly byte _channel;
     private PeerHandle? _peer;
+    private bool _peerSeen;
+    private readonly Dictionary<Protocol.Identity.NodeId, PeerStopReason> _removals = new();
     private AwaitPeer? _awaitPeer;
     private IActorRef? _peerWaiter;
     private string? _lastRejection;
@@ -80,6 +90,7 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
         Receive<Reactor.PeerAdded>(added =>
         {
             _peer ??= added.Peer;
+            _peerSeen = true;
             if (_peerWaiter is null) return;
             Timers.Cancel(PeerTimedOut.Instance);
             _peerWaiter.Tell(added.Peer);
@@ -87,6 +98,7 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
         });
         Receive<Reactor.PeerRemoved>(removed =>
         {
+            _removals[removed.Peer.Id] = removed.Reason;
             if (!Equals(removed.Peer, _peer)) return;
             _peer = null;
             if (_probe is { } probe)
@@ -101,7 +113,8 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
             _awaitMessages = (wait.Messages, Sender);
             CheckMessages();
         });
-        Receive<GetCounts>(_ => Sender.Tell(new Counts(_messages, _bytes)));
+        Receive<GetRemoval>(get => Sender.Tell(new Removal(_removals.GetValueOrDefault(get.Peer))));
+        Receive<GetCounts>(_ => Sender.Tell(new Counts(_messages, _bytes, _peerSeen)));
         Receive<Probe>(OnProbe);
         Receive<Peer.SendResult>(result =>
         {

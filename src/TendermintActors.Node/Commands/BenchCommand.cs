@@ -270,21 +270,27 @@ internal static class BenchCommand
             listening?.Invoke(node);
 
             var done = node.Reactor.Ask<Throughput>(new BenchReactor.AwaitMessages(options.Count), Timeout.InfiniteTimeSpan, cancellation);
+            // --timeout twice: for a peer to connect, then between messages (the first one included), so that a
+            // sender's own start-up does not count against its messages.
             long lastCount = -1;
+            var peerSeen = false;
             var lastChange = Stopwatch.GetTimestamp();
             while (await Task.WhenAny(done, Task.Delay(ProgressInterval, cancellation)) != done)
             {
                 var counts = await node.Reactor.Ask<BenchReactor.Counts>(BenchReactor.GetCounts.Instance, c.Timeout, cancellation);
-                if (counts.Messages != lastCount)
+                if (counts.Messages != lastCount || counts.PeerSeen != peerSeen)
                 {
                     lastCount = counts.Messages;
+                    peerSeen = counts.PeerSeen;
                     lastChange = Stopwatch.GetTimestamp();
                 }
                 else if (Stopwatch.GetElapsedTime(lastChange) > c.Timeout)
                 {
-                    throw new TimeoutException(counts.Messages == 0
-                        ? $"no message arrived within {c.Timeout.TotalSeconds:0.###} s"
-                        : $"no message for {c.Timeout.TotalSeconds:0.###} s after {counts.Messages} of {options.Count}");
+                    throw new TimeoutException(!peerSeen
+                        ? $"no peer connected within {c.Timeout.TotalSeconds:0.###} s"
+                        : counts.Messages == 0
+                            ? $"no message arrived within {c.Timeout.TotalSeconds:0.###} s of the peer connecting"
+                            : $"no message for {c.Timeout.TotalSeconds:0.###} s after {counts.Messages} of {options.Count}");
                 }
                 if (c.Progress)
                     stderr.Write($"\rsink: {counts.Messages}/{options.Count} messages, {counts.Bytes} bytes   ");

@@ -205,6 +205,32 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_peer_that_sends_and_closes_before_it_is_admitted_still_delivers_its_messages_in_order()
+    {
+        // b's filter holds the admission until the test lets it go; meanwhile a sends three messages and closes.
+        var admit = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var b = await StartNode(configure: s => s with { PeerFilters = [(_, _) => admit.Task] });
+        var a = await StartNode();
+        a.Switch.Tell(new Switch.DialPeers([b.Address]));
+        var atA = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        foreach (var text in new[] { "one", "two", "three" })
+            atA.Send(0x40, System.Text.Encoding.UTF8.GetBytes(text));
+        a.Switch.Tell(new Switch.StopPeer(b.Key.Id, PeerStopReason.Stopped("done"), Graceful: true));
+        // a's side ends only once b's connection has closed its direction, which b's stage does after telling its
+        // peer actor that the connection stopped: that end now waits in b's peer actor, ahead of the admission.
+        await a.Reactor.ExpectMsgAsync<Reactor.PeerRemoved>(Dilated(Timeout));
+        await b.Reactor.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(100));
+
+        admit.SetResult(null);
+
+        Assert.Equal(a.Key.Id, (await b.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Id);
+        foreach (var text in new[] { "one", "two", "three" })
+            Assert.Equal(text, System.Text.Encoding.UTF8.GetString((await b.Reactor.ExpectMsgAsync<Reactor.Received>(Dilated(Timeout))).Message.Span));
+        var removed = await b.Reactor.ExpectMsgAsync<Reactor.PeerRemoved>(Dilated(Timeout));
+        Assert.Equal("closed", removed.Reason.Code);
+    }
+
+    [Fact]
     public async Task Persistent_peer_is_redialled_on_the_schedule_until_it_comes_back()
     {
         // The persistent peer's address is known, but nobody listens there yet.

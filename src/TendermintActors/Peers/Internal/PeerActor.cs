@@ -189,8 +189,12 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                 Abort();
                 Finish(reject.Reason);
                 break;
-            case MConnection.Stopped stopped:
-                Finish(stopped.Reason is null ? PeerStopReason.Closed() : PeerStopReason.FromException(stopped.Reason));
+            case MConnection.Stopped:
+                // The connection ended while the switch decides, typically a remote that sent its messages and
+                // closed at once. Keep the end behind what came before it: admitted, the peer is announced, its
+                // messages delivered and then it is removed, as Go would (its reader drains the socket after the
+                // peer is added); rejected, all of it goes. Ending here dropped those messages silently.
+                Stash.Stash();
                 break;
             case Peer.Stop stop:
                 Abort();
