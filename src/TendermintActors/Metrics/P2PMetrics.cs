@@ -54,16 +54,9 @@ public sealed class P2PMetrics : IDisposable
     /// <summary>One peer's instruments with every label set built once, for the peer's actor to record per batch.</summary>
     public PeerMetrics ForPeer(string peerId) => new(this, peerId);
 
-    public void Received(string peerId, byte channel, int bytes) => ForPeer(peerId).Received(channel, bytes);
-
-    public void Sent(string peerId, byte channel, int bytes) => ForPeer(peerId).Sent(channel, bytes);
-
     /// <summary>A connection ended: its reason code, whether that was an error, and whether it had become a peer.</summary>
     public void ConnectionEnded(string reasonCode, bool isError, bool wasPeer) =>
         _peerStops.Add(1, _chainId, new("reason", reasonCode), new("error", isError ? "true" : "false"), new("was_peer", wasPeer ? "true" : "false"));
-
-    /// <summary>Bytes queued for a peer (+) or written (−).</summary>
-    public void PendingSend(string peerId, long delta) => ForPeer(peerId).PendingSend(delta);
 
     /// <summary>
     /// The instruments of one peer. Label sets are arrays built once (per channel on first use), so recording costs
