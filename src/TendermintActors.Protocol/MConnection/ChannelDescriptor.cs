@@ -16,8 +16,9 @@ public sealed record ChannelDescriptor(byte Id, int Priority)
     public int SendQueueCapacity { get; init; } = DefaultSendQueueCapacity;
 
     /// <summary>
-    /// Go's initial reassembly buffer size, kept so that descriptors carry over from Go reactors; our
-    /// <see cref="Reassembler"/> holds fragments as they arrive and preallocates nothing.
+    /// The most messages of this channel delivered to the reactor and not yet acknowledged before the connection stops
+    /// reading (the runtime also bounds their bytes: <c>recv-window</c>). Go's field of the same name and default is the
+    /// reassembly buffer's initial size in bytes; a value carried over from a Go reactor is safe here, as a count.
     /// </summary>
     public int RecvBufferCapacity { get; init; } = DefaultRecvBufferCapacity;
 

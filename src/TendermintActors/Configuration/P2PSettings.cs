@@ -120,6 +120,8 @@ public sealed record P2PSettings
     public required TimeSpan StatusDecayInterval { get; init; }
     /// <summary>Bytes.</summary>
     public required long MaxWriteBatch { get; init; }
+    /// <summary>Bytes per channel delivered to reactors and not yet acknowledged at which a peer's reading pauses.</summary>
+    public required long RecvWindow { get; init; }
 
     public required P2PMetricsSettings Metrics { get; init; }
 
@@ -202,6 +204,7 @@ public sealed record P2PSettings
             SendQueueSendTimeout = r.Duration("send-queue-send-timeout", "0s = Send gives up at once, like TrySend"),
             StatusDecayInterval = r.PositiveDuration("status-decay-interval"),
             MaxWriteBatch = r.Bytes("max-write-batch", SealedFrameSize, MaxWriteBatchLimit),
+            RecvWindow = r.Bytes("recv-window", 1, long.MaxValue),
 
             Metrics = new P2PMetricsSettings(r.Bool("metrics.per-peer-labels"), MetricsNamespace(r, "metrics.namespace")),
         };

@@ -24,8 +24,10 @@ namespace TendermintActors.Streams;
 /// <see cref="MConnectionSettings.MaxWriteBatchBytes"/>.</para>
 /// <para><b>Receive back-pressure.</b> Each whole message is told to the owner in a <see cref="MessagesReceived"/>. Per
 /// channel, at most N messages may be delivered and not yet acknowledged with <see cref="MConnectionHandle.Ack"/>,
-/// N being the channel's <see cref="ChannelDescriptor.RecvBufferCapacity"/> (at least 1). While any channel is at its
-/// bound the stage stops reading, so TCP back-pressures this one peer; messages already decoded from the bytes in hand
+/// N being the channel's <see cref="ChannelDescriptor.RecvBufferCapacity"/> (at least 1), and delivery pauses once
+/// their bytes reach <see cref="MConnectionSettings.ReceiveWindowBytes"/> (so a channel holds at most one message
+/// beyond the window, and a message larger than the window still goes through, alone). Acknowledgements free the
+/// oldest deliveries first. While any channel is at its bound the stage stops reading, so TCP back-pressures this one peer; messages already decoded from the bytes in hand
 /// wait in the stage (at most one read's worth) and are delivered in order as acknowledgements come. A reactor that
 /// falls behind slows only the peers that feed it. While reads are paused by us (this bound, or the receive rate
 /// limit), a pong that comes due is not held against the remote: its timeout starts again when reading resumes.
@@ -112,10 +114,12 @@ public static class MConnection
     /// <param name="RecentlySent">Packet bytes sent lately (decayed ×0.8 every status interval): the scheduler's measure.</param>
     /// <param name="PendingSendBytes">Message bytes not yet cut into packets.</param>
     /// <param name="ReceivedUnacknowledged">Messages delivered to the owner and not yet acknowledged.</param>
-    /// <param name="ReceiveBound">How many may be unacknowledged before reading pauses.</param>
+    /// <param name="ReceiveBound">How many may be unacknowledged before reading pauses (the descriptor's <see cref="ChannelDescriptor.RecvBufferCapacity"/>).</param>
+    /// <param name="ReceivedUnacknowledgedBytes">The bytes of those messages.</param>
+    /// <param name="ReceiveWindowBytes">How many bytes may be unacknowledged before reading pauses (<see cref="MConnectionSettings.ReceiveWindowBytes"/>).</param>
     public sealed record ChannelStatus(
         byte Id, int Priority, int SendQueueSize, int SendQueueCapacity, long RecentlySent, long PendingSendBytes,
-        int ReceivedUnacknowledged, int ReceiveBound);
+        int ReceivedUnacknowledged, int ReceiveBound, long ReceivedUnacknowledgedBytes, long ReceiveWindowBytes);
 
     /// <summary>
     /// A connection's state, like Go's <c>ConnectionStatus</c>. Rates are bytes per second over the last completed
@@ -163,6 +167,16 @@ public sealed record MConnectionSettings
     /// <summary>Most bytes handed downstream in one element while packets queue up (at least one whole packet).</summary>
     public int MaxWriteBatchBytes { get; init; } = 64 * 1024;
 
+    /// <summary>
+    /// Per channel, the message bytes delivered to the owner and not yet acknowledged at which reading pauses (besides
+    /// the channel's <see cref="ChannelDescriptor.RecvBufferCapacity"/> messages). It bounds what a peer can make us
+    /// hold for a slow reactor: without it, 4096 messages of up to 21 MiB each.
+    /// </summary>
+    public long ReceiveWindowBytes { get; init; } = DefaultReceiveWindowBytes;
+
+    /// <summary>4 MiB: more than a second of a default-rate connection, ~13 ms of a 300 MB/s one.</summary>
+    public const long DefaultReceiveWindowBytes = 4 * 1024 * 1024;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
@@ -185,6 +199,8 @@ public sealed record MConnectionSettings
             throw new ArgumentException($"StatusDecayInterval must be positive, got {StatusDecayInterval}");
         if (MaxWriteBatchBytes <= 0)
             throw new ArgumentException($"MaxWriteBatchBytes must be positive, got {MaxWriteBatchBytes}");
+        if (ReceiveWindowBytes <= 0)
+            throw new ArgumentException($"ReceiveWindowBytes must be positive, got {ReceiveWindowBytes}");
     }
 }
 

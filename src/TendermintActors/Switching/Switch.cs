@@ -100,6 +100,7 @@ public sealed record SwitchSettings
             RecvRate = p2p.RecvRate,
             StatusDecayInterval = p2p.StatusDecayInterval,
             MaxWriteBatchBytes = (int)p2p.MaxWriteBatch,
+            ReceiveWindowBytes = p2p.RecvWindow,
         },
     };
 }

@@ -111,6 +111,45 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
     }
 
     [Fact]
+    public void Delivery_on_a_channel_also_stops_once_its_unacknowledged_bytes_reach_the_window()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        // Channel 0x02 may hold 4096 messages; a 100-byte window stops it long before.
+        var settings = Unlimited with { ReceiveWindowBytes = 100 };
+        byte[] m1 = Bytes(60, 1), m2 = Bytes(60, 2), m3 = Bytes(10, 3), big = Bytes(300, 4), m5 = Bytes(1, 5);
+        var handle = RunAgainst(settings, Channels, owner, Writes(
+            PacketWire.Chunk(PacketWire.Message(0x02, m1), PacketWire.Message(0x02, m2), PacketWire.Message(0x02, m3)),
+            PacketWire.Chunk(PacketWire.Message(0x02, big), PacketWire.Message(0x02, m5))), remote);
+
+        // m1 leaves 40 bytes of room, so m2 goes too (a channel holds at most one message beyond the window); m3 waits.
+        ExpectReceived(owner, (0x02, m1), (0x02, m2));
+        var status = AwaitStatus(handle, owner);
+        Assert.True(status.ReceivePaused);
+        Assert.Equal(2, Channel(status, 0x02).ReceivedUnacknowledged);
+        Assert.Equal(120, Channel(status, 0x02).ReceivedUnacknowledgedBytes);
+        Assert.Equal(100, Channel(status, 0x02).ReceiveWindowBytes);
+
+        handle.Ack(0x02); // frees m1's 60 bytes, the oldest
+        ExpectReceived(owner, 0x02, m3); // 70 bytes now: under the window, so reading resumes
+        ExpectReceived(owner, 0x02, big); // a message larger than the whole window still goes through
+        status = AwaitStatus(handle, owner);
+        Assert.True(status.ReceivePaused);
+        Assert.Equal(370, Channel(status, 0x02).ReceivedUnacknowledgedBytes);
+
+        handle.Ack(0x02, 2); // m2 and m3: the big one alone is still over the window
+        status = AwaitStatus(handle, owner);
+        Assert.True(status.ReceivePaused);
+        Assert.Equal(300, Channel(status, 0x02).ReceivedUnacknowledgedBytes);
+
+        handle.Ack(0x02);
+        ExpectReceived(owner, 0x02, m5);
+        status = AwaitStatus(handle, owner);
+        Assert.False(status.ReceivePaused);
+        Assert.Equal(1, Channel(status, 0x02).ReceivedUnacknowledgedBytes);
+    }
+
+    [Fact]
     public void While_reads_are_paused_by_us_the_pong_timeout_is_suspended_and_pings_are_still_answered()
     {
         var owner = CreateTestProbe();

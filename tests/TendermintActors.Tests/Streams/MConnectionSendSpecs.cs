@@ -30,7 +30,8 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
     {
         var ownerA = CreateTestProbe();
         var ownerB = CreateTestProbe();
-        var (a, b) = RunPair(Unlimited, ThreeChannels, ownerA, ownerB);
+        // Nothing is acknowledged here: the receive window must hold every message of a channel (a 4 MiB one included).
+        var (a, b) = RunPair(Unlimited with { ReceiveWindowBytes = 8 * 1024 * 1024 }, ThreeChannels, ownerA, ownerB);
 
         int[] sizes = [0, 1, 1024, 1025, 4 * 1024 * 1024, 3];
         var sentByA = new Dictionary<byte, List<byte[]>>();

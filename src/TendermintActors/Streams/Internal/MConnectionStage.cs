@@ -109,7 +109,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             _onPacket = OnPacket;
             _receiveChannels = new ReceiveChannel[stage._channels.Length];
             for (var i = 0; i < stage._channels.Length; i++)
-                _receive[stage._channels[i].Id] = _receiveChannels[i] = new ReceiveChannel(stage._channels[i]);
+                _receive[stage._channels[i].Id] = _receiveChannels[i] = new ReceiveChannel(stage._channels[i], _settings.ReceiveWindowBytes);
 
             // Channel IDs from 0x80 take a two-byte varint: that is the largest packet we can cut.
             _largestPacket = PacketCodec.SizeOfPacketMsg(0xff, eof: true, payload);
@@ -254,8 +254,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         {
             if (_receive[channel] is not { } ch) return;
             var wasAtBound = ch.AtBound;
-            // An owner acknowledging more than it got is its own bug; it must not lift the bound for messages to come.
-            ch.Unacknowledged = Math.Max(0, ch.Unacknowledged - count);
+            ch.Acknowledge(count);
             while (!ch.AtBound && ch.Held.TryDequeue(out var message))
                 Deliver(ch, message);
             if (wasAtBound && !ch.AtBound)
@@ -271,7 +270,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                 var s = send[i];
                 var r = _receive[s.Id]!;
                 channels[i] = new ChannelStatus(s.Id, s.Priority, s.QueueSize, s.SendQueueCapacity, s.RecentlySent,
-                    s.PendingBytes, r.Unacknowledged, r.Bound);
+                    s.PendingBytes, r.Unacknowledged, r.Bound, r.UnacknowledgedBytes, r.WindowBytes);
             }
             return new MConnection.ConnectionStatus(channels, _bytesSent, _bytesReceived, _sendRate, _recvRate,
                 ReadsPausedByUs && !HasBeenPulled(_stage._in) && !IsClosed(_stage._in));
@@ -432,7 +431,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
         private void Deliver(ReceiveChannel ch, byte[] message)
         {
-            ch.Unacknowledged++;
+            ch.Delivered(message.Length);
             _delivered.Add(new ReceivedMessage(ch.Id, message));
         }
 
@@ -507,14 +506,37 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             _owner.Tell(new MConnection.Stopped(reason));
         }
 
-        private sealed class ReceiveChannel(ChannelDescriptor descriptor)
+        /// <summary>
+        /// One channel's receive window: messages delivered and not yet acknowledged, counted (at most
+        /// <see cref="Bound"/>) and in bytes (reading pauses once they reach <see cref="WindowBytes"/>, so a channel
+        /// holds at most one message beyond it, and a message larger than the window still goes through alone).
+        /// Acknowledgements are counts: they free the oldest deliveries' bytes first.
+        /// </summary>
+        private sealed class ReceiveChannel(ChannelDescriptor descriptor, long windowBytes)
         {
             public readonly byte Id = descriptor.Id;
             public readonly int Bound = Math.Max(1, descriptor.RecvBufferCapacity);
+            public readonly long WindowBytes = windowBytes;
             public readonly Queue<byte[]> Held = new();
-            public int Unacknowledged;
+            private readonly Queue<int> _unacknowledgedSizes = new();
 
-            public bool AtBound => Unacknowledged >= Bound;
+            public int Unacknowledged => _unacknowledgedSizes.Count;
+            public long UnacknowledgedBytes { get; private set; }
+
+            public bool AtBound => Unacknowledged >= Bound || UnacknowledgedBytes >= WindowBytes;
+
+            public void Delivered(int size)
+            {
+                _unacknowledgedSizes.Enqueue(size);
+                UnacknowledgedBytes += size;
+            }
+
+            /// <summary>An owner acknowledging more than it got is its own bug; it must not lift the bound for messages to come.</summary>
+            public void Acknowledge(int count)
+            {
+                for (; count > 0 && _unacknowledgedSizes.TryDequeue(out var size); count--)
+                    UnacknowledgedBytes -= size;
+            }
         }
     }
 }
