@@ -50,29 +50,7 @@ public static class LinkBenchmark
             .FirstOrDefault([1024, 64 * 1024]);
         using var system = ActorSystem.Create("link-bench", ConfigurationFactory.ParseString(TcpTuning + "\n" + overrides + "\nakka.loglevel = WARNING"));
 
-        var sink = new SinkState();
-        var echoReplies = new EchoState();
-        ChannelDescriptor[] echoChannel = [new(EchoChannel, 10) { SendQueueCapacity = 10 }];
-        ChannelDescriptor[] bulkChannel = [new(BulkChannel, 1) { SendQueueCapacity = 1000, RecvMessageCapacity = 1 << 20 }];
-        var settings = new SwitchSettings
-        {
-            ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero,
-            Connection = new MConnectionSettings { SendRate = 0, RecvRate = 0 },
-        };
-        var keyA = NodeKey.Generate();
-        var keyB = NodeKey.Generate();
-        // One reactor per channel on each node, so that an echo never waits in a reactor's mailbox behind bulk messages.
-        var echoA = system.ActorOf(Props.Create(() => new BenchReactor(echoReplies, null, false)));
-        var bulkA = system.ActorOf(Props.Create(() => new BenchReactor(null, null, false)));
-        var echoB = system.ActorOf(Props.Create(() => new BenchReactor(null, null, true)));
-        var sinkB = system.ActorOf(Props.Create(() => new BenchReactor(null, sink, false)));
-        var transport = new TcpTransport(system);
-        var a = system.ActorOf(Switch.Props(keyA, settings, [new("echo", echoA, echoChannel), new("bulk", bulkA, bulkChannel)], transport));
-        var b = system.ActorOf(Switch.Props(keyB, settings, [new("echo", echoB, echoChannel), new("bulk", sinkB, bulkChannel)], transport));
-        var infoB = await b.Ask<Switch.NodeInfoReply>(Switch.GetNodeInfo.Instance, TimeSpan.FromSeconds(10));
-        var endpointB = (IPEndPoint)infoB.ListenAddress!;
-        a.Tell(new Switch.DialPeers([new NetAddress(keyB.Id, endpointB.Address, endpointB.Port)]));
-        var peer = await echoReplies.Connected.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var (peer, sink, echoReplies) = await Connect(system, new MConnectionSettings { SendRate = 0, RecvRate = 0 });
 
         Console.WriteLine($"TendermintActors link benchmark: two nodes, loopback TCP, rate limits off, {megabytes} MiB per bulk run, " +
             $"frames sealed with {FrameCipher.Default}");
@@ -104,14 +82,24 @@ public static class LinkBenchmark
             Console.WriteLine($"throughput, {size / 1024} KiB messages on one channel: median {Median(pairs.Select(p => p.Ours)):F0} MB/s, " +
                 $"median {Median(pairs.Select(p => p.Ours / p.Ideal)) * 100:F0} % of the ideal pipeline (raw socket + ChaCha20-Poly1305 " +
                 $"frames in 64 KiB writes; median {Median(pairs.Select(p => p.Ideal)):F0} MB/s) over {pairs.Count} paired rounds");
-        var (p50, p99) = await RoundTrips(peer, echoReplies, 2000);
-        Console.WriteLine($"round trip, 64-byte message, idle: p50 {p50:F3} ms, p99 {p99:F3} ms");
+        var idle = await RoundTrips(peer, echoReplies, () => false, 2000);
+        Console.WriteLine($"round trip, 64-byte message, idle: {idle}");
+        // Under load, samples are taken only while the bulk transfer runs (one that ends first would make the later
+        // samples idle ones); 1 GiB keeps it running long enough for some hundred samples.
+        var loadBytes = Math.Max(total, 1L << 30);
         var clock = CpuClock.Start();
-        var bulk = Bulk(system, peer, sink, total, 64 * 1024);
-        var (lp50, lp99) = await RoundTrips(peer, echoReplies, 500);
+        var bulk = Bulk(system, peer, sink, loadBytes, 64 * 1024);
+        var loaded = await RoundTrips(peer, echoReplies, () => bulk.IsCompleted, int.MaxValue);
         var under = await bulk;
-        Console.WriteLine($"round trip, 64-byte message, under a concurrent 64 KiB bulk transfer ({under:F0} MB/s, {clock.NanosecondsPer(total)}): " +
-            $"p50 {lp50:F3} ms, p99 {lp99:F3} ms");
+        Console.WriteLine($"round trip, 64-byte message, during a 64 KiB bulk transfer on a priority-1 channel with rate limits off " +
+            $"({under:F0} MB/s, {clock.NanosecondsPer(loadBytes)}): {loaded}");
+        // The same with CometBFT's default rate limits (5,120,000 B/s each way) on a second pair of nodes: the bulk
+        // transfer takes the whole send budget, and the echo must find room in it.
+        var (limitedPeer, limitedSink, limitedEcho) = await Connect(system, new MConnectionSettings());
+        var limitedBulk = Bulk(system, limitedPeer, limitedSink, 20L << 20, 64 * 1024);
+        var limited = await RoundTrips(limitedPeer, limitedEcho, () => limitedBulk.IsCompleted, int.MaxValue);
+        var limitedRate = await limitedBulk;
+        Console.WriteLine($"round trip, 64-byte message, during a 64 KiB bulk transfer at the default rate limits ({limitedRate:F1} MB/s): {limited}");
         await system.Terminate();
         return 0;
     }
@@ -136,20 +124,59 @@ public static class LinkBenchmark
         return (double)count * size / stopwatch.Elapsed.TotalSeconds / 1e6;
     }
 
-    private static async Task<(double P50, double P99)> RoundTrips(PeerHandle peer, EchoState echo, int count)
+    /// <summary>
+    /// Two nodes on loopback TCP with the given connection settings, one reactor per channel on each (so that an echo
+    /// never waits in a reactor's mailbox behind bulk messages); A dials B. Returns A's handle on B.
+    /// </summary>
+    private static async Task<(PeerHandle Peer, SinkState Sink, EchoState Echo)> Connect(ActorSystem system, MConnectionSettings connection)
     {
-        var samples = new double[count];
+        var sink = new SinkState();
+        var echo = new EchoState();
+        ChannelDescriptor[] echoChannel = [new(EchoChannel, 10) { SendQueueCapacity = 10 }];
+        ChannelDescriptor[] bulkChannel = [new(BulkChannel, 1) { SendQueueCapacity = 1000, RecvMessageCapacity = 1 << 20 }];
+        var settings = new SwitchSettings
+        {
+            ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero, Connection = connection,
+        };
+        var keyA = NodeKey.Generate();
+        var keyB = NodeKey.Generate();
+        var echoA = system.ActorOf(Props.Create(() => new BenchReactor(echo, null, false)));
+        var bulkA = system.ActorOf(Props.Create(() => new BenchReactor(null, null, false)));
+        var echoB = system.ActorOf(Props.Create(() => new BenchReactor(null, null, true)));
+        var sinkB = system.ActorOf(Props.Create(() => new BenchReactor(null, sink, false)));
+        var transport = new TcpTransport(system);
+        var a = system.ActorOf(Switch.Props(keyA, settings, [new("echo", echoA, echoChannel), new("bulk", bulkA, bulkChannel)], transport));
+        var b = system.ActorOf(Switch.Props(keyB, settings, [new("echo", echoB, echoChannel), new("bulk", sinkB, bulkChannel)], transport));
+        var infoB = await b.Ask<Switch.NodeInfoReply>(Switch.GetNodeInfo.Instance, TimeSpan.FromSeconds(10));
+        var endpointB = (IPEndPoint)infoB.ListenAddress!;
+        a.Tell(new Switch.DialPeers([new NetAddress(keyB.Id, endpointB.Address, endpointB.Port)]));
+        return (await echo.Connected.Task.WaitAsync(TimeSpan.FromSeconds(10)), sink, echo);
+    }
+
+    /// <summary>Round trips one after the other until <paramref name="stop"/> says so or <paramref name="count"/> are taken.</summary>
+    private static async Task<RoundTripFigures> RoundTrips(PeerHandle peer, EchoState echo, Func<bool> stop, int count)
+    {
+        var samples = new List<double>();
         var message = new byte[64];
-        for (var i = 0; i < count; i++)
+        while (samples.Count < count && !stop())
         {
             echo.Reply = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var started = Stopwatch.GetTimestamp();
             peer.TrySend(EchoChannel, message);
             await echo.Reply.Task.WaitAsync(TimeSpan.FromSeconds(10));
-            samples[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
-        Array.Sort(samples);
-        return (samples[count / 2], samples[(int)(count * 0.99)]);
+        samples.Sort();
+        return new RoundTripFigures(samples);
+    }
+
+    private sealed record RoundTripFigures(List<double> Sorted)
+    {
+        private double Percentile(double p) => Sorted[Math.Min(Sorted.Count - 1, (int)(Sorted.Count * p))];
+
+        public override string ToString() => Sorted.Count == 0
+            ? "no sample"
+            : $"p50 {Percentile(0.5):F3} ms, p99 {Percentile(0.99):F3} ms, max {Sorted[^1]:F3} ms over {Sorted.Count} samples";
     }
 
     /// <summary>What the protocol costs at best here: seal 1028-byte frames into 64 KiB writes, send, open.</summary>

@@ -150,8 +150,9 @@ public sealed record MConnectionSettings
 
     /// <summary>
     /// Go's <c>flush-throttle-timeout</c>. We never hold a packet back to flush it later (a write goes out as soon as
-    /// downstream asks for one); here it is the refill period of the rate limits, i.e. the longest a connection over
-    /// its budget waits before sending or reading again.
+    /// downstream asks for one); here it sizes the rate limits' burst: an idle connection may send or read this
+    /// period's worth of bytes at once. The budget is refilled every 10 ms (or this period, if shorter), so a
+    /// connection over its budget waits at most that long before sending or reading again.
     /// </summary>
     public TimeSpan FlushThrottle { get; init; } = TimeSpan.FromMilliseconds(100);
 

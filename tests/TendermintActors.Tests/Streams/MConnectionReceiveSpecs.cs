@@ -212,7 +212,7 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
     {
         var owner = CreateTestProbe();
         var remote = CreateTestProbe();
-        // 10 000 B/s refilled every 100 ms: 1000 bytes per refill, and each chunk below is just over that.
+        // 10 000 B/s: 1000 bytes per 100 ms (the burst), and each chunk below is just over that.
         var settings = Unlimited with { RecvRate = 10_000 };
         var messages = Enumerable.Range(1, 3).Select(i => Bytes(990, i)).ToArray();
         var chunks = messages.Select(m => PacketWire.Chunk(PacketWire.Message(0x02, m))).ToArray();
@@ -223,7 +223,7 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
         {
             ExpectReceived(owner, 0x02, message);
             Assert.True(AwaitStatus(handle, owner).ReceivePaused);
-            Clock.Advance(settings.FlushThrottle);
+            AdvanceInRefillTicks(settings.FlushThrottle);
         }
         Assert.False(AwaitStatus(handle, owner).ReceivePaused);
     }
@@ -233,7 +233,7 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
     {
         var owner = CreateTestProbe();
         var remote = CreateTestProbe();
-        var settings = Unlimited with { SendRate = 10_000 }; // 1000 bytes per 100 ms refill, less than one full packet
+        var settings = Unlimited with { SendRate = 10_000 }; // 1000 bytes per 100 ms, less than one full packet
         var handle = RunAgainst(settings, Channels, owner, Writes(), remote);
 
         handle.Send(0x02, Bytes(3000, 1));
@@ -244,9 +244,45 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
             if (pendingAfter > 0)
             {
                 Assert.Equal(pendingAfter, Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes);
-                Clock.Advance(settings.FlushThrottle);
+                AdvanceInRefillTicks(settings.FlushThrottle);
             }
         }
         Assert.Equal(new MessagesSent(0x02, 1), owner.ExpectMsg<MessagesSent>(Timeout));
+    }
+
+    [Fact]
+    public void A_connection_over_its_send_budget_sends_again_after_one_refill_tick_and_keeps_the_rate()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        // 100 000 B/s: a 10 000-byte burst (100 ms worth), then 1000 bytes per 10 ms tick.
+        var settings = Unlimited with { SendRate = 100_000 };
+        var handle = RunAgainst(settings, Channels, owner, Writes(), remote);
+
+        handle.Send(0x02, Bytes(30 * 1024, 1));
+        var burst = 0;
+        var sent = 0;
+        // The burst: packets while the budget lasts, the last one taking it below zero.
+        for (; sent < 10_000; burst++)
+            sent += remote.ExpectMsg<Packet>(Timeout).PacketMsg.Data.Length;
+        var pending = Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes;
+        Assert.Equal(30 * 1024 - sent, pending);
+        Assert.Equal(10, burst);
+
+        // Each tick's 1000 bytes pay back the debt first; a packet goes as soon as the budget is above zero again:
+        // the next within one or two ticks, not a whole 100 ms later. Over 100 ms, the rate holds.
+        var ticks = 0;
+        var packets = 0;
+        while (ticks < 10)
+        {
+            AdvanceInRefillTicks(TendermintActors.Streams.Internal.MConnectionStage.MaxRefillTick);
+            ticks++;
+            var now = Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes;
+            for (; pending > now; packets++)
+                pending -= remote.ExpectMsg<Packet>(Timeout).PacketMsg.Data.Length;
+            if (packets == 1)
+                Assert.InRange(ticks, 1, 2);
+        }
+        Assert.InRange(packets * 1024, 10_000 - 1024, 10_000 + 1024);
     }
 }

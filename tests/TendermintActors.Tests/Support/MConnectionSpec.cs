@@ -30,6 +30,16 @@ public abstract class MConnectionSpec(ITestOutputHelper output)
 
     protected TestScheduler Clock => (TestScheduler)Sys.Scheduler;
 
+    /// <summary>
+    /// Moves the clock on by <paramref name="total"/> one rate-limit refill tick at a time: the test scheduler fires
+    /// a repeating timer once per <see cref="TestScheduler.Advance"/>, however far it goes.
+    /// </summary>
+    protected void AdvanceInRefillTicks(TimeSpan total)
+    {
+        for (var elapsed = TimeSpan.Zero; elapsed < total; elapsed += TendermintActors.Streams.Internal.MConnectionStage.MaxRefillTick)
+            Clock.Advance(TendermintActors.Streams.Internal.MConnectionStage.MaxRefillTick);
+    }
+
     /// <summary>Two MConnections back to back: A's output is B's input and B's output is A's input.</summary>
     protected (MConnectionHandle A, MConnectionHandle B) RunPair(MConnectionSettings settings,
         IReadOnlyList<ChannelDescriptor> channels, IActorRef ownerA, IActorRef ownerB, IActorRef? tap = null)

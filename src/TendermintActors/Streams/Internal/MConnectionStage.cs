@@ -42,6 +42,9 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         return new LogicAndMaterializedValue<MConnectionHandle>(new Logic(this, handle), handle);
     }
 
+    /// <summary>How often the rate limits' budgets are refilled (at most; FlushThrottle if shorter).</summary>
+    internal static readonly TimeSpan MaxRefillTick = TimeSpan.FromMilliseconds(10);
+
     private sealed class Logic : TimerGraphStageLogic
     {
         private const string PingTimer = "ping";
@@ -82,12 +85,18 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private bool _finished;
         private Exception? _failure;
 
-        // Token buckets, refilled by the refill timer; a bucket may go negative (one packet or read over budget),
-        // which the next refills pay back, so the long-run rate holds even when the budget per tick is below a packet.
+        // Token buckets holding up to one FlushThrottle's worth of bytes (the burst an idle connection may send at
+        // once), refilled every RefillTick with that tick's worth: a connection that spent its budget waits at most
+        // one tick, not a whole FlushThrottle, so a small message queued behind a rate-limited bulk transfer goes out
+        // within ~10 ms. A bucket may go negative (one packet or read over budget), which the next refills pay back,
+        // so the long-run rate holds even when the budget per tick is below a packet.
         private long _sendTokens;
         private long _recvTokens;
+        private readonly long _sendBurst;
+        private readonly long _recvBurst;
         private readonly long _sendRefill;
         private readonly long _recvRefill;
+        private readonly TimeSpan _refillTick;
 
         private long _bytesSent;
         private long _bytesReceived;
@@ -114,17 +123,20 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             // Channel IDs from 0x80 take a two-byte varint: that is the largest packet we can cut.
             _largestPacket = PacketCodec.SizeOfPacketMsg(0xff, eof: true, payload);
             _batchLimit = Math.Max(_settings.MaxWriteBatchBytes, _largestPacket + 2 * PacketCodec.EncodedPing.Length);
-            _sendRefill = Refill(_settings.SendRate);
-            _recvRefill = Refill(_settings.RecvRate);
-            _sendTokens = _sendRefill;
-            _recvTokens = _recvRefill;
+            _refillTick = _settings.FlushThrottle < MaxRefillTick ? _settings.FlushThrottle : MaxRefillTick;
+            _sendBurst = Budget(_settings.SendRate, _settings.FlushThrottle);
+            _recvBurst = Budget(_settings.RecvRate, _settings.FlushThrottle);
+            _sendRefill = Budget(_settings.SendRate, _refillTick);
+            _recvRefill = Budget(_settings.RecvRate, _refillTick);
+            _sendTokens = _sendBurst;
+            _recvTokens = _recvBurst;
 
             SetHandler(stage._in, onPush: OnPush, onUpstreamFinish: OnUpstreamFinish, onUpstreamFailure: Fail);
             SetHandler(stage._out, onPull: PushOut, onDownstreamFinish: OnDownstreamFinish);
         }
 
-        private long Refill(long rate) =>
-            rate == 0 ? 0 : Math.Max(1, (long)(rate * _settings.FlushThrottle.TotalSeconds));
+        private static long Budget(long rate, TimeSpan period) =>
+            rate == 0 ? 0 : Math.Max(1, (long)(rate * period.TotalSeconds));
 
         private bool SendLimited => _settings.SendRate > 0;
         private bool RecvLimited => _settings.RecvRate > 0;
@@ -178,9 +190,9 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                     Finish();
                     break;
                 case RefillTimer:
-                    _sendTokens = Math.Min(_sendRefill, _sendTokens + _sendRefill);
-                    _recvTokens = Math.Min(_recvRefill, _recvTokens + _recvRefill);
-                    if (_sendTokens == _sendRefill && _recvTokens == _recvRefill)
+                    _sendTokens = Math.Min(_sendBurst, _sendTokens + _sendRefill);
+                    _recvTokens = Math.Min(_recvBurst, _recvTokens + _recvRefill);
+                    if (_sendTokens == _sendBurst && _recvTokens == _recvBurst)
                         CancelTimer(RefillTimer); // both buckets full: nothing to wait for until one is spent
                     PushOut();
                     MaybePull();
@@ -191,7 +203,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private void EnsureRefilling()
         {
             if (!IsTimerActive(RefillTimer))
-                ScheduleRepeatedly(RefillTimer, _settings.FlushThrottle);
+                ScheduleRepeatedly(RefillTimer, _refillTick);
         }
 
         // ---- commands from the handle ----
