@@ -57,7 +57,7 @@ public class P2PSettingsSpecs
         Assert.Equal(TimeSpan.FromSeconds(10), s.SendQueueSendTimeout);
         Assert.Equal(TimeSpan.FromSeconds(2), s.StatusDecayInterval);
         Assert.Equal(64 * 1024, s.MaxWriteBatch);
-        Assert.Equal(4 * 1024 * 1024, s.RecvWindow);
+        Assert.Equal(256 * 1024, s.RecvWindow);
         Assert.Equal(TimeSpan.FromSeconds(30), s.EnsurePeersPeriod);
         Assert.Equal(20, s.PersistentPeersInitialRedials);
         Assert.Equal(TimeSpan.FromSeconds(5), s.PersistentPeersRedialInterval);
@@ -94,7 +94,7 @@ public class P2PSettingsSpecs
             pong-timeout = 90s
             send-rate = 0
             max-write-batch = 1MiB
-            recv-window = 256KiB
+            recv-window = 1MiB
             max-packet-msg-payload-size = 1400
             external-address = "tcp://[2001:db8::1]:26657"
             protocol-version.block = 12
@@ -108,11 +108,11 @@ public class P2PSettingsSpecs
         Assert.Equal(TimeSpan.FromSeconds(90), s.PongTimeout);
         Assert.Equal(0, s.SendRate);
         Assert.Equal(1024 * 1024, s.MaxWriteBatch);
-        Assert.Equal(256 * 1024, s.RecvWindow);
+        Assert.Equal(1024 * 1024, s.RecvWindow);
         // The switch hands both to every connection.
         var connection = TendermintActors.Switching.SwitchSettings.From(s).Connection;
         Assert.Equal(1024 * 1024, connection.MaxWriteBatchBytes);
-        Assert.Equal(256 * 1024, connection.ReceiveWindowBytes);
+        Assert.Equal(1024 * 1024, connection.ReceiveWindowBytes);
         Assert.Equal(1400, s.MaxPacketMsgPayloadSize);
         Assert.Equal(new HostAndPort("2001:db8::1", 26657), s.ExternalAddress);
         Assert.Equal("[2001:db8::1]:26657", s.AdvertisedAddress.ToString());
