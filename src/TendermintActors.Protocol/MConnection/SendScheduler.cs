@@ -120,7 +120,25 @@ public sealed class SendScheduler
     /// most <see cref="MaxPacketPayloadSize"/> bytes. The packet's wire size is added to that channel's recentlySent.
     /// Returns false when nothing is pending.
     /// </summary>
-    public bool TryNextPacket(out PacketMsgFragment fragment)
+    public bool TryNextPacket(out PacketMsgFragment fragment) => TryNextPacket(quietOnly: false, out fragment);
+
+    /// <summary>
+    /// Like <see cref="TryNextPacket(out PacketMsgFragment)"/>, but only among quiet channels: those that have had
+    /// less than one largest packet's worth of bytes cut since the last <see cref="StartQuietPeriod"/>. A
+    /// rate-limited connection whose budget is spent uses it to let a quiet channel (a consensus vote behind a block
+    /// transfer, say) send at once rather than after the next refill: at most about two packets per quiet channel
+    /// per period, charged to the budget.
+    /// </summary>
+    public bool TryNextQuietPacket(out PacketMsgFragment fragment) => TryNextPacket(quietOnly: true, out fragment);
+
+    /// <summary>Every channel counts as quiet again until its next packet (the owner calls it at each budget refill).</summary>
+    public void StartQuietPeriod()
+    {
+        foreach (var ch in _channels)
+            ch.SentThisPeriod = 0;
+    }
+
+    private bool TryNextPacket(bool quietOnly, out PacketMsgFragment fragment)
     {
         fragment = default;
         if (_pendingMessages == 0)
@@ -131,7 +149,7 @@ public sealed class SendScheduler
         var leastRatio = float.MaxValue;
         foreach (var ch in _channels)
         {
-            if (!ch.HasCurrent) continue;
+            if (!ch.HasCurrent || (quietOnly && ch.SentThisPeriod >= _maxPacketSize)) continue;
             var ratio = (float)ch.RecentlySent / ch.Descriptor.Priority;
             if (least is null || ratio < leastRatio)
             {
@@ -139,8 +157,10 @@ public sealed class SendScheduler
                 leastRatio = ratio;
             }
         }
+        if (least is null)
+            return false;
 
-        var channel = least!;
+        var channel = least;
         var id = channel.Descriptor.Id;
         var remaining = channel.Current.Length - channel.Offset;
         var take = Math.Min(remaining, MaxPacketPayloadSize);
@@ -155,7 +175,9 @@ public sealed class SendScheduler
         channel.Offset += take;
         PendingBytes -= take;
         channel.PendingBytes -= take;
-        channel.RecentlySent += PacketCodec.SizeOfPacketMsg(id, eof, take);
+        var size = PacketCodec.SizeOfPacketMsg(id, eof, take);
+        channel.RecentlySent += size;
+        channel.SentThisPeriod += size;
         if (eof)
         {
             _pendingMessages--;
@@ -196,6 +218,7 @@ public sealed class SendScheduler
         public int Offset;
         public long RecentlySent;
         public long PendingBytes;
+        public long SentThisPeriod;
 
         public bool CanAccept => Waiting.Count < Descriptor.SendQueueCapacity;
 

@@ -100,6 +100,35 @@ public class SendSchedulerTests
     }
 
     [Fact]
+    public void Quiet_packets_come_only_from_channels_under_one_packet_of_bytes_since_the_period_started()
+    {
+        var scheduler = new SendScheduler([Ch(0x01, 1, queue: 5), Ch(0x02, 5, queue: 5)]);
+        Assert.False(scheduler.TryNextQuietPacket(out _)); // nothing pending
+        scheduler.TryEnqueue(0x01, new byte[3000]);
+        Assert.True(scheduler.TryNextPacket(out var bulk)); // 0x01 has now sent a full packet this period
+        Assert.Equal(0x01, bulk.ChannelId);
+        Assert.False(scheduler.TryNextQuietPacket(out _));
+
+        // A quiet channel goes even though its ratio is not the least; small packets count until one packet's worth.
+        scheduler.TryEnqueue(0x02, new byte[10]);
+        scheduler.TryEnqueue(0x02, new byte[2000]);
+        Assert.True(scheduler.TryNextQuietPacket(out var vote));
+        Assert.Equal((byte)0x02, vote.ChannelId);
+        Assert.Equal(10, vote.Data.Length);
+        Assert.True(scheduler.TryNextQuietPacket(out var next)); // 10 bytes so far: still quiet
+        Assert.Equal((byte)0x02, next.ChannelId);
+        Assert.Equal(1024, next.Data.Length);
+        Assert.False(scheduler.TryNextQuietPacket(out _)); // over one packet's worth now
+
+        // A new period makes every channel quiet again; the choice among them follows recentlySent / priority.
+        scheduler.StartQuietPeriod();
+        Assert.True(scheduler.TryNextQuietPacket(out var again));
+        Assert.Equal((byte)0x02, again.ChannelId); // 0x02: ~1.1 KB / 5 beats 0x01: ~1 KB / 1
+        Assert.True(scheduler.TryNextQuietPacket(out var first));
+        Assert.Equal((byte)0x01, first.ChannelId);
+    }
+
+    [Fact]
     public void A_message_is_cut_into_full_fragments_with_eof_on_the_last_and_data_sliced_not_copied()
     {
         var scheduler = new SendScheduler([Ch(0x21, 10)]);

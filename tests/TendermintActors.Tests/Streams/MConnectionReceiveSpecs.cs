@@ -251,6 +251,46 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
     }
 
     [Fact]
+    public void A_channel_quiet_since_the_last_refill_may_send_one_packet_past_a_spent_budget()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        // 1 000 000 B/s: a 100 000-byte burst, 10 000 bytes per 10 ms tick.
+        var settings = Unlimited with { SendRate = 1_000_000 };
+        var handle = RunAgainst(settings, Channels, owner, Writes(), remote);
+
+        handle.Send(0x02, Bytes(200 * 1024, 1)); // a bulk transfer spends the whole budget: packets go until it is
+        var packetSize = PacketCodec.SizeOfPacketMsg(0x02, eof: false, 1024);
+        var burst = (100_000 + packetSize - 1) / packetSize;
+        for (var i = 0; i < burst; i++)
+            Assert.Equal(0x02, remote.ExpectMsg<Packet>(Timeout).PacketMsg.ChannelId);
+        var pending = Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes;
+        Assert.Equal(200 * 1024 - burst * 1024, pending);
+
+        // A small message on the other channel goes at once, without waiting for a refill...
+        handle.Send(0x01, "vote"u8.ToArray());
+        var packet = remote.ExpectMsg<Packet>(Timeout).PacketMsg;
+        Assert.Equal(0x01, packet.ChannelId);
+        Assert.Equal("vote"u8.ToArray(), packet.Data.ToByteArray());
+        Assert.Equal(new MessagesSent(0x01, 1), owner.ExpectMsg<MessagesSent>(Timeout));
+        // ...and so does the next packet of a channel still under one packet's worth this period, but no more: the
+        // second packet of a larger message, like the bulk channel, waits for the refill.
+        handle.Send(0x01, Bytes(3000, 2));
+        packet = remote.ExpectMsg<Packet>(Timeout).PacketMsg;
+        Assert.Equal(0x01, packet.ChannelId);
+        Assert.Equal(1024, packet.Data.Length);
+        var status = AwaitStatus(handle, owner);
+        Assert.Equal(pending, Channel(status, 0x02).PendingSendBytes);
+        Assert.Equal(3000 - 1024, Channel(status, 0x01).PendingSendBytes);
+
+        AdvanceInRefillTicks(TendermintActors.Streams.Internal.MConnectionStage.MaxRefillTick);
+        // The refill pays back the debt; then channels go by recentlySent / priority: 0x01 first.
+        packet = remote.ExpectMsg<Packet>(Timeout).PacketMsg;
+        Assert.Equal(0x01, packet.ChannelId);
+        Assert.Equal(1024, packet.Data.Length);
+    }
+
+    [Fact]
     public void A_connection_over_its_send_budget_sends_again_after_one_refill_tick_and_keeps_the_rate()
     {
         var owner = CreateTestProbe();

@@ -192,6 +192,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                 case RefillTimer:
                     _sendTokens = Math.Min(_sendBurst, _sendTokens + _sendRefill);
                     _recvTokens = Math.Min(_recvBurst, _recvTokens + _recvRefill);
+                    _scheduler.StartQuietPeriod();
                     if (_sendTokens == _sendBurst && _recvTokens == _recvBurst)
                         CancelTimer(RefillTimer); // both buckets full: nothing to wait for until one is spent
                     PushOut();
@@ -303,10 +304,20 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             var size = (pong ? PacketCodec.EncodedPong.Length : 0) + (ping ? PacketCodec.EncodedPing.Length : 0);
             var packetBytes = 0L;
             // Pings and pongs are not rate limited (as in Go): liveness must not wait for a busy connection's budget.
-            while (_scheduler.HasPending && size + _largestPacket <= _batchLimit
-                   && (!SendLimited || packetBytes < _sendTokens)
-                   && _scheduler.TryNextPacket(out var fragment))
+            while (_scheduler.HasPending && size + _largestPacket <= _batchLimit)
             {
+                PacketMsgFragment fragment;
+                if (!SendLimited || packetBytes < _sendTokens)
+                {
+                    if (!_scheduler.TryNextPacket(out fragment)) break;
+                }
+                // The budget is spent (typically by a bulk transfer): a channel that has been quiet since the last
+                // refill may still send one packet now rather than after the next one, as long as the debt stays
+                // within one refill, which pays it back; so the long-run rate holds.
+                else if (_sendTokens - packetBytes - _largestPacket < -_sendRefill || !_scheduler.TryNextQuietPacket(out fragment))
+                {
+                    break;
+                }
                 _batch.Add(fragment);
                 var encoded = fragment.EncodedSize;
                 size += encoded;
