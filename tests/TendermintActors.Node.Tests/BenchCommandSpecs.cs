@@ -146,6 +146,28 @@ public sealed class BenchCommandSpecs
     }
 
     [Fact]
+    public async Task Bench_send_fails_when_the_target_ends_the_connection_instead_of_taking_the_messages()
+    {
+        var (home, node) = await StartNode();
+        using var _ = home;
+        await using var __ = node;
+        var stderr = new StringWriter();
+        var stdout = new StringWriter();
+
+        // One byte over the sink channel's receive message capacity (Tendermint's default): the target disconnects us.
+        var code = await BenchCommand.RunSendAsync(new BenchCommand.SendOptions(
+                Common(0x43) with { Json = true }, NetAddress.Parse(node.PeerAddress), 2, TendermintActors.Protocol.MConnection.ChannelDescriptor.DefaultRecvMessageCapacity + 1)
+            { Warmup = 0 }, stdout, stderr, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.True(code == 1, $"exit {code}; stdout: {stdout}; stderr: {stderr}");
+        Assert.Empty(stdout.ToString());
+        // The target hung up before our graceful close began ("closed", or "transport/closed" when a write found the
+        // socket closed) or while it was flushing ("closed/unflushed"): which one depends on timing.
+        Assert.True(stderr.ToString().Contains("tmactors bench send: the target ended the connection before the flush was confirmed (", StringComparison.Ordinal),
+            stderr.ToString());
+    }
+
+    [Fact]
     public async Task Bench_sink_says_no_peer_came_rather_than_no_message_when_nobody_connects()
     {
         var stderr = new StringWriter();

@@ -92,17 +92,25 @@ internal sealed class BenchNode : IAsyncDisposable
 
     /// <summary>
     /// Stops the peer after its queues are flushed and completes when its connection is gone; throws
-    /// <see cref="IOException"/> when it ended with an error instead (then not everything may have been written).
+    /// <see cref="IOException"/> when it ended otherwise: with an error, or closed by the target before our flush
+    /// (a target that rejects what we send, an oversized message say, hangs up on us). Either way not everything
+    /// may have been delivered.
     /// </summary>
     public async Task FlushAndStopAsync(PeerHandle peer, TimeSpan timeout, CancellationToken cancellation)
     {
+        var ours = PeerStopReason.Stopped("bench done");
         var gone = peer.Actor.WatchAsync(cancellation);
-        Switch.Tell(new Switching.Switch.StopPeer(peer.Id, PeerStopReason.Stopped("bench done"), Graceful: true));
+        Switch.Tell(new Switching.Switch.StopPeer(peer.Id, ours, Graceful: true));
         await gone.WaitAsync(timeout, cancellation);
         // The peer told the reactor why it ended before it stopped, so the reactor knows by now.
         var removal = await Reactor.Ask<BenchReactor.Removal>(new BenchReactor.GetRemoval(peer.Id), timeout, cancellation);
-        if (removal.Reason is { IsError: true } reason)
-            throw new IOException($"the connection ended with an error before the flush was confirmed: {reason}");
+        switch (removal.Reason)
+        {
+            case { IsError: true } error:
+                throw new IOException($"the connection ended with an error before the flush was confirmed: {error}");
+            case { } reason when reason != ours:
+                throw new IOException($"the target ended the connection before the flush was confirmed ({reason}); not every message may have been delivered");
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -210,6 +210,31 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
     }
 
     [Fact]
+    public void A_graceful_close_the_remote_cuts_short_ends_saying_so_not_as_flushed()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        var gate = new GatedSink.Gate(); // the remote reads nothing: our messages stay queued
+        TaskCompletionSource<ByteString?>? remoteEnd = null;
+        var remoteInput = Source.Maybe<ByteString>().MapMaterializedValue(end =>
+        {
+            remoteEnd = end;
+            return Akka.NotUsed.Instance;
+        });
+        var handle = RunAgainst(Unlimited, ThreeChannels, owner, remoteInput, GatedSink.Create(remote, gate));
+
+        handle.Send(0x01, Bytes(200_000, 1));
+        handle.Close(flushFirst: true);
+        AwaitStatus(handle, owner); // the close has been taken
+        remoteEnd!.TrySetResult(null); // the remote ends its stream before reading what we queued
+
+        var reason = Assert.IsType<PeerClosedException>(owner.ExpectMsg<Stopped>(Timeout).Reason);
+        Assert.Equal("closed/unflushed", reason.Code);
+        Assert.False(reason.IsError);
+        Assert.Contains("bytes of queued messages left", reason.Message);
+    }
+
+    [Fact]
     public void Close_without_flush_stops_at_once()
     {
         var owner = CreateTestProbe();

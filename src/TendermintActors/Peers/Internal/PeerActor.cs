@@ -250,11 +250,12 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                 break;
             case Peer.Stop stop:
                 _stopReason = stop.Reason;
+                _stopGraceful = stop.Graceful;
                 _connection!.Close(flushFirst: stop.Graceful);
                 if (!stop.Graceful) Abort();
                 break;
             case MConnection.Stopped stopped:
-                Finish(_stopReason ?? (stopped.Reason is null ? PeerStopReason.Closed() : PeerStopReason.FromException(stopped.Reason)));
+                Finish(EndReason(stopped.Reason));
                 break;
             default:
                 Unhandled(message);
@@ -263,6 +264,19 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     }
 
     private PeerStopReason? _stopReason;
+    private bool _stopGraceful;
+
+    /// <summary>
+    /// Ours when we stopped the peer, except that a graceful stop that could not flush (the remote hung up first, or
+    /// the connection failed meanwhile) reports why, so that whoever asked for the flush learns it did not happen.
+    /// </summary>
+    private PeerStopReason EndReason(Exception? streamFailure) => (_stopReason, streamFailure) switch
+    {
+        ({ }, { } failure) when _stopGraceful => PeerStopReason.FromException(failure),
+        ({ } ours, _) => ours,
+        (null, null) => PeerStopReason.Closed(),
+        (null, { } failure) => PeerStopReason.FromException(failure),
+    };
 
     /// <summary>Hands each message to its channel's reactor; metrics are recorded once per run of one channel.</summary>
     private void Deliver(IReadOnlyList<MConnection.ReceivedMessage> messages)

@@ -500,7 +500,11 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                 while (ch.Held.TryDequeue(out var message))
                     Deliver(ch, message);
             TellDelivered();
-            Finish();
+            // Our graceful close asked for everything queued to be written; the remote hung up first.
+            if (_closing && !_outputClosed)
+                Fail(PeerClosedException.DuringFlush(_scheduler.PendingBytes));
+            else
+                Finish();
         }
 
         // ---- ending ----
