@@ -290,25 +290,45 @@ public static class LinkBenchmark
     }
 
     /// <summary>Keeps the bulk channel's queue full: one new message per accepted one.</summary>
+    /// <summary>
+    /// Keeps the bulk channel's queue full, as tmactors' <c>bench send</c> does: up to 2000 messages in flight (the
+    /// queue's 1001 plus as many waiting in the peer actor), a <c>SendResult</c> asked for one in a hundred and the
+    /// last only (sends on one channel are taken in order, so an accepted one confirms those before it).
+    /// </summary>
     private sealed class BulkSender : ReceiveActor
     {
+        private const int Window = 2000;
+        private const int Stride = 100;
+
         public BulkSender(PeerHandle peer, byte[] message, int count, TaskCompletionSource done)
         {
-            var sent = 0;
-            for (; sent < Math.Min(count, 1000); sent++)
-                peer.Send(BulkChannel, message, Self);
-            Receive<Peer.SendResult>(_ =>
+            long sent = 0, accepted = 0;
+
+            void TopUp()
             {
-                if (sent < count)
+                for (; sent < count && sent - accepted < Window; sent++)
                 {
-                    peer.Send(BulkChannel, message, Self);
-                    sent++;
+                    var number = sent + 1;
+                    if (number % Stride == 0 || number == count)
+                        peer.Send(BulkChannel, message, Self, number);
+                    else
+                        peer.Send(BulkChannel, message);
                 }
-                else
+            }
+
+            TopUp();
+            Receive<Peer.SendResult>(result =>
+            {
+                if (!result.Accepted)
+                    throw new InvalidOperationException($"message {result.CorrelationId} was refused");
+                accepted = (long)result.CorrelationId!;
+                if (accepted < count)
                 {
-                    done.TrySetResult();
-                    Context.Stop(Self);
+                    TopUp();
+                    return;
                 }
+                done.TrySetResult();
+                Context.Stop(Self);
             });
         }
     }
