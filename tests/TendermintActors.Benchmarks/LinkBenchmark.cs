@@ -128,6 +128,8 @@ public static class LinkBenchmark
         var done = new TaskCompletionSource();
         var stopwatch = Stopwatch.StartNew();
         system.ActorOf(Props.Create(() => new BulkSender(peer, message, count, done)));
+        // The sender fails its task when a send is refused; otherwise the run ends when the sink has everything.
+        await (await Task.WhenAny(sink.Done.Task, done.Task).WaitAsync(TimeSpan.FromMinutes(5)));
         await sink.Done.Task.WaitAsync(TimeSpan.FromMinutes(5));
         stopwatch.Stop();
         return (double)count * size / stopwatch.Elapsed.TotalSeconds / 1e6;
@@ -289,11 +291,11 @@ public static class LinkBenchmark
         }
     }
 
-    /// <summary>Keeps the bulk channel's queue full: one new message per accepted one.</summary>
     /// <summary>
     /// Keeps the bulk channel's queue full, as tmactors' <c>bench send</c> does: up to 2000 messages in flight (the
     /// queue's 1001 plus as many waiting in the peer actor), a <c>SendResult</c> asked for one in a hundred and the
-    /// last only (sends on one channel are taken in order, so an accepted one confirms those before it).
+    /// last only (sends on one channel are taken in order, so an accepted one confirms those before it, unless an
+    /// earlier one timed out waiting, which fails the run). A refused send fails the run rather than hanging it.
     /// </summary>
     private sealed class BulkSender : ReceiveActor
     {
@@ -320,7 +322,11 @@ public static class LinkBenchmark
             Receive<Peer.SendResult>(result =>
             {
                 if (!result.Accepted)
-                    throw new InvalidOperationException($"message {result.CorrelationId} was refused");
+                {
+                    done.TrySetException(new InvalidOperationException($"message {result.CorrelationId} was refused"));
+                    Context.Stop(Self);
+                    return;
+                }
                 accepted = (long)result.CorrelationId!;
                 if (accepted < count)
                 {

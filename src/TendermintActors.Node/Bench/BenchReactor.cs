@@ -23,6 +23,16 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
     /// <summary>Answered with <see cref="Removal"/>: why the peer's last connection ended (null while it has not).</summary>
     public sealed record GetRemoval(Protocol.Identity.NodeId Peer);
 
+    /// <summary>Answered with <see cref="PeerGone"/> once the current peer has gone (at once if none), or after <paramref name="Timeout"/> with <c>PeerGone(false)</c>.</summary>
+    public sealed record AwaitPeerGone(TimeSpan Timeout);
+
+    public sealed record PeerGone(bool Gone);
+
+    private sealed record PeerGoneTimedOut
+    {
+        public static readonly PeerGoneTimedOut Instance = new();
+    }
+
     public sealed record Removal(PeerStopReason? Reason);
 
     public sealed record GetCounts
@@ -67,6 +77,7 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
     private (long Messages, IActorRef ReplyTo)? _awaitMessages;
 
     private (long StartedAt, IActorRef ReplyTo)? _probe;
+    private IActorRef? _peerGoneWaiter;
 
     public BenchReactor(byte channel)
     {
@@ -101,6 +112,12 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
             _removals[removed.Peer.Id] = removed.Reason;
             if (!Equals(removed.Peer, _peer)) return;
             _peer = null;
+            if (_peerGoneWaiter is { } waiter)
+            {
+                Timers.Cancel(PeerGoneTimedOut.Instance);
+                waiter.Tell(new PeerGone(true));
+                _peerGoneWaiter = null;
+            }
             if (_probe is { } probe)
             {
                 probe.ReplyTo.Tell(new Status.Failure(new IOException($"the peer disconnected: {removed.Reason}")));
@@ -114,6 +131,21 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
             CheckMessages();
         });
         Receive<GetRemoval>(get => Sender.Tell(new Removal(_removals.GetValueOrDefault(get.Peer))));
+        Receive<AwaitPeerGone>(wait =>
+        {
+            if (_peer is null)
+            {
+                Sender.Tell(new PeerGone(true));
+                return;
+            }
+            _peerGoneWaiter = Sender;
+            Timers.StartSingleTimer(PeerGoneTimedOut.Instance, PeerGoneTimedOut.Instance, wait.Timeout);
+        });
+        Receive<PeerGoneTimedOut>(_ =>
+        {
+            _peerGoneWaiter?.Tell(new PeerGone(false));
+            _peerGoneWaiter = null;
+        });
         Receive<GetCounts>(_ => Sender.Tell(new Counts(_messages, _bytes, _peerSeen)));
         Receive<Probe>(OnProbe);
         Receive<Peer.SendResult>(result =>

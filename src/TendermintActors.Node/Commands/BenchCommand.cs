@@ -298,6 +298,9 @@ internal static class BenchCommand
             var result = await done;
             if (c.Progress) stderr.WriteLine();
             stdout.WriteLine(c.Json ? result.ToJson() : $"received {result}");
+            // Let the sender close first (up to --timeout): its bench send confirms its flush by our orderly end, and
+            // stopping under it would reset the connection and fail it.
+            await node.Reactor.Ask<BenchReactor.PeerGone>(new BenchReactor.AwaitPeerGone(c.Timeout), c.Timeout + TimeSpan.FromSeconds(5), cancellation);
             return 0;
         }
         catch (Exception e) when (IsRunFailure(e))

@@ -124,10 +124,10 @@ public sealed class SendScheduler
 
     /// <summary>
     /// Like <see cref="TryNextPacket(out PacketMsgFragment)"/>, but only among quiet channels: those that have had
-    /// less than one largest packet's worth of bytes cut since the last <see cref="StartQuietPeriod"/>. A
-    /// rate-limited connection whose budget is spent uses it to let a quiet channel (a consensus vote behind a block
-    /// transfer, say) send at once rather than after the next refill: at most about two packets per quiet channel
-    /// per period, charged to the budget.
+    /// less than one largest packet's worth of bytes cut since the last <see cref="StartQuietPeriod"/> (right after
+    /// it, every channel). A rate-limited connection whose budget is spent uses it to let a quiet channel (a consensus
+    /// vote behind a block transfer, say) send at once rather than after the next refill: per channel and period,
+    /// under one packet's worth of bytes plus the packet that crosses it, charged to the budget.
     /// </summary>
     public bool TryNextQuietPacket(out PacketMsgFragment fragment) => TryNextPacket(quietOnly: true, out fragment);
 

@@ -27,7 +27,8 @@ namespace TendermintActors.Streams;
 /// N being the channel's <see cref="ChannelDescriptor.RecvBufferCapacity"/> (at least 1), and delivery pauses once
 /// their bytes reach <see cref="MConnectionSettings.ReceiveWindowBytes"/> (so a channel holds at most one message
 /// beyond the window, and a message larger than the window still goes through, alone). Acknowledgements free the
-/// oldest deliveries first. While any channel is at its bound the stage stops reading, so TCP back-pressures this one peer; messages already decoded from the bytes in hand
+/// oldest deliveries first (an owner that finishes messages out of order frees other sizes than it processed; the
+/// totals still match once all are acknowledged). While any channel is at its bound the stage stops reading, so TCP back-pressures this one peer; messages already decoded from the bytes in hand
 /// wait in the stage (at most one read's worth) and are delivered in order as acknowledgements come. A reactor that
 /// falls behind slows only the peers that feed it. While reads are paused by us (this bound, or the receive rate
 /// limit), a pong that comes due is not held against the remote: its timeout starts again when reading resumes.
@@ -151,8 +152,9 @@ public sealed record MConnectionSettings
     /// <summary>
     /// Go's <c>flush-throttle-timeout</c>. We never hold a packet back to flush it later (a write goes out as soon as
     /// downstream asks for one); here it sizes the rate limits' burst: an idle connection may send or read this
-    /// period's worth of bytes at once. The budget is refilled every 10 ms (or this period, if shorter), so a
-    /// connection over its budget waits at most that long before sending or reading again.
+    /// period's worth of bytes at once. The budgets are refilled every 10 ms (or this period, if shorter) with what
+    /// the rate earned meanwhile, and a connection over its budget resumes at the first refill that brings it above
+    /// zero: the next one, unless one packet or read is worth more than a refill (rates under ~100 kB/s).
     /// </summary>
     public TimeSpan FlushThrottle { get; init; } = TimeSpan.FromMilliseconds(100);
 

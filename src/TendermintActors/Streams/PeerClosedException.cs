@@ -3,9 +3,10 @@ using TendermintActors.Protocol.Errors;
 namespace TendermintActors.Streams;
 
 /// <summary>
-/// The remote closed the connection while our graceful close was still writing what was queued: the close did not
-/// flush everything. An ordinary end (the remote may close whenever it likes), not a protocol error; it is reported so
-/// that whoever asked for the flush knows it did not happen.
+/// The remote ended its direction of the connection while our graceful close was still writing what was queued, and
+/// did not take the rest within a pong timeout: the close did not flush everything. (A remote that is closing
+/// gracefully too keeps reading, and then the flush completes.) An ordinary end, not a protocol error; it is reported
+/// so that whoever asked for the flush knows it did not happen.
 /// </summary>
 public sealed class PeerClosedException : PeerConnectionException
 {
@@ -15,7 +16,8 @@ public sealed class PeerClosedException : PeerConnectionException
 
     public override bool IsError => false;
 
-    /// <summary>The remote ended its stream with <paramref name="unwrittenBytes"/> of our queued messages not yet written.</summary>
-    public static PeerClosedException DuringFlush(long unwrittenBytes) =>
-        new($"the remote closed the connection before our graceful close had written everything ({unwrittenBytes} bytes of queued messages left)");
+    /// <summary><paramref name="unwrittenBytes"/> of our queued messages were still unwritten when we gave up.</summary>
+    public static PeerClosedException DuringFlush(long unwrittenBytes, TimeSpan waited) =>
+        new($"the remote closed its side during our graceful close and took no more within {waited.TotalSeconds:0.###} s " +
+            $"({unwrittenBytes} bytes of queued messages not yet written)");
 }

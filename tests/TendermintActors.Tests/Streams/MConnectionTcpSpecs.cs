@@ -76,6 +76,85 @@ public sealed class MConnectionTcpSpecs : TestKit
         await binding.Unbind();
     }
 
+    [Fact]
+    public async Task Both_ends_closing_gracefully_at_once_still_deliver_everything_queued_and_end_cleanly()
+    {
+        // 200 kB/s: 60 messages of 1000 bytes take ~0.2 s beyond the 20 kB burst, so both closes begin with data queued
+        // and each end sees the other's end of stream while it is still writing (TCP half-close).
+        var settings = new MConnectionSettings { SendRate = 200_000 };
+        var (client, server, clientOwner, serverOwner, binding) = await ConnectPair(settings);
+        var random = new Random(3);
+        var fromClient = Enumerable.Range(0, 60).Select(_ => RandomBytes(random, 1000)).ToList();
+        var fromServer = Enumerable.Range(0, 60).Select(_ => RandomBytes(random, 1000)).ToList();
+        foreach (var message in fromClient) client.Send(0x01, message);
+        foreach (var message in fromServer) server.Send(0x01, message);
+        client.Close(flushFirst: true);
+        server.Close(flushFirst: true);
+
+        var results = await Task.WhenAll(DrainUntilStopped(clientOwner, client), DrainUntilStopped(serverOwner, server));
+
+        Assert.Null(results[0].Reason);
+        Assert.Null(results[1].Reason);
+        AssertSameMessages(new() { [0x01] = fromServer }, results[0].Received);
+        AssertSameMessages(new() { [0x01] = fromClient }, results[1].Received);
+        await binding.Unbind();
+    }
+
+    private static byte[] RandomBytes(Random random, int length)
+    {
+        var bytes = new byte[length];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    /// <summary>SecretConnection + MConnection on both ends of a loopback TCP connection; the client dialled.</summary>
+    private async Task<(MConnectionHandle Client, MConnectionHandle Server, TestProbe ClientOwner, TestProbe ServerOwner, Tcp.ServerBinding Binding)>
+        ConnectPair(MConnectionSettings settings)
+    {
+        var materializer = Sys.Materializer();
+        var serverKey = NodeKey.Generate();
+        var clientKey = NodeKey.Generate();
+        var serverOwner = CreateTestProbe();
+        var clientOwner = CreateTestProbe();
+        var accepted = new TaskCompletionSource<MConnectionHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Half-close on both ends, as TcpTransport has it: a graceful close ends only our direction.
+        var binding = await Sys.TcpStream().Bind("127.0.0.1", 0, halfClose: true)
+            .To(Sink.ForEach<Tcp.IncomingConnection>(connection => accepted.TrySetResult(connection.HandleWith(
+                SecretConnection.Create(serverKey).JoinUnderMat(MConnection.Create(settings, Channels, serverOwner), Keep.Right),
+                materializer))))
+            .Run(materializer);
+        var secretClient = SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id })
+            .JoinMat(Sys.TcpStream().OutgoingConnection(binding.LocalAddress, halfClose: true), Keep.Left);
+        var (client, authenticated) = MConnection.Create(settings, Channels, clientOwner)
+            .JoinMaterialized(secretClient, Keep.Both)
+            .Run(materializer);
+        await authenticated.WaitAsync(Timeout);
+        return (client, await accepted.Task.WaitAsync(Timeout), clientOwner, serverOwner, binding);
+    }
+
+    /// <summary>Acts as the owner (acknowledging each message) until the connection ends; returns what came and why it ended.</summary>
+    private static async Task<(Dictionary<byte, List<byte[]>> Received, Exception? Reason)> DrainUntilStopped(TestProbe owner, MConnectionHandle handle)
+    {
+        var received = new Dictionary<byte, List<byte[]>>();
+        while (true)
+        {
+            switch (await owner.ExpectMsgAsync<IEvent>(Timeout))
+            {
+                case MessagesReceived batch:
+                    foreach (var m in batch.Messages)
+                    {
+                        if (!received.TryGetValue(m.Channel, out var list))
+                            received[m.Channel] = list = [];
+                        list.Add(m.Message.ToArray());
+                        handle.Ack(m.Channel);
+                    }
+                    break;
+                case Stopped stopped:
+                    return (received, stopped.Reason);
+            }
+        }
+    }
+
     private static Dictionary<byte, List<byte[]>> RandomMessages(int seed)
     {
         var random = new Random(seed);

@@ -249,8 +249,15 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                 _statusRequesters.Clear();
                 break;
             case Peer.Stop stop:
-                _stopReason = stop.Reason;
-                _stopGraceful = stop.Graceful;
+                // The first stop's reason stands; a stop without flush after a graceful one aborts, and then the
+                // end is ours whatever the stream says.
+                if (_stopReason is null)
+                {
+                    _stopReason = stop.Reason;
+                    _stopGraceful = stop.Graceful;
+                }
+                else
+                    _stopGraceful &= stop.Graceful;
                 _connection!.Close(flushFirst: stop.Graceful);
                 if (!stop.Graceful) Abort();
                 break;
@@ -267,8 +274,9 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     private bool _stopGraceful;
 
     /// <summary>
-    /// Ours when we stopped the peer, except that a graceful stop that could not flush (the remote hung up first, or
-    /// the connection failed meanwhile) reports why, so that whoever asked for the flush learns it did not happen.
+    /// Ours when we stopped the peer, except that a graceful stop whose connection did not end cleanly (the remote
+    /// took no more of what was queued, or the connection failed meanwhile) reports why, so that whoever asked for the
+    /// flush learns it may not have happened.
     /// </summary>
     private PeerStopReason EndReason(Exception? streamFailure) => (_stopReason, streamFailure) switch
     {

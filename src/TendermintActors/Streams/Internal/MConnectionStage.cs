@@ -82,21 +82,25 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private bool _pongTimeoutDeferred;
         private bool _closing;
         private bool _outputClosed;
+        private bool _inputFinished;
         private bool _finished;
         private Exception? _failure;
 
         // Token buckets holding up to one FlushThrottle's worth of bytes (the burst an idle connection may send at
-        // once), refilled every RefillTick with that tick's worth: a connection that spent its budget waits at most
-        // one tick, not a whole FlushThrottle, so a small message queued behind a rate-limited bulk transfer goes out
-        // within ~10 ms. A bucket may go negative (one packet or read over budget), which the next refills pay back,
-        // so the long-run rate holds even when the budget per tick is below a packet.
+        // once), refilled every RefillTick with what the rate earned since the last refill: a connection that spent
+        // its budget resumes at the first refill that brings it above zero, typically the next one, not a whole
+        // FlushThrottle later, so a small message queued behind a rate-limited bulk transfer goes out within ~10 ms.
+        // A bucket may go negative (one packet or read over budget, or the quiet path's packets), which the next
+        // refills pay back, so the long-run rate holds even when the budget per tick is below a packet.
         private long _sendTokens;
         private long _recvTokens;
         private readonly long _sendBurst;
         private readonly long _recvBurst;
-        private readonly long _sendRefill;
-        private readonly long _recvRefill;
+        private readonly long _sendRefill; // one tick's worth, the bound on the quiet path's debt
         private readonly TimeSpan _refillTick;
+        private TimeSpan _lastRefill;
+        private double _sendCarry;
+        private double _recvCarry;
 
         private long _bytesSent;
         private long _bytesReceived;
@@ -127,7 +131,6 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             _sendBurst = Budget(_settings.SendRate, _settings.FlushThrottle);
             _recvBurst = Budget(_settings.RecvRate, _settings.FlushThrottle);
             _sendRefill = Budget(_settings.SendRate, _refillTick);
-            _recvRefill = Budget(_settings.RecvRate, _refillTick);
             _sendTokens = _sendBurst;
             _recvTokens = _recvBurst;
 
@@ -187,11 +190,17 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                     _bytesReceivedAtSample = _bytesReceived;
                     break;
                 case LingerTimer:
-                    Finish();
+                    if (_outputClosed)
+                        Finish(); // written; the remote never closed in turn
+                    else
+                        Fail(PeerClosedException.DuringFlush(_scheduler.PendingBytes, _settings.PongTimeout));
                     break;
                 case RefillTimer:
-                    _sendTokens = Math.Min(_sendBurst, _sendTokens + _sendRefill);
-                    _recvTokens = Math.Min(_recvBurst, _recvTokens + _recvRefill);
+                    var now = Now;
+                    var elapsed = (now - _lastRefill).TotalSeconds;
+                    _lastRefill = now;
+                    _sendTokens = Refilled(_sendTokens, _settings.SendRate, elapsed, _sendBurst, ref _sendCarry);
+                    _recvTokens = Refilled(_recvTokens, _settings.RecvRate, elapsed, _recvBurst, ref _recvCarry);
                     _scheduler.StartQuietPeriod();
                     if (_sendTokens == _sendBurst && _recvTokens == _recvBurst)
                         CancelTimer(RefillTimer); // both buckets full: nothing to wait for until one is spent
@@ -203,8 +212,25 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
         private void EnsureRefilling()
         {
-            if (!IsTimerActive(RefillTimer))
-                ScheduleRepeatedly(RefillTimer, _refillTick);
+            if (IsTimerActive(RefillTimer)) return;
+            _lastRefill = Now; // the buckets were full until now
+            ScheduleRepeatedly(RefillTimer, _refillTick);
+        }
+
+        /// <summary>
+        /// Adds what <paramref name="rate"/> earns over <paramref name="seconds"/> (the time since the last refill, so
+        /// that a late tick loses nothing), carrying fractions of a byte to the next refill (so that rates below 100
+        /// B/s hold too), up to <paramref name="burst"/>.
+        /// </summary>
+        private static long Refilled(long tokens, long rate, double seconds, long burst, ref double carry)
+        {
+            if (rate == 0) return tokens;
+            carry += rate * seconds;
+            var whole = (long)carry;
+            carry -= whole;
+            if (tokens + whole < burst) return tokens + whole;
+            carry = 0;
+            return burst;
         }
 
         // ---- commands from the handle ----
@@ -375,7 +401,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         /// <summary>
         /// The end of a graceful close: everything queued is written. Only the output completes, so that the layers
         /// below flush what they hold (cancelling our input would make them stop at once); the stage ends when the
-        /// remote closes in turn, or after a pong timeout's worth of waiting for it.
+        /// remote closes in turn (at once if it already has), or after a pong timeout's worth of waiting for it.
         /// </summary>
         private void CloseOutput()
         {
@@ -384,7 +410,10 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             CancelTimer(PongTimer);
             _pongTimeoutDeferred = false;
             Complete(_stage._out);
-            ScheduleOnce(LingerTimer, _settings.PongTimeout);
+            if (_inputFinished)
+                Finish(); // the remote had already closed its direction: nothing left to wait for
+            else
+                ScheduleOnce(LingerTimer, _settings.PongTimeout);
         }
 
         private void OnDownstreamFinish(Exception cause)
@@ -500,11 +529,19 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                 while (ch.Held.TryDequeue(out var message))
                     Deliver(ch, message);
             TellDelivered();
-            // Our graceful close asked for everything queued to be written; the remote hung up first.
             if (_closing && !_outputClosed)
-                Fail(PeerClosedException.DuringFlush(_scheduler.PendingBytes));
-            else
-                Finish();
+            {
+                // Our graceful close is still writing and the remote has ended its direction. With half-close it may
+                // still be reading (a node closing gracefully at the same moment is), so keep writing, for at most a
+                // pong timeout (no pong can come any more); CloseOutput ends the stage once the queue is out.
+                _inputFinished = true;
+                CancelTimer(PingTimer);
+                CancelTimer(PongTimer);
+                _pongTimeoutDeferred = false;
+                ScheduleOnce(LingerTimer, _settings.PongTimeout);
+                return;
+            }
+            Finish();
         }
 
         // ---- ending ----
