@@ -336,6 +336,43 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
     }
 
     [Fact]
+    public void A_rate_under_100_bytes_a_second_holds_and_a_late_refill_counts_the_time_it_missed()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        var settings = Unlimited with { SendRate = 50 }; // a 5-byte burst; half a byte per 10 ms tick
+        var handle = RunAgainst(settings, Channels, owner, Writes(), remote);
+        var wire = PacketCodec.SizeOfPacketMsg(0x02, eof: true, 100);
+
+        handle.Send(0x02, Bytes(100, 1));
+        handle.Send(0x02, Bytes(100, 2));
+        Assert.Equal(100, remote.ExpectMsg<Packet>(Timeout).PacketMsg.Data.Length); // within the burst: 5 - wire left
+        Assert.Equal(new MessagesSent(0x02, 1), owner.ExpectMsg<MessagesSent>(Timeout));
+        // Each one-second step fires the refill timer once (the test scheduler does not catch up on missed ticks),
+        // and that refill pays for the whole second: 50 bytes.
+        MConnection.ConnectionStatus Status()
+        {
+            handle.RequestStatus();
+            while (true) // the second message's MessagesSent may come first
+            {
+                var e = owner.ExpectMsg<IEvent>(Timeout);
+                if (e is MConnection.Status status) return status.Connection;
+                Assert.IsType<MessagesSent>(e);
+            }
+        }
+        var seconds = 0;
+        while (Channel(Status(), 0x02).PendingSendBytes > 0)
+        {
+            Assert.True(seconds < 10, "the second message never went");
+            Clock.Advance(TimeSpan.FromSeconds(1));
+            seconds++;
+        }
+        // The budget goes above zero after ceil((wire - 5 + 1) / 50) seconds: not before, and not at 1 byte a tick.
+        Assert.Equal((wire - 5 + 1 + 49) / 50, seconds);
+        Assert.Equal(100, remote.ExpectMsg<Packet>(Timeout).PacketMsg.Data.Length);
+    }
+
+    [Fact]
     public void A_connection_over_its_send_budget_sends_again_after_one_refill_tick_and_keeps_the_rate()
     {
         var owner = CreateTestProbe();

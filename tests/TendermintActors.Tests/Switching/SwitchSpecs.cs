@@ -89,6 +89,20 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Of_two_stops_the_first_reason_stands_and_a_later_graceful_one_does_not_turn_the_abort_into_an_error()
+    {
+        var a = await StartNode();
+        var b = await StartNode();
+        await Connect(a, b);
+        // E.g. the switch drops a peer at once for a violation, and node shutdown then stops everyone gracefully.
+        a.Switch.Tell(new Switch.StopPeer(b.Key.Id, PeerStopReason.Stopped("first"), Graceful: false));
+        a.Switch.Tell(new Switch.StopPeer(b.Key.Id, PeerStopReason.Stopped("second"), Graceful: true));
+        var removed = await a.Reactor.ExpectMsgAsync<Reactor.PeerRemoved>(Dilated(Timeout));
+        Assert.Equal(PeerStopReason.Stopped("first"), removed.Reason);
+        Assert.False(removed.Reason.IsError);
+    }
+
+    [Fact]
     public async Task Sending_on_a_channel_the_remote_did_not_advertise_says_false()
     {
         var a = await StartNode(channels: [new(0x40, 1), new(0x41, 1)]);
