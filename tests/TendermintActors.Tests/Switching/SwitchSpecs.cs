@@ -250,12 +250,16 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         // The persistent peer's address is known, but nobody listens there yet.
         var target = NodeKey.Generate();
         var address = new NetAddress(target.Id, IPAddress.Parse("127.0.9.9"), 26656);
+        // A start jitter above zero keeps the first attempt behind the test clock until we have subscribed (with none,
+        // under load the attempt could fail before the subscription and the count below would be one short).
         var node = await StartNode(configure: s => s with
         {
             PersistentPeers = [address],
             PersistentPeersRedialJitter = TimeSpan.Zero,
+            DialStartJitter = TimeSpan.FromSeconds(1),
         });
-        // Attempt at start (jitter 0), then redial 0 at once, then every 5 s.
+        // Attempt at start (within the start jitter), then redial 0 at once, then every 5 s.
+        Scheduler.Advance(TimeSpan.FromSeconds(1));
         await node.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
         await node.Events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
         for (var i = 0; i < 3; i++)

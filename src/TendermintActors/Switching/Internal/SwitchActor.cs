@@ -130,10 +130,11 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 _log.Info("P2P switch {0} started; listening on {1}, advertising {2}", _key.Id.Hex,
                     _listening ? bound.Binding.LocalAddress.ToString() : "(not listening)", _nodeInfo.ListenAddr);
                 Become(Running);
-                foreach (var subscriber in _subscribers)
-                    subscriber.Tell(new Switch.Listening(_nodeInfo, _listening ? _binding.LocalAddress : null));
                 foreach (var address in _settings.PersistentPeers)
                     After(("start-dial", address.Id), new Redial(address), Jitter(_settings.DialStartJitter));
+                // After the dials are scheduled, so that whoever hears this may move a test clock past them.
+                foreach (var subscriber in _subscribers)
+                    subscriber.Tell(new Switch.Listening(_nodeInfo, _listening ? _binding.LocalAddress : null));
                 Stash.UnstashAll();
                 break;
             case BindFailed failed:
