@@ -138,6 +138,7 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
                 Sender.Tell(new PeerGone(true));
                 return;
             }
+            _peerGoneWaiter?.Tell(new PeerGone(false)); // superseded: one waiter at a time
             _peerGoneWaiter = Sender;
             Timers.StartSingleTimer(PeerGoneTimedOut.Instance, PeerGoneTimedOut.Instance, wait.Timeout);
         });

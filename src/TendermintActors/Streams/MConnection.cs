@@ -35,7 +35,9 @@ namespace TendermintActors.Streams;
 /// Pings and owed pongs still go out while reads are paused.</para>
 /// <para><b>Ending.</b> Any protocol violation, a missed pong, or a transport failure fails the stream with a typed
 /// <see cref="Protocol.Errors.PeerConnectionException"/> (transport errors pass through as they are). The remote
-/// closing its side completes the stream, unless it stopped inside a packet or a message. Either way the owner gets
+/// closing its side completes the stream, unless it stopped inside a packet or a message, or our graceful close is
+/// still writing: then we keep writing, and the stream completes once everything is out, or fails with
+/// <see cref="PeerClosedException"/> if that has not happened one pong timeout later. Either way the owner gets
 /// <see cref="Stopped"/> and <see cref="MConnectionHandle.Completion"/> ends.</para>
 /// </remarks>
 public static class MConnection
@@ -256,7 +258,9 @@ public sealed class MConnectionHandle
     /// Ends the connection cleanly. Without <paramref name="flushFirst"/> it stops at once, dropping what is queued.
     /// With it, every message queued so far is written first (later sends are rejected), then our direction of the
     /// stream completes so that the layers below flush and close it; the connection ends when the remote closes its
-    /// direction in turn, or one <see cref="MConnectionSettings.PongTimeout"/> later.
+    /// direction in turn, or one <see cref="MConnectionSettings.PongTimeout"/> later. If the remote closes its direction
+    /// before everything is written, writing goes on (it may be closing too and still reading) for at most one pong
+    /// timeout, after which the connection fails with <see cref="PeerClosedException"/>.
     /// </summary>
     public void Close(bool flushFirst) => Enqueue(new Command(CommandKind.Close, 0, flushFirst ? 1 : 0, default));
 

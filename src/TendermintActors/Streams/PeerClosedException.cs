@@ -4,7 +4,7 @@ namespace TendermintActors.Streams;
 
 /// <summary>
 /// The remote ended its direction of the connection while our graceful close was still writing what was queued, and
-/// did not take the rest within a pong timeout: the close did not flush everything. (A remote that is closing
+/// not everything was written within one pong timeout of that: the close did not flush everything. (A remote that is closing
 /// gracefully too keeps reading, and then the flush completes.) An ordinary end, not a protocol error; it is reported
 /// so that whoever asked for the flush knows it did not happen.
 /// </summary>
@@ -18,6 +18,6 @@ public sealed class PeerClosedException : PeerConnectionException
 
     /// <summary><paramref name="unwrittenBytes"/> of our queued messages were still unwritten when we gave up.</summary>
     public static PeerClosedException DuringFlush(long unwrittenBytes, TimeSpan waited) =>
-        new($"the remote closed its side during our graceful close and took no more within {waited.TotalSeconds:0.###} s " +
-            $"({unwrittenBytes} bytes of queued messages not yet written)");
+        new($"the remote closed its side during our graceful close, and {waited.TotalSeconds:0.###} s later not everything " +
+            $"was written ({unwrittenBytes} bytes of queued messages left)");
 }

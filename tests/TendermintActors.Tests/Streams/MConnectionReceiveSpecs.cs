@@ -373,6 +373,41 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
     }
 
     [Fact]
+    public void With_a_10_ms_flush_throttle_refills_that_come_late_still_pay_the_whole_time()
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        // 100 000 B/s with a 10 ms flush throttle: the burst is still three ticks' worth (3000 bytes), so a refill the
+        // scheduler delivers 20 ms apart (its wheel turns every 10 ms) is not cut to one tick's worth by the cap.
+        var settings = Unlimited with { SendRate = 100_000, FlushThrottle = TimeSpan.FromMilliseconds(10) };
+        var handle = RunAgainst(settings, Channels, owner, Writes(), remote);
+
+        handle.Send(0x02, Bytes(100_000, 1));
+        var pending = 100_000L;
+        long DrainSent()
+        {
+            long sent = 0;
+            var now = Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes;
+            while (pending > now)
+            {
+                var packet = remote.ExpectMsg<Packet>(Timeout).PacketMsg;
+                pending -= packet.Data.Length;
+                sent += packet.Data.Length;
+            }
+            return sent;
+        }
+        DrainSent(); // the burst
+        long sentLate = 0;
+        for (var i = 0; i < 10; i++)
+        {
+            Clock.Advance(TimeSpan.FromMilliseconds(20)); // one refill per step, 20 ms after the last
+            sentLate += DrainSent();
+        }
+        // 200 ms at 100 000 B/s: 20 000 bytes of wire, ~19 400 of data; one refill's worth of cap would give half.
+        Assert.InRange(sentLate, 17_000, 22_000);
+    }
+
+    [Fact]
     public void A_connection_over_its_send_budget_sends_again_after_one_refill_tick_and_keeps_the_rate()
     {
         var owner = CreateTestProbe();

@@ -237,7 +237,7 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
         var reason = Assert.IsType<PeerClosedException>(owner.ExpectMsg<Stopped>(Timeout).Reason);
         Assert.Equal("closed/unflushed", reason.Code);
         Assert.False(reason.IsError);
-        Assert.Contains("bytes of queued messages not yet written", reason.Message);
+        Assert.Contains("bytes of queued messages left", reason.Message);
     }
 
     [Fact]

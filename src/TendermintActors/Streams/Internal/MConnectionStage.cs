@@ -128,8 +128,11 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             _largestPacket = PacketCodec.SizeOfPacketMsg(0xff, eof: true, payload);
             _batchLimit = Math.Max(_settings.MaxWriteBatchBytes, _largestPacket + 2 * PacketCodec.EncodedPing.Length);
             _refillTick = _settings.FlushThrottle < MaxRefillTick ? _settings.FlushThrottle : MaxRefillTick;
-            _sendBurst = Budget(_settings.SendRate, _settings.FlushThrottle);
-            _recvBurst = Budget(_settings.RecvRate, _settings.FlushThrottle);
+            // At least three ticks' worth, so that a tick the scheduler delivers late (its wheel turns every 10 ms) does
+            // not hit the cap with what it earned.
+            var burstPeriod = _settings.FlushThrottle > 3 * MaxRefillTick ? _settings.FlushThrottle : 3 * MaxRefillTick;
+            _sendBurst = Budget(_settings.SendRate, burstPeriod);
+            _recvBurst = Budget(_settings.RecvRate, burstPeriod);
             _sendRefill = Budget(_settings.SendRate, _refillTick);
             _sendTokens = _sendBurst;
             _recvTokens = _recvBurst;
@@ -147,7 +150,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         /// <summary>Reads stop because of us (a channel at its bound, or the receive budget spent), not the remote.</summary>
         private bool ReadsPausedByUs => _channelsAtBound > 0 || (RecvLimited && _recvTokens <= 0);
 
-        // Only for PingPongState's bookkeeping: decisions are taken by timers.
+        // The scheduler's clock (moved by Akka's TestScheduler in specs): PingPongState's bookkeeping and the rate
+        // limits' refills; decisions are taken by timers.
         private TimeSpan Now => _clock is null ? _fallbackClock.Elapsed : _clock.Now - _epoch;
 
         public override void PreStart()
@@ -197,13 +201,17 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                     break;
                 case RefillTimer:
                     var now = Now;
-                    var elapsed = (now - _lastRefill).TotalSeconds;
+                    // The scheduler's clock is the wall clock: a step back must not take budget away.
+                    var elapsed = Math.Max(0, (now - _lastRefill).TotalSeconds);
                     _lastRefill = now;
+                    // Stop refilling only after a whole tick in which nothing was spent: a timer restarted for every
+                    // burst would first fire a scheduler tick late each time, and the cap would eat what it earned.
+                    var idle = _sendTokens >= _sendBurst && _recvTokens >= _recvBurst;
                     _sendTokens = Refilled(_sendTokens, _settings.SendRate, elapsed, _sendBurst, ref _sendCarry);
                     _recvTokens = Refilled(_recvTokens, _settings.RecvRate, elapsed, _recvBurst, ref _recvCarry);
                     _scheduler.StartQuietPeriod();
-                    if (_sendTokens == _sendBurst && _recvTokens == _recvBurst)
-                        CancelTimer(RefillTimer); // both buckets full: nothing to wait for until one is spent
+                    if (idle)
+                        CancelTimer(RefillTimer);
                     PushOut();
                     MaybePull();
                     break;
@@ -219,8 +227,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
         /// <summary>
         /// Adds what <paramref name="rate"/> earns over <paramref name="seconds"/> (the time since the last refill, so
-        /// that a late tick loses nothing), carrying fractions of a byte to the next refill (so that rates below 100
-        /// B/s hold too), up to <paramref name="burst"/>.
+        /// that a tick a little late loses nothing while the bucket is below its cap), carrying fractions of a byte to
+        /// the next refill (so that rates below 100 B/s hold too), up to <paramref name="burst"/>.
         /// </summary>
         private static long Refilled(long tokens, long rate, double seconds, long burst, ref double carry)
         {
@@ -507,6 +515,9 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
         private void OnUpstreamFinish()
         {
+            // A Close (or anything else) the owner already asked for counts before the remote's end does.
+            DrainCommands();
+            if (_finished) return;
             try
             {
                 _decoder.Complete();
@@ -537,6 +548,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                 _inputFinished = true;
                 CancelTimer(PingTimer);
                 CancelTimer(PongTimer);
+                _pingDue = false;
                 _pongTimeoutDeferred = false;
                 ScheduleOnce(LingerTimer, _settings.PongTimeout);
                 return;
