@@ -1,4 +1,5 @@
 using Akka.Streams.Dsl;
+using Akka.TestKit;
 using TendermintActors.Protocol.Errors;
 using TendermintActors.Protocol.MConnection;
 using TendermintActors.Protocol.Wire;
@@ -260,10 +261,7 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
         var handle = RunAgainst(settings, Channels, owner, Writes(), remote);
 
         handle.Send(0x02, Bytes(200 * 1024, 1)); // a bulk transfer spends the whole budget: packets go until it is
-        var packetSize = PacketCodec.SizeOfPacketMsg(0x02, eof: false, 1024);
-        var burst = (100_000 + packetSize - 1) / packetSize;
-        for (var i = 0; i < burst; i++)
-            Assert.Equal(0x02, remote.ExpectMsg<Packet>(Timeout).PacketMsg.ChannelId);
+        var burst = ExpectBurst(remote, 0x02, 100_000).Count;
         var pending = Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes;
         Assert.Equal(200 * 1024 - burst * 1024, pending);
 
@@ -301,10 +299,9 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
         static int Wire(PacketMsg p) => PacketCodec.SizeOfPacketMsg((byte)p.ChannelId, p.Eof, p.Data.Length);
 
         handle.Send(0x02, Bytes(4 * 1024 * 1024, 1)); // more than the test will let through
-        var packetSize = PacketCodec.SizeOfPacketMsg(0x02, eof: false, 1024);
-        for (var i = 0; i < (100_000 + packetSize - 1) / packetSize; i++)
-            remote.ExpectMsg<Packet>(Timeout);
+        ExpectBurst(remote, 0x02, 100_000);
         var pending = Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes;
+        var packetSize = PacketCodec.SizeOfPacketMsg(0x02, eof: false, 1024);
 
         const int ticks = 30;
         long wire = 0;
@@ -319,14 +316,7 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
             Assert.Equal(new MessagesSent(0x01, 1), owner.ExpectMsg<MessagesSent>(Timeout));
 
             AdvanceInRefillTicks(TendermintActors.Streams.Internal.MConnectionStage.MaxRefillTick);
-            var now = Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes;
-            while (pending > now)
-            {
-                var packet = remote.ExpectMsg<Packet>(Timeout).PacketMsg;
-                Assert.Equal(0x02, packet.ChannelId);
-                pending -= packet.Data.Length;
-                wire += Wire(packet);
-            }
+            wire += TakeSent(handle, owner, remote, 0x02, ref pending).Sum(Wire);
         }
 
         // What went on the wire after the burst is what the refills paid for, give or take the debt (at most one
@@ -383,30 +373,15 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
         var handle = RunAgainst(settings, Channels, owner, Writes(), remote);
 
         handle.Send(0x02, Bytes(100_000, 1));
-        var pending = 100_000L;
-        long DrainSent()
-        {
-            long sent = 0;
-            var now = Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes;
-            while (pending > now)
-            {
-                var packet = remote.ExpectMsg<Packet>(Timeout).PacketMsg;
-                pending -= packet.Data.Length;
-                sent += packet.Data.Length;
-            }
-            return sent;
-        }
-        // The burst: packets until its 3000 bytes are spent (counted off the wire, since a status asked for together
-        // with the send may be answered before the stage has cut anything).
-        var packetSize = PacketCodec.SizeOfPacketMsg(0x02, eof: false, 1024);
-        for (var i = 0; i < (3000 + packetSize - 1) / packetSize; i++)
-            pending -= remote.ExpectMsg<Packet>(Timeout).PacketMsg.Data.Length;
+        // The burst is counted off the wire: a status asked for together with the send may be answered before the
+        // stage has cut anything.
+        var pending = 100_000L - ExpectBurst(remote, 0x02, 3000).Sum(p => p.Data.Length);
         Assert.Equal(pending, Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes);
         long sentLate = 0;
         for (var i = 0; i < 10; i++)
         {
             Clock.Advance(TimeSpan.FromMilliseconds(20)); // one refill per step, 20 ms after the last
-            sentLate += DrainSent();
+            sentLate += TakeSent(handle, owner, remote, 0x02, ref pending).Sum(p => p.Data.Length);
         }
         // 200 ms at 100 000 B/s: 20 000 bytes of wire, ~19 400 of data; one refill's worth of cap would give half.
         Assert.InRange(sentLate, 17_000, 22_000);
@@ -440,13 +415,46 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
         {
             AdvanceInRefillTicks(TendermintActors.Streams.Internal.MConnectionStage.MaxRefillTick);
             ticks++;
-            var now = Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes;
-            for (; pending > now; packets++)
-                pending -= remote.ExpectMsg<Packet>(Timeout).PacketMsg.Data.Length;
+            packets += TakeSent(handle, owner, remote, 0x02, ref pending).Count;
             if (packets > 0)
                 firstPacketTick ??= ticks;
         }
         Assert.InRange(firstPacketTick ?? int.MaxValue, 1, 2);
         Assert.InRange(packets * 1024, 10_000 - 1024, 10_000 + 1024);
+    }
+
+    /// <summary>
+    /// The burst a connection with a full send budget writes at once: full 1024-byte packets on
+    /// <paramref name="channel"/> until <paramref name="budget"/> bytes of wire are spent (the last one takes the
+    /// budget below zero).
+    /// </summary>
+    private static List<PacketMsg> ExpectBurst(TestProbe remote, byte channel, int budget)
+    {
+        var packetSize = PacketCodec.SizeOfPacketMsg(channel, eof: false, 1024);
+        var packets = new List<PacketMsg>();
+        for (var i = 0; i < (budget + packetSize - 1) / packetSize; i++)
+        {
+            packets.Add(remote.ExpectMsg<Packet>(Timeout).PacketMsg);
+            Assert.Equal(channel, (byte)packets[^1].ChannelId);
+        }
+        return packets;
+    }
+
+    /// <summary>
+    /// The packets cut on <paramref name="channel"/> since its pending bytes were <paramref name="pending"/>, as many
+    /// as the stage's status now says (the status also proves earlier timers and commands were handled);
+    /// <paramref name="pending"/> moves on to the status's figure.
+    /// </summary>
+    private static List<PacketMsg> TakeSent(MConnectionHandle handle, TestProbe owner, TestProbe remote, byte channel, ref long pending)
+    {
+        var now = Channel(AwaitStatus(handle, owner), channel).PendingSendBytes;
+        var packets = new List<PacketMsg>();
+        while (pending > now)
+        {
+            packets.Add(remote.ExpectMsg<Packet>(Timeout).PacketMsg);
+            Assert.Equal(channel, (byte)packets[^1].ChannelId);
+            pending -= packets[^1].Data.Length;
+        }
+        return packets;
     }
 }

@@ -33,27 +33,9 @@ public sealed class MConnectionTcpSpecs : TestKit
     [Fact]
     public async Task Random_messages_on_three_channels_cross_loopback_tcp_intact_and_in_order_both_ways()
     {
-        var materializer = Sys.Materializer();
-        var settings = new MConnectionSettings();
         using var serverKey = NodeKey.Generate();
         using var clientKey = NodeKey.Generate();
-        var serverOwner = CreateTestProbe();
-        var clientOwner = CreateTestProbe();
-
-        var accepted = new TaskCompletionSource<MConnectionHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var binding = await Sys.TcpStream().Bind("127.0.0.1", 0)
-            .To(Sink.ForEach<Tcp.IncomingConnection>(connection => accepted.TrySetResult(connection.HandleWith(
-                SecretConnection.Create(serverKey).JoinUnderMat(MConnection.Create(settings, Channels, serverOwner), Keep.Right),
-                materializer))))
-            .Run(materializer);
-
-        var secretClient = SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id })
-            .JoinMat(Sys.TcpStream().OutgoingConnection(binding.LocalAddress), Keep.Left);
-        var (client, authenticated) = MConnection.Create(settings, Channels, clientOwner)
-            .JoinMaterialized(secretClient, Keep.Both)
-            .Run(materializer);
-        Assert.Equal(serverKey.Id, (await authenticated.WaitAsync(Timeout)).RemoteId);
-        var server = await accepted.Task.WaitAsync(Timeout);
+        var (client, server, clientOwner, serverOwner, binding) = await ConnectPair(new MConnectionSettings(), serverKey, clientKey);
 
         var fromClient = RandomMessages(seed: 1);
         var fromServer = RandomMessages(seed: 2);
@@ -81,8 +63,10 @@ public sealed class MConnectionTcpSpecs : TestKit
     {
         // 200 kB/s: 60 messages of 1000 bytes take ~0.2 s beyond the 20 kB burst, so both closes begin with data queued
         // and each end sees the other's end of stream while it is still writing (TCP half-close).
-        var settings = new MConnectionSettings { SendRate = 200_000 };
-        var (client, server, clientOwner, serverOwner, binding) = await ConnectPair(settings);
+        using var serverKey = NodeKey.Generate();
+        using var clientKey = NodeKey.Generate();
+        var (client, server, clientOwner, serverOwner, binding) =
+            await ConnectPair(new MConnectionSettings { SendRate = 200_000 }, serverKey, clientKey);
         var random = new Random(3);
         var fromClient = Enumerable.Range(0, 60).Select(_ => RandomBytes(random, 1000)).ToList();
         var fromServer = Enumerable.Range(0, 60).Select(_ => RandomBytes(random, 1000)).ToList();
@@ -109,11 +93,9 @@ public sealed class MConnectionTcpSpecs : TestKit
 
     /// <summary>SecretConnection + MConnection on both ends of a loopback TCP connection; the client dialled.</summary>
     private async Task<(MConnectionHandle Client, MConnectionHandle Server, TestProbe ClientOwner, TestProbe ServerOwner, Tcp.ServerBinding Binding)>
-        ConnectPair(MConnectionSettings settings)
+        ConnectPair(MConnectionSettings settings, NodeKey serverKey, NodeKey clientKey)
     {
         var materializer = Sys.Materializer();
-        var serverKey = NodeKey.Generate();
-        var clientKey = NodeKey.Generate();
         var serverOwner = CreateTestProbe();
         var clientOwner = CreateTestProbe();
         var accepted = new TaskCompletionSource<MConnectionHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -128,7 +110,7 @@ public sealed class MConnectionTcpSpecs : TestKit
         var (client, authenticated) = MConnection.Create(settings, Channels, clientOwner)
             .JoinMaterialized(secretClient, Keep.Both)
             .Run(materializer);
-        await authenticated.WaitAsync(Timeout);
+        Assert.Equal(serverKey.Id, (await authenticated.WaitAsync(Timeout)).RemoteId);
         return (client, await accepted.Task.WaitAsync(Timeout), clientOwner, serverOwner, binding);
     }
 
@@ -141,13 +123,7 @@ public sealed class MConnectionTcpSpecs : TestKit
             switch (await owner.ExpectMsgAsync<IEvent>(Timeout))
             {
                 case MessagesReceived batch:
-                    foreach (var m in batch.Messages)
-                    {
-                        if (!received.TryGetValue(m.Channel, out var list))
-                            received[m.Channel] = list = [];
-                        list.Add(m.Message.ToArray());
-                        handle.Ack(m.Channel);
-                    }
+                    Take(batch, received, handle);
                     break;
                 case Stopped stopped:
                     return (received, stopped.Reason);
@@ -194,14 +170,8 @@ public sealed class MConnectionTcpSpecs : TestKit
             switch (await owner.ExpectMsgAsync<IEvent>(Timeout))
             {
                 case MessagesReceived batch:
-                    foreach (var m in batch.Messages)
-                    {
-                        if (!received.TryGetValue(m.Channel, out var list))
-                            received[m.Channel] = list = [];
-                        list.Add(m.Message.ToArray());
-                        handle.Ack(m.Channel);
-                        r++;
-                    }
+                    Take(batch, received, handle);
+                    r += batch.Messages.Count;
                     break;
                 case MessagesSent m:
                     s += m.Count;
@@ -212,6 +182,18 @@ public sealed class MConnectionTcpSpecs : TestKit
             }
         }
         return received;
+    }
+
+    /// <summary>Keeps each message of the batch per channel and acknowledges it, as a reactor would.</summary>
+    private static void Take(MessagesReceived batch, Dictionary<byte, List<byte[]>> received, MConnectionHandle handle)
+    {
+        foreach (var m in batch.Messages)
+        {
+            if (!received.TryGetValue(m.Channel, out var list))
+                received[m.Channel] = list = [];
+            list.Add(m.Message.ToArray());
+            handle.Ack(m.Channel);
+        }
     }
 
     private static void AssertSameMessages(Dictionary<byte, List<byte[]>> expected, Dictionary<byte, List<byte[]>> actual)
