@@ -125,13 +125,15 @@ public static class LinkBenchmark
         sink.Reset(count);
         var message = new byte[size];
         Random.Shared.NextBytes(message);
-        var done = new TaskCompletionSource();
         var stopwatch = Stopwatch.StartNew();
-        system.ActorOf(Props.Create(() => new BulkSender(peer, message, count, done)));
-        // The sender fails its task when a send is refused; otherwise the run ends when the sink has everything.
-        await (await Task.WhenAny(sink.Done.Task, done.Task).WaitAsync(TimeSpan.FromMinutes(5)));
+        // bench send's sender: up to 2000 messages in flight (the queue's 1001 plus as many waiting in the peer actor),
+        // a SendResult asked for one in a hundred; it fails when a send is refused or the peer goes.
+        var sender = system.ActorOf(Node.Bench.BulkSender.Props(peer, BulkChannel, message, count, 2000));
+        var accepted = sender.Ask<Node.Bench.BulkSender.AllAccepted>(Node.Bench.BulkSender.Start.Instance, TimeSpan.FromMinutes(5));
+        await (await Task.WhenAny(sink.Done.Task, accepted).WaitAsync(TimeSpan.FromMinutes(5)));
         await sink.Done.Task.WaitAsync(TimeSpan.FromMinutes(5));
         stopwatch.Stop();
+        system.Stop(sender);
         return (double)count * size / stopwatch.Elapsed.TotalSeconds / 1e6;
     }
 
@@ -288,54 +290,6 @@ public static class LinkBenchmark
                 else echo?.Reply.TrySetResult();
             });
             Receive<Reactor.PeerRemoved>(_ => { });
-        }
-    }
-
-    /// <summary>
-    /// Keeps the bulk channel's queue full, as tmactors' <c>bench send</c> does: up to 2000 messages in flight (the
-    /// queue's 1001 plus as many waiting in the peer actor), a <c>SendResult</c> asked for one in a hundred and the
-    /// last only (sends on one channel are taken in order, so an accepted one confirms those before it, unless an
-    /// earlier one timed out waiting, which fails the run). A refused send fails the run rather than hanging it.
-    /// </summary>
-    private sealed class BulkSender : ReceiveActor
-    {
-        private const int Window = 2000;
-        private const int Stride = 100;
-
-        public BulkSender(PeerHandle peer, byte[] message, int count, TaskCompletionSource done)
-        {
-            long sent = 0, accepted = 0;
-
-            void TopUp()
-            {
-                for (; sent < count && sent - accepted < Window; sent++)
-                {
-                    var number = sent + 1;
-                    if (number % Stride == 0 || number == count)
-                        peer.Send(BulkChannel, message, Self, number);
-                    else
-                        peer.Send(BulkChannel, message);
-                }
-            }
-
-            TopUp();
-            Receive<Peer.SendResult>(result =>
-            {
-                if (!result.Accepted)
-                {
-                    done.TrySetException(new InvalidOperationException($"message {result.CorrelationId} was refused"));
-                    Context.Stop(Self);
-                    return;
-                }
-                accepted = (long)result.CorrelationId!;
-                if (accepted < count)
-                {
-                    TopUp();
-                    return;
-                }
-                done.TrySetResult();
-                Context.Stop(Self);
-            });
         }
     }
 }
