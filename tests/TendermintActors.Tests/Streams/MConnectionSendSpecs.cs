@@ -215,7 +215,7 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
         var owner = CreateTestProbe();
         var remote = CreateTestProbe();
         var gate = new GatedSink.Gate(); // the remote reads nothing: our messages stay queued
-        TaskCompletionSource<ByteString?>? remoteEnd = null;
+        TaskCompletionSource<ByteString>? remoteEnd = null;
         var remoteInput = Source.Maybe<ByteString>().MapMaterializedValue(end =>
         {
             remoteEnd = end;
@@ -226,7 +226,7 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
         handle.Send(0x01, Bytes(200_000, 1));
         handle.Close(flushFirst: true);
         AwaitStatus(handle, owner); // the close has been taken
-        remoteEnd!.TrySetResult(null); // the remote ends its direction; with half-close it might still read, so we wait
+        remoteEnd!.TrySetResult(null!); // null: the remote ends its direction (with half-close it might still read, so we wait)
 
         // The wait is one pong timeout from when the stage saw the end (the clock moves on until that has happened).
         AwaitAssert(() =>
