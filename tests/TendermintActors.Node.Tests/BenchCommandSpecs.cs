@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Akka.Actor;
 using TendermintActors.Node.Bench;
@@ -78,8 +79,36 @@ public sealed class BenchCommandSpecs
         // The sink saw the warm-up too: 350 messages in all, and no more.
         var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(350), Timeout);
         Assert.Equal(350 * 1024, counts.Bytes);
+        Assert.Contains("warm-up: 150 messages in ", stderr.ToString());
         Assert.Equal(64 * 1024, BenchCommand.SendOptions.DefaultWarmup(1024));
         Assert.Equal(100, BenchCommand.SendOptions.DefaultWarmup(64 * 1024 * 1024));
+    }
+
+    [Fact]
+    public async Task Bench_send_warms_up_in_batches_until_the_warm_up_time_has_passed()
+    {
+        var (home, node) = await StartNode();
+        using var _ = home;
+        await using var __ = node;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var time = TimeSpan.FromMilliseconds(300);
+
+        var code = await BenchCommand.RunSendAsync(
+            new BenchCommand.SendOptions(Common(0x43), NetAddress.Parse(node.PeerAddress), 200, 1024) { Warmup = 40, WarmupTime = time },
+            stdout, stderr, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.True(code == 0, stderr.ToString());
+        Assert.Equal(200, Assert.Single(JsonLines(stdout)).GetProperty("messages").GetInt64());
+        // Whole batches of 40, for at least the warm-up time (the loop's condition, not a measured speed).
+        var report = System.Text.RegularExpressions.Regex.Match(stderr.ToString(), @"warm-up: (\d+) messages in ([\d.]+) s");
+        Assert.True(report.Success, stderr.ToString());
+        var warmup = long.Parse(report.Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(warmup >= 40 && warmup % 40 == 0, $"{warmup} warm-up messages");
+        Assert.True(double.Parse(report.Groups[2].Value, CultureInfo.InvariantCulture) >= time.TotalSeconds - 0.005, report.Value);
+        // The sink saw exactly the warm-up and the timed messages.
+        var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(200 + warmup), Timeout);
+        Assert.Equal((200 + warmup) * 1024, counts.Bytes);
     }
 
     [Fact]
@@ -182,7 +211,7 @@ public sealed class BenchCommandSpecs
     [Theory]
     [InlineData("send", "--count", "0", "--count '0' must be a positive whole number")]
     [InlineData("send", "--size", "big", "--size 'big' must be a positive whole number")]
-    [InlineData("send", "--warmup", "lots", "--warmup 'lots' must be 'auto' or a whole number of messages (0 for none)")]
+    [InlineData("send", "--warmup", "lots", "--warmup 'lots' must be 'auto', a duration such as 5s or a whole number of messages (0 for none)")]
     [InlineData("send", "--channel", "0x1ff", "--channel '0x1ff' is not a channel ID")]
     [InlineData("echo", "--sizes", "64,x", "--sizes 'x' is not a size")]
     [InlineData("echo", "--timeout", "soon", "--timeout 'soon' is not a positive duration")]
