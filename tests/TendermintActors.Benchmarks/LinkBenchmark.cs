@@ -109,6 +109,10 @@ public static class LinkBenchmark
             var limitedRate = await limitedBulk;
             Console.WriteLine($"round trip, 64-byte message, during a 64 KiB bulk transfer {name} ({limitedRate:F1} MB/s, {clock.NanosecondsPer(bytes)}): {limited}");
         }
+        // As a node's CoordinatedShutdown does: unbind and close the peers before the system goes, so that no
+        // listener outlives its stream (Akka.IO warns about those).
+        await Task.WhenAll(Switches.Select(node =>
+            node.Ask<Switch.ShutdownComplete>(new Switch.Shutdown(TimeSpan.FromSeconds(5)), TimeSpan.FromSeconds(10))));
         await system.Terminate();
         return 0;
     }
@@ -141,6 +145,9 @@ public static class LinkBenchmark
     /// Two nodes on loopback TCP with the given connection settings, one reactor per channel on each (so that an echo
     /// never waits in a reactor's mailbox behind bulk messages); A dials B. Returns A's handle on B.
     /// </summary>
+    /// <summary>Every switch <see cref="Connect"/> started, to shut down at the end.</summary>
+    private static readonly List<IActorRef> Switches = [];
+
     private static async Task<(PeerHandle Peer, SinkState Sink, EchoState Echo)> Connect(ActorSystem system, MConnectionSettings connection)
     {
         var sink = new SinkState();
@@ -160,6 +167,7 @@ public static class LinkBenchmark
         var transport = new TcpTransport(system);
         var a = system.ActorOf(Switch.Props(keyA, settings, [new("echo", echoA, echoChannel), new("bulk", bulkA, bulkChannel)], transport));
         var b = system.ActorOf(Switch.Props(keyB, settings, [new("echo", echoB, echoChannel), new("bulk", sinkB, bulkChannel)], transport));
+        Switches.AddRange([a, b]);
         var infoB = await b.Ask<Switch.NodeInfoReply>(Switch.GetNodeInfo.Instance, TimeSpan.FromSeconds(10));
         var endpointB = (IPEndPoint)infoB.ListenAddress!;
         a.Tell(new Switch.DialPeers([new NetAddress(keyB.Id, endpointB.Address, endpointB.Port)]));
