@@ -17,7 +17,8 @@ namespace TendermintActors.Benchmarks;
 /// <summary>
 /// Two nodes in one process over loopback TCP (rate limits off): bulk throughput on one channel, small-message round
 /// trips at idle and under a concurrent bulk transfer, and the "ideal pipeline" (raw sockets, ChaCha20-Poly1305 frames
-/// sealed into 64 KiB writes) measured in the same run for a ratio. Prints figures; asserts nothing.
+/// sealed into 64 KiB writes and opened by the reader; and again with the reader only reading) measured in the same run
+/// for a ratio. Prints figures; asserts nothing.
 /// Every phase is warmed up first (<c>--warmup</c> seconds, 3 by default), and each figure comes with the process's
 /// CPU time per byte and the garbage collections (gen0/gen1/gen2) of its run. On a shared machine whose speed drifts
 /// within seconds, each size is measured <c>--rounds</c> times (3 by default), each time right after its own ideal-pipeline
