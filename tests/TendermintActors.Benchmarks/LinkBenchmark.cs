@@ -148,13 +148,13 @@ public static class LinkBenchmark
         return (double)count * size / stopwatch.Elapsed.TotalSeconds / 1e6;
     }
 
+    /// <summary>Every switch <see cref="Connect"/> started, to shut down at the end.</summary>
+    private static readonly List<IActorRef> Switches = [];
+
     /// <summary>
     /// Two nodes on loopback TCP with the given connection settings, one reactor per channel on each (so that an echo
     /// never waits in a reactor's mailbox behind bulk messages); A dials B. Returns A's handle on B.
     /// </summary>
-    /// <summary>Every switch <see cref="Connect"/> started, to shut down at the end.</summary>
-    private static readonly List<IActorRef> Switches = [];
-
     private static async Task<(PeerHandle Peer, SinkState Sink, EchoState Echo)> Connect(ActorSystem system, MConnectionSettings connection)
     {
         var sink = new SinkState();

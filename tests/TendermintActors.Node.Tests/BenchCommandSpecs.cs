@@ -80,8 +80,8 @@ public sealed class BenchCommandSpecs
         var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(350), Timeout);
         Assert.Equal(350 * 1024, counts.Bytes);
         Assert.Contains("warm-up: 150 messages in ", stderr.ToString());
-        Assert.Equal(64 * 1024, BenchCommand.SendOptions.DefaultWarmup(1024));
-        Assert.Equal(100, BenchCommand.SendOptions.DefaultWarmup(64 * 1024 * 1024));
+        Assert.Equal(8 * 1024, BenchCommand.SendOptions.WarmupBatch(1024));
+        Assert.Equal(1, BenchCommand.SendOptions.WarmupBatch(64 * 1024 * 1024));
     }
 
     [Fact]
@@ -127,7 +127,7 @@ public sealed class BenchCommandSpecs
             sendOut, sendErr, CancellationToken.None).WaitAsync(Timeout);
         var received = await sink.WaitAsync(Timeout);
 
-        Assert.True(sent == 0, sendErr.ToString());
+        Assert.True(sent == 0, $"sender: {sendErr}; sink: {sinkErr}{sinkOut}");
         Assert.True(received == 0, sinkErr.ToString());
         var result = Assert.Single(JsonLines(sinkOut));
         Assert.Equal(300, result.GetProperty("messages").GetInt64());
