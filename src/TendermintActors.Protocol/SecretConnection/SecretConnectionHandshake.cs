@@ -309,6 +309,12 @@ public sealed class SecretConnectionSession : IDisposable
     /// </summary>
     public (byte[] Array, int Offset, int Count) DetachPendingPlaintext() => _pending.Detach();
 
+    /// <summary>
+    /// Where the pending plaintext lies, without taking it: the range stays as it is until
+    /// <see cref="ConsumePlaintext"/> (nothing is opened into the buffer meanwhile unless the caller opens more).
+    /// </summary>
+    public (byte[] Array, int Offset, int Count) PeekPendingPlaintext() => _pending.Peek();
+
     public void Dispose()
     {
         Sealer.Dispose();
@@ -339,6 +345,8 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
         if (_start == _end)
             _start = _end = 0;
     }
+
+    public (byte[] Array, int Offset, int Count) Peek() => (_buffer, _start, Count);
 
     public (byte[] Array, int Offset, int Count) Detach()
     {

@@ -27,6 +27,14 @@ public sealed record SecretConnectionSettings
 
     /// <summary>When we dialled <c>id@host:port</c>: the ID the remote must authenticate as.</summary>
     public NodeId? ExpectedRemoteId { get; init; }
+
+    /// <summary>
+    /// Opened plaintext goes downstream as a view of the connection's own buffer, valid only until the stage is pulled
+    /// again, instead of in a fresh array per read. Only for a consumer fused with this stage (no async boundary or
+    /// buffer between them) that copies whatever it keeps before pulling again: the peer pipeline's MConnection stage.
+    /// Saves allocating (and the GC zeroing) one byte per byte received.
+    /// </summary>
+    internal bool LendPlaintext { get; init; }
 }
 
 /// <summary>

@@ -42,8 +42,10 @@ public sealed class SecretConnectionLoopbackSpecs(ITestOutputHelper output) : Te
         Sink.Aggregate<ByteString, MemoryStream>(new MemoryStream(), (ms, b) => { b.WriteTo(ms); return ms; })
             .MapMaterializedValue(t => t.ContinueWith(r => r.Result.ToArray(), TaskContinuationOptions.OnlyOnRanToCompletion));
 
-    [Fact]
-    public async Task Ten_megabytes_each_way_at_once_arrive_intact()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // the plaintext lent as a view of the connection's buffer, as the peer pipeline has it
+    public async Task Ten_megabytes_each_way_at_once_arrive_intact(bool lendPlaintext)
     {
         const int total = 10 * 1024 * 1024;
         var materializer = Sys.Materializer();
@@ -58,14 +60,15 @@ public sealed class SecretConnectionLoopbackSpecs(ITestOutputHelper output) : Te
             .To(Sink.ForEach<Tcp.IncomingConnection>(connection =>
             {
                 var app = Flow.FromSinkAndSource(Collect(), Source.From(serverWrites.Select(ByteString.FromBytes)), Keep.Left);
-                var (info, received) = connection.HandleWith(SecretConnection.Create(serverKey).JoinUnderMat(app, (i, r) => (i, r)), materializer);
+                var (info, received) = connection.HandleWith(SecretConnection.Create(serverKey, new SecretConnectionSettings { LendPlaintext = lendPlaintext })
+                    .JoinUnderMat(app, (i, r) => (i, r)), materializer);
                 info.ContinueWith(t => { if (t.IsCompletedSuccessfully) serverAuthenticated.TrySetResult(t.Result); else serverAuthenticated.TrySetException(t.Exception!); });
                 received.ContinueWith(t => { if (t.IsCompletedSuccessfully) serverReceived.TrySetResult(t.Result); else serverReceived.TrySetException(t.Exception!); });
             }))
             .Run(materializer);
 
         var (clientInfo, clientReceived) = Source.From(clientWrites.Select(ByteString.FromBytes))
-            .ViaMaterialized(SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id })
+            .ViaMaterialized(SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id, LendPlaintext = lendPlaintext })
                 .JoinMat(Sys.TcpStream().OutgoingConnection(binding.LocalAddress), (Task<SecretConnectionInfo> i, Task<Tcp.OutgoingConnection> _) => i),
                 (NotUsed _, Task<SecretConnectionInfo> i) => i)
             .ToMaterialized(Collect(), (i, r) => (i, r))

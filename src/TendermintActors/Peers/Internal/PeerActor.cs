@@ -103,6 +103,8 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
             HandshakeTimeout = settings.HandshakeTimeout,
             MaxWriteBatchBytes = settings.Connection.MaxWriteBatchBytes,
             ExpectedRemoteId = DialledAddress?.Id,
+            // The MConnection stage joined below is fused with it and copies what it keeps before pulling again.
+            LendPlaintext = true,
         });
         var handler = upgrade.JoinUnderMat(MConnection.Create(settings.Connection, _ctx.Channels, Self), (u, h) => (u, h));
 

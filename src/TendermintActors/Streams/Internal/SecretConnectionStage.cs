@@ -52,6 +52,7 @@ internal sealed class SecretConnectionStage<TMat>(
         private SecretConnectionSession? _session;
         private bool _plainInFinished;
         private bool _cipherInFinished;
+        private int _lent; // plaintext bytes pushed as a view of the session's buffer, taken once downstream pulls again
 
         public Logic(SecretConnectionStage<TMat> stage, TaskCompletionSource<TMat> promise) : base(stage.Shape)
         {
@@ -142,7 +143,16 @@ internal sealed class SecretConnectionStage<TMat>(
         private void OnCipherFailure(Exception e) =>
             Fail(Upgraded ? e : new HandshakeFailedException(HandshakeFailure.UnexpectedEof, $"transport failed during the upgrade: {e.Message}", e));
 
-        private void OnPlainPull() => PushPlainOrPull();
+        private void OnPlainPull()
+        {
+            // Downstream asked again, so it is done with the view it was lent: those bytes can go.
+            if (_lent > 0)
+            {
+                _session!.ConsumePlaintext(_lent);
+                _lent = 0;
+            }
+            PushPlainOrPull();
+        }
 
         /// <summary>
         /// The application stopped reading: stop reading TCP, but keep the write direction open so whatever it
@@ -168,8 +178,13 @@ internal sealed class SecretConnectionStage<TMat>(
             {
                 if (IsAvailable(_stage._plainOut))
                 {
-                    // The session gives its buffer away and starts a new one: the plaintext is not copied again.
-                    var (array, offset, count) = _session.DetachPendingPlaintext();
+                    // Either lent (the buffer is reused once downstream pulls again) or given away (the session
+                    // starts a new one); the plaintext is not copied either way.
+                    var (array, offset, count) = _stage._settings.LendPlaintext
+                        ? _session.PeekPendingPlaintext()
+                        : _session.DetachPendingPlaintext();
+                    if (_stage._settings.LendPlaintext)
+                        _lent = count;
                     Push(_stage._plainOut, ByteString.FromBytes(array, offset, count));
                 }
                 return;
