@@ -173,6 +173,13 @@ public sealed record MConnectionSettings
     public int MaxWriteBatchBytes { get; init; } = 64 * 1024;
 
     /// <summary>
+    /// Each write goes downstream as a view of one buffer the stage keeps, valid only until it is pulled again, instead
+    /// of in a fresh array. Only for a consumer fused with the stage that is done with a write before it pulls again:
+    /// the peer pipeline's SecretConnection, which seals it at once. Saves allocating one byte per byte sent.
+    /// </summary>
+    internal bool LendOutput { get; init; }
+
+    /// <summary>
     /// Per channel, the message bytes delivered to the owner and not yet acknowledged at which reading pauses (besides
     /// the channel's <see cref="ChannelDescriptor.RecvBufferCapacity"/> messages). It bounds what a peer can make us
     /// hold for a slow reactor: without it, 4096 messages of up to 21 MiB each.

@@ -30,12 +30,14 @@ public sealed class MConnectionTcpSpecs : TestKit
         new(0x90, 3) { SendQueueCapacity = 64, RecvBufferCapacity = 4 },
     ];
 
-    [Fact]
-    public async Task Random_messages_on_three_channels_cross_loopback_tcp_intact_and_in_order_both_ways()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // both stages lending their buffers to each other, as in the peer pipeline
+    public async Task Random_messages_on_three_channels_cross_loopback_tcp_intact_and_in_order_both_ways(bool lend)
     {
         using var serverKey = NodeKey.Generate();
         using var clientKey = NodeKey.Generate();
-        var (client, server, clientOwner, serverOwner, binding) = await ConnectPair(new MConnectionSettings(), serverKey, clientKey);
+        var (client, server, clientOwner, serverOwner, binding) = await ConnectPair(new MConnectionSettings(), serverKey, clientKey, lend);
 
         var fromClient = RandomMessages(seed: 1);
         var fromServer = RandomMessages(seed: 2);
@@ -93,8 +95,9 @@ public sealed class MConnectionTcpSpecs : TestKit
 
     /// <summary>SecretConnection + MConnection on both ends of a loopback TCP connection; the client dialled.</summary>
     private async Task<(MConnectionHandle Client, MConnectionHandle Server, TestProbe ClientOwner, TestProbe ServerOwner, Tcp.ServerBinding Binding)>
-        ConnectPair(MConnectionSettings settings, NodeKey serverKey, NodeKey clientKey)
+        ConnectPair(MConnectionSettings settings, NodeKey serverKey, NodeKey clientKey, bool lend = false)
     {
+        settings = settings with { LendOutput = lend };
         var materializer = Sys.Materializer();
         var serverOwner = CreateTestProbe();
         var clientOwner = CreateTestProbe();
@@ -102,10 +105,11 @@ public sealed class MConnectionTcpSpecs : TestKit
         // Half-close on both ends, as TcpTransport has it: a graceful close ends only our direction.
         var binding = await Sys.TcpStream().Bind("127.0.0.1", 0, halfClose: true)
             .To(Sink.ForEach<Tcp.IncomingConnection>(connection => accepted.TrySetResult(connection.HandleWith(
-                SecretConnection.Create(serverKey).JoinUnderMat(MConnection.Create(settings, Channels, serverOwner), Keep.Right),
+                SecretConnection.Create(serverKey, new SecretConnectionSettings { LendPlaintext = lend })
+                    .JoinUnderMat(MConnection.Create(settings, Channels, serverOwner), Keep.Right),
                 materializer))))
             .Run(materializer);
-        var secretClient = SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id })
+        var secretClient = SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id, LendPlaintext = lend })
             .JoinMat(Sys.TcpStream().OutgoingConnection(binding.LocalAddress, halfClose: true), Keep.Left);
         var (client, authenticated) = MConnection.Create(settings, Channels, clientOwner)
             .JoinMaterialized(secretClient, Keep.Both)

@@ -106,7 +106,8 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
             // The MConnection stage joined below is fused with it and copies what it keeps before pulling again.
             LendPlaintext = true,
         });
-        var handler = upgrade.JoinUnderMat(MConnection.Create(settings.Connection, _ctx.Channels, Self), (u, h) => (u, h));
+        // Likewise the SecretConnection is done with each write (sealed) before it pulls the next.
+        var handler = upgrade.JoinUnderMat(MConnection.Create(settings.Connection with { LendOutput = true }, _ctx.Channels, Self), (u, h) => (u, h));
 
         Flow<ByteString, ByteString, Task<EndPoint>> transport = _origin switch
         {

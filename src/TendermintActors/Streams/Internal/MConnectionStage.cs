@@ -55,6 +55,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
         private readonly MConnectionStage _stage;
         private readonly MConnectionSettings _settings;
+        private byte[]? _lentOutput; // with LendOutput: the one buffer every write is encoded into
         private readonly MConnectionHandle _handle;
         private readonly IActorRef _owner;
         private readonly SendScheduler _scheduler;
@@ -359,8 +360,11 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             }
             if (size == 0) return;
 
-            // Every byte is written below, so the array need not be zeroed first.
-            var buffer = GC.AllocateUninitializedArray<byte>(size);
+            // Every byte is written below, so the array need not be zeroed first. A lent buffer is free again here:
+            // we write only when downstream has pulled, that is, once it is done with the last write.
+            var buffer = _settings.LendOutput
+                ? _lentOutput ??= GC.AllocateUninitializedArray<byte>(_batchLimit)
+                : GC.AllocateUninitializedArray<byte>(size);
             var offset = 0;
             if (pong)
             {
@@ -388,7 +392,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                 _sendTokens -= size;
                 EnsureRefilling();
             }
-            Push(_stage._out, ByteString.FromBytes(buffer));
+            Push(_stage._out, ByteString.FromBytes(buffer, 0, size));
 
             // One MessagesSent per channel for the whole write, in the order the channels first completed a message.
             foreach (var fragment in _batch)
