@@ -71,9 +71,14 @@ public sealed class Reassembler
         private const int TailSize = 4096;
         // A segment list that a huge message grew is dropped afterwards rather than pinned for the connection's life.
         private const int RetainedSegmentsCapacity = 64;
+        // Tail arrays are free again once a message is copied out, and the next message fills them again: up to this
+        // many (64 KiB, a typical large message such as a block part) are kept per channel rather than allocated anew.
+        private const int RetainedTails = 16;
 
         public readonly ChannelDescriptor Descriptor = descriptor;
         private List<ReadOnlyMemory<byte>>? _segments;
+        private readonly List<byte[]> _tails = []; // those of the unfinished message first, then spare ones
+        private int _tailIndex = -1; // the one being filled; -1 before the message's first copied fragment
         private byte[]? _tail;
         private int _tailUsed;
         private bool _lastSegmentIsTail;
@@ -91,7 +96,7 @@ public sealed class Reassembler
             }
             if (_tail is null || _tail.Length - _tailUsed < data.Length)
             {
-                _tail = GC.AllocateUninitializedArray<byte>(Math.Max(TailSize, data.Length));
+                _tail = NextTail(data.Length);
                 _tailUsed = 0;
                 _lastSegmentIsTail = false;
             }
@@ -109,6 +114,21 @@ public sealed class Reassembler
             _tailUsed += data.Length;
         }
 
+        /// <summary>The next tail for this message: a spare one kept from earlier messages, or a new one.</summary>
+        private byte[] NextTail(int needed)
+        {
+            _tailIndex++;
+            if (_tailIndex < _tails.Count && _tails[_tailIndex].Length >= needed)
+                return _tails[_tailIndex];
+            // Filled before it is read: no need to zero it.
+            var tail = GC.AllocateUninitializedArray<byte>(Math.Max(TailSize, needed));
+            if (_tailIndex < _tails.Count)
+                _tails[_tailIndex] = tail;
+            else
+                _tails.Add(tail);
+            return tail;
+        }
+
         public byte[] Finish(ReadOnlySpan<byte> last)
         {
             // Filled completely below: no need to zero it first (this matters for large messages).
@@ -123,10 +143,14 @@ public sealed class Reassembler
 
             Length = 0;
             _lastSegmentIsTail = false;
-            // The message was copied out, so the tail can be reused; only a baseline-sized one is worth keeping.
+            // The message was copied out, so its tails are free for the next one; only baseline-sized ones, and only
+            // so many, are worth keeping.
+            _tail = null;
             _tailUsed = 0;
-            if (_tail is { Length: > TailSize })
-                _tail = null;
+            _tailIndex = -1;
+            _tails.RemoveAll(tail => tail.Length != TailSize);
+            if (_tails.Count > RetainedTails)
+                _tails.RemoveRange(RetainedTails, _tails.Count - RetainedTails);
             if (_segments.Capacity > RetainedSegmentsCapacity)
                 _segments = null;
             else

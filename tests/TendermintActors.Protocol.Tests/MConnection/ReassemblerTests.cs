@@ -127,6 +127,42 @@ public class ReassemblerTests
     }
 
     [Fact]
+    public void Large_messages_back_to_back_on_two_channels_come_out_intact_while_their_copy_space_is_reused()
+    {
+        // 1 KiB fragments of 64 KiB messages (and some of other sizes), two channels interleaved: the arrays fragments
+        // are copied into are reused from one message to the next, never while a message still holds them.
+        var rng = new Random(5);
+        var r = new Reassembler([new ChannelDescriptor(0x01, 1), new ChannelDescriptor(0x02, 1)]);
+        var pending = new Dictionary<int, (List<byte[]> Fragments, int Next)>();
+        var expected = new Dictionary<int, Queue<byte[]>> { [0x01] = new(), [0x02] = new() };
+        var returned = 0;
+        for (var step = 0; step < 3000; step++)
+        {
+            var channel = rng.Next(1, 3);
+            if (!pending.TryGetValue(channel, out var message))
+            {
+                var size = rng.Next(4) == 0 ? rng.Next(1, 10_000) : 64 * 1024;
+                var whole = new byte[size];
+                rng.NextBytes(whole);
+                expected[channel].Enqueue(whole);
+                message = (whole.Chunk(1024).ToList(), 0);
+            }
+            var eof = message.Next == message.Fragments.Count - 1;
+            var got = r.Accept(channel, eof, message.Fragments[message.Next]);
+            Assert.Equal(eof, got is not null);
+            if (got is null)
+                pending[channel] = (message.Fragments, message.Next + 1);
+            else
+            {
+                pending.Remove(channel);
+                Assert.Equal(expected[channel].Dequeue(), got);
+                returned++;
+            }
+        }
+        Assert.True(returned > 20, $"{returned} messages");
+    }
+
+    [Fact]
     public void A_stream_of_empty_fragments_holds_nothing()
     {
         var r = new Reassembler([new ChannelDescriptor(0x05, 1)]);
