@@ -35,6 +35,13 @@ public sealed record SecretConnectionSettings
     /// Saves allocating (and the GC zeroing) one byte per byte received.
     /// </summary>
     internal bool LendPlaintext { get; init; }
+
+    /// <summary>
+    /// Sealed writes go to the transport as a view of one of two buffers the stage keeps, taken back when the transport
+    /// pulls again, instead of in a fresh array per write. Only for a transport flow fused with this stage that is done
+    /// with a write before it pulls the next (<see cref="Transport.IP2PTransport.TakesWritesBeforePulling"/>).
+    /// </summary>
+    internal bool LendCiphertext { get; init; }
 }
 
 /// <summary>

@@ -12,6 +12,12 @@ public sealed class TcpTransport(ActorSystem system) : IP2PTransport
 {
     private readonly TcpExt _tcp = system.TcpStream();
 
+    /// <summary>
+    /// Akka.Streams' TCP stage (1.5.74, pinned) is a fused GraphStage that hands each element to Akka.IO and pulls the
+    /// next only once Akka.IO has acknowledged that write as sent.
+    /// </summary>
+    bool IP2PTransport.TakesWritesBeforePulling => true;
+
     public Source<TransportConnection, Task<TransportBinding>> Bind(string host, int port) =>
         _tcp.Bind(host, port, halfClose: true)
             .Select(c => new TransportConnection(c.RemoteAddress, c.Flow))

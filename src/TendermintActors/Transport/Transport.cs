@@ -29,4 +29,11 @@ public interface IP2PTransport
     /// The materialised task gives the remote's address once connected, or fails after <paramref name="timeout"/>.
     /// </summary>
     Flow<ByteString, ByteString, Task<EndPoint>> Dial(string host, int port, TimeSpan timeout);
+
+    /// <summary>
+    /// Whether a connection's flow runs fused with what is joined to it and is done with each element it is given
+    /// (written, or copied) before it pulls the next. Then the peer pipeline lends it one reused write buffer instead
+    /// of a fresh array per write. False unless the transport knows it.
+    /// </summary>
+    internal bool TakesWritesBeforePulling => false;
 }

@@ -105,11 +105,11 @@ public sealed class MConnectionTcpSpecs : TestKit
         // Half-close on both ends, as TcpTransport has it: a graceful close ends only our direction.
         var binding = await Sys.TcpStream().Bind("127.0.0.1", 0, halfClose: true)
             .To(Sink.ForEach<Tcp.IncomingConnection>(connection => accepted.TrySetResult(connection.HandleWith(
-                SecretConnection.Create(serverKey, new SecretConnectionSettings { LendPlaintext = lend })
+                SecretConnection.Create(serverKey, new SecretConnectionSettings { LendPlaintext = lend, LendCiphertext = lend })
                     .JoinUnderMat(MConnection.Create(settings, Channels, serverOwner), Keep.Right),
                 materializer))))
             .Run(materializer);
-        var secretClient = SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id, LendPlaintext = lend })
+        var secretClient = SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id, LendPlaintext = lend, LendCiphertext = lend })
             .JoinMat(Sys.TcpStream().OutgoingConnection(binding.LocalAddress, halfClose: true), Keep.Left);
         var (client, authenticated) = MConnection.Create(settings, Channels, clientOwner)
             .JoinMaterialized(secretClient, Keep.Both)

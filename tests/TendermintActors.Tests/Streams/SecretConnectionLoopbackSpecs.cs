@@ -44,8 +44,8 @@ public sealed class SecretConnectionLoopbackSpecs(ITestOutputHelper output) : Te
 
     [Theory]
     [InlineData(false)]
-    [InlineData(true)] // the plaintext lent as a view of the connection's buffer, as the peer pipeline has it
-    public async Task Ten_megabytes_each_way_at_once_arrive_intact(bool lendPlaintext)
+    [InlineData(true)] // plaintext and sealed writes lent as views of reused buffers, as the peer pipeline over TCP has it
+    public async Task Ten_megabytes_each_way_at_once_arrive_intact(bool lend)
     {
         const int total = 10 * 1024 * 1024;
         var materializer = Sys.Materializer();
@@ -60,7 +60,7 @@ public sealed class SecretConnectionLoopbackSpecs(ITestOutputHelper output) : Te
             .To(Sink.ForEach<Tcp.IncomingConnection>(connection =>
             {
                 var app = Flow.FromSinkAndSource(Collect(), Source.From(serverWrites.Select(ByteString.FromBytes)), Keep.Left);
-                var (info, received) = connection.HandleWith(SecretConnection.Create(serverKey, new SecretConnectionSettings { LendPlaintext = lendPlaintext })
+                var (info, received) = connection.HandleWith(SecretConnection.Create(serverKey, new SecretConnectionSettings { LendPlaintext = lend, LendCiphertext = lend })
                     .JoinUnderMat(app, (i, r) => (i, r)), materializer);
                 info.ContinueWith(t => { if (t.IsCompletedSuccessfully) serverAuthenticated.TrySetResult(t.Result); else serverAuthenticated.TrySetException(t.Exception!); });
                 received.ContinueWith(t => { if (t.IsCompletedSuccessfully) serverReceived.TrySetResult(t.Result); else serverReceived.TrySetException(t.Exception!); });
@@ -68,7 +68,7 @@ public sealed class SecretConnectionLoopbackSpecs(ITestOutputHelper output) : Te
             .Run(materializer);
 
         var (clientInfo, clientReceived) = Source.From(clientWrites.Select(ByteString.FromBytes))
-            .ViaMaterialized(SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id, LendPlaintext = lendPlaintext })
+            .ViaMaterialized(SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id, LendPlaintext = lend, LendCiphertext = lend })
                 .JoinMat(Sys.TcpStream().OutgoingConnection(binding.LocalAddress), (Task<SecretConnectionInfo> i, Task<Tcp.OutgoingConnection> _) => i),
                 (NotUsed _, Task<SecretConnectionInfo> i) => i)
             .ToMaterialized(Collect(), (i, r) => (i, r))

@@ -105,6 +105,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
             ExpectedRemoteId = DialledAddress?.Id,
             // The MConnection stage joined below is fused with it and copies what it keeps before pulling again.
             LendPlaintext = true,
+            LendCiphertext = _ctx.Transport.TakesWritesBeforePulling,
         });
         // Likewise the SecretConnection is done with each write (sealed) before it pulls the next.
         var handler = upgrade.JoinUnderMat(MConnection.Create(settings.Connection with { LendOutput = true }, _ctx.Channels, Self), (u, h) => (u, h));

@@ -12,6 +12,8 @@ internal sealed class ByteStringWriter(int initialCapacity) : IBufferWriter<byte
     private readonly int _initialCapacity = Math.Max(1, initialCapacity);
     private byte[]? _buffer;
     private int _count;
+    private byte[]? _lent; // handed out by Lend and not yet reclaimed
+    private byte[]? _spare; // reclaimed, for the next writes
 
     public int WrittenCount => _count;
 
@@ -30,6 +32,30 @@ internal sealed class ByteStringWriter(int initialCapacity) : IBufferWriter<byte
         Advance(bytes.Length);
     }
 
+    /// <summary>
+    /// Hands out the filled part as a view of the array without giving it away: the next writes go to a second array,
+    /// and the lent one is used again after <see cref="Reclaim"/>, once its reader is done with it.
+    /// </summary>
+    public ByteString Lend()
+    {
+        if (_buffer is null || _count == 0) return ByteString.Empty;
+        if (_lent is not null)
+            throw new InvalidOperationException("a buffer is still lent");
+        var bytes = ByteString.FromBytes(_buffer, 0, _count);
+        _lent = _buffer;
+        _buffer = null;
+        _count = 0;
+        return bytes;
+    }
+
+    /// <summary>The reader of the last <see cref="Lend"/> is done with it: its array serves the next writes.</summary>
+    public void Reclaim()
+    {
+        if (_lent is null) return;
+        _spare = _lent;
+        _lent = null;
+    }
+
     public ByteString Detach()
     {
         var bytes = _buffer is null || _count == 0 ? ByteString.Empty : ByteString.FromBytes(_buffer, 0, _count);
@@ -43,7 +69,12 @@ internal sealed class ByteStringWriter(int initialCapacity) : IBufferWriter<byte
         var needed = _count + Math.Max(1, sizeHint);
         // Uninitialized: only the written part is ever handed out, and skipping the zeroing of 64 KiB batches is
         // measurable on the hot path.
-        if (_buffer is null)
+        if (_buffer is null && _spare is not null && _spare.Length >= needed)
+        {
+            _buffer = _spare;
+            _spare = null;
+        }
+        else if (_buffer is null)
             _buffer = GC.AllocateUninitializedArray<byte>(Math.Max(needed, Math.Max(_initialCapacity, NextCapacity)));
         else if (_buffer.Length < needed)
         {

@@ -222,6 +222,8 @@ internal sealed class SecretConnectionStage<TMat>(
 
         private void OnCipherPull()
         {
+            // The transport asks again only once it is done with the write it was lent (LendCiphertext).
+            _cipherPending.Reclaim();
             PushCipher();
             PullPlainIfRoom();
         }
@@ -241,9 +243,10 @@ internal sealed class SecretConnectionStage<TMat>(
         {
             if (_cipherPending.WrittenCount > 0 && IsAvailable(_stage._cipherOut))
             {
-                // Hand the filled buffer to TCP as it is and start a new one: no copy of the sealed bytes.
+                // Hand the filled buffer to TCP as it is, lent or given away, and write on into another: no copy of
+                // the sealed bytes.
                 _cipherPending.NextCapacity = Math.Min(_batchLimit, Math.Max(_cipherPending.WrittenCount, Frame.SealedSize));
-                Push(_stage._cipherOut, _cipherPending.Detach());
+                Push(_stage._cipherOut, _stage._settings.LendCiphertext ? _cipherPending.Lend() : _cipherPending.Detach());
             }
             CompleteCipherWhenFlushed();
         }
