@@ -313,7 +313,7 @@ public sealed class SecretConnectionSession : IDisposable
     /// Where the pending plaintext lies, without taking it: the range stays as it is until
     /// <see cref="ConsumePlaintext"/> (nothing is opened into the buffer meanwhile unless the caller opens more).
     /// </summary>
-    public (byte[] Array, int Offset, int Count) PeekPendingPlaintext() => _pending.Peek();
+    internal (byte[] Array, int Offset, int Count) PeekPendingPlaintext() => _pending.Peek();
 
     public void Dispose()
     {
