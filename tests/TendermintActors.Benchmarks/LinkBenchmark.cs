@@ -260,12 +260,9 @@ public static class LinkBenchmark
     }
 
     /// <summary>
-    /// The process's CPU time over a phase per byte moved (steadier than MB/s on a shared machine), and the garbage
-    /// collections of each generation meanwhile.
-    /// </summary>
-    /// <summary>
-    /// CPU time, collections and allocation over a run. Bytes allocated per byte moved (both nodes: this process)
-    /// hardly depend on the machine's speed, unlike the rest: the steadiest figure to compare builds by.
+    /// The process's CPU time over a phase per byte moved (steadier than MB/s on a shared machine), the garbage
+    /// collections of each generation meanwhile, and the bytes allocated per byte moved (both nodes: this process),
+    /// which hardly depend on the machine's speed: the steadiest figure to compare builds by.
     /// </summary>
     private readonly record struct CpuClock(TimeSpan StartedAt, int Gen0, int Gen1, int Gen2, TimeSpan Paused, long Allocated)
     {

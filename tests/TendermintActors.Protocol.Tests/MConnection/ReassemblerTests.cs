@@ -136,6 +136,7 @@ public class ReassemblerTests
         var pending = new Dictionary<int, (List<byte[]> Fragments, int Next)>();
         var expected = new Dictionary<int, Queue<byte[]>> { [0x01] = new(), [0x02] = new() };
         var returned = 0;
+        var scratch = new byte[8192];
         for (var step = 0; step < 3000; step++)
         {
             var channel = rng.Next(1, 3);
@@ -145,10 +146,22 @@ public class ReassemblerTests
                 var whole = new byte[size];
                 rng.NextBytes(whole);
                 expected[channel].Enqueue(whole);
-                message = (whole.Chunk(1024).ToList(), 0);
+                // Mostly 1 KiB fragments (a CometBFT peer's), sometimes any size up to past one copy array (4 KiB).
+                message = (rng.Next(3) == 0 ? RandomCuts(rng, whole) : whole.Chunk(1024).ToList(), 0);
             }
             var eof = message.Next == message.Fragments.Count - 1;
-            var got = r.Accept(channel, eof, message.Fragments[message.Next]);
+            var fragment = message.Fragments[message.Next];
+            // Through either overload; the span one from a scratch array overwritten right after, as a decoder's
+            // buffer is: what the reassembler keeps must be its own copy.
+            byte[]? got;
+            if (rng.Next(4) == 0)
+                got = r.Accept(new PacketMsg { ChannelId = channel, Eof = eof, Data = Google.Protobuf.ByteString.CopyFrom(fragment) });
+            else
+            {
+                fragment.CopyTo(scratch, 0);
+                got = r.Accept(channel, eof, scratch.AsSpan(0, fragment.Length));
+                rng.NextBytes(scratch);
+            }
             Assert.Equal(eof, got is not null);
             if (got is null)
                 pending[channel] = (message.Fragments, message.Next + 1);
@@ -160,6 +173,18 @@ public class ReassemblerTests
             }
         }
         Assert.True(returned > 20, $"{returned} messages");
+    }
+
+    private static List<byte[]> RandomCuts(Random rng, byte[] whole)
+    {
+        var cuts = new List<byte[]>();
+        for (var at = 0; at < whole.Length;)
+        {
+            var size = Math.Min(whole.Length - at, rng.Next(1, 6000));
+            cuts.Add(whole[at..(at + size)]);
+            at += size;
+        }
+        return cuts;
     }
 
     [Fact]

@@ -60,15 +60,17 @@ public sealed class MConnectionTcpSpecs : TestKit
         await binding.Unbind();
     }
 
-    [Fact]
-    public async Task Both_ends_closing_gracefully_at_once_still_deliver_everything_queued_and_end_cleanly()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Both_ends_closing_gracefully_at_once_still_deliver_everything_queued_and_end_cleanly(bool lend)
     {
         // 200 kB/s: 60 messages of 1000 bytes take ~0.2 s beyond the 20 kB burst, so both closes begin with data queued
         // and each end sees the other's end of stream while it is still writing (TCP half-close).
         using var serverKey = NodeKey.Generate();
         using var clientKey = NodeKey.Generate();
         var (client, server, clientOwner, serverOwner, binding) =
-            await ConnectPair(new MConnectionSettings { SendRate = 200_000 }, serverKey, clientKey);
+            await ConnectPair(new MConnectionSettings { SendRate = 200_000 }, serverKey, clientKey, lend);
         var random = new Random(3);
         var fromClient = Enumerable.Range(0, 60).Select(_ => RandomBytes(random, 1000)).ToList();
         var fromServer = Enumerable.Range(0, 60).Select(_ => RandomBytes(random, 1000)).ToList();

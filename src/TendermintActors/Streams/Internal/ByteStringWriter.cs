@@ -48,11 +48,15 @@ internal sealed class ByteStringWriter(int initialCapacity) : IBufferWriter<byte
         return bytes;
     }
 
-    /// <summary>The reader of the last <see cref="Lend"/> is done with it: its array serves the next writes.</summary>
+    /// <summary>
+    /// The reader of the last <see cref="Lend"/> is done with it: its array serves the next writes, unless it grew past
+    /// twice the size writes have lately needed (<see cref="NextCapacity"/>), so that a connection gone quiet does not
+    /// keep a burst's large buffer.
+    /// </summary>
     public void Reclaim()
     {
         if (_lent is null) return;
-        _spare = _lent;
+        _spare = _lent.Length <= 2 * Math.Max(_initialCapacity, NextCapacity) ? _lent : null;
         _lent = null;
     }
 
