@@ -180,11 +180,9 @@ internal sealed class SecretConnectionStage<TMat>(
                 {
                     // Either lent (the buffer is reused once downstream pulls again) or given away (the session
                     // starts a new one); the plaintext is not copied either way.
-                    var (array, offset, count) = _stage._settings.LendPlaintext
-                        ? _session.PeekPendingPlaintext()
-                        : _session.DetachPendingPlaintext();
-                    if (_stage._settings.LendPlaintext)
-                        _lent = count;
+                    var lend = _stage._settings.LendPlaintext;
+                    var (array, offset, count) = lend ? _session.PeekPendingPlaintext() : _session.DetachPendingPlaintext();
+                    _lent = lend ? count : 0;
                     Push(_stage._plainOut, ByteString.FromBytes(array, offset, count));
                 }
                 return;
