@@ -101,5 +101,5 @@ public abstract class P2PTestKit : Akka.TestKit.Xunit2.TestKit
         return new ProbePeer(this, key, sw, reactor, added.Peer, node, channels, reactorEvents, nodeEvents, CreateTestProbe($"{name}-sends"));
     }
 
-    private IP2PTransport Transport(bool tcp) => tcp ? new TcpTransport(Sys) : new InMemoryTransport(Network);
+    private IP2PTransport Transport(bool tcp) => tcp ? new TcpTransport() : new InMemoryTransport(Network);
 }

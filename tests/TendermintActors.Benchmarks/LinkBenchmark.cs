@@ -171,7 +171,7 @@ public static class LinkBenchmark
         var bulkA = system.ActorOf(Props.Create(() => new BenchReactor(null, null, false)));
         var echoB = system.ActorOf(Props.Create(() => new BenchReactor(null, null, true)));
         var sinkB = system.ActorOf(Props.Create(() => new BenchReactor(null, sink, false)));
-        var transport = new TcpTransport(system);
+        var transport = new TcpTransport();
         var a = system.ActorOf(Switch.Props(keyA, settings, [new("echo", echoA, echoChannel), new("bulk", bulkA, bulkChannel)], transport));
         var b = system.ActorOf(Switch.Props(keyB, settings, [new("echo", echoB, echoChannel), new("bulk", sinkB, bulkChannel)], transport));
         Switches.AddRange([a, b]);

@@ -91,7 +91,7 @@ internal static class CrawlCommand
                 HandshakeTimeout = options.NodeTimeout,
             };
             var sw = system.TendermintP2P().StartNode(key, [new ReactorRegistration("crawler", crawler, [PexReactor.Descriptor])], "p2p",
-                settings, new TcpTransport(system));
+                settings, new TcpTransport());
             crawler.Tell(new CrawlerReactor.Start(sw, options.Concurrency, options.NodeTimeout));
 
             var result = crawler.Ask<CrawlerReactor.Result>(CrawlerReactor.AwaitResult.Instance, Timeout.InfiniteTimeSpan, cancellation);

@@ -32,7 +32,7 @@ internal static class NodeSwitch
         IReadOnlyList<ReactorRegistration> reactors, TimeSpan timeout, CancellationToken cancellation,
         Metrics.P2PMetrics? metrics = null, PexOptions? pex = null)
     {
-        var sw = system.TendermintP2P().StartNode(key, reactors, name, settings, new TcpTransport(system), metrics, pex);
+        var sw = system.TendermintP2P().StartNode(key, reactors, name, settings, new TcpTransport(), metrics, pex);
         var stopped = sw.WatchAsync(cancellation);
         var listening = sw.Ask<Switch.Listening>(replyTo => new Switch.Subscribe(replyTo), timeout, cancellation);
         var first = await Task.WhenAny(listening, stopped);

@@ -1,41 +1,33 @@
 using System.Net;
-using Akka.Actor;
 using Akka.IO;
 using Akka.Streams.Dsl;
-using TcpExt = Akka.Streams.Dsl.TcpExt;
-using Tcp = Akka.Streams.Dsl.Tcp;
+using TendermintActors.Transport.Internal;
 
 namespace TendermintActors.Transport;
 
-/// <summary>TCP through Akka.Streams (Akka.IO underneath), half-close on so a graceful stop can flush.</summary>
-public sealed class TcpTransport(ActorSystem system) : IP2PTransport
+/// <summary>
+/// TCP in Akka.Streams stages of our own over <see cref="System.Net.Sockets.Socket"/>: a listener source that accepts
+/// one connection per demand, and a connection flow that writes each element before it pulls the next and reads only
+/// on demand, with half-close on (a graceful stop flushes, then sends FIN, then waits for the remote's).
+/// <para>
+/// Not Akka.IO's TCP (which Akka.Streams' <c>Tcp</c> is built on): that puts an actor between the socket and the
+/// stream, so every read and every write acknowledgement is two more mailbox hops, and it copies each read into a new
+/// array. Here socket operations that complete at once are handled in the stage at once, and the peer pipeline reads
+/// into one reused buffer. Measured: +14-20 % throughput between two nodes (README, "Performance").
+/// </para>
+/// </summary>
+public sealed class TcpTransport : IP2PTransport
 {
-    private readonly TcpExt _tcp = system.TcpStream();
+    /// <summary>Connections the kernel keeps waiting while the switch has not taken them yet.</summary>
+    internal const int ListenBacklog = 128;
 
-    /// <summary>
-    /// Akka.Streams' TCP stage (1.5.74, pinned) is a fused GraphStage that hands each element to Akka.IO and pulls the
-    /// next only once Akka.IO has acknowledged that write as sent.
-    /// </summary>
+    /// <summary>The connection stage pulls the next write only once the socket has taken the last one.</summary>
     bool IP2PTransport.TakesWritesBeforePulling => true;
 
     public Source<TransportConnection, Task<TransportBinding>> Bind(string host, int port) =>
-        _tcp.Bind(host, port, halfClose: true)
-            .Select(c => new TransportConnection(c.RemoteAddress, c.Flow))
-            .MapMaterializedValue(task => task.ContinueWith(t =>
-            {
-                if (!t.IsCompletedSuccessfully)
-                    throw new IOException($"cannot listen on {host}:{port}: {t.Exception?.GetBaseException().Message}", t.Exception?.GetBaseException());
-                var binding = t.Result;
-                return new TransportBinding(binding.LocalAddress, () => binding.Unbind());
-            }));
+        Source.FromGraph(new SocketListenerStage(host, port, ListenBacklog));
 
-    public Flow<ByteString, ByteString, Task<EndPoint>> Dial(string host, int port, TimeSpan timeout)
-    {
-        // A DnsEndPoint is resolved by Akka.IO when the connection is made, so a name is looked up again at every dial.
-        EndPoint remote = IPAddress.TryParse(host, out var ip) ? new IPEndPoint(ip, port) : new DnsEndPoint(host, port);
-        return _tcp.OutgoingConnection(remote, connectionTimeout: timeout, halfClose: true)
-            .MapMaterializedValue(task => task.ContinueWith(t => t.IsCompletedSuccessfully
-                ? t.Result.RemoteAddress
-                : throw new IOException($"cannot dial {host}:{port}: {t.Exception?.GetBaseException().Message}", t.Exception?.GetBaseException())));
-    }
+    /// <summary>A DNS name is resolved at every dial (each materialisation); the first address that answers wins.</summary>
+    public Flow<ByteString, ByteString, Task<EndPoint>> Dial(string host, int port, TimeSpan timeout) =>
+        Flow.FromGraph(new SocketConnectionStage(host, port, timeout));
 }

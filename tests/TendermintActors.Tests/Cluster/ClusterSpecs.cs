@@ -97,7 +97,7 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : TestKit(MemberConfi
                 var outsiderProbe = CreateTestProbe();
                 var sw = outsider.ActorOf(Switch.Props(NodeKey.Generate(), new SwitchSettings { ListenHost = null, DialStartJitter = TimeSpan.Zero },
                     [new ReactorRegistration("chat", outsider.ActorOf(RecordingReactor.Props(outsiderProbe.Ref)), Channels)],
-                    new Transport.TcpTransport(outsider)));
+                    new TendermintActors.Transport.TcpTransport()));
                 sw.Tell(new Switch.DialPeers([new NetAddress(NodeId.Parse(listening.NodeInfo.DefaultNodeId), endpoint.Address, endpoint.Port)]));
                 var peer = (await outsiderProbe.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
                 peer.Send(0x42, "hello cluster"u8.ToArray());

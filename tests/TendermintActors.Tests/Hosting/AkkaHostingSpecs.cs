@@ -73,7 +73,7 @@ public sealed class AkkaHostingSpecs(ITestOutputHelper output) : TestKit(output:
             var ours = NodeKey.Generate();
             var sw = Sys.ActorOf(Switch.Props(ours, new SwitchSettings { ListenHost = null, Network = "hosting-net", DialStartJitter = TimeSpan.Zero },
                 [new ReactorRegistration("chat", Sys.ActorOf(RecordingReactor.Props(CreateTestProbe().Ref)), [new ChannelDescriptor(0x42, 5)])],
-                new Transport.TcpTransport(Sys)));
+                new TendermintActors.Transport.TcpTransport()));
             var endpoint = (System.Net.IPEndPoint)info.ListenAddress!;
             sw.Tell(new Switch.DialPeers([new NetAddress(NodeId.Parse(info.NodeInfo.DefaultNodeId), endpoint.Address, endpoint.Port)]));
             Assert.Equal(ours.Id, (await probe.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Id);

@@ -31,7 +31,7 @@ public sealed class PexLoopbackSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         var pex = new PexOptions(
             new PexReactor.Settings { Seeds = seeds, SeedMode = seedMode, EnsurePeersPeriod = TimeSpan.FromSeconds(1) },
             new Book.Settings(book ?? _dir.File(name + ".json")) { Strict = false, SaveInterval = TimeSpan.Zero });
-        var sw = Sys.TendermintP2P().StartNode(key, [], name, settings, new TcpTransport(Sys), pex: pex);
+        var sw = Sys.TendermintP2P().StartNode(key, [], name, settings, new TcpTransport(), pex: pex);
         var events = CreateTestProbe();
         sw.Tell(new Switch.Subscribe(events.Ref));
         var listening = await events.ExpectMsgAsync<Switch.Listening>(Dilated(Settle));

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Immutable;
+using System.Net;
 using System.Security.Cryptography;
 using Akka;
 using Akka.IO;
@@ -11,6 +12,8 @@ using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.SecretConnection;
 using TendermintActors.Streams;
 using TendermintActors.Tests.Support;
+using TendermintActors.Transport;
+using TendermintActors.Transport.Internal;
 using Xunit.Abstractions;
 using Model = TendermintActors.Protocol.NodeInfo.NodeInfo;
 using Tcp = Akka.Streams.Dsl.Tcp;
@@ -42,10 +45,16 @@ public sealed class SecretConnectionLoopbackSpecs(ITestOutputHelper output) : Te
         Sink.Aggregate<ByteString, MemoryStream>(new MemoryStream(), (ms, b) => { b.WriteTo(ms); return ms; })
             .MapMaterializedValue(t => t.ContinueWith(r => r.Result.ToArray(), TaskContinuationOptions.OnlyOnRanToCompletion));
 
+    /// <summary>
+    /// Over our TCP transport (as the peer pipeline runs) and over Akka.Streams' TCP (an independent one); lending
+    /// hands plaintext, sealed writes and (ours) reads on as views of reused buffers.
+    /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)] // plaintext and sealed writes lent as views of reused buffers, as the peer pipeline over TCP has it
-    public async Task Ten_megabytes_each_way_at_once_arrive_intact(bool lend)
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    public async Task Ten_megabytes_each_way_at_once_arrive_intact(bool ourTcp, bool lend)
     {
         const int total = 10 * 1024 * 1024;
         var materializer = Sys.Materializer();
@@ -56,21 +65,29 @@ public sealed class SecretConnectionLoopbackSpecs(ITestOutputHelper output) : Te
         var serverReceived = new TaskCompletionSource<byte[]>();
         var serverAuthenticated = new TaskCompletionSource<SecretConnectionInfo>();
 
-        var binding = await Sys.TcpStream().Bind("127.0.0.1", 0, halfClose: true)
-            .To(Sink.ForEach<Tcp.IncomingConnection>(connection =>
-            {
-                var app = Flow.FromSinkAndSource(Collect(), Source.From(serverWrites.Select(ByteString.FromBytes)), Keep.Left);
-                var (info, received) = connection.HandleWith(SecretConnection.Create(serverKey, new SecretConnectionSettings { LendPlaintext = lend, LendCiphertext = lend })
-                    .JoinUnderMat(app, (i, r) => (i, r)), materializer);
-                info.ContinueWith(t => { if (t.IsCompletedSuccessfully) serverAuthenticated.TrySetResult(t.Result); else serverAuthenticated.TrySetException(t.Exception!); });
-                received.ContinueWith(t => { if (t.IsCompletedSuccessfully) serverReceived.TrySetResult(t.Result); else serverReceived.TrySetException(t.Exception!); });
-            }))
-            .Run(materializer);
+        var transport = new TcpTransport();
+        void Serve(Flow<ByteString, ByteString, NotUsed> connection)
+        {
+            var app = Flow.FromSinkAndSource(Collect(), Source.From(serverWrites.Select(ByteString.FromBytes)), Keep.Left);
+            var (info, received) = connection.JoinMaterialized(SecretConnection.Create(serverKey, new SecretConnectionSettings { LendPlaintext = lend, LendCiphertext = lend })
+                .JoinUnderMat(app, (i, r) => (i, r)), Keep.Right).Run(materializer);
+            info.ContinueWith(t => { if (t.IsCompletedSuccessfully) serverAuthenticated.TrySetResult(t.Result); else serverAuthenticated.TrySetException(t.Exception!); });
+            received.ContinueWith(t => { if (t.IsCompletedSuccessfully) serverReceived.TrySetResult(t.Result); else serverReceived.TrySetException(t.Exception!); });
+        }
+        Flow<ByteString, ByteString, NotUsed> Lending(Flow<ByteString, ByteString, NotUsed> flow) => lend ? flow.AddAttributes(LendReads.Attributes) : flow;
+
+        var (local, unbind) = ourTcp
+            ? await transport.Bind("127.0.0.1", 0).To(Sink.ForEach<TransportConnection>(c => Serve(Lending(c.Flow)))).Run(materializer)
+                .ContinueWith(t => (t.Result.LocalAddress, t.Result.Unbind))
+            : await Sys.TcpStream().Bind("127.0.0.1", 0, halfClose: true).To(Sink.ForEach<Tcp.IncomingConnection>(c => Serve(c.Flow))).Run(materializer)
+                .ContinueWith(t => (t.Result.LocalAddress, (Func<Task>)t.Result.Unbind));
+        var toServer = ourTcp
+            ? Lending(transport.Dial("127.0.0.1", ((IPEndPoint)local).Port, Timeout).MapMaterializedValue(_ => NotUsed.Instance))
+            : Sys.TcpStream().OutgoingConnection(local).MapMaterializedValue(_ => NotUsed.Instance);
 
         var (clientInfo, clientReceived) = Source.From(clientWrites.Select(ByteString.FromBytes))
             .ViaMaterialized(SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = serverKey.Id, LendPlaintext = lend, LendCiphertext = lend })
-                .JoinMat(Sys.TcpStream().OutgoingConnection(binding.LocalAddress), (Task<SecretConnectionInfo> i, Task<Tcp.OutgoingConnection> _) => i),
-                (NotUsed _, Task<SecretConnectionInfo> i) => i)
+                .JoinMat(toServer, Keep.Left), Keep.Right)
             .ToMaterialized(Collect(), (i, r) => (i, r))
             .Run(materializer);
 
@@ -82,7 +99,7 @@ public sealed class SecretConnectionLoopbackSpecs(ITestOutputHelper output) : Te
         Assert.Equal(total, atClient.Length);
         Assert.Equal(SHA256.HashData(clientWrites.SelectMany(w => w).ToArray()), SHA256.HashData(atServer));
         Assert.Equal(SHA256.HashData(serverWrites.SelectMany(w => w).ToArray()), SHA256.HashData(atClient));
-        await binding.Unbind();
+        await unbind();
     }
 
     /// <summary>

@@ -45,8 +45,8 @@ public sealed class SwitchLoopbackSpecs(ITestOutputHelper output) : TestKit(outp
     [Fact]
     public async Task Two_switches_exchange_random_messages_on_all_channels_both_ways_intact_and_in_order()
     {
-        var a = await StartNode("a", new TcpTransport(Sys));
-        var b = await StartNode("b", new TcpTransport(Sys));
+        var a = await StartNode("a", new TcpTransport());
+        var b = await StartNode("b", new TcpTransport());
         b.Switch.Tell(new Switch.DialPeers([AddressOf(a)]));
 
         // Every reactor on both sides hears of the other node first.
@@ -108,8 +108,8 @@ public sealed class SwitchLoopbackSpecs(ITestOutputHelper output) : TestKit(outp
     [Fact]
     public async Task A_node_flooding_connections_does_not_stop_two_connected_nodes_from_talking()
     {
-        var a = await StartNode("fa", new TcpTransport(Sys));
-        var b = await StartNode("fb", new TcpTransport(Sys));
+        var a = await StartNode("fa", new TcpTransport());
+        var b = await StartNode("fb", new TcpTransport());
         b.Switch.Tell(new Switch.DialPeers([AddressOf(a)]));
         var atB = new List<PeerHandle>();
         foreach (var probe in a.Reactors) await probe.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));

@@ -11,6 +11,7 @@ using TendermintActors.Protocol.MConnection;
 using TendermintActors.Streams;
 using TendermintActors.Switching;
 using TendermintActors.Transport;
+using TendermintActors.Transport.Internal;
 using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
 
 namespace TendermintActors.Peers.Internal;
@@ -117,6 +118,8 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
             _ => throw new InvalidOperationException(),
         };
         var ((remote, killSwitch), (upgraded, connection)) = transport
+            // The SecretConnection stage opens each read before it pulls the next, so a transport may lend them.
+            .AddAttributes(LendReads.Attributes)
             .ViaMaterialized(KillSwitches.Single<ByteString>(), (r, k) => (r, k))
             .JoinMaterialized(handler, (a, b) => (a, b))
             // Not this actor's materializer: stopping the actor must end the stream through the kill switch (which

@@ -1,0 +1,414 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Stage;
+
+namespace TendermintActors.Transport.Internal;
+
+/// <summary>
+/// Asks a <see cref="SocketConnectionStage"/> to push each read as a view of its one read buffer instead of a copy.
+/// The stage reads into that buffer again only when pulled again, so whoever takes its output must be done with an
+/// element (opened, or copied) before it pulls the next: the peer pipeline's SecretConnection stage, fused with it, is.
+/// </summary>
+internal sealed class LendReads : Attributes.IAttribute
+{
+    public static readonly Attributes Attributes = new(new LendReads());
+}
+
+/// <summary>
+/// One TCP connection as a flow over a <see cref="Socket"/>: what comes in is written, what the remote sends comes
+/// out. Either given an accepted socket or dialling one itself (the materialised task gives the remote's address).
+/// <para>
+/// Writes are paced by completion: the next element is pulled only once the socket has taken the last one, so the
+/// stage is done with each element before it pulls again (<see cref="IP2PTransport.TakesWritesBeforePulling"/>).
+/// Reads happen only on demand, into one buffer, and go out as a copy or, with <see cref="LendReads"/>, as a view.
+/// Socket operations that complete at once are handled at once; only the ones that wait cross to the stage through
+/// an async callback.
+/// </para>
+/// <para>
+/// Closing follows TCP half-close: when upstream completes, the write side is shut down (FIN) once the last write is
+/// through, and reading goes on until the remote's FIN (or until downstream cancels); the socket is closed when both
+/// directions are done. A failure or a failing cancellation aborts the connection (RST).
+/// </para>
+/// </summary>
+internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<FlowShape<ByteString, ByteString>, Task<EndPoint>>
+{
+    /// <summary>The most one read takes from the socket.</summary>
+    internal const int ReadBufferSize = 64 * 1024;
+
+    private readonly Socket? _accepted;
+    private readonly string _host;
+    private readonly int _port;
+    private readonly TimeSpan _dialTimeout;
+
+    private readonly Inlet<ByteString> _in = new("socket.in");
+    private readonly Outlet<ByteString> _out = new("socket.out");
+
+    /// <summary>A connection over a socket that is already connected (accepted by a listener).</summary>
+    public SocketConnectionStage(Socket accepted)
+    {
+        _accepted = accepted;
+        _host = "";
+        Shape = new FlowShape<ByteString, ByteString>(_in, _out);
+    }
+
+    /// <summary>A connection that dials <paramref name="host"/> (an IP literal, or a name resolved now) when run.</summary>
+    public SocketConnectionStage(string host, int port, TimeSpan dialTimeout)
+    {
+        _host = host;
+        _port = port;
+        _dialTimeout = dialTimeout;
+        Shape = new FlowShape<ByteString, ByteString>(_in, _out);
+    }
+
+    public override FlowShape<ByteString, ByteString> Shape { get; }
+
+    protected override Attributes InitialAttributes { get; } = Attributes.CreateName("socket-connection");
+
+    public override ILogicAndMaterializedValue<Task<EndPoint>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    {
+        var connected = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
+        return new LogicAndMaterializedValue<Task<EndPoint>>(
+            new Logic(this, connected, inheritedAttributes.GetAttribute<LendReads>() is not null), connected.Task);
+    }
+
+    /// <summary>Connects to the first of <paramref name="host"/>'s addresses that answers.</summary>
+    internal static async Task<Socket> DialAsync(string host, int port, CancellationToken cancel)
+    {
+        var addresses = IPAddress.TryParse(host, out var ip) ? [ip] : await System.Net.Dns.GetHostAddressesAsync(host, cancel).ConfigureAwait(false);
+        if (addresses.Length == 0)
+            throw new SocketException((int)SocketError.HostNotFound);
+        SocketException? last = null;
+        foreach (var address in addresses)
+        {
+            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await socket.ConnectAsync(new IPEndPoint(address, port), cancel).ConfigureAwait(false);
+                return socket;
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                last = e;
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+        throw last!;
+    }
+
+    /// <summary>An address as the switch compares them: IPv4 peers on a dual-stack socket as plain IPv4.</summary>
+    internal static EndPoint Normalise(EndPoint? endPoint) => endPoint switch
+    {
+        IPEndPoint { Address.IsIPv4MappedToIPv6: true } ip => new IPEndPoint(ip.Address.MapToIPv4(), ip.Port),
+        { } other => other,
+        null => new IPEndPoint(IPAddress.None, 0),
+    };
+
+    /// <summary>
+    /// The arrays behind a ByteString, to hand to the socket without a copy. Akka (1.5.74, pinned by a spec) keeps
+    /// this accessor internal.
+    /// </summary>
+    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "get_Buffers")]
+    internal static extern IList<ArraySegment<byte>> SegmentsOf(ByteString bytes);
+
+    private readonly record struct Completion(int Bytes, SocketError Error);
+
+    private sealed class Logic : TimerGraphStageLogic
+    {
+        private const string DialTimer = "dial-timeout";
+
+        private readonly SocketConnectionStage _stage;
+        private readonly TaskCompletionSource<EndPoint> _connected;
+        private readonly bool _lendReads;
+        private readonly Action<Completion> _onRead;
+        private readonly Action<Completion> _onWrite;
+        private readonly CancellationTokenSource _dialCancel = new();
+        private Task<Socket>? _dial;
+        private Socket? _socket;
+        private SocketAsyncEventArgs? _readArgs;
+        private SocketAsyncEventArgs? _writeArgs;
+        private byte[] _readBuffer = [];
+        private bool _reading;
+        private bool _writing;
+        private bool _upstreamFinished;
+        private bool _writeShut;
+        private bool _readDone;
+        private bool _closed;
+
+        public Logic(SocketConnectionStage stage, TaskCompletionSource<EndPoint> connected, bool lendReads) : base(stage.Shape)
+        {
+            _stage = stage;
+            _connected = connected;
+            _lendReads = lendReads;
+            _onRead = GetAsyncCallback<Completion>(OnRead);
+            _onWrite = GetAsyncCallback<Completion>(OnWrite);
+            SetHandler(stage._in, onPush: OnPush, onUpstreamFinish: OnUpstreamFinish, onUpstreamFailure: Abort);
+            SetHandler(stage._out, onPull: OnPull, onDownstreamFinish: OnDownstreamFinish);
+        }
+
+        private bool Connected => _socket is not null;
+
+        public override void PreStart()
+        {
+            // Both ports may close while a write or the dial is still under way: the stage ends itself (CloseWhenDone).
+            SetKeepGoing(true);
+            if (_stage._accepted is { } accepted)
+            {
+                OnConnected(accepted);
+                return;
+            }
+            ScheduleOnce(DialTimer, _stage._dialTimeout);
+            var onDialled = GetAsyncCallback<Task<Socket>>(OnDialled);
+            _dial = DialAsync(_stage._host, _stage._port, _dialCancel.Token);
+            _dial.ContinueWith(onDialled, TaskContinuationOptions.ExecuteSynchronously);
+        }
+
+        protected override void OnTimer(object timerKey)
+        {
+            _dialCancel.Cancel();
+            Fail(new IOException(
+                $"cannot dial {_stage._host}:{_stage._port}: no connection within {_stage._dialTimeout.TotalSeconds:0.###} s"));
+        }
+
+        private void OnDialled(Task<Socket> dial)
+        {
+            CancelTimer(DialTimer);
+            if (dial.IsCompletedSuccessfully)
+            {
+                OnConnected(dial.Result);
+                return;
+            }
+            var error = dial.Exception?.GetBaseException() ?? new OperationCanceledException();
+            Fail(new IOException($"cannot dial {_stage._host}:{_stage._port}: {error.Message}", error));
+        }
+
+        private void OnConnected(Socket socket)
+        {
+            _socket = socket;
+            socket.NoDelay = true;
+            _readBuffer = GC.AllocateUninitializedArray<byte>(ReadBufferSize);
+            _readArgs = new SocketAsyncEventArgs();
+            _readArgs.Completed += (_, args) => _onRead(new Completion(args.BytesTransferred, args.SocketError));
+            _writeArgs = new SocketAsyncEventArgs();
+            _writeArgs.Completed += (_, args) => _onWrite(new Completion(args.BytesTransferred, args.SocketError));
+            _connected.TrySetResult(Normalise(socket.RemoteEndPoint));
+
+            if (_upstreamFinished)
+                ShutDownWrites();
+            else
+                Pull(_stage._in);
+            if (IsAvailable(_stage._out))
+                StartRead();
+        }
+
+        private void OnPull()
+        {
+            if (Connected && !_reading)
+                StartRead();
+        }
+
+        private void StartRead()
+        {
+            _reading = true;
+            _readArgs!.SetBuffer(_readBuffer, 0, _readBuffer.Length);
+            bool pending;
+            try
+            {
+                pending = _socket!.ReceiveAsync(_readArgs);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                Abort(new IOException($"read failed: {e.Message}", e));
+                return;
+            }
+            if (!pending)
+                OnRead(new Completion(_readArgs.BytesTransferred, _readArgs.SocketError));
+        }
+
+        private void OnRead(Completion read)
+        {
+            _reading = false;
+            if (_closed) return;
+            if (read.Error != SocketError.Success)
+            {
+                Abort(TransportError("read", read.Error));
+                return;
+            }
+            if (read.Bytes == 0)
+            {
+                // The remote's FIN: nothing more will come, but our writes may go on (half-close).
+                _readDone = true;
+                Complete(_stage._out);
+                CloseWhenDone();
+                return;
+            }
+            Push(_stage._out, _lendReads
+                ? ByteString.FromBytes(_readBuffer, 0, read.Bytes)
+                : ByteString.FromBytes(_readBuffer.AsSpan(0, read.Bytes).ToArray()));
+        }
+
+        private void OnDownstreamFinish(Exception cause)
+        {
+            if (cause is not SubscriptionWithCancelException.NonFailureCancellation)
+            {
+                Abort(cause);
+                return;
+            }
+            _readDone = true;
+            CloseWhenDone();
+        }
+
+        private void OnPush()
+        {
+            var bytes = Grab(_stage._in);
+            if (bytes.IsEmpty)
+            {
+                Pull(_stage._in);
+                return;
+            }
+            var buffers = SegmentsOf(bytes);
+            if (buffers.Count == 1)
+            {
+                _writeArgs!.BufferList = null;
+                _writeArgs.SetBuffer(buffers[0].Array, buffers[0].Offset, buffers[0].Count);
+            }
+            else
+            {
+                _writeArgs!.SetBuffer(null, 0, 0);
+                _writeArgs.BufferList = [.. buffers];
+            }
+            StartWrite();
+        }
+
+        private void StartWrite()
+        {
+            _writing = true;
+            bool pending;
+            try
+            {
+                pending = _socket!.SendAsync(_writeArgs!);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                Abort(new IOException($"write failed: {e.Message}", e));
+                return;
+            }
+            if (!pending)
+                OnWrite(new Completion(_writeArgs!.BytesTransferred, _writeArgs.SocketError));
+        }
+
+        private void OnWrite(Completion write)
+        {
+            _writing = false;
+            if (_closed) return;
+            if (write.Error != SocketError.Success)
+            {
+                Abort(TransportError("write", write.Error));
+                return;
+            }
+            var args = _writeArgs!;
+            var remaining = (args.BufferList is { } list ? list.Sum(s => s.Count) : args.Count) - write.Bytes;
+            if (remaining > 0)
+            {
+                // A stream socket sends all it is given before it completes; should one stop short, send the rest.
+                var rest = (args.BufferList is { } segments ? [.. segments.SelectMany(s => s)] : args.Buffer.AsSpan(args.Offset, args.Count).ToArray())[write.Bytes..];
+                args.BufferList = null;
+                args.SetBuffer(rest, 0, rest.Length);
+                StartWrite();
+                return;
+            }
+            if (_upstreamFinished)
+                ShutDownWrites();
+            else
+                Pull(_stage._in);
+        }
+
+        private void OnUpstreamFinish()
+        {
+            _upstreamFinished = true;
+            if (Connected && !_writing)
+                ShutDownWrites();
+        }
+
+        /// <summary>Our FIN, once everything written is through.</summary>
+        private void ShutDownWrites()
+        {
+            if (_writeShut) return;
+            _writeShut = true;
+            try
+            {
+                _socket!.Shutdown(SocketShutdown.Send);
+            }
+            catch (SocketException e)
+            {
+                Abort(new IOException($"closing the connection failed: {e.Message}", e));
+                return;
+            }
+            CloseWhenDone();
+        }
+
+        private void CloseWhenDone()
+        {
+            if (!_writeShut || !_readDone || _closed) return;
+            _closed = true;
+            _socket!.Dispose();
+            CompleteStage();
+        }
+
+        private void Abort(Exception cause)
+        {
+            AbortSocket();
+            Fail(cause);
+        }
+
+        /// <summary>Fails the stage, and with the same cause the connection's task if it was not connected yet.</summary>
+        private void Fail(Exception cause)
+        {
+            _connected.TrySetException(cause);
+            FailStage(cause);
+        }
+
+        private void AbortSocket()
+        {
+            if (_closed || _socket is null) return;
+            _closed = true;
+            try
+            {
+                // Linger zero: a reset, not a FIN, so the remote knows the connection was not ended cleanly.
+                _socket.LingerState = new LingerOption(true, 0);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // already gone; disposing is all that is left
+            }
+            _socket.Dispose();
+        }
+
+        private static IOException TransportError(string operation, SocketError error)
+        {
+            var socketError = new SocketException((int)error);
+            return new IOException($"{operation} failed: {socketError.Message}", socketError);
+        }
+
+        public override void PostStop()
+        {
+            AbortSocket();
+            _dialCancel.Cancel();
+            // A dial that completes after the stage stopped leaves a socket no one else will close.
+            if (_socket is null)
+                _dial?.ContinueWith(static d => d.Result.Dispose(), TaskContinuationOptions.OnlyOnRanToCompletion);
+            _connected.TrySetException(new IOException(_stage._accepted is null
+                ? $"cannot dial {_stage._host}:{_stage._port}: the connection was stopped before it was made"
+                : "the connection was stopped"));
+            _readArgs?.Dispose();
+            _writeArgs?.Dispose();
+        }
+    }
+}
