@@ -30,17 +30,12 @@ public static class LinkBenchmark
     private const byte BulkChannel = 0x43;
     private const byte EchoChannel = 0x42;
 
-    // Akka.IO's defaults read at most 4 KiB per receive (maximum-frame-size = 4k, 8 KiB socket buffers): the
-    // receiving SecretConnection then opens ~4 frames per element. 64 KiB reads (the size of our write batches)
-    // measured +40-60 % for 64 KiB messages here. The frame size must stay at most half of each socket buffer.
-    // The same tuning as the node process's (NodeAkkaConfig.TcpTuning in TendermintActors.Node).
-    private const string TcpTuning = "akka.io.tcp { maximum-frame-size = 64k, receive-buffer-size = 128k, send-buffer-size = 128k }";
 
     public static async Task<int> Run(string[] args)
     {
         var megabytes = args.SkipWhile(a => a != "--mb").Skip(1).Select(int.Parse).FirstOrDefault(256);
         var total = (long)megabytes * 1024 * 1024;
-        // --akka "<hocon>" overrides the system's config, e.g. to compare akka.io.tcp buffer sizes.
+        // --akka "<hocon>" adds to the actor system's config, e.g. a dispatcher to compare.
         var overrides = args.SkipWhile(a => a != "--akka").Skip(1).FirstOrDefault() ?? "";
         // --warmup 3 is the seconds each phase runs before it is measured (the ideal pipeline's included).
         var warmup = TimeSpan.FromSeconds(args.SkipWhile(a => a != "--warmup").Skip(1).Select(double.Parse).FirstOrDefault(3));
@@ -49,7 +44,7 @@ public static class LinkBenchmark
         // --sizes 1024,65536 picks the bulk message sizes (e.g. one size only, to profile it).
         var sizes = args.SkipWhile(a => a != "--sizes").Skip(1).Select(s => s.Split(',').Select(int.Parse).ToArray())
             .FirstOrDefault([1024, 64 * 1024]);
-        using var system = ActorSystem.Create("link-bench", ConfigurationFactory.ParseString(TcpTuning + "\n" + overrides + "\nakka.loglevel = WARNING"));
+        using var system = ActorSystem.Create("link-bench", ConfigurationFactory.ParseString(overrides + "\nakka.loglevel = WARNING"));
 
         var (peer, sink, echoReplies) = await Connect(system, new MConnectionSettings { SendRate = 0, RecvRate = 0 });
 

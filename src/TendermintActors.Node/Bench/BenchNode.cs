@@ -55,7 +55,6 @@ internal sealed class BenchNode : IAsyncDisposable
     {
         var key = NodeKeys.ForTool(settings.Home);
         // Logs at ERROR: failed dials are retried and their last reason ends up in the failure message anyway.
-        // NodeAkkaConfig carries the Akka.IO TCP tuning for bulk traffic.
         var system = ActorSystem.Create("tmactors-bench", NodeAkkaConfig.Create("ERROR"));
         try
         {

@@ -94,17 +94,10 @@ internal sealed class LogSink : ReceiveActor
 }
 
 /// <summary>
-/// The Akka settings of the node process: logs at the given level through <see cref="LogSink"/> only, and Akka.IO
-/// TCP tuned for bulk traffic.
+/// The Akka settings of the node process: logs at the given level through <see cref="LogSink"/> only.
 /// </summary>
 internal static class NodeAkkaConfig
 {
-    // Akka.IO reads at most maximum-frame-size (4 KiB by default, with 8 KiB socket buffers) per receive: the
-    // SecretConnection then opens ~4 frames per element and every read costs an actor round. 64 KiB reads (our write
-    // batch size) measured +40-60 % for bulk transfers (see the link benchmark). The frame size must stay at most half
-    // of each socket buffer. A node's own config (e.g. --set akka.io.tcp...) still overrides these.
-    public const string TcpTuning = "akka.io.tcp { maximum-frame-size = 64k, receive-buffer-size = 128k, send-buffer-size = 128k }";
-
     public static Config Create(string logLevel) => ConfigurationFactory.ParseString($$"""
         akka {
           loglevel = {{logLevel}}
@@ -113,6 +106,5 @@ internal static class NodeAkkaConfig
           log-dead-letters-during-shutdown = off
           coordinated-shutdown.run-by-clr-shutdown-hook = on
         }
-        {{TcpTuning}}
         """);
 }
