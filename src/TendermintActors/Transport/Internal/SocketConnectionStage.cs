@@ -39,6 +39,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     internal const int ReadBufferSize = 64 * 1024;
 
     private readonly Socket? _accepted;
+    private readonly EndPoint? _acceptedFrom;
     private readonly string _host;
     private readonly int _port;
     private readonly TimeSpan _dialTimeout;
@@ -46,10 +47,11 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     private readonly Inlet<ByteString> _in = new("socket.in");
     private readonly Outlet<ByteString> _out = new("socket.out");
 
-    /// <summary>A connection over a socket that is already connected (accepted by a listener).</summary>
-    public SocketConnectionStage(Socket accepted)
+    /// <summary>A connection over a socket that is already connected (accepted by a listener from <paramref name="remote"/>).</summary>
+    public SocketConnectionStage(Socket accepted, EndPoint remote)
     {
         _accepted = accepted;
+        _acceptedFrom = remote;
         _host = "";
         Shape = new FlowShape<ByteString, ByteString>(_in, _out);
     }
@@ -75,7 +77,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     }
 
     /// <summary>Connects to the first of <paramref name="host"/>'s addresses that answers.</summary>
-    internal static async Task<Socket> DialAsync(string host, int port, CancellationToken cancel)
+    internal static async Task<(Socket Socket, EndPoint Remote)> DialAsync(string host, int port, CancellationToken cancel)
     {
         var addresses = IPAddress.TryParse(host, out var ip) ? [ip] : await System.Net.Dns.GetHostAddressesAsync(host, cancel).ConfigureAwait(false);
         if (addresses.Length == 0)
@@ -86,8 +88,9 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                await socket.ConnectAsync(new IPEndPoint(address, port), cancel).ConfigureAwait(false);
-                return socket;
+                var remote = new IPEndPoint(address, port);
+                await socket.ConnectAsync(remote, cancel).ConfigureAwait(false);
+                return (socket, Normalise(remote));
             }
             catch (SocketException e)
             {
@@ -130,7 +133,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         private readonly Action<Completion> _onRead;
         private readonly Action<Completion> _onWrite;
         private readonly CancellationTokenSource _dialCancel = new();
-        private Task<Socket>? _dial;
+        private Task<(Socket Socket, EndPoint Remote)>? _dial;
         private Socket? _socket;
         private SocketAsyncEventArgs? _readArgs;
         private SocketAsyncEventArgs? _writeArgs;
@@ -161,11 +164,11 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             SetKeepGoing(true);
             if (_stage._accepted is { } accepted)
             {
-                OnConnected(accepted);
+                OnConnected(accepted, _stage._acceptedFrom!);
                 return;
             }
             ScheduleOnce(DialTimer, _stage._dialTimeout);
-            var onDialled = GetAsyncCallback<Task<Socket>>(OnDialled);
+            var onDialled = GetAsyncCallback<Task<(Socket Socket, EndPoint Remote)>>(OnDialled);
             _dial = DialAsync(_stage._host, _stage._port, _dialCancel.Token);
             _dial.ContinueWith(onDialled, TaskContinuationOptions.ExecuteSynchronously);
         }
@@ -177,28 +180,37 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 $"cannot dial {_stage._host}:{_stage._port}: no connection within {_stage._dialTimeout.TotalSeconds:0.###} s"));
         }
 
-        private void OnDialled(Task<Socket> dial)
+        private void OnDialled(Task<(Socket Socket, EndPoint Remote)> dial)
         {
             CancelTimer(DialTimer);
             if (dial.IsCompletedSuccessfully)
             {
-                OnConnected(dial.Result);
+                OnConnected(dial.Result.Socket, dial.Result.Remote);
                 return;
             }
             var error = dial.Exception?.GetBaseException() ?? new OperationCanceledException();
             Fail(new IOException($"cannot dial {_stage._host}:{_stage._port}: {error.Message}", error));
         }
 
-        private void OnConnected(Socket socket)
+        private void OnConnected(Socket socket, EndPoint remote)
         {
             _socket = socket;
-            socket.NoDelay = true;
+            try
+            {
+                socket.NoDelay = true;
+            }
+            catch (SocketException e)
+            {
+                // Reset before we got to it: as any other failure of the connection, not of the stage's code.
+                Abort(new IOException($"connection failed: {e.Message}", e));
+                return;
+            }
             _readBuffer = GC.AllocateUninitializedArray<byte>(ReadBufferSize);
             _readArgs = new SocketAsyncEventArgs();
             _readArgs.Completed += (_, args) => _onRead(new Completion(args.BytesTransferred, args.SocketError));
             _writeArgs = new SocketAsyncEventArgs();
             _writeArgs.Completed += (_, args) => _onWrite(new Completion(args.BytesTransferred, args.SocketError));
-            _connected.TrySetResult(Normalise(socket.RemoteEndPoint));
+            _connected.TrySetResult(remote);
 
             if (_upstreamFinished)
                 ShutDownWrites();
@@ -399,11 +411,18 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
 
         public override void PostStop()
         {
+            // Stopped from outside (the materializer or the actor system shutting down) once our FIN is out: what we
+            // wrote is the kernel's to deliver, so close normally. Any other unfinished connection is reset.
+            if (_writeShut && !_closed)
+            {
+                _closed = true;
+                _socket!.Dispose();
+            }
             AbortSocket();
             _dialCancel.Cancel();
             // A dial that completes after the stage stopped leaves a socket no one else will close.
             if (_socket is null)
-                _dial?.ContinueWith(static d => d.Result.Dispose(), TaskContinuationOptions.OnlyOnRanToCompletion);
+                _dial?.ContinueWith(static d => d.Result.Socket.Dispose(), TaskContinuationOptions.OnlyOnRanToCompletion);
             _connected.TrySetException(new IOException(_stage._accepted is null
                 ? $"cannot dial {_stage._host}:{_stage._port}: the connection was stopped before it was made"
                 : "the connection was stopped"));

@@ -126,9 +126,20 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
                 return;
             }
             var socket = accepted.Socket;
+            EndPoint remote;
+            try
+            {
+                remote = SocketConnectionStage.Normalise(socket.RemoteEndPoint);
+            }
+            catch (SocketException)
+            {
+                // Reset while it waited in the backlog (no longer connected): there is no one to hand it to.
+                socket.Dispose();
+                OnPull();
+                return;
+            }
             Push(_stage._out, new TransportConnection(
-                SocketConnectionStage.Normalise(socket.RemoteEndPoint),
-                Flow.FromGraph(new SocketConnectionStage(socket)).MapMaterializedValue(_ => Akka.NotUsed.Instance)));
+                remote, Flow.FromGraph(new SocketConnectionStage(socket, remote)).MapMaterializedValue(_ => Akka.NotUsed.Instance)));
         }
 
         public override void PostStop()
