@@ -82,10 +82,29 @@ public sealed class Reassembler
         private byte[]? _tail;
         private int _tailUsed;
         private bool _lastSegmentIsTail;
+        // The length of the last message that came in more than one packet. Messages on a channel tend to repeat their
+        // size (block parts, bulk transfers), so the next one is copied straight into an array of that length and, if
+        // it ends there, handed over without another copy. A wrong guess costs what reassembly cost before (one copy
+        // into an exact array) plus that array, which is no larger than a message the peer has already sent.
+        private int _lengthHint;
+        private byte[]? _direct;
         public int Length;
 
         public void Keep(ReadOnlySpan<byte> data, ByteString? owned)
         {
+            if (Length == 0 && _lengthHint >= data.Length)
+                _direct = GC.AllocateUninitializedArray<byte>(_lengthHint);
+            if (_direct is not null)
+            {
+                if (Length + data.Length <= _direct.Length)
+                {
+                    data.CopyTo(_direct.AsSpan(Length));
+                    Length += data.Length;
+                    return;
+                }
+                // Longer than the guess: what is there becomes the first segment and the rest goes as below.
+                AbandonDirect();
+            }
             var segments = _segments ??= [];
             Length += data.Length;
             if (owned is not null && data.Length >= KeepWholeFrom)
@@ -129,10 +148,37 @@ public sealed class Reassembler
             return tail;
         }
 
+        private void AbandonDirect()
+        {
+            (_segments ??= []).Add(_direct.AsMemory(0, Length));
+            _direct = null;
+            _lastSegmentIsTail = false;
+        }
+
         public byte[] Finish(ReadOnlySpan<byte> last)
         {
+            var length = Length + last.Length;
+            _lengthHint = length;
+            if (_direct is { } direct && length <= direct.Length)
+            {
+                _direct = null;
+                var kept = Length;
+                Length = 0;
+                if (length == direct.Length)
+                {
+                    last.CopyTo(direct.AsSpan(kept));
+                    return direct;
+                }
+                var shorter = GC.AllocateUninitializedArray<byte>(length);
+                direct.AsSpan(0, kept).CopyTo(shorter);
+                last.CopyTo(shorter.AsSpan(kept));
+                return shorter;
+            }
+            if (_direct is not null)
+                AbandonDirect();
+
             // Filled completely below: no need to zero it first (this matters for large messages).
-            var message = GC.AllocateUninitializedArray<byte>(Length + last.Length);
+            var message = GC.AllocateUninitializedArray<byte>(length);
             var offset = 0;
             foreach (var segment in _segments!)
             {

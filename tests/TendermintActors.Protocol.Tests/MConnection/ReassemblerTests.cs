@@ -175,6 +175,40 @@ public class ReassemblerTests
         Assert.True(returned > 20, $"{returned} messages");
     }
 
+    [Theory]
+    // lengths of fragments, eof last; each message's length guesses the next one's (built in place when it matches)
+    [InlineData(new[] { 1000, 1000, 500 }, new[] { 1000, 1000, 500 })] // the same length again
+    [InlineData(new[] { 1000, 1000, 500 }, new[] { 1000, 700 })] // shorter
+    [InlineData(new[] { 1000, 1000, 500 }, new[] { 1000, 1000, 1000 })] // longer, found only at eof
+    [InlineData(new[] { 1000, 1000, 500 }, new[] { 1000, 1000, 1000, 1000, 3 })] // longer, found before eof
+    [InlineData(new[] { 1000, 1000, 500 }, new[] { 2500, 0 })] // the same length, one fragment and an empty eof
+    [InlineData(new[] { 1000, 1000 }, new[] { 2500, 1 })] // a first fragment longer than the guess
+    [InlineData(new[] { 5, 5 }, new[] { 5, 5 }, new[] { 9, 1 }, new[] { 4, 6 }, new[] { 3, 3, 3, 1 })]
+    public void Messages_of_the_last_length_or_another_come_out_intact(params int[][] messages)
+    {
+        var rng = new Random(3);
+        var r = new Reassembler([new ChannelDescriptor(0x01, 1), new ChannelDescriptor(0x02, 1)]);
+        var returned = new List<(byte[] Expected, byte[] Got)>();
+        foreach (var round in new[] { 0, 1 }) // twice: the second time every first message has a guess from the last
+        foreach (var lengths in messages)
+        {
+            var fragments = lengths.Select(n => { var f = new byte[n]; rng.NextBytes(f); return f; }).ToList();
+            byte[]? got = null;
+            for (var i = 0; i < fragments.Count; i++)
+            {
+                // a one-packet message on another channel in between changes nothing here
+                Assert.Equal([7], r.Accept(0x02, true, [7]));
+                got = r.Accept(0x01, i == fragments.Count - 1, fragments[i]);
+                Assert.Equal(i == fragments.Count - 1, got is not null);
+            }
+            Assert.Equal(0, r.BufferedBytes(0x01));
+            returned.Add((fragments.SelectMany(f => f).ToArray(), got!));
+        }
+        // Each intact, also after all the later ones, and none shares its array with another.
+        Assert.All(returned, m => Assert.Equal(m.Expected, m.Got));
+        Assert.Equal(returned.Count, returned.Select(m => m.Got).Distinct(ReferenceEqualityComparer.Instance).Count());
+    }
+
     private static List<byte[]> RandomCuts(Random rng, byte[] whole)
     {
         var cuts = new List<byte[]>();
