@@ -337,6 +337,31 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
     }
 
     [Fact]
+    public async Task A_connection_keeps_at_most_128_KiB_unsent_in_the_kernel_and_sends_small_writes_at_once()
+    {
+        if (!OperatingSystem.IsLinux()) return; // TCP_NOTSENT_LOWAT is set on Linux only
+        using var listener = Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(listener.LocalEndPoint!);
+        using var accepted = await listener.AcceptAsync();
+        Assert.Equal(0, UnsentLimit(accepted)); // the kernel's default: no limit
+
+        Source.Never<ByteString>().Via(new SocketConnectionStage(accepted, client.LocalEndPoint!)).RunWith(Sink.Ignore<ByteString>(), Sys.Materializer());
+        AwaitAssert(() =>
+        {
+            Assert.Equal(128 * 1024, UnsentLimit(accepted));
+            Assert.True(accepted.NoDelay);
+        }, Dilated(Timeout));
+    }
+
+    private static int UnsentLimit(Socket socket)
+    {
+        var value = new byte[4];
+        socket.GetRawSocketOption(6 /* IPPROTO_TCP */, 25 /* TCP_NOTSENT_LOWAT */, value);
+        return BitConverter.ToInt32(value);
+    }
+
+    [Fact]
     public async Task Reads_are_fresh_arrays_unless_lent_so_a_consumer_may_keep_them()
     {
         // Sink.Seq keeps every element without copying: with lent reads it would see one buffer overwritten.
