@@ -85,7 +85,9 @@ public sealed class Reassembler
         // The length of the last message that came in more than one packet. Messages on a channel tend to repeat their
         // size (block parts, bulk transfers), so the next one is copied straight into an array of that length and, if
         // it ends there, handed over without another copy. A wrong guess costs what reassembly cost before (one copy
-        // into an exact array) plus that array, which is no larger than a message the peer has already sent.
+        // into an exact array) plus that array, which is no larger than a message the peer has already sent, and no
+        // larger than MaxLengthHint: a one-byte fragment must not make us set aside megabytes on its word.
+        private const int MaxLengthHint = 1024 * 1024;
         private int _lengthHint;
         private byte[]? _direct;
         public int Length;
@@ -158,7 +160,7 @@ public sealed class Reassembler
         public byte[] Finish(ReadOnlySpan<byte> last)
         {
             var length = Length + last.Length;
-            _lengthHint = length;
+            _lengthHint = length <= MaxLengthHint ? length : 0;
             if (_direct is { } direct && length <= direct.Length)
             {
                 _direct = null;

@@ -43,15 +43,17 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     private readonly string _host;
     private readonly int _port;
     private readonly TimeSpan _dialTimeout;
+    private readonly TimeSpan _flushTimeout;
 
     private readonly Inlet<ByteString> _in = new("socket.in");
     private readonly Outlet<ByteString> _out = new("socket.out");
 
     /// <summary>A connection over a socket that is already connected (accepted by a listener from <paramref name="remote"/>).</summary>
-    public SocketConnectionStage(Socket accepted, EndPoint remote)
+    public SocketConnectionStage(Socket accepted, EndPoint remote, TimeSpan? flushTimeout = null)
     {
         _accepted = accepted;
         _acceptedFrom = remote;
+        _flushTimeout = flushTimeout ?? FlushTimeout;
         _host = "";
         Shape = new FlowShape<ByteString, ByteString>(_in, _out);
     }
@@ -62,6 +64,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         _host = host;
         _port = port;
         _dialTimeout = dialTimeout;
+        _flushTimeout = FlushTimeout;
         Shape = new FlowShape<ByteString, ByteString>(_in, _out);
     }
 
@@ -76,26 +79,35 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             new Logic(this, connected, inheritedAttributes.GetAttribute<LendReads>() is not null), connected.Task);
     }
 
-    /// <summary>Connects to the first of <paramref name="host"/>'s addresses that answers.</summary>
-    internal static async Task<(Socket Socket, EndPoint Remote)> DialAsync(string host, int port, CancellationToken cancel)
+    /// <summary>
+    /// Connects to the first of <paramref name="host"/>'s addresses that answers. As Go's dialer does, what is left of
+    /// <paramref name="timeout"/> is shared among the addresses not yet tried, so one that never answers cannot use it
+    /// all (the stage's own timer still bounds the whole dial).
+    /// </summary>
+    internal static async Task<(Socket Socket, EndPoint Remote)> DialAsync(string host, int port, TimeSpan timeout, CancellationToken cancel)
     {
+        var deadline = DateTime.UtcNow + timeout;
         var addresses = IPAddress.TryParse(host, out var ip) ? [ip] : await System.Net.Dns.GetHostAddressesAsync(host, cancel).ConfigureAwait(false);
         if (addresses.Length == 0)
             throw new SocketException((int)SocketError.HostNotFound);
-        SocketException? last = null;
-        foreach (var address in addresses)
+        Exception? last = null;
+        for (var i = 0; i < addresses.Length; i++)
         {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            var socket = new Socket(addresses[i].AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            var left = deadline - DateTime.UtcNow;
+            if (left > TimeSpan.Zero && i < addresses.Length - 1)
+                attempt.CancelAfter(left / (addresses.Length - i));
             try
             {
-                var remote = new IPEndPoint(address, port);
-                await socket.ConnectAsync(remote, cancel).ConfigureAwait(false);
+                var remote = new IPEndPoint(addresses[i], port);
+                await socket.ConnectAsync(remote, attempt.Token).ConfigureAwait(false);
                 return (socket, Normalise(remote));
             }
-            catch (SocketException e)
+            catch (Exception e) when (e is SocketException || (e is OperationCanceledException && !cancel.IsCancellationRequested))
             {
                 socket.Dispose();
-                last = e;
+                last = e is SocketException ? e : new SocketException((int)SocketError.TimedOut);
             }
             catch
             {
@@ -113,6 +125,12 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     /// bulk transfer with rate limits off took ~290 ms at the median (link benchmark), and ~20 ms with this.
     /// </summary>
     internal const int UnsentBytesLimit = 128 * 1024;
+
+    /// <summary>
+    /// How long a last write may wait for the remote once nothing more is read or written (a remote that stopped
+    /// reading would otherwise keep the connection forever).
+    /// </summary>
+    internal static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(10);
 
     private const int IpProtoTcp = 6;
     private const int TcpNotSentLowAt = 25;
@@ -139,8 +157,9 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     };
 
     /// <summary>
-    /// The arrays behind a ByteString, to hand to the socket without a copy. Akka (1.5.74, pinned by a spec) keeps
-    /// this accessor internal.
+    /// The arrays behind a ByteString, to hand to the socket without a copy. Akka (1.5.74) keeps this accessor
+    /// internal; should an upgrade remove it, the first write fails (MissingMethodException), and so does a spec
+    /// (TcpTransportSpecs, the gathered write).
     /// </summary>
     [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "get_Buffers")]
     internal static extern IList<ArraySegment<byte>> SegmentsOf(ByteString bytes);
@@ -150,6 +169,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     private sealed class Logic : TimerGraphStageLogic
     {
         private const string DialTimer = "dial-timeout";
+        private const string FlushTimer = "flush-timeout";
 
         private readonly SocketConnectionStage _stage;
         private readonly TaskCompletionSource<EndPoint> _connected;
@@ -193,12 +213,19 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             }
             ScheduleOnce(DialTimer, _stage._dialTimeout);
             var onDialled = GetAsyncCallback<Task<(Socket Socket, EndPoint Remote)>>(OnDialled);
-            _dial = DialAsync(_stage._host, _stage._port, _dialCancel.Token);
+            _dial = DialAsync(_stage._host, _stage._port, _stage._dialTimeout, _dialCancel.Token);
             _dial.ContinueWith(onDialled, TaskContinuationOptions.ExecuteSynchronously);
+            // Observed here too: a dial that fails after the stage stopped is reported to no one.
+            _dial.ContinueWith(static d => _ = d.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
         }
 
         protected override void OnTimer(object timerKey)
         {
+            if (Equals(timerKey, FlushTimer))
+            {
+                Abort(new IOException($"the remote did not take our last writes within {_stage._flushTimeout.TotalSeconds:0.###} s of the close"));
+                return;
+            }
             _dialCancel.Cancel();
             Fail(new IOException(
                 $"cannot dial {_stage._host}:{_stage._port}: no connection within {_stage._dialTimeout.TotalSeconds:0.###} s"));
@@ -272,7 +299,8 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         private void OnRead(Completion read)
         {
             _reading = false;
-            if (_closed) return;
+            // Downstream may have stopped reading while this read waited: what it brought is for no one.
+            if (_closed || _readDone) return;
             if (read.Error != SocketError.Success)
             {
                 Abort(TransportError("read", read.Error));
@@ -372,6 +400,8 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             _upstreamFinished = true;
             if (Connected && !_writing)
                 ShutDownWrites();
+            else
+                CloseWhenDone();
         }
 
         /// <summary>Our FIN, once everything written is through.</summary>
@@ -393,10 +423,19 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
 
         private void CloseWhenDone()
         {
-            if (!_writeShut || !_readDone || _closed) return;
-            _closed = true;
-            _socket!.Dispose();
-            CompleteStage();
+            if (_closed || !_readDone) return;
+            if (_writeShut)
+            {
+                _closed = true;
+                _socket!.Dispose();
+                CompleteStage();
+            }
+            else if (_upstreamFinished && !IsTimerActive(FlushTimer))
+            {
+                // Nothing more to read or to write but the last write, which waits for a remote that does not read:
+                // it gets so long, then the connection is reset rather than kept forever.
+                ScheduleOnce(FlushTimer, _stage._flushTimeout);
+            }
         }
 
         private void Abort(Exception cause)

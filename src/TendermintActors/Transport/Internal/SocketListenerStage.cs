@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Akka.Event;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.Stage;
@@ -29,10 +30,14 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
         return new LogicAndMaterializedValue<Task<TransportBinding>>(new Logic(this, bound), bound.Task);
     }
 
-    private readonly record struct Accepted(Socket? Socket, SocketError Error);
+    private readonly record struct Accepted(SocketError Error);
 
-    private sealed class Logic : GraphStageLogic
+    private sealed class Logic : TimerGraphStageLogic
     {
+        private const string RetryTimer = "accept-retry";
+        private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(50);
+        private static readonly TimeSpan LastRetry = TimeSpan.FromSeconds(1);
+
         private readonly SocketListenerStage _stage;
         private readonly TaskCompletionSource<TransportBinding> _bound;
         private readonly TaskCompletionSource _unbound = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -41,13 +46,25 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
         private Socket? _listener;
         private bool _accepting;
         private bool _closed;
+        private TimeSpan _retryAfter = FirstRetry;
+        // An accepted socket on its way from the completion thread to the stage: whichever of the stage and PostStop
+        // takes it from here owns it, so one accepted just as the stage stops is closed, not leaked.
+        private Socket? _handover;
+        private volatile bool _stopped;
 
         public Logic(SocketListenerStage stage, TaskCompletionSource<TransportBinding> bound) : base(stage.Shape)
         {
             _stage = stage;
             _bound = bound;
             _onAccepted = GetAsyncCallback<Accepted>(OnAccepted);
-            _acceptArgs.Completed += (_, args) => _onAccepted(new Accepted(args.AcceptSocket, args.SocketError));
+            _acceptArgs.Completed += (_, args) =>
+            {
+                Interlocked.Exchange(ref _handover, args.AcceptSocket)?.Dispose();
+                if (_stopped)
+                    Interlocked.Exchange(ref _handover, null)?.Dispose();
+                else
+                    _onAccepted(new Accepted(args.SocketError));
+            };
             SetHandler(stage._out, onPull: OnPull, onDownstreamFinish: _ => CompleteStage());
         }
 
@@ -61,6 +78,9 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
                 var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
                 try
                 {
+                    // "::" takes IPv4 peers too, as "0.0.0.0" does for IPv4 only.
+                    if (address.Equals(IPAddress.IPv6Any))
+                        listener.DualMode = true;
                     listener.Bind(new IPEndPoint(address, _stage._port));
                     listener.Listen(_stage._backlog);
                 }
@@ -71,7 +91,7 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
                 }
                 _listener = listener;
             }
-            catch (SocketException e)
+            catch (Exception e) when (e is SocketException or ArgumentException)
             {
                 var error = new IOException($"cannot listen on {where}: {e.Message}", e);
                 _bound.TrySetException(error);
@@ -86,9 +106,11 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
             }));
         }
 
+        protected override void OnTimer(object timerKey) => OnPull();
+
         private void OnPull()
         {
-            if (_accepting || _closed) return;
+            if (_accepting || _closed || IsTimerActive(RetryTimer) || !IsAvailable(_stage._out)) return;
             _accepting = true;
             _acceptArgs.AcceptSocket = null;
             bool pending;
@@ -101,31 +123,46 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
                 return;
             }
             if (!pending)
-                OnAccepted(new Accepted(_acceptArgs.AcceptSocket, _acceptArgs.SocketError));
+            {
+                _handover = _acceptArgs.AcceptSocket;
+                OnAccepted(new Accepted(_acceptArgs.SocketError));
+            }
         }
 
         private void OnAccepted(Accepted accepted)
         {
             _accepting = false;
+            var socket = Interlocked.Exchange(ref _handover, null);
             if (_closed)
             {
-                accepted.Socket?.Dispose();
+                socket?.Dispose();
                 return;
             }
-            if (accepted.Error != SocketError.Success || accepted.Socket is null)
+            if (accepted.Error != SocketError.Success || socket is null)
             {
-                accepted.Socket?.Dispose();
-                // A connection that went away before we took it (reset in the backlog) is not the listener's end.
-                if (accepted.Error is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Interrupted)
+                socket?.Dispose();
+                switch (accepted.Error)
                 {
-                    OnPull();
-                    return;
+                    case SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Interrupted:
+                        // A connection that went away before we took it (reset in the backlog): not the listener's end.
+                        OnPull();
+                        return;
+                    case SocketError.OperationAborted or SocketError.NotSocket or SocketError.InvalidArgument or SocketError.Shutdown:
+                        // The listening socket itself is gone.
+                        var error = new SocketException((int)accepted.Error);
+                        FailStage(new IOException($"listening on {_stage._host}:{_stage._port} failed: {error.Message}", error));
+                        return;
+                    default:
+                        // Out of file descriptors or buffers, or a network error accept(2) reports for the connection:
+                        // the listener itself is fine, so try again a little later rather than stop listening.
+                        Log.Warning("Accepting a connection on {0}:{1} failed ({2}); trying again in {3} ms",
+                            _stage._host, _stage._port, new SocketException((int)accepted.Error).Message, _retryAfter.TotalMilliseconds);
+                        ScheduleOnce(RetryTimer, _retryAfter);
+                        _retryAfter = TimeSpan.FromTicks(Math.Min(_retryAfter.Ticks * 2, LastRetry.Ticks));
+                        return;
                 }
-                var error = new SocketException((int)accepted.Error);
-                FailStage(new IOException($"listening on {_stage._host}:{_stage._port} failed: {error.Message}", error));
-                return;
             }
-            var socket = accepted.Socket;
+            _retryAfter = FirstRetry;
             EndPoint remote;
             try
             {
@@ -138,13 +175,20 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
                 OnPull();
                 return;
             }
-            Push(_stage._out, new TransportConnection(
-                remote, Flow.FromGraph(new SocketConnectionStage(socket, remote)).MapMaterializedValue(_ => Akka.NotUsed.Instance)));
+            Push(_stage._out, new TransportConnection(remote, Flow.FromGraph(new SocketConnectionStage(socket, remote))
+                .MapMaterializedValue(connected =>
+                {
+                    // The switch knows the remote's address already; a failure is the stream's to report.
+                    connected.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+                    return Akka.NotUsed.Instance;
+                })));
         }
 
         public override void PostStop()
         {
             _closed = true;
+            _stopped = true;
+            Interlocked.Exchange(ref _handover, null)?.Dispose();
             _listener?.Dispose();
             _acceptArgs.Dispose();
             _bound.TrySetException(new IOException($"cannot listen on {_stage._host}:{_stage._port}: the listener was stopped"));
