@@ -129,7 +129,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     /// At most this many bytes written but not yet sent wait in the kernel (Linux's TCP_NOTSENT_LOWAT; the window, and
     /// so what is in flight, is not limited). Without it the kernel takes megabytes (its buffers autotune), and a
     /// message the MConnection's scheduler puts first still waits behind all of them: a 64-byte round trip during a
-    /// bulk transfer with rate limits off took ~290 ms at the median (link benchmark), and ~20 ms with this.
+    /// bulk transfer with rate limits off took ~290 ms at the median (link benchmark), and 20–72 ms with this.
     /// </summary>
     internal const int UnsentBytesLimit = 128 * 1024;
 
