@@ -200,7 +200,7 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         Output.WriteLine($"queued at the remote before the stop: {server.Available} of {sent.Length}");
 
         materializer.Shutdown();
-        await Record.ExceptionAsync(() => done.WaitAsync(Dilated(Timeout))); // stopped, not completed
+        await Record.ExceptionAsync(() => done.WaitAsync(Dilated(Timeout))); // wait until stopped (it may fail or not)
         Assert.Equal(sent, await ReadToEnd(server).WaitAsync(Dilated(Timeout)));
     }
 
@@ -233,12 +233,16 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
     {
         var bytes = new byte[count];
         for (var read = 0; read < count;)
-            read += await socket.ReceiveAsync(bytes.AsMemory(read), SocketFlags.None);
+        {
+            var n = await socket.ReceiveAsync(bytes.AsMemory(read), SocketFlags.None);
+            if (n == 0) throw new EndOfStreamException($"{read} of {count} bytes before the end");
+            read += n;
+        }
         return bytes;
     }
 
     [Fact]
-    public async Task A_last_write_that_a_remote_never_takes_is_given_up_after_the_flush_timeout()
+    public async Task A_last_write_that_a_remote_never_takes_is_given_up_after_the_close_timeout()
     {
         // Nothing more to read (downstream cancelled) or to write (upstream finished) but one write that a remote
         // with a small window never reads: the connection is reset after the flush timeout, not kept forever.
@@ -250,12 +254,32 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         using var server = await listener.AcceptAsync(); // never reads
 
         Source.Single(ByteString.FromBytes(new byte[16 * 1024 * 1024]))
-            .Via(new SocketConnectionStage(client, server.LocalEndPoint!, flushTimeout: TimeSpan.FromMilliseconds(300)))
+            .Via(new SocketConnectionStage(client, server.LocalEndPoint!, closeTimeout: TimeSpan.FromMilliseconds(300)))
             .RunWith(Sink.Cancelled<ByteString>(), Sys.Materializer());
 
         // The reset shows at the remote as the socket's pending error (ECONNRESET); nothing else is left to observe.
         AwaitCondition(() => (SocketError)(int)server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)! == SocketError.ConnectionReset,
             Dilated(Timeout));
+    }
+
+    [Fact]
+    public async Task After_reading_stopped_closing_drains_until_the_remotes_fin_so_the_remote_sees_no_reset()
+    {
+        // A peer stopped gracefully: our last bytes and FIN go out, nothing reads any more, and the remote still sends
+        // (gossip in flight) before it closes in turn. Closing on those unread bytes would answer them with a reset.
+        using var listener = Listen();
+        var accepting = listener.AcceptAsync();
+        Source.Single(ByteString.FromString("bye"))
+            .Via(_transport.Dial("127.0.0.1", PortOf(listener), Timeout))
+            .RunWith(Sink.Cancelled<ByteString>(), Sys.Materializer());
+        using var server = await accepting.WaitAsync(Dilated(Timeout));
+        Assert.Equal("bye"u8.ToArray(), await ReadToEnd(server).WaitAsync(Dilated(Timeout)));
+
+        await server.SendAsync(RandomBytes(200_000, seed: 9), SocketFlags.None);
+        server.Shutdown(SocketShutdown.Send);
+        // A reset would show here as an error; a drained, closed connection reads as its end once more.
+        Assert.Equal(0, await server.ReceiveAsync(new byte[16], SocketFlags.None).WaitAsync(Dilated(Timeout)));
+        Assert.Equal(0, (int)server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!);
     }
 
     [Fact]
@@ -457,7 +481,7 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         Assert.Equal(sent, elements.SelectMany(e => e.Bytes).ToArray());
         // One buffer lent again and again, replaced only as it grows (64 → 128 → 256 KiB) when reads fill it.
         var buffers = elements.Select(e => e.Array).Distinct(ReferenceEqualityComparer.Instance).Cast<byte[]>().ToList();
-        Assert.True(buffers.Count <= 3, $"{buffers.Count} buffers for {elements.Count} reads");
+        Assert.InRange(buffers.Count, 2, 3); // 5 MB sent at once fill the first buffer at least once
         Assert.Equal(new[] { 64 * 1024, 128 * 1024, 256 * 1024 }.Take(buffers.Count), buffers.Select(b => b.Length));
     }
 }

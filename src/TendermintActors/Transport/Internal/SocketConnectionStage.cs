@@ -50,17 +50,17 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     private readonly string _host;
     private readonly int _port;
     private readonly TimeSpan _dialTimeout;
-    private readonly TimeSpan _flushTimeout;
+    private readonly TimeSpan _closeTimeout;
 
     private readonly Inlet<ByteString> _in = new("socket.in");
     private readonly Outlet<ByteString> _out = new("socket.out");
 
     /// <summary>A connection over a socket that is already connected (accepted by a listener from <paramref name="remote"/>).</summary>
-    public SocketConnectionStage(Socket accepted, EndPoint remote, TimeSpan? flushTimeout = null)
+    public SocketConnectionStage(Socket accepted, EndPoint remote, TimeSpan? closeTimeout = null)
     {
         _accepted = accepted;
         _acceptedFrom = remote;
-        _flushTimeout = flushTimeout ?? FlushTimeout;
+        _closeTimeout = closeTimeout ?? CloseTimeout;
         _host = "";
         Shape = new FlowShape<ByteString, ByteString>(_in, _out);
     }
@@ -71,7 +71,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         _host = host;
         _port = port;
         _dialTimeout = dialTimeout;
-        _flushTimeout = FlushTimeout;
+        _closeTimeout = CloseTimeout;
         Shape = new FlowShape<ByteString, ByteString>(_in, _out);
     }
 
@@ -134,10 +134,10 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     internal const int UnsentBytesLimit = 128 * 1024;
 
     /// <summary>
-    /// How long a last write may wait for the remote once nothing more is read or written (a remote that stopped
-    /// reading would otherwise keep the connection forever).
+    /// How long closing may take once the stream above is done with the connection both ways: the last write waiting
+    /// for a remote that no longer reads (then the connection is reset), or the remote's FIN (then it is closed).
     /// </summary>
-    internal static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(10);
+    internal static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(10);
 
     private const int IpProtoTcp = 6;
     private const int TcpNotSentLowAt = 25;
@@ -176,7 +176,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     private sealed class Logic : TimerGraphStageLogic
     {
         private const string DialTimer = "dial-timeout";
-        private const string FlushTimer = "flush-timeout";
+        private const string CloseTimer = "close-timeout";
 
         private readonly SocketConnectionStage _stage;
         private readonly TaskCompletionSource<EndPoint> _connected;
@@ -194,7 +194,8 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         private bool _writing;
         private bool _upstreamFinished;
         private bool _writeShut;
-        private bool _readDone;
+        private bool _readDone; // nothing more goes downstream (the remote's FIN, or downstream cancelled)
+        private bool _remoteFinished; // the remote's FIN seen (or the connection failed while draining)
         private bool _closed;
 
         public Logic(SocketConnectionStage stage, TaskCompletionSource<EndPoint> connected, bool lendReads) : base(stage.Shape)
@@ -229,11 +230,15 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
 
         protected override void OnTimer(object timerKey)
         {
-            if (Equals(timerKey, FlushTimer))
+            if (Equals(timerKey, CloseTimer))
             {
-                Abort(new IOException($"the remote did not take our last writes within {_stage._flushTimeout.TotalSeconds:0.###} s of the close"));
+                if (_writeShut)
+                    Close(); // all written; the remote just never closed in turn
+                else
+                    Abort(new IOException($"the remote did not take our last writes within {_stage._closeTimeout.TotalSeconds:0.###} s of the close"));
                 return;
             }
+            if (!Equals(timerKey, DialTimer)) return;
             _dialCancel.Cancel();
             Fail(new IOException(
                 $"cannot dial {_stage._host}:{_stage._port}: no connection within {_stage._dialTimeout.TotalSeconds:0.###} s"));
@@ -278,6 +283,8 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 Pull(_stage._in);
             if (IsAvailable(_stage._out))
                 StartRead();
+            else
+                CloseWhenDone(); // downstream may have gone while we dialled: drain
         }
 
         private void OnPull()
@@ -288,47 +295,81 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
 
         private void StartRead()
         {
-            _reading = true;
-            // Pulled again, so downstream is done with what the last read lent: the buffer may be replaced.
-            if (_lastReadFilled && _readBuffer.Length < MaxReadBufferSize)
-                _readBuffer = GC.AllocateUninitializedArray<byte>(_readBuffer.Length * 2);
-            _readArgs!.SetBuffer(_readBuffer, 0, _readBuffer.Length);
-            bool pending;
-            try
+            // Reads that complete at once are handled in this loop; while draining (below) a few in a row at most,
+            // then the next goes through the mailbox, so a remote that floods us cannot hold the stage.
+            for (var drained = 0; ; drained++)
             {
-                pending = _socket!.ReceiveAsync(_readArgs);
+                _reading = true;
+                // Pulled again (or draining), so nothing holds what the last read lent: the buffer may be replaced.
+                if (_lastReadFilled && _readBuffer.Length < MaxReadBufferSize)
+                    _readBuffer = GC.AllocateUninitializedArray<byte>(_readBuffer.Length * 2);
+                _readArgs!.SetBuffer(_readBuffer, 0, _readBuffer.Length);
+                bool pending;
+                try
+                {
+                    pending = _socket!.ReceiveAsync(_readArgs);
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                    Abort(new IOException($"read failed: {e.Message}", e));
+                    return;
+                }
+                if (pending)
+                    return;
+                var read = new Completion(_readArgs.BytesTransferred, _readArgs.SocketError);
+                if (drained >= 16)
+                {
+                    _onRead(read);
+                    return;
+                }
+                if (!HandleRead(read))
+                    return;
             }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                Abort(new IOException($"read failed: {e.Message}", e));
-                return;
-            }
-            if (!pending)
-                OnRead(new Completion(_readArgs.BytesTransferred, _readArgs.SocketError));
         }
 
         private void OnRead(Completion read)
         {
+            if (HandleRead(read))
+                StartRead();
+        }
+
+        /// <summary>Takes one read's result; true when the next read should start at once (draining).</summary>
+        private bool HandleRead(Completion read)
+        {
             _reading = false;
-            // Downstream may have stopped reading while this read waited: what it brought is for no one.
-            if (_closed || _readDone) return;
+            if (_closed) return false;
             if (read.Error != SocketError.Success)
             {
-                Abort(TransportError("read", read.Error));
-                return;
+                // While draining, our FIN is out or on its way and the stream above is done: a reset changes nothing.
+                if (_readDone && _writeShut)
+                {
+                    _remoteFinished = true;
+                    CloseWhenDone();
+                }
+                else
+                    Abort(TransportError("read", read.Error));
+                return false;
             }
             if (read.Bytes == 0)
             {
                 // The remote's FIN: nothing more will come, but our writes may go on (half-close).
-                _readDone = true;
-                Complete(_stage._out);
+                _remoteFinished = true;
+                if (!_readDone)
+                {
+                    _readDone = true;
+                    Complete(_stage._out);
+                }
                 CloseWhenDone();
-                return;
+                return false;
             }
             _lastReadFilled = read.Bytes == _readBuffer.Length;
+            // Downstream stopped reading: what still comes is dropped until the remote's FIN (see CloseWhenDone).
+            if (_readDone)
+                return true;
             Push(_stage._out, _lendReads
                 ? ByteString.FromBytes(_readBuffer, 0, read.Bytes)
                 : ByteString.FromBytes(_readBuffer.AsSpan(0, read.Bytes).ToArray()));
+            return false;
         }
 
         private void OnDownstreamFinish(Exception cause)
@@ -433,21 +474,41 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             CloseWhenDone();
         }
 
+        /// <summary>
+        /// Ends the stage once both directions are done. Closing waits for the remote's FIN even when the stream above
+        /// has stopped reading, dropping what still arrives: a socket closed with unread bytes sends a reset, and a
+        /// reset makes the remote throw away what it has not read yet of ours. All of it is bounded by
+        /// <see cref="CloseTimeout"/> from the moment the stream above is done both ways.
+        /// </summary>
         private void CloseWhenDone()
         {
             if (_closed || !_readDone) return;
-            if (_writeShut)
+            if (!Connected)
             {
-                _closed = true;
-                _socket!.Dispose();
-                CompleteStage();
+                // Done with before the dial even finished: nothing was written, so there is nothing to wait for.
+                if (_upstreamFinished)
+                {
+                    _dialCancel.Cancel();
+                    CompleteStage();
+                }
+                return;
             }
-            else if (_upstreamFinished && !IsTimerActive(FlushTimer))
+            if (_writeShut && _remoteFinished)
             {
-                // Nothing more to read or to write but the last write, which waits for a remote that does not read:
-                // it gets so long, then the connection is reset rather than kept forever.
-                ScheduleOnce(FlushTimer, _stage._flushTimeout);
+                Close();
+                return;
             }
+            if (!_remoteFinished && !_reading)
+                StartRead(); // draining
+            if (_upstreamFinished && !_closed && !IsTimerActive(CloseTimer))
+                ScheduleOnce(CloseTimer, _stage._closeTimeout);
+        }
+
+        private void Close()
+        {
+            _closed = true;
+            _socket!.Dispose();
+            CompleteStage();
         }
 
         private void Abort(Exception cause)

@@ -118,8 +118,10 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
             {
                 pending = _listener!.AcceptAsync(_acceptArgs);
             }
-            catch (ObjectDisposedException)
+            catch (ObjectDisposedException e)
             {
+                _accepting = false;
+                FailStage(new IOException($"listening on {_stage._host}:{_stage._port} failed: the listener was closed", e));
                 return;
             }
             if (!pending)
