@@ -312,42 +312,69 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         Assert.IsType<IOException>(await Record.ExceptionAsync(() => done.WaitAsync(Dilated(Timeout))));
     }
 
+    /// <summary>
+    /// A listener that never accepts, with its queue full: the kernel drops further SYNs, so a connect to it hangs.
+    /// Null (with a note) on a kernel that refuses past a full backlog instead (tcp_abort_on_overflow).
+    /// </summary>
+    private async Task<IDisposable?> Unanswering(Action<int> port)
+    {
+        var listener = Listen(backlog: 0);
+        var sockets = new List<Socket> { listener };
+        var all = new Disposables(sockets);
+        for (var i = 0; i < 4; i++)
+        {
+            var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            sockets.Add(filler);
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+            try { await filler.ConnectAsync(listener.LocalEndPoint!, cts.Token); }
+            catch (OperationCanceledException) // this one already hangs: the queue is full
+            {
+                port(PortOf(listener));
+                return all;
+            }
+            catch (SocketException) { break; }
+        }
+        all.Dispose();
+        Output.WriteLine("this kernel refuses connections past a full backlog instead of dropping them: nothing to time out");
+        return null;
+    }
+
+    private sealed class Disposables(List<Socket> sockets) : IDisposable
+    {
+        public void Dispose() => sockets.ForEach(s => s.Dispose());
+    }
+
     [Fact]
     public async Task A_dial_that_gets_no_answer_fails_after_the_dial_timeout()
     {
-        // A listener that never accepts, with its queue full: the kernel drops further SYNs, so a connect hangs.
-        using var listener = Listen(backlog: 0);
-        var fillers = new List<Socket>();
-        try
-        {
-            var hangs = false;
-            for (var i = 0; i < 4 && !hangs; i++)
-            {
-                var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                fillers.Add(filler);
-                using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-                try { await filler.ConnectAsync(listener.LocalEndPoint!, cts.Token); }
-                catch (OperationCanceledException) { hangs = true; } // this one already hangs: the queue is full
-                catch (SocketException) { break; } // a kernel that refuses rather than drops (tcp_abort_on_overflow)
-            }
-            if (!hangs)
-            {
-                Output.WriteLine("this kernel refuses connections past a full backlog instead of dropping them: nothing to time out");
-                return;
-            }
+        var port = 0;
+        using var unanswering = await Unanswering(p => port = p);
+        if (unanswering is null) return;
 
-            var remote = Source.Never<ByteString>()
-                .ViaMaterialized(_transport.Dial("127.0.0.1", PortOf(listener), TimeSpan.FromMilliseconds(200)), Keep.Right)
-                .To(Sink.Ignore<ByteString>())
-                .Run(Sys.Materializer());
+        var remote = Source.Never<ByteString>()
+            .ViaMaterialized(_transport.Dial("127.0.0.1", port, TimeSpan.FromMilliseconds(200)), Keep.Right)
+            .To(Sink.Ignore<ByteString>())
+            .Run(Sys.Materializer());
 
-            var error = await Assert.ThrowsAsync<IOException>(() => remote.WaitAsync(Dilated(Timeout)));
-            Assert.Equal($"cannot dial 127.0.0.1:{PortOf(listener)}: no connection within 0.2 s", error.Message);
-        }
-        finally
-        {
-            fillers.ForEach(f => f.Dispose());
-        }
+        var error = await Assert.ThrowsAsync<IOException>(() => remote.WaitAsync(Dilated(Timeout)));
+        Assert.Equal($"cannot dial 127.0.0.1:{port}: no connection within 0.2 s", error.Message);
+    }
+
+    [Fact]
+    public async Task A_connection_given_up_both_ways_while_it_dials_ends_at_once()
+    {
+        // Nothing to write and no one to read before the dial is through: the dial is dropped, not waited out.
+        var port = 0;
+        using var unanswering = await Unanswering(p => port = p);
+        if (unanswering is null) return;
+
+        var remote = Source.Empty<ByteString>()
+            .ViaMaterialized(_transport.Dial("127.0.0.1", port, TimeSpan.FromMinutes(5)), Keep.Right)
+            .To(Sink.Cancelled<ByteString>())
+            .Run(Sys.Materializer());
+
+        var error = await Assert.ThrowsAsync<IOException>(() => remote.WaitAsync(Dilated(Timeout)));
+        Assert.Equal($"cannot dial 127.0.0.1:{port}: the connection was stopped before it was made", error.Message);
     }
 
     [Fact]
