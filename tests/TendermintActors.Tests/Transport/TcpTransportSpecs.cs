@@ -387,6 +387,23 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
     }
 
     [Fact]
+    public async Task Listening_on_the_IPv6_any_address_takes_IPv4_peers_too_and_reports_them_as_IPv4()
+    {
+        if (!Socket.OSSupportsIPv6) return;
+        var inbound = new TaskCompletionSource<EndPoint>();
+        var binding = await _transport.Bind("::", 0)
+            .To(Sink.ForEach<TransportConnection>(c => inbound.TrySetResult(c.RemoteAddress)))
+            .Run(Sys.Materializer());
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)binding.LocalAddress).Port);
+
+        var remote = (IPEndPoint)await inbound.Task.WaitAsync(Dilated(Timeout));
+        Assert.Equal(IPAddress.Loopback, remote.Address); // not ::ffff:127.0.0.1
+        Assert.Equal(((IPEndPoint)client.LocalEndPoint!).Port, remote.Port);
+        await binding.Unbind();
+    }
+
+    [Fact]
     public async Task Unbinding_stops_new_connections_and_leaves_the_open_ones_working()
     {
         var (bindingTask, inbound) = _transport.Bind("127.0.0.1", 0)
