@@ -506,9 +506,15 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
 
         private void Close()
         {
+            CloseSocket();
+            CompleteStage();
+        }
+
+        /// <summary>A normal close: the kernel sends what is still queued, then our FIN if it is not out yet.</summary>
+        private void CloseSocket()
+        {
             _closed = true;
             _socket!.Dispose();
-            CompleteStage();
         }
 
         private void Abort(Exception cause)
@@ -551,10 +557,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             // Stopped from outside (the materializer or the actor system shutting down) once our FIN is out: what we
             // wrote is the kernel's to deliver, so close normally. Any other unfinished connection is reset.
             if (_writeShut && !_closed)
-            {
-                _closed = true;
-                _socket!.Dispose();
-            }
+                CloseSocket();
             AbortSocket();
             _dialCancel.Cancel();
             // A dial that completes after the stage stopped leaves a socket no one else will close.
