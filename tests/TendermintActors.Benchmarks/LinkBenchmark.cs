@@ -19,7 +19,8 @@ namespace TendermintActors.Benchmarks;
 /// trips at idle and under a concurrent bulk transfer, and the "ideal pipeline" (raw sockets, ChaCha20-Poly1305 frames
 /// sealed into 64 KiB writes and opened by the reader; and again with the reader only reading) measured in the same run
 /// for a ratio. Prints figures; asserts nothing.
-/// Every phase is warmed up first (<c>--warmup</c> seconds, 3 by default), and each figure comes with the process's
+/// Every phase is warmed up first (<c>--warmup</c> seconds, 3 by default; our pipeline then until the JIT has settled,
+/// <see cref="Node.Bench.JitSettling"/>), and each figure comes with the process's
 /// CPU time per byte and the garbage collections (gen0/gen1/gen2) of its run. On a shared machine whose speed drifts
 /// within seconds, each size is measured <c>--rounds</c> times (3 by default), each time right after its own ideal-pipeline
 /// run, and the summary gives the median of those paired ratios.
@@ -54,12 +55,16 @@ public static class LinkBenchmark
             IdealPipeline(Math.Min(total, 64L << 20), open: true);
         // Warm-up: each size runs for a while before the clock starts, so that the runtime's tiered JIT has compiled
         // the hot path. Without it a 128 MiB run (1-2 s) mostly measures instrumented code and the JIT thread: twice
-        // the CPU per byte of the steady state for 1 KiB messages here (DOTNET_TieredCompilation=0 agrees).
+        // the CPU per byte of the steady state for 1 KiB messages here (DOTNET_TieredCompilation=0 agrees). As bench
+        // send's --warmup auto: at least --warmup seconds, then until the JIT has settled (at most 30 s).
         foreach (var size in sizes)
         {
+            var settling = new Node.Bench.JitSettling(warmup, TimeSpan.FromSeconds(30));
             var started = Stopwatch.StartNew();
             do await Bulk(system, peer, sink, Math.Min(total, 16L << 20), size);
-            while (started.Elapsed < warmup);
+            while (!settling.IsSettled(started.Elapsed, System.Runtime.JitInfo.GetCompilationTime()));
+            Console.WriteLine($"warm-up, {size / 1024} KiB messages: {started.Elapsed.TotalSeconds:F1} s" +
+                (settling.GaveUp ? " (the JIT was still compiling)" : " (the JIT had settled)"));
         }
         var results = sizes.ToDictionary(size => size, _ => new List<(double Ideal, double SealOnly, double Ours)>());
         for (var round = 1; round <= rounds; round++)

@@ -38,10 +38,19 @@ internal static class BenchCommand
         public static long WarmupBatch(int size) => Math.Max(1, 8L * 1024 * 1024 / size);
 
         /// <summary>
-        /// How long <c>--warmup auto</c> sends for. The runtime's tiered JIT needs seconds, not megabytes, to compile
+        /// With <see cref="WarmupTime"/>, the warm-up goes on past that time until this process's JIT has settled
+        /// (<see cref="JitSettling"/>), for at most <see cref="WarmupMaximum"/> in all (<c>--warmup auto</c>).
+        /// </summary>
+        public bool UntilJitSettles { get; init; }
+
+        /// <summary>
+        /// The least <c>--warmup auto</c> sends for. The runtime's tiered JIT needs seconds, not megabytes, to compile
         /// the hot path: after a 64 MiB warm-up, 1 KiB runs measured 10–30 % below the same runs after 3 s.
         /// </summary>
         public static readonly TimeSpan DefaultWarmupTime = TimeSpan.FromSeconds(3);
+
+        /// <summary>The most <c>--warmup auto</c> sends for while the JIT is still busy.</summary>
+        public static readonly TimeSpan WarmupMaximum = TimeSpan.FromSeconds(30);
     }
 
     internal sealed record SinkOptions(Common Common, string ListenHost, int ListenPort, long Count);
@@ -115,7 +124,7 @@ internal static class BenchCommand
         var warmup = new Option<string>("--warmup")
         {
             Description = "What to send (and have written) before the timed run: a number of messages (0: none), a duration such as 5s, " +
-                "or auto (at least 3 s). A sink counts these messages too",
+                "or auto (at least 3 s, then until this process's JIT has settled, at most 30 s). A sink counts these messages too",
             HelpName = "N|DURATION|auto", DefaultValueFactory = _ => "auto",
         };
         var command = new Command("send", "Send N messages of S bytes to a sink, keeping the channel's queue full; reports once all are accepted and flushed");
@@ -136,7 +145,7 @@ internal static class BenchCommand
             var warmupText = parse.GetValue(warmup)!;
             var options = new SendOptions(c, address, n, (int)s) { Warmup = SendOptions.WarmupBatch((int)s) };
             if (warmupText == "auto")
-                options = options with { WarmupTime = SendOptions.DefaultWarmupTime };
+                options = options with { WarmupTime = SendOptions.DefaultWarmupTime, UntilJitSettles = true };
             else if (long.TryParse(warmupText, NumberStyles.None, CultureInfo.InvariantCulture, out var w))
                 options = options with { Warmup = w };
             else if (Durations.TryParse(warmupText, out var time, out _))
@@ -255,8 +264,9 @@ internal static class BenchCommand
     }
 
     /// <summary>
-    /// Sends the warm-up messages (batch after batch until <see cref="SendOptions.WarmupTime"/> has passed, when set)
-    /// and waits until the channel's queue is empty, so none of them is timed; says on stderr what it sent.
+    /// Sends the warm-up messages (batch after batch until <see cref="SendOptions.WarmupTime"/> has passed, when set,
+    /// and then until the JIT has settled, when asked) and waits until the channel's queue is empty, so none of them is
+    /// timed; says on stderr what it sent.
     /// </summary>
     private static async Task WarmUp(BenchNode node, PeerHandle peer, byte[] message, SendOptions options, TextWriter stderr,
         CancellationToken cancellation)
@@ -264,17 +274,29 @@ internal static class BenchCommand
         var c = options.Common;
         var budget = c.Timeout + TimeSpan.FromSeconds(options.Warmup * (double)options.Size / 1e6);
         var started = Stopwatch.GetTimestamp();
+        var settling = options.UntilJitSettles && options.WarmupTime is { } minimum ? new JitSettling(minimum, SendOptions.WarmupMaximum) : null;
         var batches = 0;
+        bool more;
         do
         {
             var warm = node.System.ActorOf(BulkSender.Props(peer, c.Channel, message, options.Warmup, BenchNode.SendQueueCapacity), $"warmup-{++batches}");
             await warm.Ask<BulkSender.AllAccepted>(BulkSender.Start.Instance, budget, cancellation);
             node.System.Stop(warm);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            more = settling is not null
+                ? !settling.IsSettled(elapsed, System.Runtime.JitInfo.GetCompilationTime())
+                : options.WarmupTime is { } time && elapsed < time;
         }
-        while (options.WarmupTime is { } time && Stopwatch.GetElapsedTime(started) < time);
+        while (more);
         await AwaitWritten(peer, options, budget, cancellation);
+        var jit = settling switch
+        {
+            null => "",
+            { GaveUp: true } => " (the JIT was still compiling)",
+            _ => " (the JIT had settled)",
+        };
         stderr.WriteLine(FormattableString.Invariant(
-            $"warm-up: {batches * options.Warmup} messages in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s"));
+            $"warm-up: {batches * options.Warmup} messages in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s{jit}"));
     }
 
     private static async Task AwaitWritten(PeerHandle peer, SendOptions options, TimeSpan budget, CancellationToken cancellation)
