@@ -118,27 +118,43 @@ public sealed class FrameOpener : IDisposable
     public int PendingBytes => _partialLength;
 
     /// <summary>Opens exactly one sealed frame; returns its data (a view valid until the next call).</summary>
-    public ReadOnlySpan<byte> OpenFrame(ReadOnlySpan<byte> sealedFrame)
+    public ReadOnlySpan<byte> OpenFrame(ReadOnlySpan<byte> sealedFrame) =>
+        _plain.AsSpan(Frame.LengthSize, OpenFrame(sealedFrame, _plain));
+
+    /// <summary>
+    /// Opens exactly one sealed frame into <paramref name="plain"/> (<see cref="Frame.PlainSize"/> bytes: length,
+    /// data, padding); returns the data's length. Throws, with <paramref name="plain"/> cleared, when the frame does
+    /// not authenticate.
+    /// </summary>
+    private int OpenFrame(ReadOnlySpan<byte> sealedFrame, Span<byte> plain)
     {
         if (sealedFrame.Length != Frame.SealedSize)
             throw new ArgumentException($"a sealed frame has {Frame.SealedSize} bytes", nameof(sealedFrame));
         if (Counter == ulong.MaxValue)
             throw new ProtocolViolationException(ProtocolViolation.NonceOverflow, "receive nonce counter exhausted");
         Frame.WriteNonce(Counter, _nonce);
-        if (!_cipher.Open(_nonce, sealedFrame, _plain))
+        if (!_cipher.Open(_nonce, sealedFrame, plain[..Frame.PlainSize]))
             throw new ProtocolViolationException(ProtocolViolation.FrameAuthenticationFailed,
                 $"frame {Counter} failed to authenticate");
         Counter++;
-        var length = BinaryPrimitives.ReadUInt32LittleEndian(_plain);
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(plain);
         if (length > Frame.DataMaxSize)
             throw new ProtocolViolationException(ProtocolViolation.FrameTooLong,
                 $"frame declares {length} data bytes, more than {Frame.DataMaxSize}");
-        return _plain.AsSpan(Frame.LengthSize, (int)length);
+        return (int)length;
     }
 
     /// <summary>Opens every whole frame in <paramref name="ciphertext"/> (after any partial one held from before),
     /// writing the data to <paramref name="plaintext"/>; keeps a trailing partial frame for the next call.</summary>
-    public void Open(ReadOnlySpan<byte> ciphertext, IBufferWriter<byte> plaintext)
+    public void Open(ReadOnlySpan<byte> ciphertext, IBufferWriter<byte> plaintext) => Open(ciphertext, plaintext, null);
+
+    /// <summary>
+    /// As <see cref="Open(ReadOnlySpan{byte}, IBufferWriter{byte})"/>, opening each frame straight into the buffer
+    /// (<see cref="OpenFrameInto"/>) instead of copying its data there.
+    /// </summary>
+    internal void Open(ReadOnlySpan<byte> ciphertext, PlaintextBuffer plaintext) => Open(ciphertext, plaintext, plaintext);
+
+    private void Open(ReadOnlySpan<byte> ciphertext, IBufferWriter<byte> plaintext, PlaintextBuffer? inPlace)
     {
         if (_partialLength > 0)
         {
@@ -148,15 +164,45 @@ public sealed class FrameOpener : IDisposable
             ciphertext = ciphertext[take..];
             if (_partialLength < Frame.SealedSize) return;
             _partialLength = 0;
-            Write(OpenFrame(_partial), plaintext);
+            OpenFrameTo(_partial, plaintext, inPlace);
         }
         while (ciphertext.Length >= Frame.SealedSize)
         {
-            Write(OpenFrame(ciphertext[..Frame.SealedSize]), plaintext);
+            OpenFrameTo(ciphertext[..Frame.SealedSize], plaintext, inPlace);
             ciphertext = ciphertext[Frame.SealedSize..];
         }
         ciphertext.CopyTo(_partial);
         _partialLength = ciphertext.Length;
+    }
+
+    private void OpenFrameTo(ReadOnlySpan<byte> sealedFrame, IBufferWriter<byte> plaintext, PlaintextBuffer? inPlace)
+    {
+        if (inPlace is null || !OpenFrameInto(sealedFrame, inPlace))
+            Write(OpenFrame(sealedFrame), plaintext);
+    }
+
+    /// <summary>
+    /// Opens a frame so that its data lands right after the buffer's pending bytes, with no copy: the plain frame
+    /// (length, data, padding) is decrypted to start <see cref="Frame.LengthSize"/> bytes before the buffer's end,
+    /// over the last bytes already there, which are put back once the length has been read. False, having done
+    /// nothing, when the buffer has fewer than that many bytes before its end (a fresh or just emptied buffer).
+    /// </summary>
+    private bool OpenFrameInto(ReadOnlySpan<byte> sealedFrame, PlaintextBuffer plaintext)
+    {
+        if (!plaintext.TryGetSpanOverlappingEnd(Frame.LengthSize, Frame.DataMaxSize, out var plain))
+            return false;
+        var overlapped = BinaryPrimitives.ReadUInt32LittleEndian(plain);
+        int length;
+        try
+        {
+            length = OpenFrame(sealedFrame, plain);
+        }
+        finally
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(plain, overlapped);
+        }
+        plaintext.Advance(length);
+        return true;
     }
 
     private static void Write(ReadOnlySpan<byte> data, IBufferWriter<byte> output)

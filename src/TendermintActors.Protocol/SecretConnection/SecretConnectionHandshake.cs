@@ -395,4 +395,22 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
         Reserve(Math.Max(1, sizeHint));
         return _buffer.AsSpan(_end);
     }
+
+    /// <summary>
+    /// A span of <paramref name="overlap"/> + <paramref name="size"/> bytes that starts <paramref name="overlap"/>
+    /// bytes before the end of what is pending (those bytes belong to the pending data or were consumed); false when
+    /// the end is too close to the start of the array. The caller must put back the overlapped bytes before anyone
+    /// reads the pending data, and <see cref="Advance"/> by what it wrote after them.
+    /// </summary>
+    public bool TryGetSpanOverlappingEnd(int overlap, int size, out Span<byte> span)
+    {
+        Reserve(size);
+        if (_end < overlap)
+        {
+            span = default;
+            return false;
+        }
+        span = _buffer.AsSpan(_end - overlap, overlap + size);
+        return true;
+    }
 }
