@@ -109,7 +109,7 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         var write = parts.Skip(1).Aggregate(ByteString.FromBytes(parts[0]), (all, p) => all.Concat(ByteString.FromBytes(p)));
         Assert.Equal(5, TransportStageAccess.SegmentCount(write));
 
-        Source.Single(write).Via(_transport.Dial("127.0.0.1", PortOf(listener), Timeout)).RunWith(Sink.Ignore<ByteString>(), Sys.Materializer());
+        _ = Source.Single(write).Via(_transport.Dial("127.0.0.1", PortOf(listener), Timeout)).RunWith(Sink.Ignore<ByteString>(), Sys.Materializer());
         using var server = await accepting.WaitAsync(Dilated(Timeout));
         Assert.Equal(parts.SelectMany(p => p).ToArray(), await ReadToEnd(server).WaitAsync(Dilated(Timeout)));
     }
@@ -316,9 +316,11 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
     /// A listener that never accepts, with its queue full: the kernel drops further SYNs, so a connect to it hangs.
     /// Null (with a note) on a kernel that refuses past a full backlog instead (tcp_abort_on_overflow).
     /// </summary>
-    private async Task<IDisposable?> Unanswering(Action<int> port)
+    private async Task<IDisposable?> Unanswering(Action<int> port, IPAddress? address = null, int atPort = 0)
     {
-        var listener = Listen(backlog: 0);
+        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(address ?? IPAddress.Loopback, atPort));
+        listener.Listen(0);
         var sockets = new List<Socket> { listener };
         var all = new Disposables(sockets);
         for (var i = 0; i < 4; i++)
@@ -358,6 +360,29 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
 
         var error = await Assert.ThrowsAsync<IOException>(() => remote.WaitAsync(Dilated(Timeout)));
         Assert.Equal($"cannot dial 127.0.0.1:{port}: no connection within 0.2 s", error.Message);
+    }
+
+    [Fact]
+    public async Task A_name_whose_first_address_never_answers_leaves_the_next_address_its_share_of_the_dial_timeout()
+    {
+        if (!OperatingSystem.IsLinux()) return; // all of 127.0.0.0/8 is loopback on Linux
+        using var answering = Listen();
+        var port = PortOf(answering);
+        var silent = IPAddress.Parse("127.0.0.2");
+        using var unanswering = await Unanswering(_ => { }, silent, port);
+        if (unanswering is null) return;
+        var accepting = answering.AcceptAsync();
+        Task<IPAddress[]> Resolve(string name, CancellationToken _) =>
+            Task.FromResult(name == "two.example" ? new[] { silent, IPAddress.Loopback } : []);
+
+        // Alone, the first address would take the whole second (and the kernel's SYN retries far longer).
+        var (socket, remote) = await SocketConnectionStage.DialAsync("two.example", port, TimeSpan.FromSeconds(1), CancellationToken.None, Resolve)
+            .WaitAsync(Dilated(Timeout));
+
+        using var _ = socket;
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, port), remote);
+        using var server = await accepting.WaitAsync(Dilated(Timeout));
+        Assert.Equal(socket.LocalEndPoint, server.RemoteEndPoint);
     }
 
     [Fact]
@@ -468,6 +493,81 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         await binding.Unbind();
     }
 
+    /// <summary>An accept that fails with each of <paramref name="errors"/> in turn (at once), then accepts for real.</summary>
+    private static Func<Socket, SocketAsyncEventArgs, bool> FailingAccept(params SocketError[] errors)
+    {
+        var failures = new Queue<SocketError>(errors);
+        return (listener, args) =>
+        {
+            if (!failures.TryDequeue(out var error))
+                return listener.AcceptAsync(args);
+            args.SocketError = error;
+            return false;
+        };
+    }
+
+    /// <summary>Connects a client to the listener and checks, with an echo, that the listener handed its connection on.</summary>
+    private async Task AcceptedAndEchoed(Task<TransportBinding> bindingTask, ISinkQueue<TransportConnection> inbound)
+    {
+        var binding = await bindingTask.WaitAsync(Dilated(Timeout));
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(binding.LocalAddress);
+        var connection = (await inbound.PullAsync().WaitAsync(Dilated(Timeout))).Value;
+        Flow.Create<ByteString>().Join(connection.Flow).Run(Sys.Materializer());
+        await client.SendAsync("accepted"u8.ToArray(), SocketFlags.None);
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Equal("accepted"u8.ToArray(), await ReadToEnd(client).WaitAsync(Dilated(Timeout)));
+        await binding.Unbind();
+    }
+
+    [Fact]
+    public async Task Accept_errors_of_our_own_process_are_logged_and_retried_with_a_growing_pause_and_the_listener_goes_on()
+    {
+        var warnings = CreateTestProbe();
+        Sys.EventStream.Subscribe(warnings.Ref, typeof(Akka.Event.Warning));
+        var (bindingTask, inbound) = Source.FromGraph(new SocketListenerStage("127.0.0.1", 0, 16,
+                FailingAccept(SocketError.TooManyOpenSockets, SocketError.NoBufferSpaceAvailable, SocketError.TooManyOpenSockets)))
+            .ToMaterialized(Sink.Queue<TransportConnection>(), Keep.Both)
+            .Run(Sys.Materializer());
+        var port = ((IPEndPoint)(await bindingTask.WaitAsync(Dilated(Timeout))).LocalAddress).Port;
+
+        foreach (var pause in new[] { 50, 100, 200 })
+        {
+            var warning = warnings.ExpectMsg<Akka.Event.Warning>(Dilated(Timeout));
+            Assert.StartsWith($"Accepting a connection on 127.0.0.1:{port} failed (", warning.Message.ToString());
+            Assert.EndsWith($"); trying again in {pause} ms", warning.Message.ToString());
+        }
+        await AcceptedAndEchoed(bindingTask, inbound);
+    }
+
+    [Fact]
+    public async Task A_connection_reset_before_it_was_accepted_is_skipped_at_once_without_a_warning()
+    {
+        var warnings = CreateTestProbe();
+        Sys.EventStream.Subscribe(warnings.Ref, typeof(Akka.Event.Warning));
+        var (bindingTask, inbound) = Source.FromGraph(new SocketListenerStage("127.0.0.1", 0, 16,
+                FailingAccept(SocketError.ConnectionReset, SocketError.ConnectionAborted)))
+            .ToMaterialized(Sink.Queue<TransportConnection>(), Keep.Both)
+            .Run(Sys.Materializer());
+
+        await AcceptedAndEchoed(bindingTask, inbound);
+
+        // Published from the stage before it accepted again, so one would be here by now.
+        Assert.False(warnings.HasMessages, "a reset in the backlog was logged as a warning");
+    }
+
+    [Fact]
+    public async Task An_accept_error_that_means_the_listening_socket_is_gone_fails_the_listener_naming_its_address()
+    {
+        var (bindingTask, done) = Source.FromGraph(new SocketListenerStage("127.0.0.1", 0, 16, FailingAccept(SocketError.OperationAborted)))
+            .ToMaterialized(Sink.Ignore<TransportConnection>(), Keep.Both)
+            .Run(Sys.Materializer());
+        var bound = await bindingTask.WaitAsync(Dilated(Timeout));
+
+        var error = await Assert.ThrowsAsync<IOException>(() => done.WaitAsync(Dilated(Timeout)));
+        Assert.StartsWith($"listening on {bound.LocalAddress} failed: ", error.Message);
+    }
+
     [Fact]
     public async Task A_connection_keeps_at_most_128_KiB_unsent_in_the_kernel_and_sends_small_writes_at_once()
     {
@@ -478,7 +578,7 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         using var accepted = await listener.AcceptAsync();
         Assert.Equal(0, UnsentLimit(accepted)); // the kernel's default: no limit
 
-        Source.Never<ByteString>().Via(new SocketConnectionStage(accepted, client.LocalEndPoint!)).RunWith(Sink.Ignore<ByteString>(), Sys.Materializer());
+        _ = Source.Never<ByteString>().Via(new SocketConnectionStage(accepted, client.LocalEndPoint!)).RunWith(Sink.Ignore<ByteString>(), Sys.Materializer());
         AwaitAssert(() =>
         {
             Assert.Equal(128 * 1024, UnsentLimit(accepted));

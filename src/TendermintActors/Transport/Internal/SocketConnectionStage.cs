@@ -89,12 +89,14 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     /// <summary>
     /// Connects to the first of <paramref name="host"/>'s addresses that answers. As Go's dialer does, what is left of
     /// <paramref name="timeout"/> is shared among the addresses not yet tried, so one that never answers cannot use it
-    /// all (the stage's own timer still bounds the whole dial).
+    /// all (the stage's own timer still bounds the whole dial). <paramref name="resolve"/> stands in for DNS in specs.
     /// </summary>
-    internal static async Task<(Socket Socket, EndPoint Remote)> DialAsync(string host, int port, TimeSpan timeout, CancellationToken cancel)
+    internal static async Task<(Socket Socket, EndPoint Remote)> DialAsync(string host, int port, TimeSpan timeout, CancellationToken cancel,
+        Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null)
     {
         var deadline = DateTime.UtcNow + timeout;
-        var addresses = IPAddress.TryParse(host, out var ip) ? [ip] : await System.Net.Dns.GetHostAddressesAsync(host, cancel).ConfigureAwait(false);
+        var addresses = IPAddress.TryParse(host, out var ip) ? [ip]
+            : await (resolve ?? System.Net.Dns.GetHostAddressesAsync)(host, cancel).ConfigureAwait(false);
         if (addresses.Length == 0)
             throw new SocketException((int)SocketError.HostNotFound);
         Exception? last = null;

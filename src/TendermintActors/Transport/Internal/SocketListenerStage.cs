@@ -12,12 +12,20 @@ namespace TendermintActors.Transport.Internal;
 /// or fails naming the address) and accepts one connection per demand, so a slow consumer leaves the rest in the
 /// kernel's backlog. Unbinding, cancelling or failing closes the listener; connections already handed out live on.
 /// </summary>
-internal sealed class SocketListenerStage(string host, int port, int backlog)
+/// <param name="host">The address (or a name, resolved once, first address) to listen on.</param>
+/// <param name="port">The port to listen on; 0 picks a free one (the binding tells which).</param>
+/// <param name="backlog">Connections the kernel may hold that we have not accepted yet.</param>
+/// <param name="acceptAsync">
+/// Starts an accept on the listening socket as <see cref="Socket.AcceptAsync(SocketAsyncEventArgs)"/> does (false:
+/// completed already); specs pass one that fails as accept(2) can, the real one otherwise.
+/// </param>
+internal sealed class SocketListenerStage(string host, int port, int backlog, Func<Socket, SocketAsyncEventArgs, bool>? acceptAsync = null)
     : GraphStageWithMaterializedValue<SourceShape<TransportConnection>, Task<TransportBinding>>
 {
     private readonly string _host = host;
     private readonly int _port = port;
     private readonly int _backlog = backlog;
+    private readonly Func<Socket, SocketAsyncEventArgs, bool> _acceptAsync = acceptAsync ?? ((listener, args) => listener.AcceptAsync(args));
     private readonly Outlet<TransportConnection> _out = new("socket-listener.out");
 
     public override SourceShape<TransportConnection> Shape => new(_out);
@@ -44,6 +52,7 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
         private readonly Action<Accepted> _onAccepted;
         private readonly SocketAsyncEventArgs _acceptArgs = new();
         private Socket? _listener;
+        private string _where; // the configured address until bound, then the bound one (the port picked for 0)
         private bool _accepting;
         private bool _closed;
         private TimeSpan _retryAfter = FirstRetry;
@@ -56,6 +65,7 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
         {
             _stage = stage;
             _bound = bound;
+            _where = $"{stage._host}:{stage._port}";
             _onAccepted = GetAsyncCallback<Accepted>(OnAccepted);
             _acceptArgs.Completed += (_, args) =>
             {
@@ -70,7 +80,6 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
 
         public override void PreStart()
         {
-            var where = $"{_stage._host}:{_stage._port}";
             try
             {
                 var address = IPAddress.TryParse(_stage._host, out var ip) ? ip
@@ -93,13 +102,15 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
             }
             catch (Exception e) when (e is SocketException or ArgumentException)
             {
-                var error = new IOException($"cannot listen on {where}: {e.Message}", e);
+                var error = new IOException($"cannot listen on {_where}: {e.Message}", e);
                 _bound.TrySetException(error);
                 FailStage(error);
                 return;
             }
+            var local = SocketConnectionStage.Normalise(_listener.LocalEndPoint);
+            _where = local.ToString()!;
             var unbind = GetAsyncCallback(CompleteStage);
-            _bound.TrySetResult(new TransportBinding(SocketConnectionStage.Normalise(_listener.LocalEndPoint), () =>
+            _bound.TrySetResult(new TransportBinding(local, () =>
             {
                 unbind();
                 return _unbound.Task;
@@ -116,12 +127,12 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
             bool pending;
             try
             {
-                pending = _listener!.AcceptAsync(_acceptArgs);
+                pending = _stage._acceptAsync(_listener!, _acceptArgs);
             }
             catch (ObjectDisposedException e)
             {
                 _accepting = false;
-                FailStage(new IOException($"listening on {_stage._host}:{_stage._port} failed: the listener was closed", e));
+                FailStage(new IOException($"listening on {_where} failed: the listener was closed", e));
                 return;
             }
             if (!pending)
@@ -152,13 +163,13 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
                     case SocketError.OperationAborted or SocketError.NotSocket or SocketError.InvalidArgument or SocketError.Shutdown:
                         // The listening socket itself is gone.
                         var error = new SocketException((int)accepted.Error);
-                        FailStage(new IOException($"listening on {_stage._host}:{_stage._port} failed: {error.Message}", error));
+                        FailStage(new IOException($"listening on {_where} failed: {error.Message}", error));
                         return;
                     default:
                         // Out of file descriptors or buffers, or a network error accept(2) reports for the connection:
                         // the listener itself is fine, so try again a little later rather than stop listening.
-                        Log.Warning("Accepting a connection on {0}:{1} failed ({2}); trying again in {3} ms",
-                            _stage._host, _stage._port, new SocketException((int)accepted.Error).Message, _retryAfter.TotalMilliseconds);
+                        Log.Warning("Accepting a connection on {0} failed ({1}); trying again in {2} ms",
+                            _where, new SocketException((int)accepted.Error).Message, _retryAfter.TotalMilliseconds);
                         ScheduleOnce(RetryTimer, _retryAfter);
                         _retryAfter = TimeSpan.FromTicks(Math.Min(_retryAfter.Ticks * 2, LastRetry.Ticks));
                         return;
@@ -193,7 +204,7 @@ internal sealed class SocketListenerStage(string host, int port, int backlog)
             Interlocked.Exchange(ref _handover, null)?.Dispose();
             _listener?.Dispose();
             _acceptArgs.Dispose();
-            _bound.TrySetException(new IOException($"cannot listen on {_stage._host}:{_stage._port}: the listener was stopped"));
+            _bound.TrySetException(new IOException($"cannot listen on {_where}: the listener was stopped"));
             _unbound.TrySetResult();
         }
     }
