@@ -39,7 +39,7 @@ public static class LinkBenchmark
         // --akka "<hocon>" adds to the actor system's config, e.g. a dispatcher to compare.
         var overrides = args.SkipWhile(a => a != "--akka").Skip(1).FirstOrDefault() ?? "";
         // --warmup 3 is the seconds each phase runs before it is measured (the ideal pipeline's included).
-        var warmup = TimeSpan.FromSeconds(args.SkipWhile(a => a != "--warmup").Skip(1).Select(double.Parse).FirstOrDefault(3));
+        var warmup = TimeSpan.FromSeconds(args.SkipWhile(a => a != "--warmup").Skip(1).Select(a => double.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).FirstOrDefault(3));
         // --rounds 3: how many ideal/ours pairs per size; the summary takes medians.
         var rounds = args.SkipWhile(a => a != "--rounds").Skip(1).Select(int.Parse).FirstOrDefault(3);
         // --sizes 1024,65536 picks the bulk message sizes (e.g. one size only, to profile it).
@@ -63,8 +63,7 @@ public static class LinkBenchmark
             var started = Stopwatch.StartNew();
             do await Bulk(system, peer, sink, Math.Min(total, 16L << 20), size);
             while (!settling.IsSettled(started.Elapsed, System.Runtime.JitInfo.GetCompilationTime()));
-            Console.WriteLine($"warm-up, {size / 1024} KiB messages: {started.Elapsed.TotalSeconds:F1} s" +
-                (settling.GaveUp ? " (the JIT was still compiling)" : " (the JIT had settled)"));
+            Console.WriteLine($"warm-up, {size / 1024} KiB messages: {started.Elapsed.TotalSeconds:F1} s ({settling.Outcome})");
         }
         var results = sizes.ToDictionary(size => size, _ => new List<(double Ideal, double SealOnly, double Ours)>());
         for (var round = 1; round <= rounds; round++)

@@ -36,6 +36,7 @@ public sealed class JitSettlingTests
             Assert.False(settling.IsSettled(Ms(tenths * 100), Ms(compiled)), $"settled at {tenths / 10.0} s, under a second after the last compile");
         Assert.True(settling.IsSettled(Ms(5200), Ms(compiled)));
         Assert.False(settling.GaveUp);
+        Assert.Equal("the JIT had settled", settling.Outcome);
     }
 
     [Fact]
@@ -71,5 +72,43 @@ public sealed class JitSettlingTests
 
         Assert.True(settling.IsSettled(S(30), Ms(3000)));
         Assert.True(settling.GaveUp);
+        Assert.Equal("the JIT was still compiling", settling.Outcome);
+    }
+
+    [Fact]
+    public void A_longer_stretch_between_samples_is_allowed_as_much_compiling_in_proportion()
+    {
+        // 15 ms over 2 s is under 1 %; over 1 s it would not be.
+        var sparse = new JitSettling(S(0), S(30));
+        Assert.False(sparse.IsSettled(S(2), Ms(100)));
+        Assert.True(sparse.IsSettled(S(4), Ms(115)));
+
+        var dense = new JitSettling(S(0), S(30));
+        Assert.False(dense.IsSettled(S(3), Ms(100)));
+        Assert.False(dense.IsSettled(S(4), Ms(115)));
+    }
+
+    [Fact]
+    public void The_maximum_never_ends_the_warm_up_before_the_minimum()
+    {
+        var settling = new JitSettling(S(60), S(30));
+
+        Assert.Equal(S(60), settling.Maximum);
+        Assert.False(settling.IsSettled(S(0), Ms(0)));
+        Assert.False(settling.IsSettled(S(31), Ms(3000))); // busy, past the asked-for maximum, before the minimum
+        Assert.True(settling.IsSettled(S(60), Ms(6000)));
+        Assert.True(settling.GaveUp);
+    }
+
+    [Fact]
+    public void A_single_batch_that_takes_until_the_maximum_is_not_taken_for_a_busy_JIT()
+    {
+        var settling = new JitSettling(S(3), S(30));
+
+        Assert.True(settling.IsSettled(S(31), Ms(100)));
+
+        Assert.True(settling.GaveUp);
+        Assert.False(settling.Judged);
+        Assert.Equal("too few samples to judge the JIT", settling.Outcome);
     }
 }

@@ -289,12 +289,7 @@ internal static class BenchCommand
         }
         while (more);
         await AwaitWritten(peer, options, budget, cancellation);
-        var jit = settling switch
-        {
-            null => "",
-            { GaveUp: true } => " (the JIT was still compiling)",
-            _ => " (the JIT had settled)",
-        };
+        var jit = settling is null ? "" : $" ({settling.Outcome})";
         stderr.WriteLine(FormattableString.Invariant(
             $"warm-up: {batches * options.Warmup} messages in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.00} s{jit}"));
     }

@@ -117,6 +117,9 @@ public sealed class FrameOpener : IDisposable
     /// <summary>Bytes of an incomplete frame waiting for the rest.</summary>
     public int PendingBytes => _partialLength;
 
+    /// <summary>Frames opened straight into a <see cref="PlaintextBuffer"/> (<see cref="OpenFrameInto"/>), for specs.</summary>
+    internal long FramesOpenedInPlace { get; private set; }
+
     /// <summary>Opens exactly one sealed frame; returns its data (a view valid until the next call).</summary>
     public ReadOnlySpan<byte> OpenFrame(ReadOnlySpan<byte> sealedFrame) =>
         _plain.AsSpan(Frame.LengthSize, OpenFrame(sealedFrame, _plain));
@@ -202,6 +205,7 @@ public sealed class FrameOpener : IDisposable
             BinaryPrimitives.WriteUInt32LittleEndian(plain, overlapped);
         }
         plaintext.Advance(length);
+        FramesOpenedInPlace++;
         return true;
     }
 

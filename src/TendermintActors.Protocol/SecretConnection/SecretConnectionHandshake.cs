@@ -311,7 +311,8 @@ public sealed class SecretConnectionSession : IDisposable
 
     /// <summary>
     /// Where the pending plaintext lies, without taking it: the range stays as it is until
-    /// <see cref="ConsumePlaintext"/> (nothing is opened into the buffer meanwhile unless the caller opens more).
+    /// <see cref="ConsumePlaintext"/>. The caller must not <see cref="Open"/> while it still reads the range: a frame
+    /// is opened over the last 4 pending bytes for a moment (they are put back before Open returns).
     /// </summary>
     internal (byte[] Array, int Offset, int Count) PeekPendingPlaintext() => _pending.Peek();
 
@@ -329,6 +330,12 @@ public sealed class SecretConnectionSession : IDisposable
 internal sealed class PlaintextBuffer : IBufferWriter<byte>
 {
     private const int MinimumCapacity = 4096;
+
+    /// <summary>
+    /// Where data starts in a fresh or emptied array: room for the length of a frame opened in place
+    /// (<see cref="TryGetSpanOverlappingEnd"/>), so the first frame of a read is opened in place too.
+    /// </summary>
+    private const int Headroom = Frame.LengthSize;
     private byte[] _buffer = [];
     private int _start;
     private int _end;
@@ -343,7 +350,7 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Count);
         _start += count;
         if (_start == _end)
-            _start = _end = 0;
+            _start = _end = Math.Min(Headroom, _buffer.Length);
     }
 
     public (byte[] Array, int Offset, int Count) Peek() => (_buffer, _start, Count);
@@ -361,19 +368,20 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
     {
         if (_buffer.Length - _end >= size) return;
         var count = Count;
-        if (_buffer.Length - count >= size && _start > 0)
+        if (_buffer.Length - Headroom - count >= size && _start > Headroom)
         {
-            _buffer.AsSpan(_start, count).CopyTo(_buffer);
+            _buffer.AsSpan(_start, count).CopyTo(_buffer.AsSpan(Headroom));
         }
         else
         {
             // Uninitialized: only the written range is ever read or handed out.
-            var grown = GC.AllocateUninitializedArray<byte>(Math.Max(MinimumCapacity, Math.Max(count + size, _buffer.Length * 2)));
-            _buffer.AsSpan(_start, count).CopyTo(grown);
+            var grown = GC.AllocateUninitializedArray<byte>(
+                Math.Max(MinimumCapacity, Math.Max(Headroom + count + size, _buffer.Length * 2)));
+            _buffer.AsSpan(_start, count).CopyTo(grown.AsSpan(Headroom));
             _buffer = grown;
         }
-        _start = 0;
-        _end = count;
+        _start = Headroom;
+        _end = Headroom + count;
     }
 
     public void Write(ReadOnlySpan<byte> bytes)

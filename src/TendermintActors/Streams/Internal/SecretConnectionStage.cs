@@ -87,7 +87,10 @@ internal sealed class SecretConnectionStage<TMat>(
             {
                 if (Upgraded)
                 {
-                    // Akka's TCP hands over compact ByteStrings, for which this is a view, not a copy.
+                    // Akka's TCP hands over compact ByteStrings, for which this is a view, not a copy. Nothing lent
+                    // is outstanding here (TCP is pulled only once downstream has taken everything): opening writes
+                    // over the last pending bytes for a moment.
+                    System.Diagnostics.Debug.Assert(_lent == 0, "opening while plaintext is lent");
                     _session!.Open(bytes.ToReadOnlySpan());
                 }
                 else

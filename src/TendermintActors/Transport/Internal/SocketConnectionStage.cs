@@ -50,6 +50,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     private readonly string _host;
     private readonly int _port;
     private readonly TimeSpan _dialTimeout;
+    private readonly Func<string, CancellationToken, Task<IPAddress[]>>? _resolve;
     private readonly TimeSpan _closeTimeout;
 
     private readonly Inlet<ByteString> _in = new("socket.in");
@@ -65,12 +66,16 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         Shape = new FlowShape<ByteString, ByteString>(_in, _out);
     }
 
-    /// <summary>A connection that dials <paramref name="host"/> (an IP literal, or a name resolved now) when run.</summary>
-    public SocketConnectionStage(string host, int port, TimeSpan dialTimeout)
+    /// <summary>
+    /// A connection that dials <paramref name="host"/> (an IP literal, or a name resolved now, by DNS unless specs pass
+    /// <paramref name="resolve"/>) when run.
+    /// </summary>
+    public SocketConnectionStage(string host, int port, TimeSpan dialTimeout, Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null)
     {
         _host = host;
         _port = port;
         _dialTimeout = dialTimeout;
+        _resolve = resolve;
         _closeTimeout = CloseTimeout;
         Shape = new FlowShape<ByteString, ByteString>(_in, _out);
     }
@@ -224,7 +229,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             }
             ScheduleOnce(DialTimer, _stage._dialTimeout);
             var onDialled = GetAsyncCallback<Task<(Socket Socket, EndPoint Remote)>>(OnDialled);
-            _dial = DialAsync(_stage._host, _stage._port, _stage._dialTimeout, _dialCancel.Token);
+            _dial = DialAsync(_stage._host, _stage._port, _stage._dialTimeout, _dialCancel.Token, _stage._resolve);
             _dial.ContinueWith(onDialled, TaskContinuationOptions.ExecuteSynchronously);
             // Observed here too: a dial that fails after the stage stopped is reported to no one.
             _dial.ContinueWith(static d => _ = d.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);

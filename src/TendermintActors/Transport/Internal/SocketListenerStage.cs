@@ -54,6 +54,8 @@ internal sealed class SocketListenerStage(string host, int port, int backlog, Fu
         private Socket? _listener;
         private string _where; // the configured address until bound, then the bound one (the port picked for 0)
         private bool _accepting;
+        private bool _inPull; // OnAccepted runs inside OnPull (the accept completed at once)
+        private bool _acceptAgain; // ... and asked for the next accept
         private bool _closed;
         private TimeSpan _retryAfter = FirstRetry;
         // An accepted socket on its way from the completion thread to the stage: whichever of the stage and PostStop
@@ -121,25 +123,41 @@ internal sealed class SocketListenerStage(string host, int port, int backlog, Fu
 
         private void OnPull()
         {
-            if (_accepting || _closed || IsTimerActive(RetryTimer) || !IsAvailable(_stage._out)) return;
-            _accepting = true;
-            _acceptArgs.AcceptSocket = null;
-            bool pending;
-            try
+            // Accepts that complete at once are handled in this loop rather than by recursion: a backlog full of
+            // connections reset while they waited is skipped one after another without growing the stack.
+            do
             {
-                pending = _stage._acceptAsync(_listener!, _acceptArgs);
-            }
-            catch (ObjectDisposedException e)
-            {
-                _accepting = false;
-                FailStage(new IOException($"listening on {_where} failed: the listener was closed", e));
-                return;
-            }
-            if (!pending)
-            {
+                _acceptAgain = false;
+                if (_accepting || _closed || IsTimerActive(RetryTimer) || !IsAvailable(_stage._out)) return;
+                _accepting = true;
+                _acceptArgs.AcceptSocket = null;
+                bool pending;
+                try
+                {
+                    pending = _stage._acceptAsync(_listener!, _acceptArgs);
+                }
+                catch (ObjectDisposedException e)
+                {
+                    _accepting = false;
+                    FailStage(new IOException($"listening on {_where} failed: the listener was closed", e));
+                    return;
+                }
+                if (pending) return;
                 _handover = _acceptArgs.AcceptSocket;
+                _inPull = true;
                 OnAccepted(new Accepted(_acceptArgs.SocketError));
+                _inPull = false;
             }
+            while (_acceptAgain);
+        }
+
+        /// <summary>Accepts the next connection: at once, or, inside <see cref="OnPull"/>'s loop, on its next turn.</summary>
+        private void AcceptNext()
+        {
+            if (_inPull)
+                _acceptAgain = true;
+            else
+                OnPull();
         }
 
         private void OnAccepted(Accepted accepted)
@@ -158,7 +176,7 @@ internal sealed class SocketListenerStage(string host, int port, int backlog, Fu
                 {
                     case SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Interrupted:
                         // A connection that went away before we took it (reset in the backlog): not the listener's end.
-                        OnPull();
+                        AcceptNext();
                         return;
                     case SocketError.OperationAborted or SocketError.NotSocket or SocketError.InvalidArgument or SocketError.Shutdown:
                         // The listening socket itself is gone.
@@ -185,7 +203,7 @@ internal sealed class SocketListenerStage(string host, int port, int backlog, Fu
             {
                 // Reset while it waited in the backlog (no longer connected): there is no one to hand it to.
                 socket.Dispose();
-                OnPull();
+                AcceptNext();
                 return;
             }
             Push(_stage._out, new TransportConnection(remote, Flow.FromGraph(new SocketConnectionStage(socket, remote))
