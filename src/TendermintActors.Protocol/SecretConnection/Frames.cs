@@ -187,8 +187,9 @@ public sealed class FrameOpener : IDisposable
     /// <summary>
     /// Opens a frame so that its data lands right after the buffer's pending bytes, with no copy: the plain frame
     /// (length, data, padding) is decrypted to start <see cref="Frame.LengthSize"/> bytes before the buffer's end,
-    /// over the last bytes already there, which are put back once the length has been read. False, having done
-    /// nothing, when the buffer has fewer than that many bytes before its end (a fresh or just emptied buffer).
+    /// over the last bytes already there (or the buffer's headroom), which are put back once the length has been read.
+    /// False, having done nothing, when the buffer has fewer than that many bytes before its end; its headroom makes
+    /// that a guard rather than a case that happens.
     /// </summary>
     private bool OpenFrameInto(ReadOnlySpan<byte> sealedFrame, PlaintextBuffer plaintext)
     {
