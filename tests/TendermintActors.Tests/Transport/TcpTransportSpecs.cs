@@ -587,6 +587,35 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
     }
 
     [Fact]
+    public async Task A_connection_accepted_just_as_the_listener_stopped_is_closed_not_leaked()
+    {
+        // The accept is left pending, the listener stops, and then the accept completes with a connection (the race
+        // the completion handler guards): the stage is gone, so the socket must be closed, not left to the finaliser.
+        SocketAsyncEventArgs? pending = null;
+        var (bindingTask, _) = Source.FromGraph(new SocketListenerStage("127.0.0.1", 0, 16, (_, args) =>
+            {
+                Volatile.Write(ref pending, args);
+                return true;
+            }))
+            .ToMaterialized(Sink.Queue<TransportConnection>(), Keep.Both)
+            .Run(Sys.Materializer());
+        var binding = await bindingTask.WaitAsync(Dilated(Timeout));
+        AwaitCondition(() => Volatile.Read(ref pending) is not null, Dilated(Timeout));
+        await binding.Unbind().WaitAsync(Dilated(Timeout));
+
+        using var other = Listen();
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(other.LocalEndPoint!);
+        var accepted = await other.AcceptAsync().WaitAsync(Dilated(Timeout));
+        pending!.AcceptSocket = accepted;
+        pending.SocketError = SocketError.Success;
+        typeof(SocketAsyncEventArgs).GetMethod("OnCompleted", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .Invoke(pending, [pending]); // what the runtime does when an accept completes
+
+        Assert.Equal(0, await client.ReceiveAsync(new byte[1], SocketFlags.None).WaitAsync(Dilated(Timeout))); // closed
+    }
+
+    [Fact]
     public async Task An_accept_error_that_means_the_listening_socket_is_gone_fails_the_listener_naming_its_address()
     {
         var (bindingTask, done) = Source.FromGraph(new SocketListenerStage("127.0.0.1", 0, 16, FailingAccept(SocketError.OperationAborted)))
