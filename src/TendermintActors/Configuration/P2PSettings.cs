@@ -38,8 +38,11 @@ public sealed record P2PSettings
     /// <summary>Largest <see cref="MaxWriteBatch"/>: bigger writes gain nothing and hold memory per connection.</summary>
     public const int MaxWriteBatchLimit = 16 * 1024 * 1024;
 
-    /// <summary>3^i seconds overflows <see cref="TimeSpan"/> past about i = 25; 20 steps is already centuries.</summary>
-    public const int MaxBackoffSteps = 20;
+    /// <summary>
+    /// The longest backoff is 3^(steps-1) s: 18 steps end at 3^17 s (~4 years), which the redial schedule accepts (it
+    /// refuses waits beyond ten years); 19 would be ~12 years.
+    /// </summary>
+    public const int MaxBackoffSteps = 18;
 
     private static readonly Lazy<P2PSettings> DefaultSettings = new(() => Create(P2PReferenceConfig.Load()));
 
@@ -180,7 +183,8 @@ public sealed record P2PSettings
             MaxNumInboundPeers = r.Int("max-num-inbound-peers", 0),
             MaxNumOutboundPeers = r.Int("max-num-outbound-peers", 0),
             MaxConnections = r.Int("max-connections", 0),
-            MaxIncomingConnectionAttempts = r.Int("max-incoming-connection-attempts", 0),
+            // Zero would refuse every inbound connection, as for max-concurrent-handshakes.
+            MaxIncomingConnectionAttempts = r.Int("max-incoming-connection-attempts", 1),
             ConnectionAttemptWindow = r.PositiveDuration("connection-attempt-window"),
             // Zero would refuse every connection, unconditional peers included: never what anyone means.
             MaxConcurrentHandshakes = r.Int("max-concurrent-handshakes", 1),
@@ -195,7 +199,7 @@ public sealed record P2PSettings
             PersistentPeersRedialJitter = r.Duration("persistent-peers-redial-jitter", "0s = no jitter"),
             PersistentPeersBackoffSteps = r.Int("persistent-peers-backoff-steps", 0, MaxBackoffSteps, "3^i seconds for i = 0..steps-1"),
 
-            FlushThrottleTimeout = r.Duration("flush-throttle-timeout"),
+            FlushThrottleTimeout = r.PositiveDuration("flush-throttle-timeout"),
             MaxPacketMsgPayloadSize = (int)r.Bytes("max-packet-msg-payload-size", 1, MaxPayloadSizeLimit),
             SendRate = r.Long("send-rate", 0, note: "bytes per second, 0 = unlimited"),
             RecvRate = r.Long("recv-rate", 0, note: "bytes per second, 0 = unlimited"),

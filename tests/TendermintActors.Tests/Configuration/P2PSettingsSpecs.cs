@@ -188,10 +188,10 @@ public class P2PSettingsSpecs
     [InlineData("max-num-inbound-peers = -1", "max-num-inbound-peers", "-1", "0 or more")]
     [InlineData("max-num-outbound-peers = -1", "max-num-outbound-peers", "-1", "0 or more")]
     [InlineData("max-connections = -1", "max-connections", "-1", "0 or more")]
-    [InlineData("max-incoming-connection-attempts = -5", "max-incoming-connection-attempts", "-5", "0 or more")]
+    [InlineData("max-incoming-connection-attempts = 0", "max-incoming-connection-attempts", "0", "1 or more")]
     [InlineData("max-concurrent-handshakes = 0", "max-concurrent-handshakes", "0", "1 or more")]
     [InlineData("persistent-peers-initial-redials = -1", "persistent-peers-initial-redials", "-1", "0 or more")]
-    [InlineData("persistent-peers-backoff-steps = 21", "persistent-peers-backoff-steps", "21", "from 0 to 20")]
+    [InlineData("persistent-peers-backoff-steps = 19", "persistent-peers-backoff-steps", "19", "from 0 to 18")]
     [InlineData("protocol-version.block = -1", "protocol-version.block", "-1", "0 or more")]
     // sizes and rates
     [InlineData("max-packet-msg-payload-size = 0", "max-packet-msg-payload-size", "0", "from 1 to 1048576")]
@@ -202,6 +202,7 @@ public class P2PSettingsSpecs
     [InlineData("recv-rate = -1", "recv-rate", "-1", "0 = unlimited")]
     // durations that must be > 0
     [InlineData("ping-interval = 0s", "ping-interval", "0s", "longer than 0s")]
+    [InlineData("flush-throttle-timeout = 0s", "flush-throttle-timeout", "0s", "longer than 0s")]
     [InlineData("pong-timeout = 0s", "pong-timeout", "0s", "longer than 0s")]
     [InlineData("handshake-timeout = 0s", "handshake-timeout", "0s", "longer than 0s")]
     [InlineData("dial-timeout = 0ms", "dial-timeout", "0ms", "longer than 0s")]
@@ -319,6 +320,37 @@ public class P2PSettingsSpecs
             Assert.True(lines[line - 1].TrimStart().StartsWith('#'), $"{key} has no comment above it");
         foreach (var block in lines.Where(l => l.TrimEnd().EndsWith('{') && !l.StartsWith("tendermint.p2p")))
             Assert.True(lines[Array.IndexOf(lines, block) - 1].TrimStart().StartsWith('#'), $"'{block.Trim()}' has no comment above it");
+    }
+
+    [Theory]
+    [InlineData("low")]
+    [InlineData("high")]
+    public void Every_setting_at_the_edge_of_what_the_reader_accepts_builds_the_objects_a_switch_runs_on(string edge)
+    {
+        // Whatever passes the check at start must not fail later, when the switch or a connection starts.
+        string[] low =
+        [
+            "max-incoming-connection-attempts = 1", "max-concurrent-handshakes = 1", "connection-attempt-window = 1ms",
+            "persistent-peers-initial-redials = 0", "persistent-peers-redial-interval = 1ms", "persistent-peers-redial-jitter = 0s",
+            "persistent-peers-backoff-steps = 0", "persistent-peers-max-dial-period = 0s", "max-num-inbound-peers = 0",
+            "max-num-outbound-peers = 0", "flush-throttle-timeout = 1ms", "ping-interval = 2ms", "pong-timeout = 1ms",
+            "max-packet-msg-payload-size = 1", "max-write-batch = 1044", "recv-window = 1", "send-rate = 0", "recv-rate = 0",
+            "status-decay-interval = 1ms",
+        ];
+        string[] high =
+        [
+            $"persistent-peers-backoff-steps = {P2PSettings.MaxBackoffSteps}", "persistent-peers-redial-jitter = 1h",
+            "persistent-peers-max-dial-period = 3650d", "flush-throttle-timeout = 1h", "ping-interval = 2h", "pong-timeout = 1h",
+            $"max-packet-msg-payload-size = {P2PSettings.MaxPayloadSizeLimit}", $"max-write-batch = {P2PSettings.MaxWriteBatchLimit}",
+            "send-rate = 1000000000000", "recv-rate = 1000000000000", "max-incoming-connection-attempts = 1000000",
+        ];
+        var settings = TendermintActors.Switching.SwitchSettings.From(With(string.Join('\n', edge == "low" ? low : high)));
+
+        settings.Connection.Validate();
+        _ = new TendermintActors.Protocol.Switch.RedialSchedule(() => 0.5, settings.PersistentPeersMaxDialPeriod, settings.PersistentPeersInitialRedials,
+            settings.PersistentPeersRedialInterval, settings.PersistentPeersBackoffSteps, maxJitter: settings.PersistentPeersRedialJitter);
+        _ = new TendermintActors.Protocol.Switch.ConnectionAttemptLimiter(settings.MaxIncomingConnectionAttempts, settings.ConnectionAttemptWindow);
+        _ = new TendermintActors.Protocol.Switch.HandshakeSlots(settings.MaxConcurrentHandshakes);
     }
 
     [Fact]
