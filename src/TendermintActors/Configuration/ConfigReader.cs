@@ -73,8 +73,8 @@ internal sealed class ConfigReader(Config config, string section)
     public bool Bool(string relative) =>
         Read(relative, "on or off (or true/false)", static (c, k) => c.GetBoolean(k));
 
-    /// <summary>A duration of zero or more.</summary>
-    public TimeSpan Duration(string relative, string? note = null)
+    /// <summary>A duration of zero or more, and at most <paramref name="max"/> when given.</summary>
+    public TimeSpan Duration(string relative, string? note = null, TimeSpan? max = null)
     {
         // Akka's parser refuses "-5s" with a bare FormatException; say what is wrong instead.
         if (Raw(relative)?.TrimStart().StartsWith('-') == true)
@@ -82,17 +82,27 @@ internal sealed class ConfigReader(Config config, string section)
         var value = Read(relative, DurationExamples, static (c, k) => c.GetTimeSpan(k, null, allowInfinite: false));
         if (value < TimeSpan.Zero)
             throw Error(relative, "must not be negative" + Note(note));
+        if (value > max)
+            throw Error(relative, $"must be at most {FormatDuration(max.Value)}" + Note(note));
         return value;
     }
 
-    /// <summary>A duration that must be longer than zero (a timer or deadline of 0 would fire at once, or never).</summary>
-    public TimeSpan PositiveDuration(string relative)
+    /// <summary>
+    /// A duration that must be longer than zero (a timer or deadline of 0 would fire at once, or never), and at most
+    /// <paramref name="max"/> when given.
+    /// </summary>
+    public TimeSpan PositiveDuration(string relative, TimeSpan? max = null)
     {
-        var value = Duration(relative);
+        var value = Duration(relative, max: max);
         if (value <= TimeSpan.Zero)
             throw Error(relative, "must be longer than 0s");
         return value;
     }
+
+    private static string FormatDuration(TimeSpan value) =>
+        value.TotalHours >= 1 && value.TotalHours == Math.Floor(value.TotalHours) ? $"{value.TotalHours:0}h"
+        : value.TotalSeconds >= 1 && value.TotalSeconds == Math.Floor(value.TotalSeconds) ? $"{value.TotalSeconds:0}s"
+        : $"{value.TotalMilliseconds:0.###}ms";
 
     public string String(string relative)
     {

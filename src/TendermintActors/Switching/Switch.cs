@@ -59,6 +59,29 @@ public sealed record SwitchSettings
     public TimeSpan FilterTimeout { get; init; } = TimeSpan.FromSeconds(5);
     public MConnectionSettings Connection { get; init; } = new();
 
+    /// <summary>
+    /// The longest dial, handshake, filter and send timeout. .NET's timers under them (cancellation sources, Ask)
+    /// take at most ~49 days, and an hour is already far past any use.
+    /// </summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range; <see cref="Switch.Props"/> calls it.</summary>
+    public void Validate()
+    {
+        RequireTimeout(nameof(DialTimeout), DialTimeout, zeroAllowed: false);
+        RequireTimeout(nameof(HandshakeTimeout), HandshakeTimeout, zeroAllowed: false);
+        RequireTimeout(nameof(FilterTimeout), FilterTimeout, zeroAllowed: false);
+        RequireTimeout(nameof(SendTimeout), SendTimeout, zeroAllowed: true);
+        Connection.Validate();
+    }
+
+    private static void RequireTimeout(string name, TimeSpan value, bool zeroAllowed)
+    {
+        if (value < TimeSpan.Zero || value == TimeSpan.Zero && !zeroAllowed || value > MaxTimeout)
+            throw new ArgumentException(
+                $"{name} must be {(zeroAllowed ? "from 0" : "longer than 0")} to {MaxTimeout.TotalHours:0} h, got {value}");
+    }
+
     /// <summary>The switch's settings from a node's validated <c>tendermint.p2p</c> settings.</summary>
     public static SwitchSettings From(Configuration.P2PSettings p2p) => new()
     {
@@ -190,6 +213,9 @@ public static class Switch
 
     /// <summary>The switch of one node. <paramref name="metrics"/>, when given, records CometBFT's p2p metrics.</summary>
     public static Props Props(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
-        Metrics.P2PMetrics? metrics = null) =>
-        Akka.Actor.Props.Create(() => new SwitchActor(key, settings, reactors, transport, metrics));
+        Metrics.P2PMetrics? metrics = null)
+    {
+        settings.Validate();
+        return Akka.Actor.Props.Create(() => new SwitchActor(key, settings, reactors, transport, metrics));
+    }
 }

@@ -203,6 +203,10 @@ public class P2PSettingsSpecs
     // durations that must be > 0
     [InlineData("ping-interval = 0s", "ping-interval", "0s", "longer than 0s")]
     [InlineData("flush-throttle-timeout = 0s", "flush-throttle-timeout", "0s", "longer than 0s")]
+    [InlineData("dial-timeout = 2h", "dial-timeout", "2h", "must be at most 1h")]
+    [InlineData("handshake-timeout = 50d", "handshake-timeout", "50d", "must be at most 1h")]
+    [InlineData("filter-timeout = 61m", "filter-timeout", "61m", "must be at most 1h")]
+    [InlineData("send-queue-send-timeout = 2h", "send-queue-send-timeout", "2h", "must be at most 1h")]
     [InlineData("pong-timeout = 0s", "pong-timeout", "0s", "longer than 0s")]
     [InlineData("handshake-timeout = 0s", "handshake-timeout", "0s", "longer than 0s")]
     [InlineData("dial-timeout = 0ms", "dial-timeout", "0ms", "longer than 0s")]
@@ -335,7 +339,8 @@ public class P2PSettingsSpecs
             "persistent-peers-backoff-steps = 0", "persistent-peers-max-dial-period = 0s", "max-num-inbound-peers = 0",
             "max-num-outbound-peers = 0", "flush-throttle-timeout = 1ms", "ping-interval = 2ms", "pong-timeout = 1ms",
             "max-packet-msg-payload-size = 1", "max-write-batch = 1044", "recv-window = 1", "send-rate = 0", "recv-rate = 0",
-            "status-decay-interval = 1ms",
+            "status-decay-interval = 1ms", "dial-timeout = 1ms", "handshake-timeout = 1ms", "filter-timeout = 1ms",
+            "send-queue-send-timeout = 0s",
         ];
         string[] high =
         [
@@ -343,10 +348,11 @@ public class P2PSettingsSpecs
             "persistent-peers-max-dial-period = 3650d", "flush-throttle-timeout = 1h", "ping-interval = 2h", "pong-timeout = 1h",
             $"max-packet-msg-payload-size = {P2PSettings.MaxPayloadSizeLimit}", $"max-write-batch = {P2PSettings.MaxWriteBatchLimit}",
             "send-rate = 1000000000000", "recv-rate = 1000000000000", "max-incoming-connection-attempts = 1000000",
+            "dial-timeout = 1h", "handshake-timeout = 1h", "filter-timeout = 1h", "send-queue-send-timeout = 1h",
         ];
         var settings = TendermintActors.Switching.SwitchSettings.From(With(string.Join('\n', edge == "low" ? low : high)));
 
-        settings.Connection.Validate();
+        settings.Validate(); // what Switch.Props checks, the connection's settings included
         _ = new TendermintActors.Protocol.Switch.RedialSchedule(() => 0.5, settings.PersistentPeersMaxDialPeriod, settings.PersistentPeersInitialRedials,
             settings.PersistentPeersRedialInterval, settings.PersistentPeersBackoffSteps, maxJitter: settings.PersistentPeersRedialJitter);
         _ = new TendermintActors.Protocol.Switch.ConnectionAttemptLimiter(settings.MaxIncomingConnectionAttempts, settings.ConnectionAttemptWindow);
