@@ -137,6 +137,29 @@ public sealed class StartCommandSpecs
     }
 
     [Fact]
+    public void Start_refuses_a_node_info_peers_would_refuse_saying_why()
+    {
+        using var home = InitHome("long");
+        var run = CliRun.Of("start", "--home", home.Root, "--p2p.laddr", "tcp://127.0.0.1:0", "--rpc.laddr", "",
+            "--moniker", new string('m', 11_000));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("the node did not start: this node's info takes", run.Stderr);
+        Assert.Contains("more than the 10240 peers accept", run.Stderr);
+    }
+
+    [Fact]
+    public void Start_names_the_rpc_flag_when_its_address_cannot_be_bound()
+    {
+        using var home = InitHome("rpc");
+        // 192.0.2.1 (TEST-NET-1) is no address of this machine: Kestrel fails with a bare SocketException.
+        var run = CliRun.Of("start", "--home", home.Root, "--p2p.laddr", "tcp://127.0.0.1:0", "--rpc.laddr", "tcp://192.0.2.1:26657");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("cannot serve RPC on --rpc.laddr tcp://192.0.2.1:26657", run.Stderr);
+    }
+
+    [Fact]
     public void Start_refuses_a_home_without_node_conf()
     {
         using var home = new TempHome();

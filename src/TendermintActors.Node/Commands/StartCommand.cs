@@ -261,8 +261,9 @@ internal static class StartCommand
             stdout.Flush();
             return new RunningNode(system, key, sw, p2p, Resolve(home, p2p.AddrBookFile), sink, metrics, rpc);
         }
-        catch (Exception e) when (e is IOException or AskTimeoutException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or AskTimeoutException or OperationCanceledException or ArgumentException)
         {
+            // ArgumentException: settings the switch refuses (Switch.Props), e.g. a node info peers would refuse.
             await system.Terminate();
             metrics.Dispose();
             key.Dispose();

@@ -72,7 +72,17 @@ internal static class RpcServer
         // Cast so that the result is written: a bare HttpContext lambda would bind as a RequestDelegate and drop it.
         app.MapPost("/", (Delegate)((HttpContext http) => ServeJsonRpc(methods, http)));
 
-        await app.StartAsync(cancellation);
+        try
+        {
+            await app.StartAsync(cancellation);
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
+        {
+            // Kestrel wraps only "address in use" in an IOException; an address that is not ours, or a port below
+            // 1024 without the right, comes out as a bare SocketException. Either way: name the flag.
+            await app.DisposeAsync();
+            throw new IOException($"cannot serve RPC on --rpc.laddr {settings.ListenAddress}: {e.Message}", e);
+        }
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var uri = new Uri(url);
         var address = $"tcp://{NetAddress.FormatHostPort(uri.Host.Trim('[', ']'), uri.Port)}";

@@ -117,6 +117,9 @@ public sealed class NodeInfoRejectedException(NodeInfoRejection reason, string d
 {
     public NodeInfoRejection Reason { get; } = reason;
 
+    /// <summary>What was wrong, without the "node info rejected (reason)" prefix of the message.</summary>
+    public string Detail { get; } = detail;
+
     public override string Code => "nodeinfo/" + ReasonCode.Kebab(Reason.ToString());
 
     public override bool IsAuthFailure => Reason == NodeInfoRejection.IdMismatch;

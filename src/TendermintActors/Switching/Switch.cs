@@ -216,6 +216,40 @@ public static class Switch
         Metrics.P2PMetrics? metrics = null)
     {
         settings.Validate();
+        CheckOwnNodeInfo(key, settings, reactors);
         return Akka.Actor.Props.Create(() => new SwitchActor(key, settings, reactors, transport, metrics));
+    }
+
+    /// <summary>
+    /// Builds the node info this switch would send (with the listen address it is configured with) and checks it as a
+    /// peer will: what a peer refuses would fail every handshake, with nothing on our side saying why. Throws
+    /// <see cref="ArgumentException"/>: channels owned twice or out of range, more than 16 channels, a moniker,
+    /// version, tx index, RPC or external address peers refuse, or more than <see cref="NodeInfoModel.MaxSize"/> bytes.
+    /// </summary>
+    private static void CheckOwnNodeInfo(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors)
+    {
+        var owners = new Dictionary<byte, string>();
+        foreach (var registration in reactors)
+            foreach (var channel in registration.Channels)
+                if (!owners.TryAdd(channel.Id, registration.Name))
+                    throw new ArgumentException($"channel 0x{channel.Id:x2} of reactor '{registration.Name}' is already owned by reactor '{owners[channel.Id]}'");
+        ChannelDescriptor.ValidateSet(reactors.SelectMany(r => r.Channels));
+        var listen = settings.ExternalAddress is { Length: > 0 } external
+            ? external
+            : NetAddress.FormatHostPort(settings.ListenHost ?? "0.0.0.0", settings.ListenPort);
+        var info = NodeInfoModel.Create(key.Id, "tcp://" + listen, settings.Network, settings.Moniker, owners.Keys,
+            settings.Version, settings.ProtocolVersion, settings.TxIndex, settings.RpcAddress);
+        try
+        {
+            info.Validate();
+        }
+        catch (Protocol.Errors.NodeInfoRejectedException e)
+        {
+            throw new ArgumentException($"peers would refuse this node's info: {e.Detail}", e);
+        }
+        var size = info.ToProto().CalculateSize();
+        if (size > NodeInfoModel.MaxSize)
+            throw new ArgumentException(
+                $"this node's info takes {size} bytes, more than the {NodeInfoModel.MaxSize} peers accept: shorten the moniker, network, version or RPC address");
     }
 }

@@ -1,4 +1,6 @@
+using Akka.Actor;
 using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.MConnection;
 using TendermintActors.Streams;
 using TendermintActors.Switching;
 using TendermintActors.Transport;
@@ -24,6 +26,36 @@ public class SwitchSettingsTests
         using var key = NodeKey.Generate();
 
         var e = Assert.Throws<ArgumentException>(() => Switch.Props(key, settings, [], new TcpTransport()));
+
+        Assert.StartsWith(expected, e.Message);
+    }
+
+    private sealed class Nobody : ActorBase
+    {
+        protected override bool Receive(object message) => false;
+    }
+
+    private static ReactorRegistration Reactor(string name, params byte[] channels) =>
+        new(name, ActorRefs.Nobody, channels.Select(id => new ChannelDescriptor(id, 1)).ToArray());
+
+    public static TheoryData<SwitchSettings, ReactorRegistration[], string> RefusedNodeInfo => new()
+    {
+        { new SwitchSettings { Moniker = "" }, [Reactor("r", 0x40)], "peers would refuse this node's info: moniker '' is empty" },
+        { new SwitchSettings { Moniker = "caf\u00e9" }, [Reactor("r", 0x40)], "peers would refuse this node's info: moniker" },
+        { new SwitchSettings { TxIndex = "maybe" }, [Reactor("r", 0x40)], "peers would refuse this node's info: other.tx_index 'maybe'" },
+        { new SwitchSettings { ExternalAddress = "tcp://1.2.3.4:26656" }, [Reactor("r", 0x40)], "peers would refuse this node's info: listen address 'tcp://tcp://1.2.3.4:26656'" },
+        { new SwitchSettings(), [Reactor("r", [.. Enumerable.Range(0x40, 17).Select(i => (byte)i)])], "peers would refuse this node's info: 17 channels, at most 16" },
+        { new SwitchSettings(), [Reactor("one", 0x40), Reactor("two", 0x40)], "channel 0x40 of reactor 'two' is already owned by reactor 'one'" },
+        { new SwitchSettings { Moniker = new string('m', 11_000) }, [Reactor("r", 0x40)], "this node's info takes" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedNodeInfo))]
+    public void Props_refuse_a_node_info_every_peer_would_refuse_saying_why(SwitchSettings settings, ReactorRegistration[] reactors, string expected)
+    {
+        using var key = NodeKey.Generate();
+
+        var e = Assert.Throws<ArgumentException>(() => Switch.Props(key, settings, reactors, new TcpTransport()));
 
         Assert.StartsWith(expected, e.Message);
     }

@@ -119,6 +119,21 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_channel_whose_send_queue_is_as_large_as_an_int_allows_takes_messages()
+    {
+        // The queue holds capacity + 1; counted as "at most capacity waiting" so int.MaxValue does not overflow.
+        ChannelDescriptor[] channels = [new(0x40, 1) { SendQueueCapacity = int.MaxValue }];
+        var a = await StartNode(channels: channels);
+        var b = await StartNode(channels: channels);
+        var (atA, _) = await Connect(a, b);
+
+        atA.TrySend(0x40, "x"u8.ToArray(), TestActor);
+
+        Assert.True((await ExpectMsgAsync<Peer.SendResult>(Dilated(Timeout))).Accepted);
+        Assert.Equal("x"u8.ToArray(), (await b.Reactor.ExpectMsgAsync<Reactor.Received>(Dilated(Timeout))).Message.ToArray());
+    }
+
+    [Fact]
     public async Task Duplicate_peer_id_is_rejected()
     {
         var a = await StartNode(configure: s => s with { AllowDuplicateIp = true });

@@ -320,7 +320,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
 
     /// <summary>As in Go: the channel's queue holds <c>SendQueueCapacity</c> messages besides the one being written.</summary>
     private bool HasRoom(byte channel) =>
-        (_queued.TryGetValue(channel, out var queued) ? queued.Count : 0) < _channels[channel].SendQueueCapacity + 1;
+        (_queued.TryGetValue(channel, out var queued) ? queued.Count : 0) <= _channels[channel].SendQueueCapacity; // no +1: int.MaxValue is allowed
 
     private void Enqueue(byte channel, ReadOnlyMemory<byte> message, IActorRef? replyTo, object? correlationId)
     {
