@@ -100,7 +100,8 @@ internal sealed class ConfigReader(Config config, string section)
     }
 
     private static string FormatDuration(TimeSpan value) =>
-        value.TotalHours >= 1 && value.TotalHours == Math.Floor(value.TotalHours) ? $"{value.TotalHours:0}h"
+        value.Ticks % TimeSpan.TicksPerDay == 0 && value.TotalDays > 1 ? $"{value.TotalDays:0}d"
+        : value.TotalHours >= 1 && value.TotalHours == Math.Floor(value.TotalHours) ? $"{value.TotalHours:0}h"
         : value.TotalSeconds >= 1 && value.TotalSeconds == Math.Floor(value.TotalSeconds) ? $"{value.TotalSeconds:0}s"
         : $"{value.TotalMilliseconds:0.###}ms";
 

@@ -177,7 +177,7 @@ public sealed record P2PSettings
             CrawlPeriod = r.PositiveDuration("crawl-period"),
             MinTimeBetweenCrawls = r.Duration("min-time-between-crawls"),
             PexMaxDialAttempts = r.Int("pex-max-dial-attempts", 1),
-            PexBanTime = r.PositiveDuration("pex-ban-time"),
+            PexBanTime = r.PositiveDuration("pex-ban-time", MaxBanTime),
             PexEarlyRequestsTolerated = r.Int("pex-early-requests-tolerated", 0),
 
             MaxNumInboundPeers = r.Int("max-num-inbound-peers", 0),
@@ -233,6 +233,14 @@ public sealed record P2PSettings
                          "disconnects a peer whose packets exceed its own limit; use it only if every peer is configured alike");
         if (!Pex && PersistentPeers.Count == 0)
             warnings.Add($"{Section}.pex = off and {Section}.persistent-peers is empty: this node will only have the peers that dial it");
+        // Go asks for addresses at most every 30 s and refuses requests closer than 10 s apart; we refuse requests
+        // closer than a third of our period (PEX's request-rate rule).
+        if (Pex && EnsurePeersPeriod < GoMinRequestInterval)
+            warnings.Add($"{Section}.ensure-peers-period = {EnsurePeersPeriod.TotalSeconds:0.###}s: this node may ask a Go peer for " +
+                         $"addresses more often than every {GoMinRequestInterval.TotalSeconds:0} s, and Go disconnects and bans a peer that does");
+        if (Pex && EnsurePeersPeriod > 3 * GoEnsurePeersPeriod)
+            warnings.Add($"{Section}.ensure-peers-period = {EnsurePeersPeriod.TotalSeconds:0.###}s: this node refuses PEX requests closer " +
+                         $"than a third of it, and Go peers ask every {GoEnsurePeersPeriod.TotalSeconds:0} s: they would be banned");
         return warnings;
     }
 
@@ -337,16 +345,29 @@ public sealed record P2PSettings
         return ids;
     }
 
-    // Prometheus' rule for a name prefix; "" means no prefix.
+    private static readonly TimeSpan GoEnsurePeersPeriod = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan GoMinRequestInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest PEX ban: far past any use, and well inside what a date can hold when added to now.</summary>
+    public static readonly TimeSpan MaxBanTime = TimeSpan.FromDays(36500);
+
+    /// <summary>
+    /// Longest metrics namespace: OpenTelemetry ignores instruments whose name is over 255 characters, and the longest
+    /// of ours adds 28 (<c>_p2p_peer_pending_send_bytes</c>).
+    /// </summary>
+    public const int MaxMetricsNamespaceLength = 200;
+
+    // Prometheus' rule for a name prefix, narrowed to what OpenTelemetry accepts as the start of an instrument name (a
+    // letter first; it silently drops instruments it refuses); "" means no prefix.
     private static string MetricsNamespace(ConfigReader r, string key)
     {
+        const string rule = "must be \"\" or letters, digits and '_', starting with a letter, at most 200 characters (a metric name prefix)";
         var value = r.String(key);
-        for (var i = 0; i < value.Length; i++)
-        {
-            var c = value[i];
-            if (!(char.IsAsciiLetter(c) || c == '_' || (i > 0 && char.IsAsciiDigit(c))))
-                throw r.Error(key, "must be \"\" or letters, digits and '_', not starting with a digit (a Prometheus name prefix)", quoted: true);
-        }
+        if (value.Length > MaxMetricsNamespaceLength || value.Length > 0 && !char.IsAsciiLetter(value[0]))
+            throw r.Error(key, rule, quoted: true);
+        foreach (var c in value)
+            if (!(char.IsAsciiLetter(c) || c == '_' || char.IsAsciiDigit(c)))
+                throw r.Error(key, rule, quoted: true);
         return value;
     }
 }

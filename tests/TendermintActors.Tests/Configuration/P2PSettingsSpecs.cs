@@ -10,6 +10,9 @@ public class P2PSettingsSpecs
 {
     private const string IdA = "2397b9cda2ec19d802cd523bdb0089d5b30854ec";
     private const string IdB = "0123456789abcdef0123456789abcdef01234567";
+    private const string LongNamespace =
+        "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij" +
+        "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijx"; // 201
 
     private static P2PSettings With(string hocon) =>
         P2PSettings.Create(ConfigurationFactory.ParseString($"tendermint.p2p {{\n{hocon}\n}}").WithFallback(P2PReferenceConfig.Load()));
@@ -172,6 +175,18 @@ public class P2PSettingsSpecs
             w => Assert.Contains("tendermint.p2p.pex = off", w));
     }
 
+    [Theory]
+    [InlineData("5s", "may ask a Go peer for addresses more often than every 10 s")]
+    [InlineData("91s", "Go peers ask every 30 s: they would be banned")]
+    public void An_ensure_peers_period_Go_peers_would_fall_out_with_is_a_warning(string period, string expected)
+    {
+        var s = With($"ensure-peers-period = {period}");
+
+        Assert.Contains(s.Warnings(), w => w.StartsWith($"tendermint.p2p.ensure-peers-period = {period}:") && w.Contains(expected));
+        Assert.Empty(With("ensure-peers-period = 10s").Warnings());
+        Assert.Empty(With("ensure-peers-period = 90s").Warnings());
+    }
+
     [Fact]
     public void The_message_names_key_value_and_what_is_allowed()
     {
@@ -242,7 +257,11 @@ public class P2PSettingsSpecs
     [InlineData("version = \"1.0\\u007f\"", "version", "\"1.0\\u007f\"", "printable ASCII")]
     [InlineData("rpc-address = \"\u00e9\"", "rpc-address", "\"\u00e9\"", "printable ASCII")]
     [InlineData("tx-index = maybe", "tx-index", "\"maybe\"", "\"on\", \"off\" or \"\"")]
-    [InlineData("metrics.namespace = \"1abc\"", "metrics.namespace", "\"1abc\"", "Prometheus")]
+    [InlineData("metrics.namespace = \"1abc\"", "metrics.namespace", "\"1abc\"", "starting with a letter")]
+    [InlineData("metrics.namespace = \"_abc\"", "metrics.namespace", "\"_abc\"", "starting with a letter")]
+    [InlineData("metrics.namespace = \"a-b\"", "metrics.namespace", "\"a-b\"", "letters, digits and '_'")]
+    [InlineData("pex-ban-time = 36501d", "pex-ban-time", "36501d", "must be at most 36500d")]
+    [InlineData("metrics.namespace = " + LongNamespace, "metrics.namespace", "\"" + LongNamespace + "\"", "at most 200 characters")]
     [InlineData("node-key-file = \"\"", "node-key-file", "\"\"", "file path")]
     [InlineData("addr-book-file = \" \"", "addr-book-file", "\"\"", "file path")]
     [InlineData("upnp = on", "upnp", "on", "not supported")]
