@@ -112,9 +112,50 @@ public static class PexReactor
             BanTime = p2p.PexBanTime,
             EarlyRequestsTolerated = p2p.PexEarlyRequestsTolerated,
         };
+
+        /// <summary>
+        /// Throws <see cref="ArgumentException"/> naming the first setting out of range (the ranges of the matching
+        /// <c>tendermint.p2p</c> keys); <see cref="PexReactor.Props"/> calls it, so settings built in code fail at once
+        /// rather than in the actor's timers.
+        /// </summary>
+        public void Validate()
+        {
+            ArgumentNullException.ThrowIfNull(Seeds);
+            ArgumentNullException.ThrowIfNull(Resolve);
+            Positive(nameof(EnsurePeersPeriod), EnsurePeersPeriod);
+            Positive(nameof(CrawlPeriod), CrawlPeriod);
+            Positive(nameof(BanTime), BanTime);
+            NotNegative(nameof(PersistentPeersMaxDialPeriod), PersistentPeersMaxDialPeriod);
+            NotNegative(nameof(SeedDisconnectWaitPeriod), SeedDisconnectWaitPeriod);
+            NotNegative(nameof(MinTimeBetweenCrawls), MinTimeBetweenCrawls);
+            if (BanTime > P2PSettings.MaxBanTime)
+                throw new ArgumentException($"{nameof(BanTime)} must be at most {P2PSettings.MaxBanTime.TotalDays:0} days, got {BanTime}");
+            if (MaxAttemptsToDial < 1)
+                throw new ArgumentException($"{nameof(MaxAttemptsToDial)} must be 1 or more, got {MaxAttemptsToDial}");
+            if (EarlyRequestsTolerated < 0)
+                throw new ArgumentException($"{nameof(EarlyRequestsTolerated)} must be 0 or more, got {EarlyRequestsTolerated}");
+        }
+
+        private static void Positive(string name, TimeSpan value)
+        {
+            if (value <= TimeSpan.Zero)
+                throw new ArgumentException($"{name} must be longer than 0, got {value}");
+        }
+
+        private static void NotNegative(string name, TimeSpan value)
+        {
+            if (value < TimeSpan.Zero)
+                throw new ArgumentException($"{name} must not be negative, got {value}");
+        }
     }
 
-    /// <summary>The reactor; register it with <see cref="Descriptor"/> and send it <see cref="Attach"/> once the switch exists.</summary>
-    public static Props Props(Settings settings, IActorRef addrBook) =>
-        Akka.Actor.Props.Create(() => new PexReactorActor(settings, addrBook));
+    /// <summary>
+    /// The reactor; register it with <see cref="Descriptor"/> and send it <see cref="Attach"/> once the switch exists.
+    /// Throws <see cref="ArgumentException"/> for settings out of range (<see cref="Settings.Validate"/>).
+    /// </summary>
+    public static Props Props(Settings settings, IActorRef addrBook)
+    {
+        settings.Validate();
+        return Akka.Actor.Props.Create(() => new PexReactorActor(settings, addrBook));
+    }
 }
