@@ -52,12 +52,17 @@ public sealed class TendermintP2P : IExtension
     /// Starts a node (its switch actor, named <paramref name="name"/> under /user) with these reactors, on TCP unless
     /// another transport is given, with <see cref="Settings"/> unless others are given. With <paramref name="pex"/>
     /// (see <see cref="PexFromConfig"/>) it also starts the address book (<c>{name}-addrbook</c>) and the PEX reactor
-    /// (<c>{name}-pex</c>, on channel 0x00) beside the switch.
+    /// (<c>{name}-pex</c>, on channel 0x00) beside the switch. Throws <see cref="ArgumentException"/>, before starting
+    /// any actor, for settings the switch or PEX refuses (see <see cref="Switch.Props"/>).
     /// </summary>
     public IActorRef StartNode(NodeKey key, IReadOnlyList<ReactorRegistration> reactors, string name = "p2p",
         SwitchSettings? settings = null, IP2PTransport? transport = null, P2PMetrics? metrics = null, PexOptions? pex = null)
     {
         var switchSettings = settings ?? SwitchSettings.From(Settings);
+        // Everything is checked before any actor starts, so a refused setting leaves no address book or PEX behind.
+        pex?.Reactor.Validate();
+        Switch.Check(key, switchSettings,
+            pex is null ? reactors : [new ReactorRegistration("pex", ActorRefs.Nobody, [PexReactor.Descriptor]), .. reactors]);
         IActorRef? pexReactor = null;
         if (pex is not null)
         {

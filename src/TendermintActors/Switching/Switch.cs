@@ -215,9 +215,15 @@ public static class Switch
     public static Props Props(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
         Metrics.P2PMetrics? metrics = null)
     {
+        Check(key, settings, reactors);
+        return Akka.Actor.Props.Create(() => new SwitchActor(key, settings, reactors, transport, metrics));
+    }
+
+    /// <summary>What <see cref="Props"/> checks, for callers that start other actors first (the hosting's PEX).</summary>
+    internal static void Check(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors)
+    {
         settings.Validate();
         CheckOwnNodeInfo(key, settings, reactors);
-        return Akka.Actor.Props.Create(() => new SwitchActor(key, settings, reactors, transport, metrics));
     }
 
     /// <summary>

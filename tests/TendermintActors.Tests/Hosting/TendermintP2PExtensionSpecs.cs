@@ -35,6 +35,22 @@ public sealed class TendermintP2PExtensionSpecs(ITestOutputHelper output) : Test
     }
 
     [Fact]
+    public async Task A_node_the_switch_would_refuse_starts_no_actor_at_all()
+    {
+        using var key = NodeKey.Generate();
+        var pex = new PexOptions(new TendermintActors.Pex.PexReactor.Settings(),
+            new TendermintActors.Pex.AddrBook.Settings(Path.Combine(Path.GetTempPath(), $"refused-{Guid.NewGuid():N}.json")));
+        var settings = SwitchSettings.From(Sys.TendermintP2P().Settings) with { TxIndex = "maybe" };
+
+        var e = Assert.Throws<ArgumentException>(() =>
+            Sys.TendermintP2P().StartNode(key, [], name: "refused", settings: settings, pex: pex));
+
+        Assert.StartsWith("peers would refuse this node's info: other.tx_index 'maybe'", e.Message);
+        foreach (var path in new[] { "/user/refused", "/user/refused-addrbook", "/user/refused-pex" })
+            await Assert.ThrowsAsync<ActorNotFoundException>(() => Sys.ActorSelection(path).ResolveOne(Dilated(Timeout)));
+    }
+
+    [Fact]
     public async Task Coordinated_shutdown_stops_peers_gracefully_before_the_system_terminates()
     {
         var probeA = CreateTestProbe();
