@@ -345,8 +345,8 @@ public sealed record P2PSettings
         return ids;
     }
 
-    private static readonly TimeSpan GoEnsurePeersPeriod = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan GoMinRequestInterval = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan GoEnsurePeersPeriod = Protocol.Pex.PexConstants.DefaultEnsurePeersPeriod;
+    private static readonly TimeSpan GoMinRequestInterval = Protocol.Pex.PexConstants.MinReceiveRequestInterval(GoEnsurePeersPeriod);
 
     /// <summary>Longest PEX ban: far past any use, and well inside what a date can hold when added to now.</summary>
     public static readonly TimeSpan MaxBanTime = TimeSpan.FromDays(36500);

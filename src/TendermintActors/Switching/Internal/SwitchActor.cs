@@ -71,18 +71,16 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         _settings = settings;
         _reactors = reactors;
         _transport = transport;
+        // Switch.Props has checked the channels (each valid, each owned once) with the rest of the node info.
         var channels = new List<ChannelDescriptor>();
         foreach (var registration in reactors)
         {
             foreach (var channel in registration.Channels)
             {
-                if (_reactorsByChannel.TryGetValue(channel.Id, out var owner))
-                    throw new ArgumentException($"channel 0x{channel.Id:x2} of reactor '{registration.Name}' is already owned by {owner.Path}");
                 _reactorsByChannel[channel.Id] = registration.Reactor;
                 channels.Add(channel);
             }
         }
-        ChannelDescriptor.ValidateSet(channels);
         _channels = channels;
         foreach (var address in settings.PersistentPeers)
             _persistent[address.Id] = address;
