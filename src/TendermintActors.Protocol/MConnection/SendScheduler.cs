@@ -15,6 +15,33 @@ public enum EnqueueResult
 }
 
 /// <summary>
+/// How <see cref="SendScheduler"/> chooses the channel that sends the next packet (<c>tendermint.p2p.queue-type</c>;
+/// the names are Tendermint v0.35's <c>queue-type</c> values). Every strategy keeps each channel's messages in order
+/// and never interleaves the fragments of one channel's messages; they differ in how channels share the connection.
+/// </summary>
+public enum SendQueueType
+{
+    /// <summary>
+    /// Go v0.34's rule: the channel with the least <c>recentlySent / priority</c> (recentlySent decays ×0.8 every
+    /// 2 s). Under saturation channels share bytes in proportion to their priorities; a channel that was quiet lately
+    /// goes first.
+    /// </summary>
+    Priority,
+    /// <summary>
+    /// First come, first served across channels: the message enqueued earliest goes out whole before the next one
+    /// starts, whatever its channel. Priorities are ignored; a large message delays everything queued after it.
+    /// </summary>
+    Fifo,
+    /// <summary>
+    /// Weighted deficit round robin: channels with something to send take turns; each turn a channel's credit grows
+    /// by <c>priority</c> largest packets and it sends packets while its credit covers them. Under saturation shares
+    /// follow the priorities exactly within one round, with no memory of past traffic; every backlogged channel sends
+    /// at least one packet per round.
+    /// </summary>
+    Wdrr,
+}
+
+/// <summary>
 /// The next <c>PacketMsg</c> to put on the wire: <see cref="Data"/> is a slice of the enqueued message, not a copy,
 /// so it is valid as long as the caller keeps that message's memory unchanged.
 /// </summary>
@@ -47,8 +74,8 @@ public readonly record struct ChannelSendStatus(
 
 /// <summary>
 /// The sending half of an MConnection (PROTOCOL.md §5) without I/O: per-channel bounded queues of whole messages,
-/// and a scheduler that picks the channel with the least <c>recentlySent / priority</c> and cuts the next fragment
-/// of its current message. Single-threaded: one owner (a stream stage) calls everything, and passes time in by
+/// and a scheduler that picks a channel (by default the one with the least <c>recentlySent / priority</c>; see
+/// <see cref="SendQueueType"/>) and cuts the next fragment of its current message. Single-threaded: one owner (a stream stage) calls everything, and passes time in by
 /// calling <see cref="Decay"/> every 2 s.
 /// </summary>
 /// <remarks>
@@ -63,9 +90,18 @@ public sealed class SendScheduler
     private readonly Channel?[] _byId = new Channel?[256];
     private readonly int _maxPacketSize;
     private int _pendingMessages;
+    // Fifo: the order in which messages were enqueued, over all channels.
+    private long _nextSequence;
+    // Wdrr: the channel whose turn it is, and whether it has been given this turn's credit.
+    private int _turn;
+    private bool _turnCredited;
 
-    public SendScheduler(IEnumerable<ChannelDescriptor> channels, int maxPacketPayloadSize = PacketCodec.DefaultMaxPayloadSize)
+    public SendScheduler(IEnumerable<ChannelDescriptor> channels, int maxPacketPayloadSize = PacketCodec.DefaultMaxPayloadSize,
+        SendQueueType queueType = SendQueueType.Priority)
     {
+        if (!Enum.IsDefined(queueType))
+            throw new ArgumentOutOfRangeException(nameof(queueType), queueType, "not a queue type");
+        QueueType = queueType;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPacketPayloadSize);
         var descriptors = channels?.ToArray() ?? throw new ArgumentNullException(nameof(channels));
         ChannelDescriptor.ValidateSet(descriptors);
@@ -81,6 +117,8 @@ public sealed class SendScheduler
     public IReadOnlyList<ChannelDescriptor> Channels { get; }
 
     public int MaxPacketPayloadSize { get; }
+
+    public SendQueueType QueueType { get; }
 
     /// <summary>True while some channel has a message, or part of one, to send.</summary>
     public bool HasPending => _pendingMessages > 0;
@@ -104,10 +142,11 @@ public sealed class SendScheduler
         if (!ch.CanAccept)
             return EnqueueResult.QueueFull;
 
+        var sequence = _nextSequence++;
         if (ch.HasCurrent)
-            ch.Waiting.Enqueue(message);
+            ch.Waiting.Enqueue((message, sequence));
         else
-            ch.StartMessage(message);
+            ch.StartMessage(message, sequence);
         _pendingMessages++;
         PendingBytes += message.Length;
         ch.PendingBytes += message.Length;
@@ -144,23 +183,15 @@ public sealed class SendScheduler
         if (_pendingMessages == 0)
             return false;
 
-        Channel? least = null;
-        // float, as Go computes the ratio: near-equal ratios tie the same way.
-        var leastRatio = float.MaxValue;
-        foreach (var ch in _channels)
+        var channel = QueueType switch
         {
-            if (!ch.HasCurrent || (quietOnly && ch.SentThisPeriod >= _maxPacketSize)) continue;
-            var ratio = (float)ch.RecentlySent / ch.Descriptor.Priority;
-            if (least is null || ratio < leastRatio)
-            {
-                least = ch;
-                leastRatio = ratio;
-            }
-        }
-        if (least is null)
+            SendQueueType.Fifo => EarliestMessage(quietOnly),
+            SendQueueType.Wdrr => NextTurn(quietOnly),
+            _ => LeastRecentlySentOverPriority(quietOnly),
+        };
+        if (channel is null)
             return false;
 
-        var channel = least;
         var id = channel.Descriptor.Id;
         var remaining = channel.Current.Length - channel.Offset;
         var take = Math.Min(remaining, MaxPacketPayloadSize);
@@ -178,17 +209,90 @@ public sealed class SendScheduler
         var size = PacketCodec.SizeOfPacketMsg(id, eof, take);
         channel.RecentlySent += size;
         channel.SentThisPeriod += size;
+        channel.Credit -= size;
         if (eof)
         {
             _pendingMessages--;
             if (channel.Waiting.TryDequeue(out var next))
-                channel.StartMessage(next);
+                channel.StartMessage(next.Message, next.Sequence);
             else
                 channel.EndMessage();
+        }
+        // Deficit round robin: a channel left with nothing to send keeps no credit, and its turn ends.
+        if (QueueType == SendQueueType.Wdrr && !channel.HasCurrent)
+        {
+            channel.Credit = 0;
+            EndTurn();
         }
         fragment = new PacketMsgFragment(id, eof, data);
         return true;
     }
+
+    private bool Eligible(Channel ch, bool quietOnly) => ch.HasCurrent && (!quietOnly || ch.SentThisPeriod < _maxPacketSize);
+
+    private Channel? LeastRecentlySentOverPriority(bool quietOnly)
+    {
+        Channel? least = null;
+        // float, as Go computes the ratio: near-equal ratios tie the same way.
+        var leastRatio = float.MaxValue;
+        foreach (var ch in _channels)
+        {
+            if (!Eligible(ch, quietOnly)) continue;
+            var ratio = (float)ch.RecentlySent / ch.Descriptor.Priority;
+            if (least is null || ratio < leastRatio)
+            {
+                least = ch;
+                leastRatio = ratio;
+            }
+        }
+        return least;
+    }
+
+    private Channel? EarliestMessage(bool quietOnly)
+    {
+        Channel? earliest = null;
+        foreach (var ch in _channels)
+            if (Eligible(ch, quietOnly) && (earliest is null || ch.CurrentSequence < earliest.CurrentSequence))
+                earliest = ch;
+        return earliest;
+    }
+
+    private Channel? NextTurn(bool quietOnly)
+    {
+        // Each eligible channel's credit reaches at least one largest packet on its turn, so one pass over the
+        // channels (plus the one whose turn it is) finds a sender whenever one is eligible.
+        for (var visited = 0; visited <= _channels.Length; visited++)
+        {
+            var ch = _channels[_turn];
+            if (!Eligible(ch, quietOnly))
+            {
+                if (!ch.HasCurrent)
+                    ch.Credit = 0;
+                EndTurn();
+                continue;
+            }
+            if (!_turnCredited)
+            {
+                ch.Credit += (long)ch.Descriptor.Priority * _maxPacketSize;
+                _turnCredited = true;
+            }
+            // Capped at the largest packet, so that one turn's credit always covers one packet (a channel ID of 0x80
+            // or more makes a full fragment a byte longer); what is spent beyond the credit is owed next turn.
+            if (ch.Credit >= Math.Min(NextPacketSize(ch), _maxPacketSize))
+                return ch;
+            EndTurn();
+        }
+        return null;
+    }
+
+    private void EndTurn()
+    {
+        _turn = (_turn + 1) % _channels.Length;
+        _turnCredited = false;
+    }
+
+    private int NextPacketSize(Channel ch) =>
+        PacketCodec.SizeOfPacketMsg(ch.Descriptor.Id, eof: false, Math.Min(ch.Current.Length - ch.Offset, MaxPacketPayloadSize));
 
     /// <summary>Multiplies every channel's recentlySent by 0.8, truncating as Go does; the owner calls it every 2 s.</summary>
     public void Decay()
@@ -212,8 +316,10 @@ public sealed class SendScheduler
     private sealed class Channel(ChannelDescriptor descriptor)
     {
         public readonly ChannelDescriptor Descriptor = descriptor;
-        public readonly Queue<ReadOnlyMemory<byte>> Waiting = new();
+        public readonly Queue<(ReadOnlyMemory<byte> Message, long Sequence)> Waiting = new();
         public ReadOnlyMemory<byte> Current;
+        public long CurrentSequence;
+        public long Credit;
         public bool HasCurrent;
         public int Offset;
         public long RecentlySent;
@@ -222,9 +328,10 @@ public sealed class SendScheduler
 
         public bool CanAccept => Waiting.Count < Descriptor.SendQueueCapacity;
 
-        public void StartMessage(ReadOnlyMemory<byte> message)
+        public void StartMessage(ReadOnlyMemory<byte> message, long sequence)
         {
             Current = message;
+            CurrentSequence = sequence;
             Offset = 0;
             HasCurrent = true;
         }
