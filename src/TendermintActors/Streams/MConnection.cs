@@ -172,6 +172,9 @@ public sealed record MConnectionSettings
     /// <summary>Most bytes handed downstream in one element while packets queue up (at least one whole packet).</summary>
     public int MaxWriteBatchBytes { get; init; } = 64 * 1024;
 
+    /// <summary>How the sender chooses among channels with something to send (<see cref="SendQueueType"/>).</summary>
+    public SendQueueType QueueType { get; init; } = SendQueueType.Priority;
+
     /// <summary>
     /// Each write goes downstream as a view of one buffer the stage keeps, valid only until it is pulled again, instead
     /// of in a fresh array. Only for a consumer fused with the stage that is done with a write before it pulls again:
@@ -217,6 +220,8 @@ public sealed record MConnectionSettings
             throw new ArgumentException($"MaxWriteBatchBytes must be positive, got {MaxWriteBatchBytes}");
         if (ReceiveWindowBytes <= 0)
             throw new ArgumentException($"ReceiveWindowBytes must be positive, got {ReceiveWindowBytes}");
+        if (!Enum.IsDefined(QueueType))
+            throw new ArgumentException($"QueueType must be Priority, Fifo or Wdrr, got {QueueType}");
     }
 }
 

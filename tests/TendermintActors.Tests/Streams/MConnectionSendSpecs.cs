@@ -149,6 +149,27 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
         Assert.Equal(new[] { 0x01, 0x20, 0x90 }, packets.Where(p => p.PacketMsg.Eof).Select(p => p.PacketMsg.ChannelId).Order());
     }
 
+    [Theory]
+    [InlineData(SendQueueType.Priority, new byte[] { 0x01, 0x20, 0x01, 0x01 })]
+    [InlineData(SendQueueType.Fifo, new byte[] { 0x01, 0x01, 0x01, 0x20 })]
+    [InlineData(SendQueueType.Wdrr, new byte[] { 0x01, 0x20, 0x01, 0x01 })]
+    public void The_queue_type_decides_which_channel_sends_first(SendQueueType queueType, byte[] expectedChannels)
+    {
+        var owner = CreateTestProbe();
+        var remote = CreateTestProbe();
+        var gate = new GatedSink.Gate();
+        var handle = RunAgainst(Unlimited with { QueueType = queueType }, ThreeChannels, owner, Writes(), GatedSink.Create(remote, gate));
+
+        // A three-packet message on the low-priority channel, then a small one on a higher-priority channel.
+        handle.Send(0x01, Bytes(3000, 1));
+        handle.Send(0x20, Bytes(100, 2));
+        AwaitStatus(handle, owner); // both queued before downstream asks
+
+        gate.Request();
+        var packets = PacketWire.Packets(remote.ExpectMsg<ByteString>(Timeout));
+        Assert.Equal(expectedChannels, packets.Select(p => (byte)p.PacketMsg.ChannelId));
+    }
+
     [Fact]
     public void A_write_never_exceeds_the_batch_limit()
     {

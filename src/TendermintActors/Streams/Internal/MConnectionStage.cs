@@ -117,7 +117,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             _handle = handle;
             _owner = stage._owner;
             var payload = _settings.MaxPacketMsgPayloadSize;
-            _scheduler = new SendScheduler(stage._channels, payload);
+            _scheduler = new SendScheduler(stage._channels, payload, stage._settings.QueueType);
             _reassembler = new Reassembler(stage._channels);
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(payload));
             _onPacket = OnPacket;
