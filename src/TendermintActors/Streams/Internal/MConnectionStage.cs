@@ -11,7 +11,7 @@ namespace TendermintActors.Streams.Internal;
 
 /// <summary>
 /// I/O shell around the MConnection cores (<see cref="SendScheduler"/>, <see cref="PacketDecoder"/>,
-/// <see cref="Reassembler"/>, <see cref="PingPongState"/>): plaintext in → messages to the owner, messages from the
+/// <see cref="Reassembler"/>, <see cref="PingPongState"/>, <see cref="TokenBucket"/>, <see cref="ReceiveWindow"/>): plaintext in → messages to the owner, messages from the
 /// handle → plaintext out. All timing comes from stage timers, so it follows the materializer's scheduler.
 /// Policies are described on <see cref="MConnection"/>.
 /// </summary>
@@ -62,8 +62,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private readonly Reassembler _reassembler;
         private readonly PacketDecoder _decoder;
         private readonly PacketDecoder.PacketHandler _onPacket; // OnPacket, made a delegate once
-        private readonly ReceiveChannel?[] _receive = new ReceiveChannel?[256];
-        private readonly ReceiveChannel[] _receiveChannels;
+        private readonly ReceiveWindow?[] _receive = new ReceiveWindow?[256];
+        private readonly ReceiveWindow[] _receiveChannels;
         private readonly List<PacketMsgFragment> _batch = [];
         // Messages delivered but not yet told to the owner: told together at the end of each read (or ack).
         private readonly List<ReceivedMessage> _delivered = [];
@@ -87,21 +87,13 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private bool _finished;
         private Exception? _failure;
 
-        // Token buckets holding up to one FlushThrottle's worth of bytes (the burst an idle connection may send at
-        // once), refilled every RefillTick with what the rate earned since the last refill: a connection that spent
-        // its budget resumes at the first refill that brings it above zero, typically the next one, not a whole
-        // FlushThrottle later, so a small message queued behind a rate-limited bulk transfer goes out within ~10 ms.
-        // A bucket may go negative (one packet or read over budget, or the quiet path's packets), which the next
-        // refills pay back, so the long-run rate holds even when the budget per tick is below a packet.
-        private long _sendTokens;
-        private long _recvTokens;
-        private readonly long _sendBurst;
-        private readonly long _recvBurst;
+        // The rate limits: buckets holding up to one FlushThrottle's worth of bytes (at least three ticks' worth),
+        // refilled every RefillTick with what the rate earned since the last refill (see TokenBucket).
+        private readonly TokenBucket _send;
+        private readonly TokenBucket _recv;
         private readonly long _sendRefill; // one tick's worth, the bound on the quiet path's debt
         private readonly TimeSpan _refillTick;
         private TimeSpan _lastRefill;
-        private double _sendCarry;
-        private double _recvCarry;
 
         private long _bytesSent;
         private long _bytesReceived;
@@ -121,9 +113,9 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             _reassembler = new Reassembler(stage._channels);
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(payload));
             _onPacket = OnPacket;
-            _receiveChannels = new ReceiveChannel[stage._channels.Length];
+            _receiveChannels = new ReceiveWindow[stage._channels.Length];
             for (var i = 0; i < stage._channels.Length; i++)
-                _receive[stage._channels[i].Id] = _receiveChannels[i] = new ReceiveChannel(stage._channels[i], _settings.ReceiveWindowBytes);
+                _receive[stage._channels[i].Id] = _receiveChannels[i] = new ReceiveWindow(stage._channels[i], _settings.ReceiveWindowBytes);
 
             // Channel IDs from 0x80 take a two-byte varint: that is the largest packet we can cut.
             _largestPacket = PacketCodec.SizeOfPacketMsg(0xff, eof: true, payload);
@@ -132,24 +124,16 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             // At least three ticks' worth, so that a tick the scheduler delivers late (its wheel turns every 10 ms) does
             // not hit the cap with what it earned.
             var burstPeriod = _settings.FlushThrottle > 3 * MaxRefillTick ? _settings.FlushThrottle : 3 * MaxRefillTick;
-            _sendBurst = Budget(_settings.SendRate, burstPeriod);
-            _recvBurst = Budget(_settings.RecvRate, burstPeriod);
-            _sendRefill = Budget(_settings.SendRate, _refillTick);
-            _sendTokens = _sendBurst;
-            _recvTokens = _recvBurst;
+            _send = new TokenBucket(_settings.SendRate, burstPeriod);
+            _recv = new TokenBucket(_settings.RecvRate, burstPeriod);
+            _sendRefill = TokenBucket.Budget(_settings.SendRate, _refillTick);
 
             SetHandler(stage._in, onPush: OnPush, onUpstreamFinish: OnUpstreamFinish, onUpstreamFailure: Fail);
             SetHandler(stage._out, onPull: PushOut, onDownstreamFinish: OnDownstreamFinish);
         }
 
-        private static long Budget(long rate, TimeSpan period) =>
-            rate == 0 ? 0 : Math.Max(1, (long)(rate * period.TotalSeconds));
-
-        private bool SendLimited => _settings.SendRate > 0;
-        private bool RecvLimited => _settings.RecvRate > 0;
-
         /// <summary>Reads stop because of us (a channel at its bound, or the receive budget spent), not the remote.</summary>
-        private bool ReadsPausedByUs => _channelsAtBound > 0 || (RecvLimited && _recvTokens <= 0);
+        private bool ReadsPausedByUs => _channelsAtBound > 0 || !_recv.HasBudget;
 
         // The scheduler's clock (moved by Akka's TestScheduler in specs): PingPongState's bookkeeping and the rate
         // limits' refills; decisions are taken by timers.
@@ -202,14 +186,14 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                     break;
                 case RefillTimer:
                     var now = Now;
-                    // The scheduler's clock is the wall clock: a step back must not take budget away.
-                    var elapsed = Math.Max(0, (now - _lastRefill).TotalSeconds);
+                    // The scheduler's clock is the wall clock: a step back takes no budget away (TokenBucket.Refill).
+                    var elapsed = now - _lastRefill;
                     _lastRefill = now;
                     // Stop refilling only after a whole tick in which nothing was spent: a timer restarted for every
                     // burst would first fire a scheduler tick late each time, and the cap would eat what it earned.
-                    var idle = _sendTokens >= _sendBurst && _recvTokens >= _recvBurst;
-                    _sendTokens = Refilled(_sendTokens, _settings.SendRate, elapsed, _sendBurst, ref _sendCarry);
-                    _recvTokens = Refilled(_recvTokens, _settings.RecvRate, elapsed, _recvBurst, ref _recvCarry);
+                    var idle = _send.IsFull && _recv.IsFull;
+                    _send.Refill(elapsed);
+                    _recv.Refill(elapsed);
                     _scheduler.StartQuietPeriod();
                     if (idle)
                         CancelTimer(RefillTimer);
@@ -224,22 +208,6 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             if (IsTimerActive(RefillTimer)) return;
             _lastRefill = Now; // the buckets were full until now
             ScheduleRepeatedly(RefillTimer, _refillTick);
-        }
-
-        /// <summary>
-        /// Adds what <paramref name="rate"/> earns over <paramref name="seconds"/> (the time since the last refill, so
-        /// that a tick a little late loses nothing while the bucket is below its cap), carrying fractions of a byte to
-        /// the next refill (so that rates below 100 B/s hold too), up to <paramref name="burst"/>.
-        /// </summary>
-        private static long Refilled(long tokens, long rate, double seconds, long burst, ref double carry)
-        {
-            if (rate == 0) return tokens;
-            carry += rate * seconds;
-            var whole = (long)carry;
-            carry -= whole;
-            if (tokens + whole < burst) return tokens + whole;
-            carry = 0;
-            return burst;
         }
 
         // ---- commands from the handle ----
@@ -301,11 +269,11 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private void Ack(byte channel, int count)
         {
             if (_receive[channel] is not { } ch) return;
-            var wasAtBound = ch.AtBound;
+            var wasAtBound = ch.IsFull;
             ch.Acknowledge(count);
-            while (!ch.AtBound && ch.Held.TryDequeue(out var message))
+            while (!ch.IsFull && ch.Held.TryDequeue(out var message))
                 Deliver(ch, message);
-            if (wasAtBound && !ch.AtBound)
+            if (wasAtBound && !ch.IsFull)
                 _channelsAtBound--;
         }
 
@@ -342,14 +310,14 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             while (_scheduler.HasPending && size + _largestPacket <= _batchLimit)
             {
                 PacketMsgFragment fragment;
-                if (!SendLimited || packetBytes < _sendTokens)
+                if (!_send.Limited || packetBytes < _send.Tokens)
                 {
                     if (!_scheduler.TryNextPacket(out fragment)) break;
                 }
                 // The budget is spent (typically by a bulk transfer): a channel that has been quiet since the last
                 // refill may still send one packet now rather than after the next one, as long as the debt stays
                 // within one refill, which pays it back; so the long-run rate holds.
-                else if (_sendTokens - packetBytes - _largestPacket < -_sendRefill || !_scheduler.TryNextQuietPacket(out fragment))
+                else if (_send.Tokens - packetBytes - _largestPacket < -_sendRefill || !_scheduler.TryNextQuietPacket(out fragment))
                 {
                     break;
                 }
@@ -387,9 +355,9 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                 offset += fragment.WriteTo(buffer.AsSpan(offset));
 
             _bytesSent += size;
-            if (SendLimited)
+            if (_send.Limited)
             {
-                _sendTokens -= size;
+                _send.Spend(size);
                 EnsureRefilling();
             }
             Push(_stage._out, ByteString.FromBytes(buffer, 0, size));
@@ -442,9 +410,9 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         {
             var chunk = Grab(_stage._in);
             _bytesReceived += chunk.Count;
-            if (RecvLimited)
+            if (_recv.Limited)
             {
-                _recvTokens -= chunk.Count;
+                _recv.Spend(chunk.Count);
                 EnsureRefilling();
             }
             try
@@ -481,19 +449,19 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             }
         }
 
-        private void Receive(ReceiveChannel ch, byte[] message)
+        private void Receive(ReceiveWindow ch, byte[] message)
         {
-            if (ch.AtBound)
+            if (ch.IsFull)
             {
                 ch.Held.Enqueue(message);
                 return;
             }
             Deliver(ch, message);
-            if (ch.AtBound)
+            if (ch.IsFull)
                 _channelsAtBound++;
         }
 
-        private void Deliver(ReceiveChannel ch, byte[] message)
+        private void Deliver(ReceiveWindow ch, byte[] message)
         {
             ch.Delivered(message.Length);
             _delivered.Add(new ReceivedMessage(ch.Id, message));
@@ -584,39 +552,6 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             TellDelivered();
             _handle.Stopped(reason);
             _owner.Tell(new MConnection.Stopped(reason));
-        }
-
-        /// <summary>
-        /// One channel's receive window: messages delivered and not yet acknowledged, counted (at most
-        /// <see cref="Bound"/>) and in bytes (reading pauses once they reach <see cref="WindowBytes"/>, so a channel
-        /// holds at most one message beyond it, and a message larger than the window still goes through alone).
-        /// Acknowledgements are counts: they free the oldest deliveries' bytes first.
-        /// </summary>
-        private sealed class ReceiveChannel(ChannelDescriptor descriptor, long windowBytes)
-        {
-            public readonly byte Id = descriptor.Id;
-            public readonly int Bound = Math.Max(1, descriptor.RecvBufferCapacity);
-            public readonly long WindowBytes = windowBytes;
-            public readonly Queue<byte[]> Held = new();
-            private readonly Queue<int> _unacknowledgedSizes = new();
-
-            public int Unacknowledged => _unacknowledgedSizes.Count;
-            public long UnacknowledgedBytes { get; private set; }
-
-            public bool AtBound => Unacknowledged >= Bound || UnacknowledgedBytes >= WindowBytes;
-
-            public void Delivered(int size)
-            {
-                _unacknowledgedSizes.Enqueue(size);
-                UnacknowledgedBytes += size;
-            }
-
-            /// <summary>An owner acknowledging more than it got is its own bug; it must not lift the bound for messages to come.</summary>
-            public void Acknowledge(int count)
-            {
-                for (; count > 0 && _unacknowledgedSizes.TryDequeue(out var size); count--)
-                    UnacknowledgedBytes -= size;
-            }
         }
     }
 }
