@@ -17,7 +17,7 @@ public enum FrameCipherImplementation
 
 /// <summary>
 /// ChaCha20-Poly1305 with no associated data over one direction's key. Three implementations sit behind it so the
-/// benchmark can compare them; <see cref="Default"/> is the fastest available one as measured (see README, "Figures").
+/// benchmark can compare them; <see cref="Default"/> is the fastest available one as measured (see docs/performance.md).
 /// An instance serves one direction and is called from one thread at a time.
 /// </summary>
 internal abstract class FrameCipher : IDisposable
@@ -28,7 +28,7 @@ internal abstract class FrameCipher : IDisposable
 
     /// <summary>
     /// The hot-path choice: OpenSSL called directly where libcrypto is present, else NSec. Per 1028-byte frame OpenSSL
-    /// measured fastest, then NSec, then the BCL's wrapper around OpenSSL (README, "Figures").
+    /// measured fastest, then NSec, then the BCL's wrapper around OpenSSL (docs/performance.md).
     /// </summary>
     /// <remarks>
     /// The environment variable <c>TENDERMINTACTORS_FRAME_CIPHER</c> (<c>openssl</c>, <c>nsec</c> or <c>bcl</c>, read once

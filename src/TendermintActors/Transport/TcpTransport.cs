@@ -13,7 +13,7 @@ namespace TendermintActors.Transport;
 /// Not Akka.IO's TCP (which Akka.Streams' <c>Tcp</c> is built on): that puts an actor between the socket and the
 /// stream, so every read and every write acknowledgement is two more mailbox hops, and it copies each read into a new
 /// array. Here socket operations that complete at once are handled in the stage at once, and the peer pipeline reads
-/// into one reused buffer. Measured: +14-20 % throughput between two nodes (README, "Performance").
+/// into one reused buffer. Measured: +14-20 % throughput between two nodes (docs/performance.md).
 /// </para>
 /// </summary>
 public sealed class TcpTransport : IP2PTransport
