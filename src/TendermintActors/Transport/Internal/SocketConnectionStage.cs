@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -18,12 +19,42 @@ internal sealed class LendReads : Attributes.IAttribute
 }
 
 /// <summary>
+/// Lets a spec watch a <see cref="SocketConnectionStage"/>'s read buffer: how many bytes of pooled buffer it holds
+/// right now, and how often it rented and returned one. Written by the stage, read by the spec.
+/// </summary>
+internal sealed class ReadBufferProbe : Attributes.IAttribute
+{
+    private int _held;
+    private int _rents;
+    private int _returns;
+
+    public int HeldBytes => Volatile.Read(ref _held);
+    public int Rents => Volatile.Read(ref _rents);
+    public int Returns => Volatile.Read(ref _returns);
+
+    internal void Rented(int bytes)
+    {
+        Volatile.Write(ref _held, bytes);
+        Interlocked.Increment(ref _rents);
+    }
+
+    internal void Returned()
+    {
+        Volatile.Write(ref _held, 0);
+        Interlocked.Increment(ref _returns);
+    }
+}
+
+/// <summary>
 /// One TCP connection as a flow over a <see cref="Socket"/>: what comes in is written, what the remote sends comes
 /// out. Either given an accepted socket or dialling one itself (the materialised task gives the remote's address).
 /// <para>
 /// Writes are paced by completion: the next element is pulled only once the socket has taken the last one, so the
 /// stage is done with each element before it pulls again (<see cref="IP2PTransport.TakesWritesBeforePulling"/>).
 /// Reads happen only on demand, into one buffer, and go out as a copy or, with <see cref="LendReads"/>, as a view.
+/// An idle connection holds no read buffer: when the socket has nothing to read, the stage waits for readability
+/// with a zero-byte receive and rents its buffer from the shared pool only once bytes are there (as Kestrel does),
+/// giving it back when the socket is drained again.
 /// Socket operations that complete at once are handled at once; only the ones that wait cross to the stage through
 /// an async callback.
 /// </para>
@@ -37,9 +68,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
 {
     /// <summary>
     /// The most one read takes from the socket at first. A read that fills the buffer doubles it for the next, up to
-    /// <see cref="MaxReadBufferSize"/>: a quiet peer keeps 64 KiB, one that streams gets fewer, larger reads (at 64 KiB
-    /// messages between two processes, ~13 % less CPU on the receiving node and ~500 instead of ~410 MB/s, medians of
-    /// six interleaved runs each; no difference at 1 KiB).
+    /// <see cref="MaxReadBufferSize"/>: a peer that streams gets fewer, larger reads (docs/performance.md).
     /// </summary>
     internal const int ReadBufferSize = 64 * 1024;
 
@@ -88,7 +117,8 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     {
         var connected = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
         return new LogicAndMaterializedValue<Task<EndPoint>>(
-            new Logic(this, connected, inheritedAttributes.GetAttribute<LendReads>() is not null), connected.Task);
+            new Logic(this, connected, inheritedAttributes.GetAttribute<LendReads>() is not null,
+                inheritedAttributes.GetAttribute<ReadBufferProbe>()), connected.Task);
     }
 
     /// <summary>
@@ -195,7 +225,18 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         private Socket? _socket;
         private SocketAsyncEventArgs? _readArgs;
         private SocketAsyncEventArgs? _writeArgs;
-        private byte[] _readBuffer = [];
+        private readonly ReadBufferProbe? _probe;
+        // Rented from the pool while bytes are coming, null while the connection is idle.
+        private byte[]? _readBuffer;
+        // The size the next rented buffer gets: grows when reads fill the buffer, and is kept while none is held.
+        private int _readBufferSize = ReadBufferSize;
+        // Downstream holds a view of _readBuffer (lent) until it pulls again.
+        private bool _readBufferLent;
+        // The read in progress is a zero-byte receive, waiting for the socket to become readable.
+        private bool _awaitingData;
+        // The socket just became readable: the next read must take what is there, even when only a FIN is (which
+        // leaves nothing for FIONREAD to count).
+        private bool _readable;
         private bool _lastReadFilled;
         private bool _reading;
         private bool _writing;
@@ -205,11 +246,12 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         private bool _remoteFinished; // the remote's FIN seen (or the connection failed while draining)
         private bool _closed;
 
-        public Logic(SocketConnectionStage stage, TaskCompletionSource<EndPoint> connected, bool lendReads) : base(stage.Shape)
+        public Logic(SocketConnectionStage stage, TaskCompletionSource<EndPoint> connected, bool lendReads, ReadBufferProbe? probe) : base(stage.Shape)
         {
             _stage = stage;
             _connected = connected;
             _lendReads = lendReads;
+            _probe = probe;
             _onRead = GetAsyncCallback<Completion>(OnRead);
             _onWrite = GetAsyncCallback<Completion>(OnWrite);
             SetHandler(stage._in, onPush: OnPush, onUpstreamFinish: OnUpstreamFinish, onUpstreamFailure: Abort);
@@ -277,7 +319,6 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 Abort(new IOException($"connection failed: {e.Message}", e));
                 return;
             }
-            _readBuffer = GC.AllocateUninitializedArray<byte>(ReadBufferSize);
             _readArgs = new SocketAsyncEventArgs();
             _readArgs.Completed += (_, args) => _onRead(new Completion(args.BytesTransferred, args.SocketError));
             _writeArgs = new SocketAsyncEventArgs();
@@ -296,6 +337,8 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
 
         private void OnPull()
         {
+            // Whatever the last push lent is done with.
+            _readBufferLent = false;
             if (Connected && !_reading)
                 StartRead();
         }
@@ -307,10 +350,26 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             for (var drained = 0; ; drained++)
             {
                 _reading = true;
-                // Pulled again (or draining), so nothing holds what the last read lent: the buffer may be replaced.
-                if (_lastReadFilled && _readBuffer.Length < MaxReadBufferSize)
-                    _readBuffer = GC.AllocateUninitializedArray<byte>(_readBuffer.Length * 2);
-                _readArgs!.SetBuffer(_readBuffer, 0, _readBuffer.Length);
+                // Pulled again (or draining), so nothing holds what the last read lent: the buffer may be replaced,
+                // or given back when the socket has nothing more for now (then a zero-byte receive waits for more).
+                if (_readBuffer is not null && !_lastReadFilled && !_readable && NothingToRead())
+                    ReturnReadBuffer();
+                _readable = false;
+                if (_readBuffer is null)
+                {
+                    _awaitingData = true;
+                    _readArgs!.SetBuffer(Memory<byte>.Empty);
+                }
+                else
+                {
+                    if (_lastReadFilled && _readBuffer.Length < MaxReadBufferSize)
+                    {
+                        _readBufferSize = _readBuffer.Length * 2;
+                        ReturnReadBuffer();
+                        RentReadBuffer();
+                    }
+                    _readArgs!.SetBuffer(_readBuffer, 0, _readBuffer!.Length);
+                }
                 bool pending;
                 try
                 {
@@ -340,11 +399,49 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 StartRead();
         }
 
+        /// <summary>Whether the socket has no bytes waiting (FIONREAD); when in doubt, reading is the safe answer.</summary>
+        private bool NothingToRead()
+        {
+            try
+            {
+                return _socket!.Available == 0;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return false; // the read reports the failure
+            }
+        }
+
+        private void RentReadBuffer()
+        {
+            _readBuffer = ArrayPool<byte>.Shared.Rent(_readBufferSize);
+            _probe?.Rented(_readBuffer.Length);
+        }
+
+        private void ReturnReadBuffer()
+        {
+            if (_readBuffer is null) return;
+            ArrayPool<byte>.Shared.Return(_readBuffer);
+            _readBuffer = null;
+            _probe?.Returned();
+        }
+
         /// <summary>Takes one read's result; true when the next read should start at once (draining).</summary>
         private bool HandleRead(Completion read)
         {
             _reading = false;
             if (_closed) return false;
+            if (_awaitingData)
+            {
+                _awaitingData = false;
+                if (read.Error == SocketError.Success)
+                {
+                    // Readable: bytes or the remote's FIN are there, and the real read that follows takes them.
+                    RentReadBuffer();
+                    _readable = true;
+                    return true;
+                }
+            }
             if (read.Error != SocketError.Success)
             {
                 // While draining, our FIN is out or on its way and the stream above is done: a reset changes nothing.
@@ -359,7 +456,9 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             }
             if (read.Bytes == 0)
             {
-                // The remote's FIN: nothing more will come, but our writes may go on (half-close).
+                // The remote's FIN: nothing more will come, but our writes may go on (half-close). Nothing downstream
+                // holds a view of the buffer (we read only when pulled), and no read will need it again.
+                ReturnReadBuffer();
                 _remoteFinished = true;
                 if (!_readDone)
                 {
@@ -369,10 +468,11 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 CloseWhenDone();
                 return false;
             }
-            _lastReadFilled = read.Bytes == _readBuffer.Length;
+            _lastReadFilled = read.Bytes == _readBuffer!.Length;
             // Downstream stopped reading: what still comes is dropped until the remote's FIN (see CloseWhenDone).
             if (_readDone)
                 return true;
+            _readBufferLent = _lendReads;
             Push(_stage._out, _lendReads
                 ? ByteString.FromBytes(_readBuffer, 0, read.Bytes)
                 : ByteString.FromBytes(_readBuffer.AsSpan(0, read.Bytes).ToArray()));
@@ -573,6 +673,10 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             _connected.TrySetException(new IOException(_stage._accepted is null
                 ? $"cannot dial {_stage._host}:{_stage._port}: the connection was stopped before it was made"
                 : "the connection was stopped"));
+            // Back to the pool only when nothing can touch it any more: no receive in flight (the kernel writes into
+            // the buffer until it completes) and no view of it downstream. Otherwise the collector takes it.
+            if (_readBuffer is not null && !_reading && !_readBufferLent)
+                ReturnReadBuffer();
             _readArgs?.Dispose();
             _writeArgs?.Dispose();
         }
