@@ -106,6 +106,8 @@ public sealed class NodeStateSpecs
     [Fact]
     public async Task Start_warns_when_group_or_others_can_read_the_node_key_and_names_the_fix()
     {
+        if (OperatingSystem.IsWindows())
+            return; // no Unix modes there
         using var home = InitHome("exposed");
         File.SetUnixFileMode(home.NodeKeyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         var stderr = new StringWriter();
@@ -135,6 +137,8 @@ public sealed class NodeStateSpecs
     [InlineData(UnixFileMode.OtherExecute)]
     public void Any_group_or_other_bit_on_the_node_key_is_a_warning(UnixFileMode extra)
     {
+        if (OperatingSystem.IsWindows())
+            return; // no Unix modes there
         using var home = InitHome("bits");
         File.SetUnixFileMode(home.NodeKeyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | extra);
         Assert.Contains($"chmod 600 {home.NodeKeyFile}", NodeKeys.PermissionWarning(home.NodeKeyFile));
@@ -143,6 +147,8 @@ public sealed class NodeStateSpecs
     [Fact]
     public void A_key_generated_for_bench_or_crawl_is_written_owner_only()
     {
+        if (OperatingSystem.IsWindows())
+            return; // no Unix modes there
         using var home = new TempHome();
         using var key = NodeKeys.ForTool(home.Home);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(home.NodeKeyFile));
