@@ -16,6 +16,34 @@ internal static class NodeKeys
         return NodeKeyFile.LoadOrGenerate(home.NodeKeyFile);
     }
 
+    private const UnixFileMode GroupOrOthers =
+        UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
+        UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    /// <summary>
+    /// A warning when group or others may use the key file (mode &amp; 0o077), as CometBFT writes it 0600 and so do
+    /// <c>init</c> and <see cref="NodeKeyFile.Save"/>; null when it is private or the OS has no Unix modes.
+    /// </summary>
+    public static string? PermissionWarning(string path)
+    {
+        if (OperatingSystem.IsWindows())
+            return null;
+        UnixFileMode mode;
+        try
+        {
+            mode = File.GetUnixFileMode(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // it was just read; a race with a rename is not worth a second message
+        }
+        if ((mode & GroupOrOthers) == 0)
+            return null;
+        var octal = Convert.ToString((int)mode & 0b111_111_111, 8).PadLeft(3, '0');
+        return $"node key file {path} has mode {octal}: group or others can use the node's private key; " +
+               $"make it private with 'chmod 600 {path}'";
+    }
+
     public static bool TryLoad(string path, [NotNullWhen(true)] out NodeKey? key, [NotNullWhen(false)] out string? error)
     {
         key = null;

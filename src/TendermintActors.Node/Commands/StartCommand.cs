@@ -53,7 +53,7 @@ internal static class StartCommand
     /// system down through CoordinatedShutdown.
     /// </summary>
     internal sealed class RunningNode(ActorSystem system, NodeKey key, RunningSwitch sw, P2PSettings settings, string addrBookFile,
-        IActorRef? sink, NodeMetrics metrics, RpcServer.Running? rpc) : IAsyncDisposable
+        IActorRef? sink, NodeMetrics metrics, RpcServer.Running? rpc, HomeLock homeLock) : IAsyncDisposable
     {
         public ActorSystem System { get; } = system;
         public IActorRef Switch => sw.Switch;
@@ -80,6 +80,8 @@ internal static class StartCommand
             // After the switch has stopped: its peers record into these instruments until then.
             metrics.Dispose();
             key.Dispose();
+            // Last: the address book was saved as its actor stopped, and the next node on this home may write it now.
+            homeLock.Dispose();
         }
 
         public async ValueTask DisposeAsync() => await StopAsync();
@@ -203,6 +205,8 @@ internal static class StartCommand
         var keyFile = Resolve(home, p2p.NodeKeyFile);
         if (!NodeKeys.TryLoad(keyFile, out var key, out var keyError))
             throw new StartFailedException(keyError);
+        if (NodeKeys.PermissionWarning(keyFile) is { } keyWarning)
+            stderr.WriteLine($"warning: {keyWarning}");
 
         IPEndPoint? rpcEndpoint = null;
         if (options.RpcListenAddress.Length > 0)
@@ -216,6 +220,22 @@ internal static class StartCommand
                 key.Dispose();
                 throw new StartFailedException($"--{e.Message}");
             }
+        }
+
+        // One node per home, and its state writable, before anything starts or writes (Runtime/HomeLock.cs).
+        if (!HomeLock.TryAcquire(home.Root, out var homeLock, out var lockError))
+        {
+            key.Dispose();
+            throw new StartFailedException(lockError);
+        }
+        var notWritable = WritableDirectory.Check(Path.GetDirectoryName(keyFile)!, "the node key's directory");
+        if (notWritable is null && p2p.Pex)
+            notWritable = WritableDirectory.Check(Path.GetDirectoryName(Resolve(home, p2p.AddrBookFile))!, "the address book's directory");
+        if (notWritable is not null)
+        {
+            homeLock.Dispose();
+            key.Dispose();
+            throw new StartFailedException(notWritable);
         }
 
         var metrics = new NodeMetrics(p2p);
@@ -259,7 +279,7 @@ internal static class StartCommand
             if (rpc is not null)
                 stdout.WriteLine($"RPC on: {rpc.Address}");
             stdout.Flush();
-            return new RunningNode(system, key, sw, p2p, Resolve(home, p2p.AddrBookFile), sink, metrics, rpc);
+            return new RunningNode(system, key, sw, p2p, Resolve(home, p2p.AddrBookFile), sink, metrics, rpc, homeLock);
         }
         catch (Exception e) when (e is IOException or AskTimeoutException or OperationCanceledException or ArgumentException)
         {
@@ -267,6 +287,7 @@ internal static class StartCommand
             await system.Terminate();
             metrics.Dispose();
             key.Dispose();
+            homeLock.Dispose();
             throw new StartFailedException($"the node did not start: {e.Message}", e);
         }
     }

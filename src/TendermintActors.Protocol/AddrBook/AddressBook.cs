@@ -225,7 +225,8 @@ public sealed class AddressBook
     /// <summary>
     /// Go's isBad: a new address not tried in the last minute that was last tried a month ago, or never
     /// succeeded after <see cref="NumRetries"/> tries, or failed <see cref="MaxFailures"/> times with no success in
-    /// a week. Old (good) addresses are never bad.
+    /// a week. Old (good) addresses are never bad. As in Go, a bad address is only dropped to make room in its full
+    /// new bucket (<see cref="ExpireNew"/>), never by age alone: a book that sat unused for a month keeps its addresses.
     /// </summary>
     public static bool IsBad(KnownAddress ka, DateTime now)
     {
@@ -240,15 +241,6 @@ public sealed class AddressBook
         if (ka.LastSuccess < now - MinBadDays && ka.Attempts >= MaxFailures)
             return true;
         return false;
-    }
-
-    /// <summary>Drops every bad address (see <see cref="IsBad"/>); returns what it dropped.</summary>
-    public IReadOnlyList<NetAddress> Prune(DateTime now)
-    {
-        var bad = _lookup.Values.Where(ka => IsBad(ka, now)).ToList();
-        foreach (var ka in bad)
-            RemoveFromAllBuckets(ka);
-        return bad.Select(ka => ka.Addr).ToList();
     }
 
     /// <summary>
@@ -368,7 +360,10 @@ public sealed class AddressBook
         _lookup[ka.Id] = ka;
     }
 
-    /// <summary>Makes room in a full new bucket: a bad entry if there is one, else the one tried longest ago.</summary>
+    /// <summary>
+    /// Makes room in a full new bucket, as Go's expireNew: one bad entry if there is one, else the one tried longest
+    /// ago. This is the only place where bad addresses leave the book.
+    /// </summary>
     private void ExpireNew(int index, DateTime now)
     {
         var bucket = _newBuckets[index];

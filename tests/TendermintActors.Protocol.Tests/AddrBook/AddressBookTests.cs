@@ -246,20 +246,31 @@ public sealed class AddressBookTests
     }
 
     [Fact]
-    public void Prune_must_drop_bad_addresses_only()
+    public void Month_old_new_addresses_must_stay_until_their_bucket_overflows()
     {
+        // A book saved 40 days ago (a Go node's, or ours offline for a month): every new address is "bad" by age.
         var book = NewBook();
-        var bad = Addr("8.8.8.8");
-        var fine = Addr("8.9.8.8");
-        book.AddAddress(bad, bad, T0);
-        book.AddAddress(fine, fine, T0);
-        for (var i = 0; i < 3; i++)
-            book.MarkAttempt(bad, T0);
-        book.MarkAttempt(fine, T0);
+        var src = Addr("9.9.9.9");
+        var addrs = Enumerable.Range(0, AddressBook.NewBucketSize + 1).Select(i => Addr($"1.2.{i}.1")).ToList();
+        for (var i = 0; i < AddressBook.NewBucketSize; i++)
+            book.AddAddress(addrs[i], src, T0.AddSeconds(i));
+        var now = T0.AddDays(40);
+        Assert.All(book.KnownAddresses, ka => Assert.True(AddressBook.IsBad(ka, now)));
+        var reloaded = AddrBookJson.Deserialize(AddrBookJson.Serialize(book), routabilityStrict: true, new Random(2));
 
-        Assert.Equal([bad], book.Prune(T0.AddHours(1)));
-        Assert.False(book.HasAddress(bad));
-        Assert.True(book.HasAddress(fine));
+        // Adding elsewhere, marking attempts and saving again drop nothing.
+        var elsewhere = Addr("77.7.1.1");
+        reloaded.AddAddress(elsewhere, elsewhere, now);
+        reloaded.MarkAttempt(addrs[5], now);
+        reloaded = AddrBookJson.Deserialize(AddrBookJson.Serialize(reloaded), routabilityStrict: true, new Random(3));
+        Assert.Equal(AddressBook.NewBucketSize + 1, reloaded.Size);
+
+        // Only an overflow of their bucket makes room, and by one address: a bad one, not the one just tried.
+        reloaded.AddAddress(addrs[^1], src, now);
+        Assert.Equal(AddressBook.NewBucketSize + 1, reloaded.Size);
+        Assert.True(reloaded.HasAddress(addrs[^1]));
+        Assert.True(reloaded.HasAddress(addrs[5]));
+        Assert.Equal(AddressBook.NewBucketSize - 1, addrs.Take(AddressBook.NewBucketSize).Count(reloaded.HasAddress));
     }
 
     [Theory]

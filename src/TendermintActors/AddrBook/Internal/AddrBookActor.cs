@@ -131,11 +131,8 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
                 HandleSave(Sender);
                 break;
             case SaveTick:
-                // Bad addresses are dropped over time (PROTOCOL.md §8): never good after 3 tries, 10 failures in a
-                // week, or not tried for a month. Go only drops them when a bucket overflows.
-                var pruned = _book.Prune(Now);
-                if (pruned.Count > 0)
-                    _log.Debug("Pruned {0} bad addresses", pruned.Count);
+                // Saving never prunes: as in Go, bad addresses go only when their new bucket overflows
+                // (AddressBook.ExpireNew), so the book of a node that was offline for a month keeps its addresses.
                 HandleSave(ActorRefs.Nobody);
                 break;
             default:
