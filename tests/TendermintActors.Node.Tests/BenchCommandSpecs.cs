@@ -31,6 +31,8 @@ public sealed class BenchCommandSpecs
         return (home, node);
     }
 
+    private static int MarkerBytes(params BenchMarker.Kind[] kinds) => kinds.Sum(k => BenchMarker.Bytes(k).Length);
+
     private static JsonElement[] JsonLines(StringWriter stdout) =>
         stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(line => JsonDocument.Parse(line).RootElement).ToArray();
@@ -54,9 +56,9 @@ public sealed class BenchCommandSpecs
         Assert.True(result.GetProperty("seconds").GetDouble() > 0);
         Assert.True(result.GetProperty("mb_per_s").GetDouble() > 0);
         Assert.True(result.GetProperty("cpu_ns_per_byte").GetDouble() > 0);
-        // Flushed before the report, so the node's sink has them all.
-        var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(200), Timeout);
-        Assert.Equal(204800, counts.Bytes);
+        // Flushed before the report, so the node's sink has them all, and the two markers around them (no warm-up here).
+        var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(202), Timeout);
+        Assert.Equal(204800 + MarkerBytes(BenchMarker.Kind.Timed, BenchMarker.Kind.End), counts.Bytes);
     }
 
     [Fact]
@@ -76,9 +78,9 @@ public sealed class BenchCommandSpecs
         var result = Assert.Single(JsonLines(stdout));
         Assert.Equal(200, result.GetProperty("messages").GetInt64());
         Assert.Equal(204800, result.GetProperty("bytes").GetInt64());
-        // The sink saw the warm-up too: 350 messages in all, and no more.
-        var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(350), Timeout);
-        Assert.Equal(350 * 1024, counts.Bytes);
+        // A plain sink (the node's) counts the warm-up and the three markers too: 353 messages in all, and no more.
+        var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(353), Timeout);
+        Assert.Equal(350 * 1024 + MarkerBytes(BenchMarker.Kind.Warmup, BenchMarker.Kind.Timed, BenchMarker.Kind.End), counts.Bytes);
         Assert.Contains("warm-up: 150 messages in ", stderr.ToString());
         Assert.Equal(8 * 1024, BenchCommand.SendOptions.WarmupBatch(1024));
         Assert.Equal(1, BenchCommand.SendOptions.WarmupBatch(64 * 1024 * 1024));
@@ -106,9 +108,9 @@ public sealed class BenchCommandSpecs
         var warmup = long.Parse(report.Groups[1].Value, CultureInfo.InvariantCulture);
         Assert.True(warmup >= 40 && warmup % 40 == 0, $"{warmup} warm-up messages");
         Assert.True(double.Parse(report.Groups[2].Value, CultureInfo.InvariantCulture) >= time.TotalSeconds - 0.005, report.Value);
-        // The sink saw exactly the warm-up and the timed messages.
-        var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(200 + warmup), Timeout);
-        Assert.Equal((200 + warmup) * 1024, counts.Bytes);
+        // The node's sink saw exactly the warm-up, the timed messages and the three markers.
+        var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(203 + warmup), Timeout);
+        Assert.Equal((200 + warmup) * 1024 + MarkerBytes(BenchMarker.Kind.Warmup, BenchMarker.Kind.Timed, BenchMarker.Kind.End), counts.Bytes);
     }
 
     [Fact]
@@ -136,6 +138,89 @@ public sealed class BenchCommandSpecs
         // The node's identity goes to stderr with --json, so stdout stays one JSON object.
         Assert.Contains($"Node ID: {target[..40]}", sinkErr.ToString());
         Assert.Contains("Listening on: 127.0.0.1:", sinkErr.ToString());
+    }
+
+    [Fact]
+    public async Task Bench_sink_counts_only_the_senders_timed_run_and_reports_at_its_end_marker()
+    {
+        var sinkOut = new StringWriter();
+        var sinkErr = new StringWriter();
+        var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // No count: the sink reports when the sender says its timed run has ended.
+        var sink = BenchCommand.RunSinkAsync(new BenchCommand.SinkOptions(Common(0x43), "127.0.0.1", 0, Count: null), sinkOut, sinkErr,
+            CancellationToken.None, node => listening.SetResult(node.PeerAddress));
+        var target = await listening.Task.WaitAsync(Timeout);
+
+        var sendErr = new StringWriter();
+        var sent = await BenchCommand.RunSendAsync(
+            new BenchCommand.SendOptions(Common(0x43), NetAddress.Parse(target), 300, 512) { Warmup = 150 },
+            new StringWriter(), sendErr, CancellationToken.None).WaitAsync(Timeout);
+        var received = await sink.WaitAsync(Timeout);
+
+        Assert.True(sent == 0, $"sender: {sendErr}; sink: {sinkErr}{sinkOut}");
+        Assert.True(received == 0, sinkErr.ToString());
+        // The 150 warm-up messages came first, and are not in the figure.
+        var result = Assert.Single(JsonLines(sinkOut));
+        Assert.Equal(300, result.GetProperty("messages").GetInt64());
+        Assert.Equal(300 * 512, result.GetProperty("bytes").GetInt64());
+    }
+
+    [Fact]
+    public async Task Bench_send_for_a_duration_reports_what_it_sent_and_the_sink_gets_exactly_that()
+    {
+        var (home, node) = await StartNode();
+        using var _ = home;
+        await using var __ = node;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var code = await BenchCommand.RunSendAsync(
+            new BenchCommand.SendOptions(Common(0x43), NetAddress.Parse(node.PeerAddress), long.MaxValue, 256) { Duration = TimeSpan.FromMilliseconds(200) },
+            stdout, stderr, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.True(code == 0, stderr.ToString());
+        var messages = Assert.Single(JsonLines(stdout)).GetProperty("messages").GetInt64();
+        Assert.True(messages > 0);
+        var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(new Diagnostics.SinkReactor.AwaitMessages(messages + 2), Timeout);
+        Assert.Equal(messages * 256 + MarkerBytes(BenchMarker.Kind.Timed, BenchMarker.Kind.End), counts.Bytes);
+    }
+
+    [Fact]
+    public void Bench_markers_are_told_apart_from_payloads()
+    {
+        foreach (var kind in Enum.GetValues<BenchMarker.Kind>())
+            Assert.Equal(kind, BenchMarker.Of(BenchMarker.Bytes(kind).Span));
+        Assert.Null(BenchMarker.Of(new byte[BenchMarker.Bytes(BenchMarker.Kind.End).Length]));
+        Assert.Null(BenchMarker.Of(BenchMarker.Bytes(BenchMarker.Kind.End).Span[..^1]));
+    }
+
+    [Theory]
+    [InlineData("bench", "send")]
+    [InlineData("bench", "sink")]
+    [InlineData("bench", "echo")]
+    [InlineData("bench")]
+    public void Bench_help_says_a_home_is_used_only_when_named_and_shows_each_default_once(params string[] command)
+    {
+        var run = CliRun.Of([.. command, "--help"]);
+
+        Assert.Equal(0, run.ExitCode);
+        var home = Assert.Single(run.StdoutLines, l => l.StartsWith("--home", StringComparison.Ordinal));
+        Assert.Contains(BenchCommand.HomeHelp, home);
+        Assert.DoesNotContain("[default:", home);
+        Assert.All(run.StdoutLines, l => Assert.False(l.Contains("(default", StringComparison.Ordinal) && l.Contains("[default:", StringComparison.Ordinal), l));
+    }
+
+    [Fact]
+    public void Bench_help_describes_each_commands_own_timeout_and_the_send_duration()
+    {
+        string Line(string command, string option) =>
+            Assert.Single(CliRun.Of("bench", command, "--help").StdoutLines, l => l.StartsWith(option, StringComparison.Ordinal));
+
+        Assert.Contains("each echo", Line("echo", "--timeout"));
+        Assert.Contains("between two messages", Line("sink", "--timeout"));
+        Assert.Contains("[default: 10s]", Line("send", "--duration"));
+        Assert.DoesNotContain("[default:", Line("send", "--count"));
+        Assert.Contains("end marker", Line("sink", "--count"));
     }
 
     [Fact]
@@ -210,6 +295,7 @@ public sealed class BenchCommandSpecs
 
     [Theory]
     [InlineData("send", "--count", "0", "--count '0' must be a positive whole number")]
+    [InlineData("send", "--duration", "soon", "--duration 'soon' is not a positive duration")]
     [InlineData("send", "--size", "big", "--size 'big' must be a positive whole number")]
     [InlineData("send", "--warmup", "lots", "--warmup 'lots' must be 'auto', a duration such as 5s or a whole number of messages (0 for none)")]
     [InlineData("send", "--channel", "0x1ff", "--channel '0x1ff' is not a channel ID")]
@@ -221,6 +307,15 @@ public sealed class BenchCommandSpecs
 
         Assert.Equal(1, run.ExitCode);
         Assert.Contains($"tmactors bench {command}: {message}", run.Stderr);
+    }
+
+    [Fact]
+    public void Bench_send_refuses_both_a_count_and_a_duration()
+    {
+        var run = CliRun.Of("bench", "send", "--target", $"{new string('a', 40)}@127.0.0.1:26656", "--count", "5", "--duration", "5s");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("tmactors bench send: give --count or --duration, not both", run.Stderr);
     }
 
     [Fact]

@@ -17,8 +17,13 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
     /// <summary>Answered with the first peer (a <see cref="PeerHandle"/>), or a failure naming the last dial error once <paramref name="Timeout"/> passes.</summary>
     public sealed record AwaitPeer(IActorRef Switch, NetAddress? Target, TimeSpan Timeout, TimeSpan RedialInterval);
 
-    /// <summary>Answered with <see cref="Throughput"/> once <paramref name="Messages"/> have arrived, timed from the first to the last.</summary>
-    public sealed record AwaitMessages(long Messages);
+    /// <summary>
+    /// Answered with <see cref="Throughput"/>, timed from the first message counted to the last, once
+    /// <paramref name="Messages"/> have been counted, or (when null) once the sender's <see cref="BenchMarker.Kind.End"/>
+    /// marker arrives. A <see cref="BenchMarker.Kind.Timed"/> marker starts the count afresh, and what comes between a
+    /// <see cref="BenchMarker.Kind.Warmup"/> marker and it is not counted: the figure is the sender's timed run alone.
+    /// </summary>
+    public sealed record AwaitMessages(long? Messages);
 
     /// <summary>Answered with <see cref="Removal"/>: why the peer's last connection ended (null while it has not).</summary>
     public sealed record GetRemoval(Protocol.Identity.NodeId Peer);
@@ -43,7 +48,8 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
     /// <param name="Messages">Messages received so far.</param>
     /// <param name="Bytes">Their bytes.</param>
     /// <param name="PeerSeen">Whether any peer has connected yet (a sink's idle clock starts then).</param>
-    public sealed record Counts(long Messages, long Bytes, bool PeerSeen);
+    /// <param name="WarmupMessages">Warm-up messages received and not counted (they show that the sender is alive).</param>
+    public sealed record Counts(long Messages, long Bytes, bool PeerSeen, long WarmupMessages);
 
     /// <summary>Sends <paramref name="Message"/> to the peer and answers with <see cref="RoundTrip"/> when a message comes back.</summary>
     public sealed record Probe(ReadOnlyMemory<byte> Message);
@@ -74,7 +80,10 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
     private long _bytes;
     private long _firstAt;
     private long _lastAt;
-    private (long Messages, IActorRef ReplyTo)? _awaitMessages;
+    private bool _warmingUp;
+    private long _warmupMessages;
+    private bool _ended;
+    private (long? Messages, IActorRef ReplyTo)? _awaitMessages;
 
     private (long StartedAt, IActorRef ReplyTo)? _probe;
     private IActorRef? _peerGoneWaiter;
@@ -147,7 +156,7 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
             _peerGoneWaiter?.Tell(new PeerGone(false));
             _peerGoneWaiter = null;
         });
-        Receive<GetCounts>(_ => Sender.Tell(new Counts(_messages, _bytes, _peerSeen)));
+        Receive<GetCounts>(_ => Sender.Tell(new Counts(_messages, _bytes, _peerSeen, _warmupMessages)));
         Receive<Probe>(OnProbe);
         Receive<Peer.SendResult>(result =>
         {
@@ -189,6 +198,26 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
             _probe = null;
             return;
         }
+        switch (BenchMarker.Of(received.Message.Span))
+        {
+            case BenchMarker.Kind.Warmup:
+                _warmingUp = true;
+                return;
+            case BenchMarker.Kind.Timed:
+                _warmingUp = false;
+                _ended = false;
+                _messages = _bytes = 0;
+                return;
+            case BenchMarker.Kind.End:
+                _ended = true;
+                CheckMessages();
+                return;
+        }
+        if (_warmingUp)
+        {
+            _warmupMessages++;
+            return;
+        }
         if (_messages == 0) _firstAt = now;
         _lastAt = now;
         _messages++;
@@ -198,8 +227,9 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
 
     private void CheckMessages()
     {
-        if (_awaitMessages is not { } wait || _messages < wait.Messages) return;
-        wait.ReplyTo.Tell(new Throughput(_messages, _bytes, Stopwatch.GetElapsedTime(_firstAt, _lastAt).TotalSeconds));
+        if (_awaitMessages is not { } wait || (wait.Messages is { } count ? _messages < count : !_ended)) return;
+        var seconds = _messages == 0 ? 0 : Stopwatch.GetElapsedTime(_firstAt, _lastAt).TotalSeconds;
+        wait.ReplyTo.Tell(new Throughput(_messages, _bytes, seconds));
         _awaitMessages = null;
     }
 
@@ -225,8 +255,10 @@ internal sealed class BenchReactor : ReactorActor, IWithTimers
 /// arrive and wait the same timeout, so an accepted message confirms the ones before it; the only way one of those
 /// could be lost unnoticed is a send waiting out the whole send timeout (10 s), which would show as a stall anyway.
 /// </remarks>
-internal sealed class BulkSender : ReceiveActor
+internal sealed class BulkSender : ReceiveActor, IWithTimers
 {
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public sealed record Start
     {
         public static readonly Start Instance = new();
@@ -241,7 +273,17 @@ internal sealed class BulkSender : ReceiveActor
 
     public sealed record Progress(long Accepted);
 
-    public BulkSender(PeerHandle peer, byte channel, ReadOnlyMemory<byte> message, long count, int window)
+    /// <summary>Sent to itself once the run's duration has passed: the message after the last one sent is the last.</summary>
+    private sealed record Finish
+    {
+        public static readonly Finish Instance = new();
+    }
+
+    /// <summary>
+    /// Sends <paramref name="count"/> messages; with <paramref name="duration"/>, stops that long after
+    /// <see cref="Start"/> (at most <paramref name="count"/>), and <see cref="AllAccepted"/> says how many went.
+    /// </summary>
+    public BulkSender(PeerHandle peer, byte channel, ReadOnlyMemory<byte> message, long count, int window, TimeSpan? duration = null)
     {
         var stride = Math.Max(1, window / 10);
         long sent = 0, accepted = 0;
@@ -263,6 +305,15 @@ internal sealed class BulkSender : ReceiveActor
         Receive<Start>(_ =>
         {
             replyTo = Sender;
+            if (duration is { } d)
+                Timers.StartSingleTimer(Finish.Instance, Finish.Instance, d);
+            TopUp();
+        });
+        Receive<Finish>(_ =>
+        {
+            // One more, which asks for a reply, so that the end is confirmed like any other.
+            if (sent < count)
+                count = sent + 1;
             TopUp();
         });
         Receive<Peer.SendResult>(result =>
@@ -289,6 +340,6 @@ internal sealed class BulkSender : ReceiveActor
         });
     }
 
-    public static Props Props(PeerHandle peer, byte channel, ReadOnlyMemory<byte> message, long count, int window) =>
-        Akka.Actor.Props.Create(() => new BulkSender(peer, channel, message, count, window));
+    public static Props Props(PeerHandle peer, byte channel, ReadOnlyMemory<byte> message, long count, int window, TimeSpan? duration = null) =>
+        Akka.Actor.Props.Create(() => new BulkSender(peer, channel, message, count, window, duration));
 }

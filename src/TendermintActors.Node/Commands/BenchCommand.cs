@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
 using System.Diagnostics;
 using System.Globalization;
 using Akka.Actor;
@@ -22,6 +24,16 @@ internal static class BenchCommand
 
     internal sealed record SendOptions(Common Common, NetAddress Target, long Count, int Size)
     {
+        /// <summary>
+        /// When set, the timed run lasts this long (at most <see cref="Count"/> messages) instead of a count: long
+        /// enough to be steady at any speed, where a fixed count is over in a blink on a fast link or takes ages on a
+        /// rate-limited one.
+        /// </summary>
+        public TimeSpan? Duration { get; init; }
+
+        /// <summary><c>bench send</c>'s timed run unless <c>--count</c> or <c>--duration</c> says otherwise.</summary>
+        public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(10);
+
         /// <summary>
         /// Messages sent (and written) before the timed run, so that it measures warm code, not the JIT; with
         /// <see cref="WarmupTime"/>, the size of each warm-up batch.
@@ -53,7 +65,8 @@ internal static class BenchCommand
         public static readonly TimeSpan WarmupMaximum = TimeSpan.FromSeconds(30);
     }
 
-    internal sealed record SinkOptions(Common Common, string ListenHost, int ListenPort, long Count);
+    /// <summary><c>Count</c>: messages of the timed run to wait for; null: until the sender's end marker (<see cref="BenchMarker"/>).</summary>
+    internal sealed record SinkOptions(Common Common, string ListenHost, int ListenPort, long? Count);
 
     internal sealed record EchoOptions(Common Common, NetAddress Target, IReadOnlyList<int> Sizes, int Count);
 
@@ -65,22 +78,24 @@ internal static class BenchCommand
         bench.Subcommands.Add(CreateSend(home));
         bench.Subcommands.Add(CreateSink(home));
         bench.Subcommands.Add(CreateEcho(home));
+        bench.Options.Add(new HelpOption { Action = new BenchHelp() });
         return bench;
     }
 
     private sealed record CommonOptions(Option<string> Network, Option<string> Channel, Option<string> Timeout, Option<bool> Json)
     {
-        public static CommonOptions Add(Command command, string defaultChannel)
+        public static CommonOptions Add(Command command, string defaultChannel, string timeoutDescription)
         {
             var options = new CommonOptions(
                 new Option<string>("--network") { Description = "Network (chain ID) of the node to measure", HelpName = "NAME", DefaultValueFactory = _ => "test-net" },
-                new Option<string>("--channel") { Description = $"Channel to measure (default {defaultChannel})", HelpName = "ID", DefaultValueFactory = _ => defaultChannel },
-                new Option<string>("--timeout") { Description = "How long to wait for the peer (and, for sink, between messages)", HelpName = "DURATION", DefaultValueFactory = _ => "30s" },
+                new Option<string>("--channel") { Description = "Channel to measure (0x00 to 0xff, or 0 to 255)", HelpName = "ID", DefaultValueFactory = _ => defaultChannel },
+                new Option<string>("--timeout") { Description = timeoutDescription, HelpName = "DURATION", DefaultValueFactory = _ => "30s" },
                 new Option<bool>("--json") { Description = "Print the result as one JSON object per line on stdout" });
             command.Options.Add(options.Network);
             command.Options.Add(options.Channel);
             command.Options.Add(options.Timeout);
             command.Options.Add(options.Json);
+            command.Options.Add(new HelpOption { Action = new BenchHelp() });
             return options;
         }
 
@@ -111,39 +126,58 @@ internal static class BenchCommand
         Description = "The node to measure, as ID@HOST:PORT", HelpName = "ID@HOST:PORT", Required = true,
     };
 
-    private static Option<string> Count(string description, string defaultValue) => new("--count")
+    private static Option<string> Count(string description, string? defaultValue) => new("--count")
     {
-        Description = description, HelpName = "N", DefaultValueFactory = _ => defaultValue,
+        Description = description, HelpName = "N", DefaultValueFactory = defaultValue is null ? null : _ => defaultValue,
     };
 
     private static Command CreateSend(Option<string> home)
     {
         var target = Target();
-        var count = Count("Number of messages", "10000");
+        var count = Count("Send exactly this many messages in the timed run, instead of for --duration", null);
+        var duration = new Option<string>("--duration")
+        {
+            Description = "Length of the timed run when --count is not given: long enough for a steady figure at any speed " +
+                          "(a fixed count is over in a blink at 400 MB/s, or takes ages on a rate-limited link)",
+            HelpName = "DURATION", DefaultValueFactory = _ => $"{SendOptions.DefaultDuration.TotalSeconds:0}s",
+        };
         var size = new Option<string>("--size") { Description = "Bytes per message", HelpName = "BYTES", DefaultValueFactory = _ => "1024" };
         var warmup = new Option<string>("--warmup")
         {
             Description = "What to send (and have written) before the timed run: a number of messages (0: none), a duration such as 5s, " +
-                "or auto (at least 3 s, then until this process's JIT has settled, at most 30 s). A sink counts these messages too",
+                "or auto (at least 3 s, then until this process's JIT has settled, at most 30 s). A bench sink leaves them out of its figure",
             HelpName = "N|DURATION|auto", DefaultValueFactory = _ => "auto",
         };
-        var command = new Command("send", "Send N messages of S bytes to a sink, keeping the channel's queue full; reports once all are accepted and flushed");
+        var command = new Command("send", "Send messages to a sink for --duration (or --count of them), keeping the channel's queue full; " +
+                                          "reports once all are accepted and flushed. Marker messages tell a bench sink where the warm-up and the timed run begin and end");
         command.Options.Add(target);
+        command.Options.Add(duration);
         command.Options.Add(count);
         command.Options.Add(size);
         command.Options.Add(warmup);
-        var common = CommonOptions.Add(command, "0x43");
+        var common = CommonOptions.Add(command, "0x43", "How long to wait for the target to connect, and for each stage (warm-up, flush) beyond its expected time");
         command.SetAction(async (parse, cancellation) =>
         {
             var stderr = parse.InvocationConfiguration.Error;
             if (common.Parse(parse, home, "send") is not { } c) return Cli.Failure;
             if (!TryParseTarget(parse.GetValue(target)!, stderr, "send", out var address)) return Cli.Failure;
-            if (!TryParsePositive(parse.GetValue(count)!, "--count", stderr, "send", out var n)) return Cli.Failure;
+            var n = long.MaxValue;
+            TimeSpan? runTime = null;
+            if (parse.GetValue(count) is { } countText)
+            {
+                if (parse.GetResult(duration) is { Implicit: false })
+                    return Fail(stderr, "send", "give --count or --duration, not both");
+                if (!TryParsePositive(countText, "--count", stderr, "send", out n)) return Cli.Failure;
+            }
+            else if (Durations.TryParse(parse.GetValue(duration), out var d, out var durationError))
+                runTime = d;
+            else
+                return Fail(stderr, "send", $"--duration {durationError}");
             if (!TryParsePositive(parse.GetValue(size)!, "--size", stderr, "send", out var s)) return Cli.Failure;
             if (s > 64L * 1024 * 1024)
                 return Fail(stderr, "send", $"--size {s} is too large (at most 64 MiB)");
             var warmupText = parse.GetValue(warmup)!;
-            var options = new SendOptions(c, address, n, (int)s) { Warmup = SendOptions.WarmupBatch((int)s) };
+            var options = new SendOptions(c, address, n, (int)s) { Duration = runTime, Warmup = SendOptions.WarmupBatch((int)s) };
             if (warmupText == "auto")
                 options = options with { WarmupTime = SendOptions.DefaultWarmupTime, UntilJitSettles = true };
             else if (long.TryParse(warmupText, NumberStyles.None, CultureInfo.InvariantCulture, out var w))
@@ -165,16 +199,22 @@ internal static class BenchCommand
             Description = "Address to listen on, e.g. tcp://0.0.0.0:26656 (port 0 picks a free one)", HelpName = "ADDR",
             DefaultValueFactory = _ => "tcp://0.0.0.0:26656",
         };
-        var count = Count("Number of messages to wait for", "10000");
-        var command = new Command("sink", "Listen, wait for N messages from any peer, and report the rate from the first to the last");
+        var count = Count("Report after this many messages of the timed run, instead of at the sender's end marker (for senders other than bench send)", null);
+        var command = new Command("sink", "Listen, count what a peer sends, and report the rate from the first message counted to the last. " +
+                                          "From a bench send, only its timed run counts (its marker messages say where the warm-up and the timed run begin and end)");
         command.Options.Add(laddr);
         command.Options.Add(count);
-        var common = CommonOptions.Add(command, "0x43");
+        var common = CommonOptions.Add(command, "0x43", "How long to wait for a peer to connect, then at most between two messages");
         command.SetAction(async (parse, cancellation) =>
         {
             var stderr = parse.InvocationConfiguration.Error;
             if (common.Parse(parse, home, "sink") is not { } c) return Cli.Failure;
-            if (!TryParsePositive(parse.GetValue(count)!, "--count", stderr, "sink", out var n)) return Cli.Failure;
+            long? n = null;
+            if (parse.GetValue(count) is { } countText)
+            {
+                if (!TryParsePositive(countText, "--count", stderr, "sink", out var parsed)) return Cli.Failure;
+                n = parsed;
+            }
             var text = parse.GetValue(laddr)!;
             System.Net.IPEndPoint endpoint;
             try
@@ -201,7 +241,7 @@ internal static class BenchCommand
         command.Options.Add(target);
         command.Options.Add(sizes);
         command.Options.Add(count);
-        var common = CommonOptions.Add(command, "0x42");
+        var common = CommonOptions.Add(command, "0x42", "How long to wait for the target to connect, and for each echo to come back");
         command.SetAction(async (parse, cancellation) =>
         {
             var stderr = parse.InvocationConfiguration.Error;
@@ -233,8 +273,13 @@ internal static class BenchCommand
             var message = new byte[options.Size];
             Random.Shared.NextBytes(message);
             if (options.Warmup > 0)
+            {
+                peer.Send(c.Channel, BenchMarker.Bytes(BenchMarker.Kind.Warmup));
                 await WarmUp(node, peer, message, options, stderr, cancellation);
-            var sender = node.System.ActorOf(BulkSender.Props(peer, c.Channel, message, options.Count, BenchNode.SendQueueCapacity), "sender");
+            }
+            // In order with the data on the channel: a bench sink counts from here.
+            peer.Send(c.Channel, BenchMarker.Bytes(BenchMarker.Kind.Timed));
+            var sender = node.System.ActorOf(BulkSender.Props(peer, c.Channel, message, options.Count, BenchNode.SendQueueCapacity, options.Duration), "sender");
             var started = Stopwatch.GetTimestamp();
             var cpuAtStart = Process.GetCurrentProcess().TotalProcessorTime;
             var accepted = sender.Ask<BulkSender.AllAccepted>(BulkSender.Start.Instance, Timeout.InfiniteTimeSpan, cancellation);
@@ -243,13 +288,15 @@ internal static class BenchCommand
                 if (!c.Progress) continue;
                 var progress = await sender.Ask<BulkSender.Progress>(BulkSender.GetProgress.Instance, c.Timeout, cancellation);
                 var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                var of = options.Duration is null ? $"/{options.Count}" : "";
                 stderr.Write(FormattableString.Invariant(
-                    $"\rsend: {progress.Accepted}/{options.Count} accepted, {progress.Accepted * (double)options.Size / seconds / 1e6:F1} MB/s   "));
+                    $"\rsend: {progress.Accepted}{of} accepted, {progress.Accepted * (double)options.Size / seconds / 1e6:F1} MB/s   "));
             }
-            await accepted;
+            var sent = (await accepted).Messages;
+            peer.Send(c.Channel, BenchMarker.Bytes(BenchMarker.Kind.End));
             // Accepted means queued; the graceful stop ends only once the queues are written to the socket.
-            await node.FlushAndStopAsync(peer, c.Timeout + TimeSpan.FromSeconds(options.Count * (double)options.Size / 1e6), cancellation);
-            var result = new Throughput(options.Count, options.Count * options.Size, Stopwatch.GetElapsedTime(started).TotalSeconds)
+            await node.FlushAndStopAsync(peer, c.Timeout + TimeSpan.FromSeconds(sent * (double)options.Size / 1e6), cancellation);
+            var result = new Throughput(sent, sent * options.Size, Stopwatch.GetElapsedTime(started).TotalSeconds)
             {
                 ProcessCpu = Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart,
             };
@@ -334,9 +381,10 @@ internal static class BenchCommand
             while (await Task.WhenAny(done, Task.Delay(ProgressInterval, cancellation)) != done)
             {
                 var counts = await node.Reactor.Ask<BenchReactor.Counts>(BenchReactor.GetCounts.Instance, c.Timeout, cancellation);
-                if (counts.Messages != lastCount || counts.PeerSeen != peerSeen)
+                // Warm-up messages are not counted, but they show the sender is alive.
+                if (counts.Messages + counts.WarmupMessages != lastCount || counts.PeerSeen != peerSeen)
                 {
-                    lastCount = counts.Messages;
+                    lastCount = counts.Messages + counts.WarmupMessages;
                     peerSeen = counts.PeerSeen;
                     lastChange = Stopwatch.GetTimestamp();
                 }
@@ -344,12 +392,15 @@ internal static class BenchCommand
                 {
                     throw new TimeoutException(!peerSeen
                         ? $"no peer connected within {c.Timeout.TotalSeconds:0.###} s"
-                        : counts.Messages == 0
+                        : lastCount == 0
                             ? $"no message arrived within {c.Timeout.TotalSeconds:0.###} s of the peer connecting"
-                            : $"no message for {c.Timeout.TotalSeconds:0.###} s after {counts.Messages} of {options.Count}");
+                            : $"no message for {c.Timeout.TotalSeconds:0.###} s after {counts.Messages}{Of(options.Count)} " +
+                              (options.Count is null ? "(no end marker: give --count for a sender other than bench send)" : ""));
                 }
                 if (c.Progress)
-                    stderr.Write($"\rsink: {counts.Messages}/{options.Count} messages, {counts.Bytes} bytes   ");
+                    stderr.Write(counts.Messages == 0 && counts.WarmupMessages > 0
+                        ? $"\rsink: warm-up, {counts.WarmupMessages} messages (not counted)   "
+                        : $"\rsink: {counts.Messages}{Of(options.Count)} messages, {counts.Bytes} bytes   ");
             }
             var result = await done;
             if (c.Progress) stderr.WriteLine();
@@ -375,6 +426,8 @@ internal static class BenchCommand
             return Fail(stderr, "sink", Describe(e));
         }
     }
+
+    private static string Of(long? count) => count is { } n ? $"/{n}" : "";
 
     public static async Task<int> RunEchoAsync(EchoOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
@@ -454,5 +507,51 @@ internal static class BenchCommand
     {
         stderr.WriteLine($"tmactors bench {commandName}: {message}");
         return Cli.Failure;
+    }
+
+    /// <summary>What the bench commands' help says of <c>--home</c>, in place of the node-wide option's default.</summary>
+    internal const string HomeHelp = "Use the node key under this home (created if missing); without it, each run uses a throw-away key";
+
+    /// <summary>
+    /// Help for the bench commands. The default help lists the node-wide <c>--home</c> with its default, but bench
+    /// uses a home only when one is named; this help is the default's layout with that line told as it is.
+    /// </summary>
+    private sealed class BenchHelp : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parse)
+        {
+            var command = parse.CommandResult.Command;
+            var rows = new List<(string Name, string Text)>();
+            foreach (var option in command.Options)
+            {
+                if (option.Hidden || option is HelpOption) continue;
+                var value = option.ValueType == typeof(bool) ? "" : $" <{option.HelpName ?? "VALUE"}>";
+                var shown = option.HasDefaultValue && option.ValueType != typeof(bool) ? $" [default: {option.GetDefaultValue()}]" : "";
+                rows.Add(($"{option.Name}{value}{(option.Required ? " (REQUIRED)" : "")}", option.Description + shown));
+            }
+            rows.Add(("--home <DIR>", HomeHelp));
+            rows.Add(("-?, -h, --help", "Show help and usage information"));
+            var commands = command.Subcommands.Select(c => (c.Name, c.Description ?? "")).ToList();
+            var width = rows.Concat(commands).Max(r => r.Item1.Length) + 2;
+            var output = parse.InvocationConfiguration.Output;
+            output.WriteLine("Description:");
+            output.WriteLine($"  {command.Description}");
+            output.WriteLine();
+            output.WriteLine("Usage:");
+            output.WriteLine(commands.Count > 0 ? "  tmactors bench [command] [options]" : $"  tmactors bench {command.Name} [options]");
+            output.WriteLine();
+            if (commands.Count > 0)
+            {
+                output.WriteLine("Commands:");
+                foreach (var (name, text) in commands)
+                    output.WriteLine($"  {name.PadRight(width)}{text}");
+                output.WriteLine();
+            }
+            output.WriteLine("Options:");
+            foreach (var (name, text) in rows)
+                output.WriteLine($"  {name.PadRight(width)}{text}");
+            output.WriteLine();
+            return 0;
+        }
     }
 }
