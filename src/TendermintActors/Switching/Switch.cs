@@ -204,6 +204,9 @@ public static class Switch
 
     public sealed record Listening(NodeInfoModel NodeInfo, System.Net.EndPoint? ListenAddress);
 
+    /// <summary>The switch could not bind <paramref name="Address"/> (host:port) and stops: told to its subscribers instead of <see cref="Listening"/>.</summary>
+    public sealed record ListenFailed(string Address, Exception Error);
+
     public sealed record PeerConnected(PeerHandle Peer);
 
     public sealed record PeerDisconnected(PeerHandle Peer, PeerStopReason Reason);

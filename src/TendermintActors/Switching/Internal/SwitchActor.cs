@@ -139,6 +139,8 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 // Stop rather than throw: a restarted switch would try the same port again, forever. Whoever started
                 // it watches it (the node process reports it and exits).
                 _log.Error(failed.Error, "P2P switch cannot listen on {0}:{1}; stopping", _settings.ListenHost, _settings.ListenPort);
+                foreach (var subscriber in _subscribers)
+                    subscriber.Tell(new Switch.ListenFailed($"{_settings.ListenHost}:{_settings.ListenPort}", failed.Error));
                 Context.Stop(Self);
                 break;
             case Switch.Subscribe subscribe:
