@@ -137,8 +137,11 @@ public static class Switch
 {
     public interface ICommand;
 
-    /// <summary>Dial these addresses now (as Go's DialPeersAsync); persistent ones are redialled when they drop.</summary>
-    public sealed record DialPeers(IReadOnlyList<NetAddress> Addresses, bool Persistent = false) : ICommand;
+    /// <summary>
+    /// Dial these addresses now (as Go's DialPeersAsync); persistent ones are redialled when they drop, unconditional
+    /// ones join <see cref="SwitchSettings.UnconditionalPeerIds"/> (exempt from the peer limits) from now on.
+    /// </summary>
+    public sealed record DialPeers(IReadOnlyList<NetAddress> Addresses, bool Persistent = false, bool Unconditional = false) : ICommand;
 
     /// <summary>Send <paramref name="Message"/> on <paramref name="Channel"/> to every peer that has the channel.</summary>
     public sealed record Broadcast(byte Channel, ReadOnlyMemory<byte> Message) : ICommand;
