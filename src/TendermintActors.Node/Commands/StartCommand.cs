@@ -240,6 +240,8 @@ internal static class StartCommand
 
         var metrics = new NodeMetrics(p2p);
         var system = ActorSystem.Create("tmactors", config.WithFallback(NodeAkkaConfig.Create("INFO")));
+        RpcServer.Running? rpc = null;
+        var rpcTarget = new TaskCompletionSource<RpcServer.Target>(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
             system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: false), "log-sink");
@@ -253,7 +255,13 @@ internal static class StartCommand
                 reactors.Add(new ReactorRegistration("sink", sink, [SinkReactor.Channel(sinkChannel)]));
             }
             var pex = system.TendermintP2P().PexFromConfig(home.Root);
-            var sw = await NodeSwitch.Start(system, "p2p", key, SwitchSettings.From(p2p), reactors, options.StartTimeout, cancellation, metrics.P2P, pex);
+            // RPC binds first, so that the node info tells peers the address it serves (a port 0 resolved).
+            if (options.RpcListenAddress.Length > 0)
+                rpc = await RpcServer.Start(new RpcServer.Settings(options.RpcListenAddress, options.RpcUnsafe, options.StartTimeout),
+                    rpcTarget.Task, metrics.Provider, cancellation);
+            var switchSettings = SwitchSettings.From(p2p) with { RpcAddress = rpc?.Address ?? p2p.RpcAddress };
+            var sw = await NodeSwitch.Start(system, "p2p", key, switchSettings, reactors, options.StartTimeout, cancellation, metrics.P2P, pex);
+            rpcTarget.SetResult(new RpcServer.Target(sw.Switch, sw.AddrBook));
             foreach (var warning in p2p.Warnings())
                 stderr.WriteLine($"warning: {warning}");
             if (sw.PexStart?.Error is { } pexError)
@@ -263,14 +271,11 @@ internal static class StartCommand
                 await NodeSwitch.StopPolitely(sw.Switch, TimeSpan.FromSeconds(5));
                 return Done.Instance;
             });
-            RpcServer.Running? rpc = null;
-            if (options.RpcListenAddress.Length > 0)
+            if (rpc is { } served)
             {
-                rpc = await RpcServer.Start(new RpcServer.Settings(options.RpcListenAddress, options.RpcUnsafe, options.StartTimeout),
-                    sw.Switch, metrics.Provider, cancellation);
                 CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, "stop-rpc", async () =>
                 {
-                    await rpc.StopAsync();
+                    await served.StopAsync();
                     return Done.Instance;
                 });
             }
@@ -284,6 +289,8 @@ internal static class StartCommand
         catch (Exception e) when (e is IOException or AskTimeoutException or OperationCanceledException or ArgumentException)
         {
             // ArgumentException: settings the switch refuses (Switch.Props), e.g. a node info peers would refuse.
+            rpcTarget.TrySetCanceled();
+            if (rpc is not null) await rpc.StopAsync();
             await system.Terminate();
             metrics.Dispose();
             key.Dispose();

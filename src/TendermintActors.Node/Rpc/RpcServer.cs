@@ -54,8 +54,15 @@ internal static class RpcServer
 
     private delegate Task<JsonNode> Method(JsonObject args);
 
-    /// <summary>Binds <paramref name="settings"/>' address (port 0 picks a free one) and starts serving.</summary>
-    public static async Task<Running> Start(Settings settings, IActorRef sw, MeterProvider meters, CancellationToken cancellation)
+    /// <summary>The node the methods ask: its switch, and its address book (null with PEX off).</summary>
+    internal sealed record Target(IActorRef Switch, IActorRef? AddrBook);
+
+    /// <summary>
+    /// Binds <paramref name="settings"/>' address (port 0 picks a free one) and starts serving. The node may come
+    /// later (<paramref name="node"/> completes once it runs): the node process binds RPC first, so that its node info
+    /// can carry the address RPC serves; a method called before then waits for it.
+    /// </summary>
+    public static async Task<Running> Start(Settings settings, Task<Target> node, MeterProvider meters, CancellationToken cancellation)
     {
         var endpoint = ParseListenAddress(settings.ListenAddress);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
@@ -65,7 +72,7 @@ internal static class RpcServer
         var app = builder.Build();
 
         var bound = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var methods = Methods(settings, sw, bound.Task);
+        var methods = Methods(settings, node, bound.Task);
 
         app.MapPrometheusScrapingEndpoint("/metrics", meters, null, null);
         app.MapGet("/{method}", (string method, HttpContext http) => ServeUri(methods, method, http));
@@ -107,18 +114,19 @@ internal static class RpcServer
         return new IPEndPoint(ip, port);
     }
 
-    private static Dictionary<string, Method> Methods(Settings settings, IActorRef sw, Task<string> rpcAddress)
+    private static Dictionary<string, Method> Methods(Settings settings, Task<Target> node, Task<string> rpcAddress)
     {
         var timeout = settings.AskTimeout;
         var methods = new Dictionary<string, Method>(StringComparer.Ordinal)
         {
             ["status"] = async _ =>
             {
-                var info = await sw.Ask<Switch.NodeInfoReply>(Switch.GetNodeInfo.Instance, timeout);
+                var info = await (await node).Switch.Ask<Switch.NodeInfoReply>(Switch.GetNodeInfo.Instance, timeout);
                 return RpcJson.Status(info.NodeInfo, await rpcAddress);
             },
             ["net_info"] = async _ =>
             {
+                var sw = (await node).Switch;
                 var info = await sw.Ask<Switch.NodeInfoReply>(Switch.GetNodeInfo.Instance, timeout);
                 var peers = await sw.Ask<Switch.Peers>(Switch.GetPeers.Instance, timeout);
                 var statuses = await Task.WhenAll(peers.Connected.Select(p => PeerStatus(p, timeout)));
@@ -129,9 +137,25 @@ internal static class RpcServer
         };
         if (settings.Unsafe)
         {
-            methods["dial_peers"] = args => Dial(sw, args, "peers", Persistent(args), "Dialing peers in progress. See /net_info for details");
+            // CometBFT's UnsafeDialPeers (rpc/core/net.go): persistent, private and unconditional each add the peers'
+            // IDs to that list before the dial.
+            methods["dial_peers"] = async args =>
+            {
+                var (persistent, unconditional, isPrivate) = (Flag(args, "persistent"), Flag(args, "unconditional"), Flag(args, "private"));
+                var addresses = Addresses(args, "peers");
+                var target = await node;
+                if (isPrivate)
+                    target.AddrBook?.Tell(new Pex.AddrBook.AddPrivateIds(addresses.Select(a => a.Id).Distinct().ToList()));
+                target.Switch.Tell(new Switch.DialPeers(addresses, persistent, unconditional));
+                return new JsonObject { ["Log"] = "Dialing peers in progress. See /net_info for details" };
+            };
             // Without PEX a seed is dialled as any other peer; it hangs up once it has nothing to give.
-            methods["dial_seeds"] = args => Dial(sw, args, "seeds", persistent: false, "Dialing seeds in progress. See /net_info for details");
+            methods["dial_seeds"] = async args =>
+            {
+                var addresses = Addresses(args, "seeds");
+                (await node).Switch.Tell(new Switch.DialPeers(addresses));
+                return new JsonObject { ["Log"] = "Dialing seeds in progress. See /net_info for details" };
+            };
         }
         return methods;
     }
@@ -149,15 +173,16 @@ internal static class RpcServer
         }
     }
 
-    private static bool Persistent(JsonObject args) => args["persistent"] switch
+    /// <summary>A boolean argument of dial_peers; absent is false.</summary>
+    private static bool Flag(JsonObject args, string name) => args[name] switch
     {
         null => false,
         JsonValue v when v.TryGetValue<bool>(out var b) => b,
         JsonValue v when v.TryGetValue<string>(out var s) && bool.TryParse(s, out var b) => b,
-        _ => throw new RpcException(RpcJson.InvalidParams, "Invalid params", "persistent must be true or false"),
+        _ => throw new RpcException(RpcJson.InvalidParams, "Invalid params", $"{name} must be true or false"),
     };
 
-    private static Task<JsonNode> Dial(IActorRef sw, JsonObject args, string name, bool persistent, string log)
+    private static List<NetAddress> Addresses(JsonObject args, string name)
     {
         if (args[name] is not JsonArray list || list.Any(e => e is not JsonValue v || !v.TryGetValue<string>(out _)))
             throw new RpcException(RpcJson.InvalidParams, "Invalid params", $"{name} must be a JSON array of \"id@host:port\" strings");
@@ -170,8 +195,7 @@ internal static class RpcServer
                 throw new RpcException(RpcJson.InternalError, "Internal error", $"error dialing {name}: '{text}': {error}");
             addresses.Add(address);
         }
-        sw.Tell(new Switch.DialPeers(addresses, persistent));
-        return Task.FromResult<JsonNode>(new JsonObject { ["Log"] = log });
+        return addresses;
     }
 
     private static async Task<IResult> ServeUri(Dictionary<string, Method> methods, string name, HttpContext http)

@@ -6,33 +6,67 @@ namespace TendermintActors.Node.Runtime;
 /// Turns Ctrl-C and SIGTERM into a cancelled token (and keeps the runtime from killing the process at once), so a
 /// long-running command shuts its ActorSystem down through CoordinatedShutdown: peers are stopped politely.
 /// </summary>
+/// <remarks>
+/// The runtime copies a signal's handlers before running them on another thread, so a handler can still run after
+/// its <see cref="PosixSignalRegistration"/> is disposed, and concurrently with <see cref="Dispose"/>. No lock: one
+/// state word, changed by <see cref="Interlocked"/> operations, decides who may touch the token source. A handler that
+/// starts cancelling marks it busy; whichever of that handler and <see cref="Dispose"/> finishes last disposes the
+/// source, so it is never cancelled after being disposed.
+/// </remarks>
 internal sealed class ShutdownSignals : IDisposable
 {
+    /// <summary>Subscribes a handler to one signal; the default is <see cref="PosixSignalRegistration.Create"/>.</summary>
+    internal delegate IDisposable Register(PosixSignal signal, Action<PosixSignalContext> handler);
+
+    private const int Signalled = 1;  // a first signal came: later ones fall through to the default (end now)
+    private const int Cancelling = 2; // a handler is cancelling the source: it disposes it if Dispose ran meanwhile
+    private const int Disposed = 4;
+
     private readonly CancellationTokenSource _cancellation;
-    private readonly List<PosixSignalRegistration> _registrations = new();
+    private readonly List<IDisposable> _registrations = new();
+    private int _state;
 
     public ShutdownSignals(CancellationToken outer)
+        : this(outer, static (signal, handler) => PosixSignalRegistration.Create(signal, handler))
+    {
+    }
+
+    internal ShutdownSignals(CancellationToken outer, Register register)
     {
         _cancellation = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        Token = _cancellation.Token; // kept: the source's Token property throws once it is disposed
         foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGQUIT })
+            _registrations.Add(register(signal, OnSignal));
+    }
+
+    public CancellationToken Token { get; }
+
+    private void OnSignal(PosixSignalContext context)
+    {
+        // Only the first signal, and only before Dispose, cancels. A second signal while shutting down, or one that
+        // races with Dispose, falls through to the default: the process ends now.
+        if (Interlocked.CompareExchange(ref _state, Signalled | Cancelling, 0) != 0)
+            return;
+        context.Cancel = true;
+        try
         {
-            _registrations.Add(PosixSignalRegistration.Create(signal, context =>
-            {
-                // A second signal while shutting down falls through to the default: the process ends now.
-                if (_cancellation.IsCancellationRequested)
-                    return;
-                context.Cancel = true;
-                _cancellation.Cancel();
-            }));
+            _cancellation.Cancel();
+        }
+        finally
+        {
+            if ((Interlocked.And(ref _state, ~Cancelling) & Disposed) != 0)
+                _cancellation.Dispose(); // Dispose ran while we cancelled and left the source to us
         }
     }
 
-    public CancellationToken Token => _cancellation.Token;
-
     public void Dispose()
     {
+        var before = Interlocked.Or(ref _state, Disposed);
+        if ((before & Disposed) != 0)
+            return;
         foreach (var registration in _registrations)
             registration.Dispose();
-        _cancellation.Dispose();
+        if ((before & Cancelling) == 0)
+            _cancellation.Dispose();
     }
 }

@@ -87,6 +87,12 @@ public static class AddrBook
     /// <summary>One of our own addresses, never stored nor handed out (removed if it was stored); no reply.</summary>
     public sealed record AddOurAddress(NetAddress Addr) : IAddrBookCommand;
 
+    /// <summary>
+    /// More private peer IDs (Go's AddPrivateIDs, for RPC's <c>dial_peers</c> with <c>private</c>): their addresses
+    /// are refused from now on, as addresses and as sources; no reply.
+    /// </summary>
+    public sealed record AddPrivateIds(IReadOnlyList<NodeId> Ids) : IAddrBookCommand;
+
     /// <summary>Every stored address with its bucket placement; replies <see cref="Addresses"/>.</summary>
     public sealed record GetAddresses : IAddrBookCommand
     {

@@ -5,6 +5,7 @@ using Akka.Configuration;
 using Akka.Hosting;
 using TendermintActors.Configuration;
 using TendermintActors.Metrics;
+using TendermintActors.Pex;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Switching;
 using TendermintActors.Transport;
@@ -45,6 +46,10 @@ public sealed class TendermintP2POptions
     /// <summary>Another transport (e.g. <see cref="InMemoryTransport"/> in tests); TCP otherwise.</summary>
     public IP2PTransport? Transport { get; set; }
     public P2PMetrics? Metrics { get; set; }
+    /// <summary>
+    /// How long the node may take to listen (and PEX to resolve its seeds) before <c>host.StartAsync()</c> fails.
+    /// </summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The options as HOCON under <c>tendermint.p2p</c> (only what was set).</summary>
     public Config ToHocon()
@@ -103,14 +108,53 @@ public static class AkkaHostingExtensions
     {
         builder.AddHocon(options.ToHocon(), HoconAddMode.Prepend);
         builder.AddHocon(P2PReferenceConfig.Load(), HoconAddMode.Append);
-        builder.WithActors((system, registry) =>
+        builder.WithActors(new ActorStarter(async (system, registry) =>
         {
+            // A bad tendermint.p2p value throws here (P2PConfigurationException), a refused setting in Start.
             var extension = system.TendermintP2P();
             var key = options.NodeKey ?? NodeKeyFile.LoadOrGenerate(extension.Settings.NodeKeyFile);
-            var node = extension.StartNode(key, reactors(system, registry), options.ActorName,
+            var node = extension.Start(key, reactors(system, registry), options.ActorName,
                 transport: options.Transport, metrics: options.Metrics, pex: extension.PexFromConfig());
-            registry.Register<TendermintP2PNode>(node);
-        });
+            try
+            {
+                await AwaitStarted(system, node, options.StartTimeout);
+            }
+            catch
+            {
+                await node.StopAsync(options.StartTimeout);
+                throw;
+            }
+            // Only a listening switch is handed out.
+            registry.Register<TendermintP2PNode>(node.Switch);
+        }));
         return builder;
+    }
+
+    /// <summary>Completes once the switch listens and PEX has started; throws what stopped either.</summary>
+    private static async Task AwaitStarted(ActorSystem system, TendermintP2P.StartedNode node, TimeSpan timeout)
+    {
+        // One mailbox for the switch's answer and its Terminated: a switch that cannot bind tells ListenFailed before it
+        // stops, and Terminated comes after the messages the switch sent, so the bind error is never lost to a race.
+        using var inbox = Inbox.Create(system);
+        inbox.Watch(node.Switch);
+        inbox.Send(node.Switch, new Switch.Subscribe(inbox.Receiver));
+        switch (await inbox.ReceiveAsync(timeout))
+        {
+            case Switch.Listening:
+                break;
+            case Switch.ListenFailed failed:
+                throw new IOException($"the P2P switch cannot listen on {failed.Address}: {failed.Error.Message}", failed.Error);
+            case Terminated:
+                throw new IOException("the P2P switch stopped before it listened");
+            case var other:
+                throw new InvalidOperationException($"the P2P switch answered {other.GetType().Name} to Subscribe");
+        }
+        inbox.Unwatch(node.Switch);
+        if (node.Pex is { } pex)
+        {
+            var report = await pex.Ask<PexReactor.StartReport>(PexReactor.AwaitStart.Instance, timeout, CancellationToken.None);
+            if (report.Error is { } error)
+                throw new InvalidOperationException($"PEX cannot start: {error}");
+        }
     }
 }

@@ -56,6 +56,29 @@ public sealed class TendermintP2P : IExtension
     /// any actor, for settings the switch or PEX refuses (see <see cref="Switch.Props"/>).
     /// </summary>
     public IActorRef StartNode(NodeKey key, IReadOnlyList<ReactorRegistration> reactors, string name = "p2p",
+        SwitchSettings? settings = null, IP2PTransport? transport = null, P2PMetrics? metrics = null, PexOptions? pex = null) =>
+        Start(key, reactors, name, settings, transport, metrics, pex).Switch;
+
+    /// <summary>The actors of one started node: its switch and, with PEX, the PEX reactor and the address book.</summary>
+    internal sealed record StartedNode(IActorRef Switch, IActorRef? Pex, IActorRef? AddrBook)
+    {
+        /// <summary>Stops all three and waits for them (a node that failed to start leaves nothing running).</summary>
+        public async Task StopAsync(TimeSpan timeout)
+        {
+            var actors = new[] { Switch, Pex, AddrBook }.OfType<IActorRef>().ToList();
+            try
+            {
+                await Task.WhenAll(actors.Select(a => a.GracefulStop(timeout)));
+            }
+            catch (TaskCanceledException)
+            {
+                // GracefulStop gave up waiting; the Stop it sent still stands.
+            }
+        }
+    }
+
+    /// <summary><see cref="StartNode"/>, keeping hold of every actor it started.</summary>
+    internal StartedNode Start(NodeKey key, IReadOnlyList<ReactorRegistration> reactors, string name = "p2p",
         SwitchSettings? settings = null, IP2PTransport? transport = null, P2PMetrics? metrics = null, PexOptions? pex = null)
     {
         var switchSettings = settings ?? SwitchSettings.From(Settings);
@@ -63,10 +86,10 @@ public sealed class TendermintP2P : IExtension
         pex?.Reactor.Validate();
         Switch.Check(key, switchSettings,
             pex is null ? reactors : [new ReactorRegistration("pex", ActorRefs.Nobody, [PexReactor.Descriptor]), .. reactors]);
-        IActorRef? pexReactor = null;
+        IActorRef? pexReactor = null, book = null;
         if (pex is not null)
         {
-            var book = _system.ActorOf(AddrBook.Props(pex.AddrBook with
+            book = _system.ActorOf(AddrBook.Props(pex.AddrBook with
             {
                 PrivateIds = pex.AddrBook.PrivateIds.Count > 0 ? pex.AddrBook.PrivateIds : switchSettings.PrivatePeerIds,
             }), name + "-addrbook");
@@ -91,7 +114,7 @@ public sealed class TendermintP2P : IExtension
             }
             return Done.Instance;
         });
-        return node;
+        return new StartedNode(node, pexReactor, book);
     }
 }
 

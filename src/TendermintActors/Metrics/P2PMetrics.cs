@@ -9,7 +9,9 @@ namespace TendermintActors.Metrics;
 /// <c>{ns}_p2p_peer_pending_send_bytes{peer_id}</c>, <c>{ns}_p2p_message_receive_bytes_total{message_type}</c>,
 /// <c>{ns}_p2p_message_send_bytes_total{message_type}</c>, each with a <c>chain_id</c> label; and one of ours that
 /// CometBFT lacks, <c>{ns}_p2p_peer_stops_total{reason,error,was_peer}</c>: every ended connection by its stable reason
-/// code (<c>protocol/unknown-channel</c>, <c>pex/request-too-soon</c>, <c>closed</c>, ...). Everything is
+/// code (<c>protocol/unknown-channel</c>, <c>pex/request-too-soon</c>, <c>closed</c>, ...). Label values are
+/// CometBFT's: <c>chID</c> as Go's <c>%#x</c> (<c>0x0</c>, <c>0x40</c>), <c>message_type</c> as Go's type label
+/// (<c>p2p_PexRequest</c>; see <see cref="MessageTypeNames"/>), user channels named by the namers given here. Everything is
 /// recorded by the actor that owns the number (counters and up-down counters, no shared gauges), so no state is
 /// read across threads. With per-peer labels off, <c>peer_id</c> is dropped (its cardinality is a known complaint).
 /// </summary>
@@ -28,7 +30,8 @@ public sealed class P2PMetrics : IDisposable
     private readonly KeyValuePair<string, object?> _chainId;
     private readonly KeyValuePair<string, object?>[][] _messageTypeTags; // per channel: chain_id, message_type
 
-    public P2PMetrics(string chainId, string @namespace = "cometbft", bool perPeerLabels = true, IMeterFactory? meterFactory = null)
+    public P2PMetrics(string chainId, string @namespace = "cometbft", bool perPeerLabels = true, IMeterFactory? meterFactory = null,
+        IReadOnlyDictionary<byte, MessageTypeName>? messageTypes = null)
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         var prefix = string.IsNullOrEmpty(@namespace) ? "p2p_" : @namespace + "_p2p_";
@@ -41,9 +44,17 @@ public sealed class P2PMetrics : IDisposable
         _messageReceiveBytes = _meter.CreateCounter<long>(prefix + "message_receive_bytes", description: "Number of bytes of each message type received.");
         _messageSendBytes = _meter.CreateCounter<long>(prefix + "message_send_bytes", description: "Number of bytes of each message type sent.");
         _peerStops = _meter.CreateCounter<long>(prefix + "peer_stops", description: "Number of connections ended, by reason (including those that never became peers).");
+        _namers = new MessageTypeName?[256];
+        foreach (var (channel, namer) in MessageTypeNames.Standard)
+            _namers[channel] = namer;
+        if (messageTypes is not null)
+            foreach (var (channel, namer) in messageTypes)
+                _namers[channel] = namer;
         _messageTypeTags = Enumerable.Range(0, 256)
-            .Select(c => new KeyValuePair<string, object?>[] { _chainId, new("message_type", MessageType((byte)c)) }).ToArray();
+            .Select(c => new KeyValuePair<string, object?>[] { _chainId, new("message_type", MessageTypeNames.Unnamed((byte)c)) }).ToArray();
     }
+
+    private readonly MessageTypeName?[] _namers; // per channel; null: every message counts as the channel's fixed name
 
     public bool PerPeerLabels { get; }
 
@@ -68,6 +79,7 @@ public sealed class P2PMetrics : IDisposable
         private readonly string _peerId;
         private readonly KeyValuePair<string, object?>[] _pendingTags;
         private readonly KeyValuePair<string, object?>[]?[] _channelTags = new KeyValuePair<string, object?>[]?[256];
+        private readonly Dictionary<string, KeyValuePair<string, object?>[]> _namedTags = new(StringComparer.Ordinal);
 
         internal PeerMetrics(P2PMetrics metrics, string peerId)
         {
@@ -76,18 +88,42 @@ public sealed class P2PMetrics : IDisposable
             _pendingTags = metrics.PerPeerLabels ? [metrics._chainId, new("peer_id", peerId)] : [metrics._chainId];
         }
 
+        /// <summary>
+        /// One message received on <paramref name="channel"/>, before it goes to its reactor: counted at once by its
+        /// type when the channel names its messages; otherwise left to <see cref="Received"/>.
+        /// </summary>
+        public void Receiving(byte channel, ReadOnlySpan<byte> message) => CountNamed(_metrics._messageReceiveBytes, channel, message);
+
         /// <summary><paramref name="bytes"/> received on <paramref name="channel"/> (one message or a batch's sum).</summary>
         public void Received(byte channel, long bytes)
         {
             _metrics._peerReceiveBytes.Add(bytes, ChannelTags(channel));
-            _metrics._messageReceiveBytes.Add(bytes, _metrics._messageTypeTags[channel]);
+            if (_metrics._namers[channel] is null)
+                _metrics._messageReceiveBytes.Add(bytes, _metrics._messageTypeTags[channel]);
         }
+
+        /// <summary>
+        /// One message accepted into <paramref name="channel"/>'s send queue: counted at once by its type when the
+        /// channel names its messages (Go counts a message when Send accepts it); otherwise left to <see cref="Sent"/>.
+        /// </summary>
+        public void Queued(byte channel, ReadOnlySpan<byte> message) => CountNamed(_metrics._messageSendBytes, channel, message);
 
         /// <summary><paramref name="bytes"/> written on <paramref name="channel"/> (one message or a batch's sum).</summary>
         public void Sent(byte channel, long bytes)
         {
             _metrics._peerSendBytes.Add(bytes, ChannelTags(channel));
-            _metrics._messageSendBytes.Add(bytes, _metrics._messageTypeTags[channel]);
+            if (_metrics._namers[channel] is null)
+                _metrics._messageSendBytes.Add(bytes, _metrics._messageTypeTags[channel]);
+        }
+
+        private void CountNamed(Counter<long> counter, byte channel, ReadOnlySpan<byte> message)
+        {
+            if (_metrics._namers[channel] is not { } namer)
+                return;
+            var name = namer(message);
+            if (!_namedTags.TryGetValue(name, out var tags))
+                _namedTags[name] = tags = [_metrics._chainId, new("message_type", name)];
+            counter.Add(message.Length, tags);
         }
 
         /// <summary>Bytes queued for the peer (+) or written (−).</summary>
@@ -99,27 +135,8 @@ public sealed class P2PMetrics : IDisposable
                 : [_metrics._chainId, new("chID", ChannelLabels[channel])];
     }
 
-    /// <summary>"0x00" … "0xff", CometBFT's chID label values.</summary>
-    private static readonly string[] ChannelLabels = Enumerable.Range(0, 256).Select(c => $"0x{c:x2}").ToArray();
-
-    /// <summary>
-    /// Go labels by the protobuf message type; our channels carry opaque bytes, so the channel stands in for it
-    /// (CometBFT's standard channels get their reactor's name).
-    /// </summary>
-    private static string MessageType(byte channel) => channel switch
-    {
-        0x00 => "pex",
-        0x20 => "consensus_state",
-        0x21 => "consensus_data",
-        0x22 => "consensus_vote",
-        0x23 => "consensus_vote_set_bits",
-        0x30 => "mempool",
-        0x38 => "evidence",
-        0x40 => "blocksync",
-        0x60 => "statesync_snapshot",
-        0x61 => "statesync_chunk",
-        _ => $"channel_0x{channel:x2}",
-    };
+    /// <summary>CometBFT's chID label values: Go's <c>fmt.Sprintf("%#x", chID)</c>, so "0x0", "0x20", "0x40", "0xff".</summary>
+    internal static readonly string[] ChannelLabels = Enumerable.Range(0, 256).Select(c => $"0x{c:x}").ToArray();
 
     public void Dispose() => _meter.Dispose();
 }

@@ -137,8 +137,11 @@ public static class Switch
 {
     public interface ICommand;
 
-    /// <summary>Dial these addresses now (as Go's DialPeersAsync); persistent ones are redialled when they drop.</summary>
-    public sealed record DialPeers(IReadOnlyList<NetAddress> Addresses, bool Persistent = false) : ICommand;
+    /// <summary>
+    /// Dial these addresses now (as Go's DialPeersAsync); persistent ones are redialled when they drop, unconditional
+    /// ones join <see cref="SwitchSettings.UnconditionalPeerIds"/> (exempt from the peer limits) from now on.
+    /// </summary>
+    public sealed record DialPeers(IReadOnlyList<NetAddress> Addresses, bool Persistent = false, bool Unconditional = false) : ICommand;
 
     /// <summary>Send <paramref name="Message"/> on <paramref name="Channel"/> to every peer that has the channel.</summary>
     public sealed record Broadcast(byte Channel, ReadOnlyMemory<byte> Message) : ICommand;
@@ -203,6 +206,9 @@ public static class Switch
     public sealed record Subscribe(IActorRef Subscriber) : ICommand;
 
     public sealed record Listening(NodeInfoModel NodeInfo, System.Net.EndPoint? ListenAddress);
+
+    /// <summary>The switch could not bind <paramref name="Address"/> (host:port) and stops: told to its subscribers instead of <see cref="Listening"/>.</summary>
+    public sealed record ListenFailed(string Address, Exception Error);
 
     public sealed record PeerConnected(PeerHandle Peer);
 

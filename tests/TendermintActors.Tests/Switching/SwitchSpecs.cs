@@ -320,7 +320,10 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         var a = await StartNode(metrics: metricsA);
         var b = await StartNode();
         var (atA, _) = await Connect(a, b);
-        atA.Send(0x40, new byte[100]);
+        var blockRequest = new byte[100]; // blocksync's Message{block_request (field 1): 98 bytes}
+        blockRequest[0] = 0x0a;
+        blockRequest[1] = 98;
+        atA.Send(0x40, blockRequest);
         await b.Reactor.ExpectMsgAsync<Reactor.Received>(Dilated(Timeout));
         await AwaitAssertAsync(() =>
         {
@@ -330,7 +333,7 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
             Assert.Equal("0x40", sent.Tags["chID"]);
             Assert.Equal(perPeerLabels, sent.Tags.ContainsKey("peer_id"));
             if (perPeerLabels) Assert.Equal(b.Key.Id.Hex, sent.Tags["peer_id"]);
-            Assert.Contains(measurements, m => m.Name == "cometbft_p2p_message_send_bytes" && m.Value == 100 && Equals(m.Tags["message_type"], "blocksync"));
+            Assert.Contains(measurements, m => m.Name == "cometbft_p2p_message_send_bytes" && m.Value == 100 && Equals(m.Tags["message_type"], "blocksync_BlockRequest"));
             Assert.Equal(0, measurements.Where(m => m.Name == "cometbft_p2p_peer_pending_send_bytes").Sum(m => m.Value));
         }, Dilated(Timeout));
 

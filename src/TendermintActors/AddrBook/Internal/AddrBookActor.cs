@@ -33,12 +33,15 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    private readonly HashSet<NodeId> _privateIds = [];
+
     private DateTime Now => _settings.Clock();
 
     protected override void PreStart()
     {
         _book = Load();
-        _book.SetPrivateIDs(_settings.PrivateIds);
+        _privateIds.UnionWith(_settings.PrivateIds);
+        _book.SetPrivateIDs(_privateIds);
         foreach (var addr in _settings.OurAddresses)
             _book.AddOurAddress(addr);
         if (_settings.SaveInterval > TimeSpan.Zero)
@@ -118,6 +121,10 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
                 break;
             case Size:
                 Sender.Tell(_book.Size);
+                break;
+            case AddPrivateIds privateIds:
+                _privateIds.UnionWith(privateIds.Ids);
+                _book.SetPrivateIDs(_privateIds);
                 break;
             case AddOurAddress ours:
                 if (_book.Get(ours.Addr.Id) is { } stored && stored.Addr == ours.Addr)

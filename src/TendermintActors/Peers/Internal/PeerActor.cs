@@ -307,6 +307,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                 runBytes = 0;
             }
             runBytes += body.Length;
+            _metrics?.Receiving(channel, body.Span);
             if (_ctx.ReactorsByChannel.TryGetValue(channel, out var reactor))
                 reactor.Tell(new Reactor.Received(_handle!, channel, body) { Connection = _connection });
             else
@@ -329,6 +330,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
         queued.Enqueue(message.Length);
         if (_metrics is { } metrics)
         {
+            metrics.Queued(channel, message.Span);
             if (queued.Count == 1)
             {
                 metrics.PendingSend(_unreportedPending + message.Length); // a lone message shows at once

@@ -18,12 +18,13 @@ internal sealed partial class SwitchActor
 
     private void InitPolicies()
     {
+        _unconditional.UnionWith(_settings.UnconditionalPeerIds);
         _admission = new AdmissionPolicy(new AdmissionSettings(_key.Id)
         {
             MaxInboundPeers = _settings.MaxInboundPeers,
             MaxOutboundPeers = _settings.MaxOutboundPeers,
             AllowDuplicateIp = _settings.AllowDuplicateIp,
-            UnconditionalPeerIds = _settings.UnconditionalPeerIds,
+            UnconditionalPeerIds = _unconditional,
         });
         _attempts = new ConnectionAttemptLimiter(_settings.MaxIncomingConnectionAttempts, _settings.ConnectionAttemptWindow);
         _redial = new RedialSchedule(_random.NextDouble, _settings.PersistentPeersMaxDialPeriod,

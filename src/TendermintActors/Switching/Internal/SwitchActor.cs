@@ -48,6 +48,8 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     private readonly Dictionary<IActorRef, Connection> _connections = new();
     private readonly Dictionary<NodeId, NetAddress> _dialling = new();
     private readonly Dictionary<NodeId, NetAddress> _persistent = new();
+    /// <summary>The settings' unconditional IDs and those RPC's dial_peers added; the admission policy reads this set.</summary>
+    private readonly HashSet<NodeId> _unconditional = new();
     private readonly Dictionary<NodeId, int> _redialAttempts = new();
     private readonly Dictionary<NodeId, (IActorRef Actor, PeerHandle Candidate)> _replacing = new();
     private readonly HashSet<string> _ourAddresses = new();
@@ -139,6 +141,8 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 // Stop rather than throw: a restarted switch would try the same port again, forever. Whoever started
                 // it watches it (the node process reports it and exits).
                 _log.Error(failed.Error, "P2P switch cannot listen on {0}:{1}; stopping", _settings.ListenHost, _settings.ListenPort);
+                foreach (var subscriber in _subscribers)
+                    subscriber.Tell(new Switch.ListenFailed($"{_settings.ListenHost}:{_settings.ListenPort}", failed.Error));
                 Context.Stop(Self);
                 break;
             case Switch.Subscribe subscribe:
@@ -183,6 +187,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
             case Switch.DialPeers dial:
                 foreach (var address in dial.Addresses)
                 {
+                    if (dial.Unconditional) _unconditional.Add(address.Id);
                     if (dial.Persistent) _persistent[address.Id] = address;
                     Dial(address, dial.Persistent || _persistent.ContainsKey(address.Id));
                 }
@@ -370,7 +375,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         _redialAttempts.Remove(candidate.Id);
         actor.Tell(new PeerActor.Admit());
         // Reserve handshake room for the IPs of peers we must always let in (see HandshakeSlots).
-        if ((candidate.IsPersistent || _settings.UnconditionalPeerIds.Contains(candidate.Id) || _persistent.ContainsKey(candidate.Id))
+        if ((candidate.IsPersistent || _unconditional.Contains(candidate.Id) || _persistent.ContainsKey(candidate.Id))
             && candidate.RemoteIp is { } trustedIp)
             _slots.Trust(candidate.Id, trustedIp);
         foreach (var subscriber in _subscribers)
