@@ -64,14 +64,23 @@ public sealed class PexSeedModeSpecs(ITestOutputHelper output) : PexSpecBase(out
 
         Advance(Crawl * 3); // two minutes after the first crawl (and past each address's 2 s backoff)
         while (AnswerDialState(maxOutbound: 0) != "CrawlRound") { }
+        // Until the three are dialled again (bounded by the probe's dilated timeout, not by a quiet period).
         var again = new List<NetAddress>();
-        SwitchProbe.ReceiveWhile(TimeSpan.FromMilliseconds(500), m =>
+        while (again.Count < first.Count)
         {
-            if (m is Switch.DialPeers d) again.AddRange(d.Addresses);
-            else if (m is Switch.GetDialState ask)
-                SwitchProbe.Reply(new Switch.DialState([], [], new HashSet<NodeId>(), 0, true, ask.Tag));
-            return m;
-        });
+            switch (SwitchProbe.ReceiveOne(Dilated(TimeSpan.FromSeconds(10))))
+            {
+                case Switch.DialPeers d:
+                    again.AddRange(d.Addresses);
+                    break;
+                case Switch.GetDialState ask:
+                    SwitchProbe.Reply(new Switch.DialState([], [], new HashSet<NodeId>(), 0, true, ask.Tag));
+                    break;
+                case null:
+                    Assert.Fail($"only {again.Count} of {first.Count} addresses dialled again");
+                    break;
+            }
+        }
         Assert.Equal(first.OrderBy(a => a.Id.Hex), again.OrderBy(a => a.Id.Hex));
     }
 
