@@ -43,6 +43,8 @@ internal static class StartCommand
         /// <summary>CometBFT's <c>rpc.unsafe</c>: serve <c>/dial_peers</c> and <c>/dial_seeds</c>.</summary>
         public bool RpcUnsafe { get; init; }
         public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
+        /// <summary><c>--log_level</c> and <c>--log_format</c>.</summary>
+        public LogOutput Log { get; init; } = LogOutput.Default;
     }
 
     /// <summary>A node that failed to start, with the message for stderr (naming the key, file or flag at fault).</summary>
@@ -122,9 +124,10 @@ internal static class StartCommand
         var sink = Text("--sink-channel", "Run a reactor on this channel that counts what it receives", "ID");
         var rpcLaddr = Text("--rpc.laddr", $"RPC address to listen on (default {RpcServer.DefaultListenAddress}; port 0 picks a free one; empty turns RPC off)", "ADDR");
         var rpcUnsafe = Flag("--rpc.unsafe", "Serve the unsafe RPC routes /dial_peers and /dial_seeds (default false)");
+        var (logLevel, logFormat) = LogFlags.Create("info");
 
         var command = new Command("start", "Run the node until Ctrl-C or SIGTERM");
-        foreach (var option in new Option[] { moniker, network, laddr, external, seeds, persistent, unconditional, privateIds, pex, seedMode, set, echo, sink, rpcLaddr, rpcUnsafe })
+        foreach (var option in new Option[] { moniker, network, laddr, external, seeds, persistent, unconditional, privateIds, pex, seedMode, set, echo, sink, rpcLaddr, rpcUnsafe, logLevel, logFormat })
             command.Options.Add(option);
         command.SetAction(async (parse, cancellation) =>
         {
@@ -134,6 +137,8 @@ internal static class StartCommand
                 return Fail(stderr, $"--echo-channel '{e}' is not a channel ID (0x00 to 0xff, or 0 to 255)");
             if (parse.GetValue(sink) is { } s && !TryParseChannel(s, out sinkId))
                 return Fail(stderr, $"--sink-channel '{s}' is not a channel ID (0x00 to 0xff, or 0 to 255)");
+            if (!LogFlags.TryParse(parse, logLevel, logFormat, out var log, out var logError))
+                return Fail(stderr, logError);
             var options = new Options(NodeHome.At(parse.GetValue(home)!))
             {
                 Moniker = parse.GetValue(moniker),
@@ -151,6 +156,7 @@ internal static class StartCommand
                 SinkChannel = sinkId,
                 RpcListenAddress = parse.GetValue(rpcLaddr) ?? RpcServer.DefaultListenAddress,
                 RpcUnsafe = parse.GetValue(rpcUnsafe) ?? false,
+                Log = log,
             };
             using var signals = new ShutdownSignals(cancellation);
             return await RunAsync(options, parse.InvocationConfiguration.Output, stderr, signals.Token);
@@ -168,7 +174,10 @@ internal static class StartCommand
         }
         catch (StartFailedException e)
         {
-            return Fail(stderr, e.Message);
+            // One ERROR line in the operator's log format, no stack trace.
+            stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
+                new LogEntry(DateTime.UtcNow, Akka.Event.LogLevel.ErrorLevel, LogModules.Main, e.Message)));
+            return Cli.Failure;
         }
         await Task.WhenAny(node.System.WhenTerminated, Task.Delay(Timeout.Infinite, cancellation));
         await node.StopAsync();
@@ -219,10 +228,11 @@ internal static class StartCommand
         }
 
         var metrics = new NodeMetrics(p2p);
-        var system = ActorSystem.Create("tmactors", config.WithFallback(NodeAkkaConfig.Create("INFO")));
+        var system = ActorSystem.Create("tmactors", config.WithFallback(NodeAkkaConfig.Create(options.Log.Levels)));
+        // Held until the node has started: a node that does not start says why in one line (see LogSink.Discard).
+        var logs = system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: true, options.Log), "log-sink");
         try
         {
-            system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: false), "log-sink");
             var reactors = new List<ReactorRegistration>();
             if (options.EchoChannel is { } echo)
                 reactors.Add(new ReactorRegistration("echo", system.ActorOf(EchoReactor.Props(), "echo"), [EchoReactor.Channel(echo)]));
@@ -254,6 +264,7 @@ internal static class StartCommand
                     return Done.Instance;
                 });
             }
+            await logs.Ask<Done>(LogSink.Release.Instance, options.StartTimeout);
             stdout.WriteLine($"Node ID: {sw.Id.Hex}");
             stdout.WriteLine($"Listening on: {sw.ListenAddress}");
             if (rpc is not null)
@@ -264,6 +275,7 @@ internal static class StartCommand
         catch (Exception e) when (e is IOException or AskTimeoutException or OperationCanceledException or ArgumentException)
         {
             // ArgumentException: settings the switch refuses (Switch.Props), e.g. a node info peers would refuse.
+            await logs.Ask<Done>(LogSink.Discard.Instance, options.StartTimeout);
             await system.Terminate();
             metrics.Dispose();
             key.Dispose();
