@@ -199,10 +199,16 @@ public static class Switch
     /// <summary>Our node info and where we listen (null when not listening).</summary>
     public sealed record NodeInfoReply(NodeInfoModel NodeInfo, System.Net.EndPoint? ListenAddress);
 
-    /// <summary>Subscribe to switch events (<see cref="PeerConnected"/>, <see cref="PeerDisconnected"/>, <see cref="Listening"/>).</summary>
+    /// <summary>Subscribe to switch events (<see cref="PeerConnected"/>, <see cref="PeerDisconnected"/>, <see cref="Listening"/> or <see cref="ListenFailed"/>).</summary>
     public sealed record Subscribe(IActorRef Subscriber) : ICommand;
 
     public sealed record Listening(NodeInfoModel NodeInfo, System.Net.EndPoint? ListenAddress);
+
+    /// <summary>
+    /// Instead of <see cref="Listening"/>: the switch could not bind its listen address (host:port) and has stopped;
+    /// <paramref name="Reason"/> is the socket's error, e.g. "Address already in use".
+    /// </summary>
+    public sealed record ListenFailed(string ListenAddress, string Reason);
 
     public sealed record PeerConnected(PeerHandle Peer);
 
