@@ -36,8 +36,8 @@ internal sealed class LogSink : ReceiveActor
     }
 
     /// <summary>
-    /// Drop the held lines and write to the writer from now on: a node that did not start says why in one line,
-    /// and what its actors logged on the way (often the same failure) would only repeat it.
+    /// Drop the held lines and all that follow: a node that did not start says why in one line, and what its actors
+    /// logged on the way (often the same failure) or log while the system stops would only repeat it or bury it.
     /// </summary>
     public sealed record Discard
     {
@@ -64,6 +64,7 @@ internal sealed class LogSink : ReceiveActor
     private readonly LogFormat _format;
     private readonly Queue<string> _held = new();
     private bool _holding;
+    private bool _discarding;
     private LogLevels _levels;
     private int _warnings;
     private int _errors;
@@ -76,6 +77,7 @@ internal sealed class LogSink : ReceiveActor
         _levels = output.Levels;
         Receive<LogEvent>(e =>
         {
+            if (_discarding) return;
             var entry = LogEntry.From(e);
             // The event stream also carries events below the configured level (dead letters are published as Info).
             if (!_levels.IsEnabled(entry.Module, entry.Level)) return;
@@ -98,7 +100,7 @@ internal sealed class LogSink : ReceiveActor
         });
         Receive<Discard>(_ =>
         {
-            _holding = false;
+            _discarding = true;
             _held.Clear();
             Sender.Tell(Done.Instance);
         });

@@ -141,9 +141,11 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 // it watches it or subscribes (the node process reports it and exits). The error's message says it
                 // all ("address already in use"): no stack trace.
                 var listen = NetAddress.FormatHostPort(_settings.ListenHost!, _settings.ListenPort);
-                _log.Error("P2P switch cannot listen on {Listen}: {Error}; stopping", listen, failed.Error.Message);
+                // The transport's error usually wraps the socket's, whose message is the reason itself.
+                var reason = failed.Error.GetBaseException().Message;
+                _log.Error("P2P switch cannot listen on {Listen}: {Error}; stopping", listen, reason);
                 foreach (var subscriber in _subscribers)
-                    subscriber.Tell(new Switch.ListenFailed(listen, failed.Error.Message));
+                    subscriber.Tell(new Switch.ListenFailed(listen, reason));
                 Context.Stop(Self);
                 break;
             case Switch.Subscribe subscribe:
