@@ -244,8 +244,11 @@ internal static class StartCommand
             }
             var pex = system.TendermintP2P().PexFromConfig(home.Root);
             var sw = await NodeSwitch.Start(system, "p2p", key, SwitchSettings.From(p2p), reactors, options.StartTimeout, cancellation, metrics.P2P, pex);
+            // In the log's format, so that a JSON log stays one object per line.
             foreach (var warning in p2p.Warnings())
-                stderr.WriteLine($"warning: {warning}");
+                if (options.Log.Levels.IsEnabled(LogModules.Main, Akka.Event.LogLevel.WarningLevel))
+                    stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
+                        new LogEntry(DateTime.UtcNow, Akka.Event.LogLevel.WarningLevel, LogModules.Main, warning)));
             if (sw.PexStart?.Error is { } pexError)
                 throw new IOException(pexError);
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-peers", async () =>
