@@ -59,7 +59,7 @@ internal sealed class BenchNode : IAsyncDisposable
         var system = ActorSystem.Create("tmactors-bench", NodeAkkaConfig.Create(log.Levels));
         try
         {
-            system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: false, log), "log-sink");
+            LogSinks.Start(system, TextWriter.Synchronized(stderr), hold: false, log);
             var reactor = system.ActorOf(BenchReactor.Props(settings.Channel), "bench");
             var descriptor = new ChannelDescriptor(settings.Channel, 1) { SendQueueCapacity = SendQueueCapacity };
             var switchSettings = new SwitchSettings

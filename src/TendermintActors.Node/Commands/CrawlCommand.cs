@@ -84,7 +84,7 @@ internal static class CrawlCommand
         var system = ActorSystem.Create("tmactors-crawl", NodeAkkaConfig.Create(options.Log.Levels));
         try
         {
-            system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: false, options.Log), "log-sink");
+            LogSinks.Start(system, TextWriter.Synchronized(stderr), hold: false, options.Log);
             var crawler = system.ActorOf(CrawlerReactor.Props(options.Seeds), "crawler");
             var settings = new SwitchSettings
             {

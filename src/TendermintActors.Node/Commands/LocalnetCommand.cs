@@ -92,7 +92,7 @@ internal static class LocalnetCommand
         var books = Directory.CreateTempSubdirectory("tmactors-localnet-").FullName;
         try
         {
-            var logs = system.ActorOf(LogSink.Props(stderr, hold: options.Live, options.Log), "log-sink");
+            var logs = LogSinks.Start(system, stderr, hold: options.Live, options.Log);
             var clock = Stopwatch.StartNew();
             var nodes = new List<LocalNode>();
             try

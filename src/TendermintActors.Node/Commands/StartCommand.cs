@@ -230,7 +230,7 @@ internal static class StartCommand
         var metrics = new NodeMetrics(p2p);
         var system = ActorSystem.Create("tmactors", config.WithFallback(NodeAkkaConfig.Create(options.Log.Levels)));
         // Held until the node has started: a node that does not start says why in one line (see LogSink.Discard).
-        var logs = system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: true, options.Log), "log-sink");
+        var logs = LogSinks.Start(system, TextWriter.Synchronized(stderr), hold: true, options.Log);
         try
         {
             var reactors = new List<ReactorRegistration>();

@@ -116,6 +116,21 @@ internal sealed class LogSink : ReceiveActor
         Akka.Actor.Props.Create(() => new LogSink(writer, hold, output));
 }
 
+/// <summary>Starting a command's <see cref="LogSink"/>.</summary>
+internal static class LogSinks
+{
+    /// <summary>
+    /// Starts a sink subscribed at once: its PreStart runs later, and whatever the actors started next log before
+    /// then (the switch's "started" line) would be lost.
+    /// </summary>
+    public static IActorRef Start(ActorSystem system, TextWriter writer, bool hold, LogOutput output)
+    {
+        var sink = system.ActorOf(LogSink.Props(writer, hold, output), "log-sink");
+        system.EventStream.Subscribe(sink, typeof(LogEvent));
+        return sink;
+    }
+}
+
 /// <summary>
 /// The Akka settings of the node process: logs through <see cref="LogSink"/> only, Akka itself at the lowest level
 /// any module logs at.
