@@ -10,13 +10,13 @@ internal static class LogFlags
         (new Option<string>(LogLevels.Flag, "--log-level")
         {
             Description = $"Log levels: one for all modules (debug, info, warn, error, none) or module:level pairs with * for the rest, " +
-                          $"e.g. p2p:debug,*:error; modules: {string.Join(", ", LogLevels.Modules)} (default {defaultLevel})",
+                          $"e.g. p2p:debug,*:error; modules: {string.Join(", ", LogLevels.Modules)}",
             HelpName = "LEVELS",
             DefaultValueFactory = _ => defaultLevel,
         },
         new Option<string>(LogFormats.Flag, "--log-format")
         {
-            Description = "Log format: plain (CometBFT's lines) or json (one object per line) (default plain)",
+            Description = "Log format: plain (CometBFT's lines) or json (one object per line)",
             HelpName = "FORMAT",
             DefaultValueFactory = _ => "plain",
         });
