@@ -114,7 +114,7 @@ public sealed class NodeStateSpecs
 
         await (await StartCommand.StartAsync(Loopback(home), new StringWriter(), stderr, CancellationToken.None).WaitAsync(Timeout)).StopAsync();
 
-        Assert.Contains($"warning: node key file {home.NodeKeyFile} has mode 644: group or others can use the node's private key; " +
+        Assert.Contains($"node key file {home.NodeKeyFile} has mode 644: group or others can use the node's private key; " +
                         $"make it private with 'chmod 600 {home.NodeKeyFile}'", stderr.ToString());
     }
 

@@ -55,10 +55,11 @@ internal sealed class BenchNode : IAsyncDisposable
     {
         var key = NodeKeys.ForTool(settings.Home);
         // Logs at ERROR: failed dials are retried and their last reason ends up in the failure message anyway.
-        var system = ActorSystem.Create("tmactors-bench", NodeAkkaConfig.Create("ERROR"));
+        var log = LogOutput.Default with { Levels = LogLevels.All(Akka.Event.LogLevel.ErrorLevel) };
+        var system = ActorSystem.Create("tmactors-bench", NodeAkkaConfig.Create(log.Levels));
         try
         {
-            system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: false), "log-sink");
+            LogSinks.Start(system, TextWriter.Synchronized(stderr), hold: false, log);
             var reactor = system.ActorOf(BenchReactor.Props(settings.Channel), "bench");
             var descriptor = new ChannelDescriptor(settings.Channel, 1) { SendQueueCapacity = SendQueueCapacity };
             var switchSettings = new SwitchSettings

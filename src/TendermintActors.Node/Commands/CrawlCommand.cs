@@ -26,7 +26,11 @@ internal static class CrawlCommand
         public TimeSpan NodeTimeout { get; init; } = TimeSpan.FromSeconds(10);
         public NodeHome? Home { get; init; }
         public bool Progress { get; init; }
+        /// <summary><c>--log_level</c> (errors only by default: failed dials are the walk's daily bread) and <c>--log_format</c>.</summary>
+        public LogOutput Log { get; init; } = DefaultLog;
     }
+
+    private static readonly LogOutput DefaultLog = LogOutput.Default with { Levels = LogLevels.All(Akka.Event.LogLevel.ErrorLevel) };
 
     public static Command Create(Option<string> home)
     {
@@ -36,8 +40,9 @@ internal static class CrawlCommand
         var json = new Option<bool>("--json") { Description = "One JSON object per node on stdout, and nothing else there" };
         var concurrency = new Option<int>("--concurrency") { Description = "Nodes dialled at once", HelpName = "N", DefaultValueFactory = _ => 16 };
         var nodeTimeout = new Option<string>("--node-timeout") { Description = "How long one node gets to connect and answer", HelpName = "DURATION", DefaultValueFactory = _ => "10s" };
+        var (logLevel, logFormat) = LogFlags.Create("error");
         var command = new Command("crawl", "Walk a network through PEX from its seeds and report every node found");
-        foreach (var option in new Option[] { seeds, network, duration, json, concurrency, nodeTimeout })
+        foreach (var option in new Option[] { seeds, network, duration, json, concurrency, nodeTimeout, logLevel, logFormat })
             command.Options.Add(option);
         command.SetAction(async (parse, cancellation) =>
         {
@@ -57,6 +62,8 @@ internal static class CrawlCommand
                 return Fail(stderr, $"--duration {error}");
             if (!Durations.TryParse(parse.GetValue(nodeTimeout), out var perNode, out error))
                 return Fail(stderr, $"--node-timeout {error}");
+            if (!LogFlags.TryParse(parse, logLevel, logFormat, out var log, out var logError))
+                return Fail(stderr, logError);
             var n = parse.GetValue(concurrency);
             if (n is < 1 or > 1000)
                 return Fail(stderr, $"--concurrency {n} must be between 1 and 1000");
@@ -65,7 +72,7 @@ internal static class CrawlCommand
             using var signals = new ShutdownSignals(cancellation);
             return await RunAsync(new Options(seedList, parse.GetValue(network)!, runFor, parse.GetValue(json))
             {
-                Concurrency = n, NodeTimeout = perNode, Home = homeDir, Progress = progress,
+                Concurrency = n, NodeTimeout = perNode, Home = homeDir, Progress = progress, Log = log,
             }, parse.InvocationConfiguration.Output, stderr, signals.Token);
         });
         return command;
@@ -74,10 +81,10 @@ internal static class CrawlCommand
     public static async Task<int> RunAsync(Options options, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
         var key = NodeKeys.ForTool(options.Home);
-        var system = ActorSystem.Create("tmactors-crawl", NodeAkkaConfig.Create("ERROR"));
+        var system = ActorSystem.Create("tmactors-crawl", NodeAkkaConfig.Create(options.Log.Levels));
         try
         {
-            system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: false), "log-sink");
+            LogSinks.Start(system, TextWriter.Synchronized(stderr), hold: false, options.Log);
             var crawler = system.ActorOf(CrawlerReactor.Props(options.Seeds), "crawler");
             var settings = new SwitchSettings
             {

@@ -32,7 +32,11 @@ internal static class LocalnetCommand
         public TimeSpan GossipInterval { get; init; } = TimeSpan.FromSeconds(1);
         public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
         public TimeSpan EnsurePeersPeriod { get; init; } = TimeSpan.FromSeconds(2);
+        /// <summary><c>--log_level</c> (warnings and errors by default) and <c>--log_format</c>.</summary>
+        public LogOutput Log { get; init; } = DefaultLog;
     }
+
+    private static readonly LogOutput DefaultLog = LogOutput.Default with { Levels = LogLevels.All(Akka.Event.LogLevel.WarningLevel) };
 
     public static Command Create()
     {
@@ -58,15 +62,20 @@ internal static class LocalnetCommand
         command.Options.Add(nodes);
         command.Options.Add(duration);
         command.Options.Add(basePort);
+        var (logLevel, logFormat) = LogFlags.Create("warn");
+        command.Options.Add(logLevel);
+        command.Options.Add(logFormat);
         command.SetAction(async (parse, cancellation) =>
         {
             var stdout = parse.InvocationConfiguration.Output;
             var stderr = parse.InvocationConfiguration.Error;
             if (!Durations.TryParse(parse.GetValue(duration), out var runFor, out var error))
                 return Fail(stderr, $"--duration {error}");
+            if (!LogFlags.TryParse(parse, logLevel, logFormat, out var log, out var logError))
+                return Fail(stderr, logError);
             var live = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected;
             using var signals = new ShutdownSignals(cancellation);
-            return await RunAsync(new Options(parse.GetValue(nodes), runFor, parse.GetValue(basePort), live), stdout, stderr, signals.Token);
+            return await RunAsync(new Options(parse.GetValue(nodes), runFor, parse.GetValue(basePort), live) { Log = log }, stdout, stderr, signals.Token);
         });
         return command;
     }
@@ -78,12 +87,12 @@ internal static class LocalnetCommand
         if (options.BasePort != 0 && (options.BasePort < 1 || options.BasePort + options.Nodes - 1 > IPEndPoint.MaxPort))
             return Fail(stderr, $"--base-port {options.BasePort} must be 0 or leave room for {options.Nodes} ports below {IPEndPoint.MaxPort + 1}");
 
-        var system = ActorSystem.Create("localnet", NodeAkkaConfig.Create(Environment.GetEnvironmentVariable("TMACTORS_LOCALNET_LOGLEVEL") ?? "WARNING").WithFallback(P2PReferenceConfig.Load()));
+        var system = ActorSystem.Create("localnet", NodeAkkaConfig.Create(options.Log.Levels).WithFallback(P2PReferenceConfig.Load()));
         var keys = new List<NodeKey>();
         var books = Directory.CreateTempSubdirectory("tmactors-localnet-").FullName;
         try
         {
-            var logs = system.ActorOf(LogSink.Props(stderr, hold: options.Live), "log-sink");
+            var logs = LogSinks.Start(system, stderr, hold: options.Live, options.Log);
             var clock = Stopwatch.StartNew();
             var nodes = new List<LocalNode>();
             try

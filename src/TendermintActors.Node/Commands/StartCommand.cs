@@ -43,6 +43,8 @@ internal static class StartCommand
         /// <summary>CometBFT's <c>rpc.unsafe</c>: serve <c>/dial_peers</c> and <c>/dial_seeds</c>.</summary>
         public bool RpcUnsafe { get; init; }
         public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
+        /// <summary><c>--log_level</c> and <c>--log_format</c>.</summary>
+        public LogOutput Log { get; init; } = LogOutput.Default;
     }
 
     /// <summary>A node that failed to start, with the message for stderr (naming the key, file or flag at fault).</summary>
@@ -124,9 +126,10 @@ internal static class StartCommand
         var sink = Text("--sink-channel", "Run a reactor on this channel that counts what it receives", "ID");
         var rpcLaddr = Text("--rpc.laddr", $"RPC address to listen on (default {RpcServer.DefaultListenAddress}; port 0 picks a free one; empty turns RPC off)", "ADDR");
         var rpcUnsafe = Flag("--rpc.unsafe", "Serve the unsafe RPC routes /dial_peers and /dial_seeds (default false)");
+        var (logLevel, logFormat) = LogFlags.Create("info");
 
         var command = new Command("start", "Run the node until Ctrl-C or SIGTERM");
-        foreach (var option in new Option[] { moniker, network, laddr, external, seeds, persistent, unconditional, privateIds, pex, seedMode, set, echo, sink, rpcLaddr, rpcUnsafe })
+        foreach (var option in new Option[] { moniker, network, laddr, external, seeds, persistent, unconditional, privateIds, pex, seedMode, set, echo, sink, rpcLaddr, rpcUnsafe, logLevel, logFormat })
             command.Options.Add(option);
         command.SetAction(async (parse, cancellation) =>
         {
@@ -136,6 +139,8 @@ internal static class StartCommand
                 return Fail(stderr, $"--echo-channel '{e}' is not a channel ID (0x00 to 0xff, or 0 to 255)");
             if (parse.GetValue(sink) is { } s && !TryParseChannel(s, out sinkId))
                 return Fail(stderr, $"--sink-channel '{s}' is not a channel ID (0x00 to 0xff, or 0 to 255)");
+            if (!LogFlags.TryParse(parse, logLevel, logFormat, out var log, out var logError))
+                return Fail(stderr, logError);
             var options = new Options(NodeHome.At(parse.GetValue(home)!))
             {
                 Moniker = parse.GetValue(moniker),
@@ -153,6 +158,7 @@ internal static class StartCommand
                 SinkChannel = sinkId,
                 RpcListenAddress = parse.GetValue(rpcLaddr) ?? RpcServer.DefaultListenAddress,
                 RpcUnsafe = parse.GetValue(rpcUnsafe) ?? false,
+                Log = log,
             };
             using var signals = new ShutdownSignals(cancellation);
             return await RunAsync(options, parse.InvocationConfiguration.Output, stderr, signals.Token);
@@ -170,7 +176,10 @@ internal static class StartCommand
         }
         catch (StartFailedException e)
         {
-            return Fail(stderr, e.Message);
+            // One ERROR line in the operator's log format, no stack trace.
+            stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
+                new LogEntry(DateTime.UtcNow, Akka.Event.LogLevel.ErrorLevel, LogModules.Main, e.Message)));
+            return Cli.Failure;
         }
         await Task.WhenAny(node.System.WhenTerminated, Task.Delay(Timeout.Infinite, cancellation));
         await node.StopAsync();
@@ -205,8 +214,7 @@ internal static class StartCommand
         var keyFile = Resolve(home, p2p.NodeKeyFile);
         if (!NodeKeys.TryLoad(keyFile, out var key, out var keyError))
             throw new StartFailedException(keyError);
-        if (NodeKeys.PermissionWarning(keyFile) is { } keyWarning)
-            stderr.WriteLine($"warning: {keyWarning}");
+        var keyWarning = NodeKeys.PermissionWarning(keyFile);
 
         IPEndPoint? rpcEndpoint = null;
         if (options.RpcListenAddress.Length > 0)
@@ -239,12 +247,13 @@ internal static class StartCommand
         }
 
         var metrics = new NodeMetrics(p2p);
-        var system = ActorSystem.Create("tmactors", config.WithFallback(NodeAkkaConfig.Create("INFO")));
+        var system = ActorSystem.Create("tmactors", config.WithFallback(NodeAkkaConfig.Create(options.Log.Levels)));
+        // Held until the node has started: a node that does not start says why in one line (see LogSink.Discard).
+        var logs = LogSinks.Start(system, TextWriter.Synchronized(stderr), hold: true, options.Log);
         RpcServer.Running? rpc = null;
         var rpcTarget = new TaskCompletionSource<RpcServer.Target>(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            system.ActorOf(LogSink.Props(TextWriter.Synchronized(stderr), hold: false), "log-sink");
             var reactors = new List<ReactorRegistration>();
             if (options.EchoChannel is { } echo)
                 reactors.Add(new ReactorRegistration("echo", system.ActorOf(EchoReactor.Props(), "echo"), [EchoReactor.Channel(echo)]));
@@ -262,8 +271,11 @@ internal static class StartCommand
             var switchSettings = SwitchSettings.From(p2p) with { RpcAddress = rpc?.Address ?? p2p.RpcAddress };
             var sw = await NodeSwitch.Start(system, "p2p", key, switchSettings, reactors, options.StartTimeout, cancellation, metrics.P2P, pex);
             rpcTarget.SetResult(new RpcServer.Target(sw.Switch, sw.AddrBook));
-            foreach (var warning in p2p.Warnings())
-                stderr.WriteLine($"warning: {warning}");
+            // In the log's format, so that a JSON log stays one object per line.
+            foreach (var warning in keyWarning is null ? p2p.Warnings() : [keyWarning, .. p2p.Warnings()])
+                if (options.Log.Levels.IsEnabled(LogModules.Main, Akka.Event.LogLevel.WarningLevel))
+                    stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
+                        new LogEntry(DateTime.UtcNow, Akka.Event.LogLevel.WarningLevel, LogModules.Main, warning)));
             if (sw.PexStart?.Error is { } pexError)
                 throw new IOException(pexError);
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-peers", async () =>
@@ -279,6 +291,7 @@ internal static class StartCommand
                     return Done.Instance;
                 });
             }
+            await logs.Ask<Done>(LogSink.Release.Instance, options.StartTimeout);
             stdout.WriteLine($"Node ID: {sw.Id.Hex}");
             stdout.WriteLine($"Listening on: {sw.ListenAddress}");
             if (rpc is not null)
@@ -291,6 +304,7 @@ internal static class StartCommand
             // ArgumentException: settings the switch refuses (Switch.Props), e.g. a node info peers would refuse.
             rpcTarget.TrySetCanceled();
             if (rpc is not null) await rpc.StopAsync();
+            await logs.Ask<Done>(LogSink.Discard.Instance, options.StartTimeout);
             await system.Terminate();
             metrics.Dispose();
             key.Dispose();

@@ -20,8 +20,10 @@ internal sealed class SilentLogger : ReceiveActor
 }
 
 /// <summary>
-/// Receives the system's log events at the configured level and writes them to a writer, or, while a live view owns
-/// the terminal, keeps the last few for later. Counts errors so that a command can say whether its run was clean.
+/// Receives the system's log events, keeps those the <see cref="LogOutput"/>'s levels allow for their module, and
+/// writes them in its format to a writer, or, while a live view owns the terminal (or a node is starting), keeps the
+/// last few for later. Counts warnings and errors so that a command can say whether its run was clean. A cause is
+/// written as its message (<c>err=...</c>); its stack trace only when the module logs at debug.
 /// </summary>
 internal sealed class LogSink : ReceiveActor
 {
@@ -31,6 +33,15 @@ internal sealed class LogSink : ReceiveActor
     public sealed record Release
     {
         public static readonly Release Instance = new();
+    }
+
+    /// <summary>
+    /// Drop the held lines and all that follow: a node that did not start says why in one line, and what its actors
+    /// logged on the way (often the same failure) or log while the system stops would only repeat it or bury it.
+    /// </summary>
+    public sealed record Discard
+    {
+        public static readonly Discard Instance = new();
     }
 
     /// <summary>
@@ -50,24 +61,29 @@ internal sealed class LogSink : ReceiveActor
     public sealed record Counts(int Warnings, int Errors);
 
     private readonly TextWriter _writer;
+    private readonly LogFormat _format;
     private readonly Queue<string> _held = new();
     private bool _holding;
-    private LogLevel _minimum;
+    private bool _discarding;
+    private LogLevels _levels;
     private int _warnings;
     private int _errors;
 
-    public LogSink(TextWriter writer, bool hold)
+    public LogSink(TextWriter writer, bool hold, LogOutput output)
     {
         _writer = writer;
         _holding = hold;
-        // The event stream also carries events below the configured level (dead letters are published as Info).
-        _minimum = Logging.LogLevelFor(Context.System.Settings.LogLevel);
+        _format = output.Format;
+        _levels = output.Levels;
         Receive<LogEvent>(e =>
         {
-            if (e.LogLevel() < _minimum) return;
-            if (e.LogLevel() == LogLevel.ErrorLevel) _errors++;
-            else if (e.LogLevel() == LogLevel.WarningLevel) _warnings++;
-            var line = e.ToString();
+            if (_discarding) return;
+            var entry = LogEntry.From(e);
+            // The event stream also carries events below the configured level (dead letters are published as Info).
+            if (!_levels.IsEnabled(entry.Module, entry.Level)) return;
+            if (entry.Level == LogLevel.ErrorLevel) _errors++;
+            else if (entry.Level == LogLevel.WarningLevel) _warnings++;
+            var line = LogLineFormatter.Format(_format, entry, withStack: _levels.For(entry.Module) == LogLevel.DebugLevel);
             if (!_holding)
             {
                 _writer.WriteLine(line);
@@ -82,7 +98,13 @@ internal sealed class LogSink : ReceiveActor
             while (_held.TryDequeue(out var line)) _writer.WriteLine(line);
             Sender.Tell(Done.Instance);
         });
-        Receive<ErrorsOnly>(_ => _minimum = LogLevel.ErrorLevel);
+        Receive<Discard>(_ =>
+        {
+            _discarding = true;
+            _held.Clear();
+            Sender.Tell(Done.Instance);
+        });
+        Receive<ErrorsOnly>(_ => _levels = _levels.AtLeast(LogLevel.ErrorLevel));
         Receive<GetCounts>(_ => Sender.Tell(new Counts(_warnings, _errors)));
     }
 
@@ -90,17 +112,34 @@ internal sealed class LogSink : ReceiveActor
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 
-    public static Props Props(TextWriter writer, bool hold) => Akka.Actor.Props.Create(() => new LogSink(writer, hold));
+    public static Props Props(TextWriter writer, bool hold, LogOutput output) =>
+        Akka.Actor.Props.Create(() => new LogSink(writer, hold, output));
+}
+
+/// <summary>Starting a command's <see cref="LogSink"/>.</summary>
+internal static class LogSinks
+{
+    /// <summary>
+    /// Starts a sink subscribed at once: its PreStart runs later, and whatever the actors started next log before
+    /// then (the switch's "started" line) would be lost.
+    /// </summary>
+    public static IActorRef Start(ActorSystem system, TextWriter writer, bool hold, LogOutput output)
+    {
+        var sink = system.ActorOf(LogSink.Props(writer, hold, output), "log-sink");
+        system.EventStream.Subscribe(sink, typeof(LogEvent));
+        return sink;
+    }
 }
 
 /// <summary>
-/// The Akka settings of the node process: logs at the given level through <see cref="LogSink"/> only.
+/// The Akka settings of the node process: logs through <see cref="LogSink"/> only, Akka itself at the lowest level
+/// any module logs at.
 /// </summary>
 internal static class NodeAkkaConfig
 {
-    public static Config Create(string logLevel) => ConfigurationFactory.ParseString($$"""
+    public static Config Create(LogLevels levels) => ConfigurationFactory.ParseString($$"""
         akka {
-          loglevel = {{logLevel}}
+          loglevel = {{levels.AkkaLogLevel}}
           stdout-loglevel = OFF
           loggers = ["{{typeof(SilentLogger).FullName}}, {{typeof(SilentLogger).Assembly.GetName().Name}}"]
           log-dead-letters-during-shutdown = off

@@ -34,11 +34,14 @@ internal static class NodeSwitch
     {
         var sw = system.TendermintP2P().StartNode(key, reactors, name, settings, new TcpTransport(), metrics, pex);
         var stopped = sw.WatchAsync(cancellation);
-        var listening = sw.Ask<Switch.Listening>(replyTo => new Switch.Subscribe(replyTo), timeout, cancellation);
-        var first = await Task.WhenAny(listening, stopped);
-        if (first == stopped || listening.Result.ListenAddress is null)
+        var answer = sw.Ask<object>(replyTo => new Switch.Subscribe(replyTo), timeout, cancellation);
+        var first = await Task.WhenAny(answer, stopped);
+        // The switch answers before it stops, and an Ask completes as the answer is sent: check it whichever came first.
+        if (answer.IsCompletedSuccessfully && answer.Result is Switch.ListenFailed failed)
+            throw new IOException($"cannot listen on {failed.ListenAddress}: {failed.Reason}");
+        if (first == stopped || await answer is not Switch.Listening { ListenAddress: { } listenAddress })
             throw new IOException($"the switch could not listen on {settings.ListenHost}:{settings.ListenPort}");
-        var running = new RunningSwitch(sw, key.Id, listening.Result.ListenAddress);
+        var running = new RunningSwitch(sw, key.Id, listenAddress);
         if (pex is null)
             return running;
         // Seeds are resolved at PEX's start; the seeds' DNS gets its own 10 s on top of the start timeout.

@@ -143,7 +143,7 @@ public static class AkkaHostingExtensions
             case Switch.Listening:
                 break;
             case Switch.ListenFailed failed:
-                throw new IOException($"the P2P switch cannot listen on {failed.Address}: {failed.Error.Message}", failed.Error);
+                throw new IOException($"the P2P switch cannot listen on {failed.ListenAddress}: {failed.Reason}", failed.Error);
             case Terminated:
                 throw new IOException("the P2P switch stopped before it listened");
             case var other:

@@ -202,13 +202,20 @@ public static class Switch
     /// <summary>Our node info and where we listen (null when not listening).</summary>
     public sealed record NodeInfoReply(NodeInfoModel NodeInfo, System.Net.EndPoint? ListenAddress);
 
-    /// <summary>Subscribe to switch events (<see cref="PeerConnected"/>, <see cref="PeerDisconnected"/>, <see cref="Listening"/>).</summary>
+    /// <summary>Subscribe to switch events (<see cref="PeerConnected"/>, <see cref="PeerDisconnected"/>, <see cref="Listening"/> or <see cref="ListenFailed"/>).</summary>
     public sealed record Subscribe(IActorRef Subscriber) : ICommand;
 
     public sealed record Listening(NodeInfoModel NodeInfo, System.Net.EndPoint? ListenAddress);
 
-    /// <summary>The switch could not bind <paramref name="Address"/> (host:port) and stops: told to its subscribers instead of <see cref="Listening"/>.</summary>
-    public sealed record ListenFailed(string Address, Exception Error);
+    /// <summary>
+    /// Instead of <see cref="Listening"/>: the switch could not bind <paramref name="ListenAddress"/> (host:port) and
+    /// has stopped. <see cref="Reason"/> is the socket's error, e.g. "Address already in use".
+    /// </summary>
+    public sealed record ListenFailed(string ListenAddress, Exception Error)
+    {
+        /// <summary>The innermost error's message: the transport's error usually wraps the socket's.</summary>
+        public string Reason => Error.GetBaseException().Message;
+    }
 
     public sealed record PeerConnected(PeerHandle Peer);
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Akka.Actor;
 using Akka.Event;
+using TendermintActors.Logging;
 using TendermintActors.Protocol.AddrBook;
 using TendermintActors.Protocol.Identity;
 using static TendermintActors.Pex.AddrBook;
@@ -64,6 +65,22 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
         base.PostStop();
     }
 
+    private readonly LogOnce _unroutableLogged = new();
+
+    /// <summary>
+    /// Refusals are routine (Debug), except an unroutable address in strict mode, which on a local test network
+    /// refuses every peer: Info once per address, with what such a network must set.
+    /// </summary>
+    private void LogRefused(NetAddress addr, NetAddress src, string reason)
+    {
+        if (_settings.Strict && addr.Ip is { } ip && IpRanges.InvalidReason(ip) is null && IpRanges.UnroutableReason(ip) is not null
+            && _unroutableLogged.First(addr.HostPort))
+            _log.Info("Address book refused {Addr} from {Source}: {Reason} (logged once per address; {Hint})", addr, src, reason,
+                LogOnce.LocalNetworkHint);
+        else
+            _log.Debug("Address book refused {Addr} from {Source}: {Reason}", addr, src, reason);
+    }
+
     protected override void OnReceive(object message)
     {
         switch (message)
@@ -71,7 +88,7 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
             case AddAddress add:
                 var result = _book.AddAddress(add.Addr, add.Src, Now);
                 if (result is AddResult.Refused refused)
-                    _log.Debug("Address book refused {0} from {1}: {2}", add.Addr, add.Src, refused.Reason);
+                    LogRefused(add.Addr, add.Src, refused.Reason);
                 Sender.Tell(result);
                 break;
             case AddAddresses batch:
@@ -79,7 +96,7 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
                 foreach (var addr in batch.Addrs)
                 {
                     if (_book.AddAddress(addr, batch.Src, Now) is AddResult.Refused no)
-                        _log.Debug("Address book refused {0} from {1}: {2}", addr, batch.Src, no.Reason);
+                        LogRefused(addr, batch.Src, no.Reason);
                     else
                         accepted.Add(addr);
                 }

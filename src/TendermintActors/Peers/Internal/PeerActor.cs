@@ -188,7 +188,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                     reactor.Tell(added);
                 _ctx.Metrics?.PeerAdded();
                 _metrics = _ctx.Metrics?.ForPeer(_handle!.Id.Hex);
-                _log.Info("Added peer {0} ({1}, {2})", _handle!.Id, IsOutbound ? "outbound" : "inbound", _handle.RemoteAddress);
+                _log.Info("Added peer {Peer} ({Direction}, {Addr})", _handle!.Id, IsOutbound ? "outbound" : "inbound", _handle.RemoteAddress);
                 Become(Running);
                 Stash.UnstashAll();
                 break;
@@ -244,7 +244,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                 OnSent(sent.Channel, sent.Count);
                 break;
             case MConnection.SendRejected rejected:
-                _log.Warning("Peer {0}: connection refused a message on channel 0x{1:x2} ({2})", _handle!.Id, rejected.Channel, rejected.Reason);
+                _log.Warning("Peer {Peer}: connection refused a message on channel {Channel} ({Reason})", _handle!.Id, $"0x{rejected.Channel:x2}", rejected.Reason);
                 break;
             case Peer.GetStatus:
                 if (_statusRequesters.Count == 0) _connection!.RequestStatus();
@@ -421,11 +421,11 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
         _ctx.Metrics?.ConnectionEnded(reason.Code, reason.IsError, _announced);
         // Ordinary ends are not errors: Info for a peer we had, Debug for one that never got through the upgrade.
         if (reason.IsError)
-            _log.Warning("Stopping peer {0} for error: {1}", (object?)_remoteId ?? DialledAddress ?? (object)"(unknown)", reason);
+            _log.Warning("Stopping peer {Peer} for error: {Reason}", (object?)_remoteId ?? DialledAddress ?? (object)"(unknown)", reason);
         else if (_announced)
-            _log.Info("Stopping peer {0}: {1}", _remoteId!, reason);
+            _log.Info("Stopping peer {Peer}: {Reason}", _remoteId!, reason);
         else
-            _log.Debug("Connection {0} ended before it became a peer: {1}", (object?)_remoteId ?? DialledAddress ?? (object)"(inbound)", reason);
+            _log.Debug("Connection {Peer} ended before it became a peer: {Reason}", (object?)_remoteId ?? DialledAddress ?? (object)"(inbound)", reason);
         _switch.Tell(new SwitchActor.PeerEnded(Self, _remoteId, _handle, DialledAddress, (_origin as PeerOrigin.Outbound)?.Persistent ?? false,
             _announced, reason));
         if (stopSelf) Context.Stop(Self);

@@ -1,6 +1,7 @@
 using System.Net;
 using Akka.Actor;
 using Akka.Event;
+using TendermintActors.Logging;
 using TendermintActors.Peers;
 using TendermintActors.Protocol.Errors;
 using TendermintActors.Protocol.Identity;
@@ -346,7 +347,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
                     $"peer {peer.Id} sent a PexRequest less than {_limiter.MinInterval.TotalSeconds:0.###} s after its previous one"));
                 return;
             case PexRequestLimiter.Verdict.Forgiven:
-                _log.Debug("PEX: peer {0} asked for addresses too soon; forgiven once", peer.Id);
+                _log.Debug("PEX: peer {Peer} asked for addresses too soon; forgiven once", peer.Id);
                 break;
         }
         _book.Ask<Pex.AddrBook.Selection>(Pex.AddrBook.GetSelection.Instance, BookTimeout)
@@ -372,7 +373,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
         var fromSeed = _seedIds.Contains(peer.Id);
         _book.Ask<Pex.AddrBook.AddedAddresses>(new Pex.AddrBook.AddAddresses(addrs, src), BookTimeout)
             .PipeTo(Self, success: a => new AddrsAdded(peer, a.Accepted, fromSeed), failure: e => new BookFailed("add addresses", e));
-        _log.Debug("PEX: {0} addresses from {1}", addrs.Count, peer.Id);
+        _log.Debug("PEX: {Count} addresses from {Peer}", addrs.Count, peer.Id);
         if (_settings.SeedMode && peer.IsOutbound && !peer.IsPersistent)
         {
             // Crawled: we have what we came for. Go keeps it for seed-disconnect-wait-period (28 h), which with the
@@ -389,7 +390,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
 
     private void StopForError(PeerHandle peer, PexViolationException violation)
     {
-        _log.Warning("PEX: stopping peer {0}: {1}", peer.Id, violation.Message);
+        _log.Warning("PEX: stopping peer {Peer}: {Reason}", peer.Id, violation.Message);
         peer.Actor.Tell(new Peer.Stop(PeerStopReason.FromException(violation), Graceful: false));
         if (violation.Bans)
             _book.Tell(new Pex.AddrBook.MarkBad(SourceOf(peer), _settings.BanTime));
@@ -507,12 +508,12 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
         switch (_backoff.Check(addr, persistent, Now))
         {
             case DialBackoff.Decision.GiveUp giveUp:
-                _log.Debug("PEX: giving up on {0} after {1} failed dials; marking it bad", addr, giveUp.Attempts);
+                _log.Debug("PEX: giving up on {Addr} after {Attempts} failed dials; marking it bad", addr, giveUp.Attempts);
                 _book.Tell(new Pex.AddrBook.MarkBad(addr, _settings.BanTime));
                 _backoff.Forget(addr);
                 return false;
             case DialBackoff.Decision.TooEarly early:
-                _log.Debug("PEX: too early to dial {0} again ({1} failed dials; not before {2:O})", addr, early.Attempts, early.NotBefore);
+                _log.Debug("PEX: too early to dial {Addr} again ({Attempts} failed dials; not before {NotBefore})", addr, early.Attempts, LogOnce.At(early.NotBefore.UtcDateTime));
                 return false;
         }
         if (_dials.ContainsKey(addr.Id)) return false;
@@ -555,12 +556,20 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
                 _book.Tell(new Pex.AddrBook.MarkAttempt(dialled));
                 _backoff.RecordFailure(dialled, Now);
             }
-            _log.Debug("PEX: dialling {0} failed ({1} attempts): {2}", dialled, _backoff.Attempts(dialled), rejected.Reason);
+            _log.Debug("PEX: dialling {Addr} failed ({Attempts} attempts): {Reason}", dialled, _backoff.Attempts(dialled), rejected.Reason);
         }
         if (_seedInFlight is { } seed && seed.Id == dialled.Id)
         {
-            _log.Warning("PEX: could not connect to seed {0}: {1}", seed, rejected.Reason);
             _seedInFlight = null;
+            // One line per failed seed, at Info: which seed, why, and when the seeds are tried again.
+            if (_seedQueue.Count > 0)
+                _log.Info("PEX: could not dial seed {Peer}: {Reason}; trying the next seed now", seed, rejected.Reason);
+            else
+            {
+                var round = _settings.SeedMode ? _settings.CrawlPeriod : _settings.EnsurePeersPeriod;
+                _log.Info("PEX: could not dial seed {Peer}: {Reason}; the seeds are dialled again next round, in {Delay} at {RetryAt}",
+                    seed, rejected.Reason, LogOnce.Seconds(round), LogOnce.At(DateTime.UtcNow + round));
+            }
             DialNextSeed();
         }
     }

@@ -10,6 +10,7 @@ using TendermintActors.Peers.Internal;
 using TendermintActors.Protocol.Errors;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.MConnection;
+using TendermintActors.Logging;
 using TendermintActors.Transport;
 using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
 
@@ -127,7 +128,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 _nodeInfo = BuildNodeInfo(bound.Binding.LocalAddress);
                 _peerContext = new PeerContext(_key, _nodeInfo, _channels, _reactorsByChannel,
                     _reactors.Select(r => r.Reactor).Distinct().ToList(), _settings, _transport, _peerMaterializer, _metrics);
-                _log.Info("P2P switch {0} started; listening on {1}, advertising {2}", _key.Id.Hex,
+                _log.Info("P2P switch {NodeId} started; listening on {Listen}, advertising {Advertised}", _key.Id.Hex,
                     _listening ? bound.Binding.LocalAddress.ToString() : "(not listening)", _nodeInfo.ListenAddr);
                 Become(Running);
                 foreach (var address in _settings.PersistentPeers)
@@ -139,10 +140,14 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 break;
             case BindFailed failed:
                 // Stop rather than throw: a restarted switch would try the same port again, forever. Whoever started
-                // it watches it (the node process reports it and exits).
-                _log.Error(failed.Error, "P2P switch cannot listen on {0}:{1}; stopping", _settings.ListenHost, _settings.ListenPort);
+                // it watches it or subscribes (the node process reports it and exits). The error's message says it
+                // all ("address already in use"): no stack trace.
+                var listen = NetAddress.FormatHostPort(_settings.ListenHost!, _settings.ListenPort);
+                // The transport's error usually wraps the socket's, whose message is the reason itself.
+                var reason = failed.Error.GetBaseException().Message;
+                _log.Error("P2P switch cannot listen on {Listen}: {Error}; stopping", listen, reason);
                 foreach (var subscriber in _subscribers)
-                    subscriber.Tell(new Switch.ListenFailed($"{_settings.ListenHost}:{_settings.ListenPort}", failed.Error));
+                    subscriber.Tell(new Switch.ListenFailed(listen, failed.Error));
                 Context.Stop(Self);
                 break;
             case Switch.Subscribe subscribe:
@@ -246,7 +251,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 break;
             case ListenerEnded ended:
                 if (ended.Error is not null)
-                    _log.Error(ended.Error, "P2P listener failed");
+                    _log.Error("P2P listener failed: {Error}", ended.Error.Message);
                 break;
             default:
                 Unhandled(message);
@@ -259,14 +264,14 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         var ip = (connection.RemoteAddress as IPEndPoint)?.Address;
         if (ip is not null && !TryConnectionAttempt(NetAddress.Normalise(ip)))
         {
-            _log.Debug("Closing connection from {0}: too many attempts from that IP", connection.RemoteAddress);
+            _log.Debug("Closing connection from {Addr}: too many attempts from that IP", connection.RemoteAddress);
             Close(connection);
             return;
         }
         if (!_slots.TryAcquire(ip is null ? IPAddress.None : NetAddress.Normalise(ip), out var slot))
         {
             // Go lets surplus connections wait in its accept queue; we close them so nobody stalls.
-            _log.Debug("Closing connection from {0}: {1} handshakes already in progress", connection.RemoteAddress, _slots.InUse);
+            _log.Debug("Closing connection from {Addr}: {InProgress} handshakes already in progress", connection.RemoteAddress, _slots.InUse);
             Close(connection);
             return;
         }
@@ -280,7 +285,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     {
         if (address.Id == _key.Id || _ourAddresses.Contains(address.HostPort))
         {
-            _log.Debug("Not dialling {0}: that is us", address);
+            _log.Debug("Not dialling {Addr}: that is us", address);
             return;
         }
         if (_peers.ContainsKey(address.Id) || _dialling.ContainsKey(address.Id))
@@ -311,7 +316,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         {
             // Crossing dials, each admitted on one side first: keep the one dialled by the lower ID, as the other node
             // does. The candidate waits until the old peer has ended, so reactors hear removed before added.
-            _log.Debug("Replacing connection {0} to {1} by the crossing one dialled by the lower ID", existing.Actor.Path.Name, candidate.Id);
+            _log.Debug("Replacing connection {Connection} to {Peer} by the crossing one dialled by the lower ID", existing.Actor.Path.Name, candidate.Id);
             _replacing[candidate.Id] = (actor, candidate);
             existing.Actor.Tell(new Peer.Stop(new PeerStopReason("replaced",
                 "of two crossing connections, the one dialled by the lower ID is kept"), Graceful: false));
@@ -320,7 +325,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         var refusal = CheckAdmission(candidate);
         if (refusal is not null)
         {
-            Refuse(actor, refusal);
+            Refuse(actor, refusal, candidate);
             return;
         }
         if (_settings.PeerFilters.Count == 0)
@@ -367,7 +372,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         var refusal = CheckAdmission(candidate);
         if (refusal is not null)
         {
-            Refuse(actor, refusal);
+            Refuse(actor, refusal, candidate);
             return;
         }
         _peers[candidate.Id] = candidate;
@@ -382,11 +387,21 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
             subscriber.Tell(new Switch.PeerConnected(candidate));
     }
 
-    private void Refuse(IActorRef actor, PeerStopReason reason)
+    private void Refuse(IActorRef actor, PeerStopReason reason, PeerHandle? candidate = null)
     {
-        _log.Debug("Refusing connection {0}: {1}", actor.Path.Name, reason);
+        // On loopback every node has the same IP: say once per IP what a local test network must set.
+        if (reason.Code == DuplicateIpCode && candidate?.RemoteIp is { } ip && _duplicateIpsLogged.First(NetAddress.Normalise(ip).ToString()))
+            _log.Info("Refusing peer {Peer} from {Addr}: {Reason} (logged once per IP; {Hint})", candidate.Id, candidate.RemoteAddress,
+                reason.Description, LogOnce.LocalNetworkHint);
+        else
+            _log.Debug("Refusing connection {Connection} ({Peer}): {Reason}", actor.Path.Name, (object?)candidate?.Id ?? "unknown", reason);
         actor.Tell(new PeerActor.Reject(reason));
     }
+
+    private static readonly string DuplicateIpCode =
+        "rejected/" + Protocol.Errors.ReasonCode.Kebab(nameof(Protocol.Switch.RejectReason.DuplicateIp));
+
+    private readonly LogOnce _duplicateIpsLogged = new();
 
     private void OnPeerEnded(PeerEnded ended)
     {
@@ -419,7 +434,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         }
         else if ((ended.Id ?? dialled?.Id) is { } peerId && _persistent.TryGetValue(peerId, out var address) && !_peers.ContainsKey(peerId))
         {
-            ScheduleRedial(address);
+            ScheduleRedial(address, ended.Reason, wasPeer);
         }
 
         // Subscribers hear of it once the switch's own state (peers, redial timers) reflects it.
@@ -430,18 +445,22 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
             subscriber.Tell(notice);
     }
 
-    private void ScheduleRedial(NetAddress address)
+    private void ScheduleRedial(NetAddress address, PeerStopReason why, bool wasPeer)
     {
         var attempt = _redialAttempts.GetValueOrDefault(address.Id);
         var delay = NextRedialDelay(attempt);
         if (delay is null)
         {
-            _log.Warning("Giving up on persistent peer {0} after {1} redials", address, attempt);
+            _log.Warning("Giving up on persistent peer {Peer} after {Redials} redials: {Reason}", address, attempt, why);
             _redialAttempts.Remove(address.Id);
             return;
         }
         _redialAttempts[address.Id] = attempt + 1;
-        _log.Debug("Redialling persistent peer {0} in {1} (attempt {2})", address, delay.Value, attempt + 1);
+        // One line per attempt, at Info: an operator must see that a persistent peer is unreachable, and why.
+        _log.Info(wasPeer
+                ? "Persistent peer {Peer} disconnected: {Reason}; redialling in {Delay} at {RetryAt} (attempt {Attempt})"
+                : "Could not dial persistent peer {Peer}: {Reason}; redialling in {Delay} at {RetryAt} (attempt {Attempt})",
+            address, why, LogOnce.Seconds(delay.Value), LogOnce.At(DateTime.UtcNow + delay.Value), attempt + 1);
         After(("redial", address.Id), new Redial(address), delay.Value);
     }
 
