@@ -8,7 +8,7 @@ namespace TendermintActors.Configuration;
 /// <param name="Suggestion">The known key meant, relative to <paramref name="Section"/>; null when none is close.</param>
 /// <param name="Section">The section the key sits in, e.g. <c>tendermint.p2p</c>.</param>
 /// <param name="CometSpelling">The key is CometBFT's underscore spelling of <paramref name="Suggestion"/>.</param>
-internal sealed record UnknownKey(string Key, string? Suggestion, string Section, bool CometSpelling)
+public sealed record UnknownConfigKey(string Key, string? Suggestion, string Section, bool CometSpelling)
 {
     /// <summary>What is wrong and what to write, e.g. <c>unknown key; did you mean `max-num-inbound-peers`?</c>.</summary>
     public string Problem =>
@@ -30,9 +30,9 @@ internal static class ConfigKeys
     /// <paramref name="reference"/>, nested objects included, in the order the configuration holds them. A key the
     /// reference has as a plain value is not looked into (the settings reader refuses an object there).
     /// </summary>
-    public static IReadOnlyList<UnknownKey> Unknown(Config config, Config reference, string section)
+    public static IReadOnlyList<UnknownConfigKey> Unknown(Config config, Config reference, string section)
     {
-        var found = new List<UnknownKey>();
+        var found = new List<UnknownConfigKey>();
         var known = ObjectAt(reference, section);
         var actual = ObjectAt(config, section);
         if (known is null || actual is null)
@@ -43,7 +43,7 @@ internal static class ConfigKeys
         return found;
     }
 
-    private static void Walk(HoconObject actual, HoconObject known, string section, string prefix, List<string> candidates, List<UnknownKey> found)
+    private static void Walk(HoconObject actual, HoconObject known, string section, string prefix, List<string> candidates, List<UnknownConfigKey> found)
     {
         foreach (var (name, value) in actual.Items)
         {
@@ -51,7 +51,7 @@ internal static class ConfigKeys
             if (!known.Items.TryGetValue(name, out var reference))
             {
                 var (suggestion, comet) = Suggest(relative, value.IsObject(), known, prefix, candidates);
-                found.Add(new UnknownKey($"{section}.{relative}", suggestion, section, comet));
+                found.Add(new UnknownConfigKey($"{section}.{relative}", suggestion, section, comet));
             }
             else if (reference.IsObject() && value.IsObject())
             {
