@@ -245,6 +245,24 @@ public sealed class ConfigCommandSpecs
     public void Home_defaults_to_CMTHOME_then_TMHOME_then_the_user_directory(string? cmtHome, string? tmHome, string expected) =>
         Assert.Equal(Path.GetFullPath(expected), Path.GetFullPath(NodeHome.Default(cmtHome, tmHome, "/root")));
 
+    // --- docs ---
+
+    [Fact]
+    public void Docs_configuration_md_has_a_row_for_every_key_of_the_reference()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "hocon", "reference.conf")))
+            dir = dir.Parent;
+        Assert.NotNull(dir);
+        var doc = File.ReadAllText(Path.Combine(dir.FullName, "docs", "configuration.md"));
+        foreach (var section in NodeConfig.Sections)
+        {
+            var table = doc[doc.IndexOf($"### `{section}`", StringComparison.Ordinal)..];
+            foreach (var key in Leaves(P2PReferenceConfig.Load(), section))
+                Assert.Contains($"| `{key[(section.Length + 1)..]}` | `", table);
+        }
+    }
+
     private static IEnumerable<string> Leaves(Config config, string path)
     {
         foreach (var (name, value) in config.GetValue(path).GetObject().Items)
