@@ -17,10 +17,10 @@ internal static class Cli
         // Recursive, as Go's persistent --home flag: accepted before or after the command name.
         var home = new Option<string>("--home")
         {
-            Description = "The node's home directory (config/ lives under it)",
+            Description = "The node's home directory (config/ lives under it; default $CMTHOME, else $TMHOME, else ~/.tmactors)",
             HelpName = "DIR",
             Recursive = true,
-            DefaultValueFactory = _ => NodeHome.Default(Environment.GetEnvironmentVariable("TMHOME"),
+            DefaultValueFactory = _ => NodeHome.Default(Environment.GetEnvironmentVariable("CMTHOME"), Environment.GetEnvironmentVariable("TMHOME"),
                 Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)),
         };
         var root = new RootCommand("tmactors: a Tendermint/CometBFT P2P node on Akka.NET");
@@ -31,6 +31,7 @@ internal static class Cli
         root.Subcommands.Add(LocalnetCommand.Create());
         root.Subcommands.Add(BenchCommand.Create(home));
         root.Subcommands.Add(CrawlCommand.Create(home));
+        root.Subcommands.Add(ConfigCommand.Create(home));
         return root;
     }
 

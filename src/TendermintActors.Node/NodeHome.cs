@@ -13,7 +13,12 @@ internal sealed record NodeHome(string Root)
 
     public static NodeHome At(string directory) => new(Path.GetFullPath(directory));
 
-    /// <summary><c>$TMHOME</c> when set (as Go nodes do), otherwise <c>~/.tmactors</c>.</summary>
-    public static string Default(string? tmHome, string userProfile) =>
-        string.IsNullOrWhiteSpace(tmHome) ? Path.Combine(userProfile, DefaultDirectoryName) : tmHome;
+    /// <summary>
+    /// <c>$CMTHOME</c> when set (CometBFT's name since v0.37), else <c>$TMHOME</c> (Tendermint's), otherwise
+    /// <c>~/.tmactors</c>. CMTHOME wins when both are set: it is the name current CometBFT reads.
+    /// </summary>
+    public static string Default(string? cmtHome, string? tmHome, string userProfile) =>
+        !string.IsNullOrWhiteSpace(cmtHome) ? cmtHome
+        : !string.IsNullOrWhiteSpace(tmHome) ? tmHome
+        : Path.Combine(userProfile, DefaultDirectoryName);
 }

@@ -185,5 +185,5 @@ public sealed partial class InitCommandSpecs : IDisposable
     [InlineData(null, "/root", "/root/.tmactors")]
     [InlineData("", "/root", "/root/.tmactors")]
     public void Home_must_default_to_TMHOME_then_the_user_directory(string? tmHome, string profile, string expected) =>
-        Assert.Equal(Path.GetFullPath(expected), Path.GetFullPath(NodeHome.Default(tmHome, profile)));
+        Assert.Equal(Path.GetFullPath(expected), Path.GetFullPath(NodeHome.Default(null, tmHome, profile)));
 }

@@ -38,10 +38,10 @@ internal static class StartCommand
         public IReadOnlyList<string> Sets { get; init; } = [];
         public byte? EchoChannel { get; init; }
         public byte? SinkChannel { get; init; }
-        /// <summary>CometBFT's <c>rpc.laddr</c>; port 0 picks a free one, empty turns the RPC server off.</summary>
-        public string RpcListenAddress { get; init; } = RpcServer.DefaultListenAddress;
-        /// <summary>CometBFT's <c>rpc.unsafe</c>: serve <c>/dial_peers</c> and <c>/dial_seeds</c>.</summary>
-        public bool RpcUnsafe { get; init; }
+        /// <summary>CometBFT's <c>rpc.laddr</c> (over <c>tendermint.rpc.laddr</c>); port 0 picks a free one, empty turns the RPC server off.</summary>
+        public string? RpcListenAddress { get; init; }
+        /// <summary>CometBFT's <c>rpc.unsafe</c> (over <c>tendermint.rpc.unsafe</c>): serve <c>/dial_peers</c> and <c>/dial_seeds</c>.</summary>
+        public bool? RpcUnsafe { get; init; }
         public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
         /// <summary><c>--log_level</c> and <c>--log_format</c>.</summary>
         public LogOutput Log { get; init; } = LogOutput.Default;
@@ -98,68 +98,13 @@ internal static class StartCommand
 
     public static Command Create(Option<string> home)
     {
-        Option<string> Text(string name, string description, string helpName, params string[] aliases)
-        {
-            var option = new Option<string>(name, aliases) { Description = description, HelpName = helpName };
-            return option;
-        }
-        Option<bool?> Flag(string name, string description, params string[] aliases) =>
-            new(name, aliases) { Description = description + " (true/false)", HelpName = "BOOL" };
-
-        var moniker = Text("--moniker", "Node name sent to peers", "NAME");
-        var network = Text("--network", "Network (chain ID) to join", "NAME");
-        var laddr = Text("--p2p.laddr", "Address to listen on, e.g. tcp://0.0.0.0:26656", "ADDR");
-        var external = Text("--p2p.external-address", "Address to advertise instead of the listen address", "HOST:PORT", "--p2p.external_address");
-        var seeds = Text("--p2p.seeds", "Comma-separated id@host:port of seed nodes", "LIST");
-        var persistent = Text("--p2p.persistent_peers", "Comma-separated id@host:port to stay connected to", "LIST", "--p2p.persistent-peers");
-        var unconditional = Text("--p2p.unconditional_peer_ids", "Comma-separated IDs exempt from the peer limits", "IDS", "--p2p.unconditional-peer-ids");
-        var privateIds = Text("--p2p.private_peer_ids", "Comma-separated IDs never gossiped", "IDS", "--p2p.private-peer-ids");
-        var pex = Flag("--p2p.pex", "Enable peer exchange");
-        var seedMode = Flag("--p2p.seed_mode", "Run as a seed node", "--p2p.seed-mode");
-        var set = new Option<string[]>("--set")
-        {
-            Description = "Override any HOCON key, e.g. tendermint.p2p.addr-book-strict=off (repeatable; wins over the flags, the last one wins)",
-            HelpName = "PATH=VALUE",
-            AllowMultipleArgumentsPerToken = false,
-        };
-        var echo = Text("--echo-channel", "Run a reactor on this channel that echoes every message back to its sender", "ID");
-        var sink = Text("--sink-channel", "Run a reactor on this channel that counts what it receives", "ID");
-        var rpcLaddr = Text("--rpc.laddr", $"RPC address to listen on (default {RpcServer.DefaultListenAddress}; port 0 picks a free one; empty turns RPC off)", "ADDR");
-        var rpcUnsafe = Flag("--rpc.unsafe", "Serve the unsafe RPC routes /dial_peers and /dial_seeds (default false)");
-        var (logLevel, logFormat) = LogFlags.Create("info");
-
-        var command = new Command("start", "Run the node until Ctrl-C or SIGTERM");
-        foreach (var option in new Option[] { moniker, network, laddr, external, seeds, persistent, unconditional, privateIds, pex, seedMode, set, echo, sink, rpcLaddr, rpcUnsafe, logLevel, logFormat })
-            command.Options.Add(option);
+        var flags = new StartFlags(home);
+        var command = flags.AddTo(new Command("start", "Run the node until Ctrl-C or SIGTERM"));
         command.SetAction(async (parse, cancellation) =>
         {
             var stderr = parse.InvocationConfiguration.Error;
-            byte? echoId = null, sinkId = null;
-            if (parse.GetValue(echo) is { } e && !TryParseChannel(e, out echoId))
-                return Fail(stderr, $"--echo-channel '{e}' is not a channel ID (0x00 to 0xff, or 0 to 255)");
-            if (parse.GetValue(sink) is { } s && !TryParseChannel(s, out sinkId))
-                return Fail(stderr, $"--sink-channel '{s}' is not a channel ID (0x00 to 0xff, or 0 to 255)");
-            if (!LogFlags.TryParse(parse, logLevel, logFormat, out var log, out var logError))
-                return Fail(stderr, logError);
-            var options = new Options(NodeHome.At(parse.GetValue(home)!))
-            {
-                Moniker = parse.GetValue(moniker),
-                Network = parse.GetValue(network),
-                ListenAddress = parse.GetValue(laddr),
-                ExternalAddress = parse.GetValue(external),
-                Seeds = parse.GetValue(seeds),
-                PersistentPeers = parse.GetValue(persistent),
-                UnconditionalPeerIds = parse.GetValue(unconditional),
-                PrivatePeerIds = parse.GetValue(privateIds),
-                Pex = parse.GetValue(pex),
-                SeedMode = parse.GetValue(seedMode),
-                Sets = parse.GetValue(set) ?? [],
-                EchoChannel = echoId,
-                SinkChannel = sinkId,
-                RpcListenAddress = parse.GetValue(rpcLaddr) ?? RpcServer.DefaultListenAddress,
-                RpcUnsafe = parse.GetValue(rpcUnsafe) ?? false,
-                Log = log,
-            };
+            if (!flags.TryRead(parse, out var options, out var error))
+                return Fail(stderr, error!);
             using var signals = new ShutdownSignals(cancellation);
             return await RunAsync(options, parse.InvocationConfiguration.Output, stderr, signals.Token);
         });
@@ -193,42 +138,22 @@ internal static class StartCommand
         var home = options.Home;
         var config = LoadConfig(options);
         P2PSettings p2p;
+        NodeConfig.RpcSettings rpcSettings;
         try
         {
             p2p = P2PSettings.Create(config);
+            rpcSettings = NodeConfig.RpcSettings.Create(config);
         }
         catch (P2PConfigurationException e)
         {
             throw new StartFailedException(e.Message, e);
         }
-        if (options.EchoChannel is { } ec && ec == options.SinkChannel)
-            throw new StartFailedException($"--echo-channel and --sink-channel are both 0x{ec:x2}; give each its own channel");
-
-        // A peer connection needs at least one channel: PEX's (0x00), or a diagnostics reactor's.
-        if (!p2p.Pex && options.EchoChannel is null && options.SinkChannel is null)
-            throw new StartFailedException($"no reactor to run: {P2PSettings.Section}.pex = off and no --echo-channel or --sink-channel " +
-                                           "(a node without channels is refused by every peer)");
-        if (p2p.Pex && (options.EchoChannel == PexConstants.Channel || options.SinkChannel == PexConstants.Channel))
-            throw new StartFailedException($"channel 0x00 belongs to PEX; give the diagnostics reactor another channel or set {P2PSettings.Section}.pex = off");
+        CheckReactors(options, p2p);
 
         var keyFile = Resolve(home, p2p.NodeKeyFile);
         if (!NodeKeys.TryLoad(keyFile, out var key, out var keyError))
             throw new StartFailedException(keyError);
         var keyWarning = NodeKeys.PermissionWarning(keyFile);
-
-        IPEndPoint? rpcEndpoint = null;
-        if (options.RpcListenAddress.Length > 0)
-        {
-            try
-            {
-                rpcEndpoint = RpcServer.ParseListenAddress(options.RpcListenAddress);
-            }
-            catch (FormatException e)
-            {
-                key.Dispose();
-                throw new StartFailedException($"--{e.Message}");
-            }
-        }
 
         // One node per home, and its state writable, before anything starts or writes (Runtime/HomeLock.cs).
         if (!HomeLock.TryAcquire(home.Root, out var homeLock, out var lockError))
@@ -265,8 +190,8 @@ internal static class StartCommand
             }
             var pex = system.TendermintP2P().PexFromConfig(home.Root);
             // RPC binds first, so that the node info tells peers the address it serves (a port 0 resolved).
-            if (options.RpcListenAddress.Length > 0)
-                rpc = await RpcServer.Start(new RpcServer.Settings(options.RpcListenAddress, options.RpcUnsafe, options.StartTimeout),
+            if (rpcSettings.ListenAddress.Length > 0)
+                rpc = await RpcServer.Start(new RpcServer.Settings(rpcSettings.ListenAddress, rpcSettings.Unsafe, options.StartTimeout),
                     rpcTarget.Task, metrics.Provider, cancellation);
             var switchSettings = SwitchSettings.From(p2p) with { RpcAddress = rpc?.Address ?? p2p.RpcAddress };
             var sw = await NodeSwitch.Start(system, "p2p", key, switchSettings, reactors, options.StartTimeout, cancellation, metrics.P2P, pex);
@@ -313,14 +238,33 @@ internal static class StartCommand
         }
     }
 
-    /// <summary>node.conf, the flags and <c>--set</c> over the reference, in <see cref="NodeConfig"/>'s order.</summary>
+    /// <summary>The reactors asked for fit the settings: their channels differ, and there is at least one.</summary>
+    internal static void CheckReactors(Options options, P2PSettings p2p)
+    {
+        if (options.EchoChannel is { } ec && ec == options.SinkChannel)
+            throw new StartFailedException($"--echo-channel and --sink-channel are both 0x{ec:x2}; give each its own channel");
+
+        // A peer connection needs at least one channel: PEX's (0x00), or a diagnostics reactor's.
+        if (!p2p.Pex && options.EchoChannel is null && options.SinkChannel is null)
+            throw new StartFailedException($"no reactor to run: {P2PSettings.Section}.pex = off and no --echo-channel or --sink-channel " +
+                                           "(a node without channels is refused by every peer)");
+        if (p2p.Pex && (options.EchoChannel == PexConstants.Channel || options.SinkChannel == PexConstants.Channel))
+            throw new StartFailedException($"channel 0x00 belongs to PEX; give the diagnostics reactor another channel or set {P2PSettings.Section}.pex = off");
+    }
+
+    /// <summary>
+    /// node.conf, the flags and <c>--set</c> over the reference, in <see cref="NodeConfig"/>'s order. Malformed HOCON
+    /// and keys the reference does not have (under <c>tendermint.p2p</c> and <c>tendermint.rpc</c>) fail here, naming
+    /// the file and line or the <c>--set</c> they came from.
+    /// </summary>
     internal static Config LoadConfig(Options options)
     {
         var file = options.Home.NodeConfFile;
+        string text;
         Config nodeConf;
         try
         {
-            nodeConf = ConfigurationFactory.ParseString(File.ReadAllText(file));
+            text = File.ReadAllText(file);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -330,10 +274,19 @@ internal static class StartCommand
         {
             throw new StartFailedException($"cannot read '{file}': {e.Message}");
         }
+        if (HoconSyntax.Check(text) is { } fault)
+            throw new StartFailedException($"'{file}' line {fault.Line} is not valid HOCON: {fault.Problem}");
+        try
+        {
+            nodeConf = ConfigurationFactory.ParseString(text);
+        }
         catch (Exception e) when (e is ConfigurationException or FormatException or ArgumentException)
         {
             throw new StartFailedException($"'{file}' is not valid HOCON: {e.Message}");
         }
+        if (NodeConfig.UnknownKeys(nodeConf) is [_, ..] unknown)
+            throw new StartFailedException(string.Join("\n", unknown.Select(u =>
+                $"'{file}'{(NodeConfig.LineOf(text, u.Key) is { } line ? $" line {line}" : "")}: {u.Key}: {u.Problem}")));
 
         var sets = new List<Config>();
         foreach (var assignment in options.Sets.Reverse())
@@ -366,10 +319,12 @@ internal static class StartCommand
         Set("private-peer-ids", options.PrivatePeerIds);
         Switch("pex", options.Pex);
         Switch("seed-mode", options.SeedMode);
+        if (options.RpcListenAddress is { } rpcLaddr) lines.Add($"{NodeConfig.RpcSection}.laddr = {NodeConfig.Quote(rpcLaddr)}");
+        if (options.RpcUnsafe is { } rpcUnsafe) lines.Add($"{NodeConfig.RpcSection}.unsafe = {(rpcUnsafe ? "on" : "off")}");
         return lines.Count == 0 ? Config.Empty : ConfigurationFactory.ParseString(string.Join("\n", lines));
     }
 
-    private static string Resolve(NodeHome home, string path) => Path.IsPathRooted(path) ? path : Path.Combine(home.Root, path);
+    internal static string Resolve(NodeHome home, string path) => Path.IsPathRooted(path) ? path : Path.Combine(home.Root, path);
 
     internal static bool TryParseChannel(string text, out byte? channel)
     {

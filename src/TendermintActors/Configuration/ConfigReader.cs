@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
 
@@ -46,6 +47,7 @@ internal sealed class ConfigReader(Config config, string section)
 
     public int Int(string relative, int min, int max = int.MaxValue, string? note = null)
     {
+        Overflow(relative, min, max, note);
         var value = Read(relative, "a whole number", static (c, k) => c.GetInt(k));
         if (value < min || value > max)
             throw Error(relative, Range(min, max, int.MaxValue, note));
@@ -54,15 +56,31 @@ internal sealed class ConfigReader(Config config, string section)
 
     public long Long(string relative, long min, long max = long.MaxValue, string? note = null)
     {
+        Overflow(relative, min, max, note);
         var value = Read(relative, "a whole number", static (c, k) => c.GetLong(k));
         if (value < min || value > max)
             throw Error(relative, Range(min, max, long.MaxValue, note));
         return value;
     }
 
+    // A whole number beyond the type is out of range, not "not a whole number" (what the parser's overflow says).
+    private void Overflow<T>(string relative, T min, T max, string? note) where T : IBinaryInteger<T>, IMinMaxValue<T>
+    {
+        var raw = Raw(relative)?.Trim();
+        if (raw is null || !BigInteger.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+            return;
+        if (value > BigInteger.CreateTruncating(T.MaxValue))
+            throw Error(relative, max == T.MaxValue ? $"must be at most {max.ToString(null, CultureInfo.InvariantCulture)}" + Note(note) : Range(min, max, T.MaxValue, note));
+        if (value < BigInteger.CreateTruncating(T.MinValue))
+            throw Error(relative, Range(min, max, T.MaxValue, note));
+    }
+
     /// <summary>A byte size: a plain number or HOCON's units (1024, 64KiB, 1MiB).</summary>
     public long Bytes(string relative, long min, long max)
     {
+        if (BigInteger.TryParse(Raw(relative)?.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole)
+            && (whole < min || whole > max))
+            throw Error(relative, $"must be from {min} to {max} bytes");
         var value = Read(relative, "a size in bytes such as 1024, 64KiB or 1MiB", static (c, k) => c.GetByteSize(k))
             ?? throw Error(relative, "must be a size in bytes such as 1024, 64KiB or 1MiB");
         if (value < min || value > max)

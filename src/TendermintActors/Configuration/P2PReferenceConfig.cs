@@ -25,5 +25,18 @@ public static class P2PReferenceConfig
         return reader.ReadToEnd();
     }
 
+    /// <summary>
+    /// The keys under <paramref name="section"/> (e.g. <c>tendermint.p2p</c>) of <paramref name="config"/> that this
+    /// reference does not have, nested ones included, each with the known key meant when one is close (CometBFT's
+    /// <c>max_num_inbound_peers</c> suggests <c>max-num-inbound-peers</c>). <see cref="P2PSettings.Create"/> refuses
+    /// the first of them; a host that reads its configuration in layers can ask per layer, to say where a key came from.
+    /// </summary>
+    public static IReadOnlyList<UnknownConfigKey> UnknownKeys(Config config, string section)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentException.ThrowIfNullOrEmpty(section);
+        return ConfigKeys.Unknown(config, Load(), section);
+    }
+
     private static Config Read() => ConfigurationFactory.ParseString(Text());
 }

@@ -135,7 +135,8 @@ public sealed record P2PSettings
     /// Reads and validates <c>tendermint.p2p</c> from a configuration that has <see cref="P2PReferenceConfig.Load"/>
     /// in its fallback chain (the Akka extension puts it there).
     /// </summary>
-    /// <exception cref="P2PConfigurationException">A key is missing, has the wrong type or a value not allowed.</exception>
+    /// <exception cref="P2PConfigurationException">A key is unknown (misspelt, or CometBFT's underscore spelling), missing,
+    /// has the wrong type or a value not allowed.</exception>
     public static P2PSettings Create(Config config)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -144,6 +145,9 @@ public sealed record P2PSettings
                 $"the section is absent; build the configuration with {nameof(P2PReferenceConfig)}.{nameof(P2PReferenceConfig.Load)}() as its fallback");
 
         var r = new ConfigReader(config, Section);
+        // A misspelt key would be ignored and its setting keep the default: refuse it, saying which key was meant.
+        if (ConfigKeys.Unknown(config, P2PReferenceConfig.Load(), Section) is [var unknown, ..])
+            throw r.Error(unknown.Key[(Section.Length + 1)..], unknown.Problem);
 
         var settings = new P2PSettings
         {

@@ -149,7 +149,7 @@ public sealed class RpcSpecs
         using var home = InitHome("bad-rpc");
         var run = CliRun.Of("start", "--home", home.Root, "--sink-channel", "0x43", "--rpc.laddr", "tcp://127.0.0.1", "--rpc.unsafe", "true");
         Assert.Equal(1, run.ExitCode);
-        Assert.Contains("rpc.laddr 'tcp://127.0.0.1'", run.Stderr);
+        Assert.Contains("tendermint.rpc.laddr = \"tcp://127.0.0.1\": expected tcp://host:port", run.Stderr);
     }
 
     /// <summary>

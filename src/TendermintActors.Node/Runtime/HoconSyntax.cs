@@ -1,0 +1,89 @@
+namespace TendermintActors.Node.Runtime;
+
+/// <summary>
+/// A check of HOCON's brackets and quotes, with the line of the fault, run before Akka's parser sees the text. That
+/// parser takes a missing or extra <c>}</c> in silence (dropping or keeping keys at random), names no position when it
+/// fails, and never returns from an unclosed <c>[</c>: this scan is what turns each of those into
+/// "line N: ..." for the operator.
+/// </summary>
+internal static class HoconSyntax
+{
+    /// <summary>A fault: its 1-based line and what is wrong there.</summary>
+    internal sealed record Fault(int Line, string Problem);
+
+    /// <summary>The first bracket or quote fault in <paramref name="text"/>, or null when they are all balanced.</summary>
+    public static Fault? Check(string text)
+    {
+        var open = new Stack<(char Bracket, int Line)>();
+        var line = 1;
+        var i = 0;
+        while (i < text.Length)
+        {
+            var c = text[i];
+            switch (c)
+            {
+                case '\n':
+                    line++;
+                    i++;
+                    break;
+                case '#':
+                case '/' when i + 1 < text.Length && text[i + 1] == '/':
+                    while (i < text.Length && text[i] != '\n') i++;
+                    break;
+                case '"' when string.CompareOrdinal(text, i, "\"\"\"", 0, 3) == 0:
+                {
+                    // A triple-quoted string may span lines and holds no escapes; it ends at the first """.
+                    var end = text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal);
+                    if (end < 0)
+                        return new Fault(line, "the \"\"\" string that starts here is never closed");
+                    line += Count(text, i, end, '\n');
+                    i = end + 3;
+                    while (i < text.Length && text[i] == '"') i++; // """a"""" ends with the last three quotes
+                    break;
+                }
+                case '"':
+                {
+                    i++;
+                    while (i < text.Length && text[i] != '"' && text[i] != '\n')
+                        i += text[i] == '\\' ? 2 : 1;
+                    if (i >= text.Length || text[i] == '\n')
+                        return new Fault(line, "a quoted string is not closed on its line (add the closing \"; use \"\"\" for text over several lines)");
+                    i++;
+                    break;
+                }
+                case '{' or '[':
+                    open.Push((c, line));
+                    i++;
+                    break;
+                case '}' or ']':
+                {
+                    var expected = c == '}' ? '{' : '[';
+                    if (open.Count == 0)
+                        return new Fault(line, $"'{c}' closes nothing (remove it, or add the '{expected}' it was meant to close)");
+                    var (bracket, at) = open.Pop();
+                    if (bracket != expected)
+                        return new Fault(at, $"'{bracket}' is not closed: the next closing bracket is '{c}' on line {line}");
+                    i++;
+                    break;
+                }
+                default:
+                    i++;
+                    break;
+            }
+        }
+        if (open.Count > 0)
+        {
+            var (bracket, at) = open.Pop();
+            return new Fault(at, $"'{bracket}' is never closed (the file ends first)");
+        }
+        return null;
+    }
+
+    private static int Count(string text, int from, int to, char c)
+    {
+        var n = 0;
+        for (var i = from; i < to; i++)
+            if (text[i] == c) n++;
+        return n;
+    }
+}
