@@ -14,9 +14,10 @@ using TendermintActors.Transport;
 namespace TendermintActors.Node.Commands;
 
 /// <summary>
-/// <c>tmactors config show|check</c>: the configuration <c>start</c> would run with (node.conf, the flags and
-/// <c>--set</c> over the reference), printed as HOCON or validated, without starting anything. Both take
-/// <c>start</c>'s flags (<see cref="StartFlags"/>) and load through <see cref="StartCommand.LoadConfig"/>.
+/// <c>tmactors config show|check|import</c>: the configuration <c>start</c> would run with (node.conf, the flags and
+/// <c>--set</c> over the reference), printed as HOCON or validated, without starting anything; show and check take
+/// <c>start</c>'s flags (<see cref="StartFlags"/>) and load through <see cref="StartCommand.LoadConfig"/>. Import
+/// (<see cref="ConfigImportCommand"/>) writes a node.conf from CometBFT's config.toml.
 /// </summary>
 internal static partial class ConfigCommand
 {
