@@ -115,7 +115,7 @@ public sealed class CometBftConfigTests
     {
         var result = CometBftConfig.Map(CometBftConfig.Parse("""
             [p2p]
-            queue-type = "priority"
+            queue-type = "wdrr"
             use-legacy = false
             max-connections = 32
             max-incoming-connection-attempts = 50
@@ -132,12 +132,12 @@ public sealed class CometBftConfigTests
         Assert.Empty(result.Errors);
         Assert.Equal("32", result.ValueOf("tendermint.p2p.max-connections"));
         Assert.Equal("50", result.ValueOf("tendermint.p2p.max-incoming-connection-attempts"));
+        Assert.Equal("\"wdrr\"", result.ValueOf("tendermint.p2p.queue-type"));
         Assert.Equal("\"\"", result.ValueOf("tendermint.p2p.persistent-peers"));
         Assert.Null(result.ValueOf("tendermint.p2p.upnp"));
         var reasons = result.Unmapped.ToDictionary(u => u.Key, u => u.Reason);
-        Assert.Equal(["p2p.bootstrap-peers", "p2p.frobnicate", "p2p.queue-type", "p2p.test_dial_fail", "p2p.test_fuzz", "p2p.test_fuzz_config", "p2p.upnp", "p2p.use-legacy"],
+        Assert.Equal(["p2p.bootstrap-peers", "p2p.frobnicate", "p2p.test_dial_fail", "p2p.test_fuzz", "p2p.test_fuzz_config", "p2p.upnp", "p2p.use-legacy"],
             reasons.Keys.Order());
-        Assert.Contains("no equivalent", reasons["p2p.queue-type"]);
         Assert.Contains("not supported", reasons["p2p.upnp"]);
         Assert.Contains("test hook", reasons["p2p.test_fuzz_config"]);
         Assert.Contains("unknown", reasons["p2p.frobnicate"]);

@@ -80,16 +80,16 @@ public sealed class ConfigImportCommandSpecs : IDisposable
         var toml = CometToml("""
             [p2p]
             laddr = "tcp://0.0.0.0:26656"
-            queue-type = "priority"
+            use-legacy = false
             upnp = true
             """);
 
         var run = Run("--toml", toml, "--home", _home.Root);
 
         Assert.True(run.ExitCode == 0, run.Stderr);
-        Assert.Contains("tmactors config import: not imported: p2p.queue-type: no equivalent", run.Stderr);
+        Assert.Contains("tmactors config import: not imported: p2p.use-legacy: no equivalent", run.Stderr);
         Assert.Contains("tmactors config import: not imported: p2p.upnp: UPnP port forwarding is not supported", run.Stderr);
-        Assert.Contains("#   p2p.queue-type: no equivalent", File.ReadAllText(_home.NodeConfFile));
+        Assert.Contains("#   p2p.use-legacy: no equivalent", File.ReadAllText(_home.NodeConfFile));
         Assert.False(Load(_home.NodeConfFile).Upnp);
     }
 

@@ -85,7 +85,7 @@ internal static class CometBftConfig
         // Tendermint v0.35's router options.
         ["max_connections"] = Whole("max-connections"),
         ["max_incoming_connection_attempts"] = Whole("max-incoming-connection-attempts"),
-        ["queue_type"] = Skipped("no equivalent: channels are always scheduled as the MConnection does (least recently sent relative to priority)"),
+        ["queue_type"] = Text("queue-type"),
         ["use_legacy"] = Skipped("no equivalent: this node always runs the MConnection switch that use_legacy selected in v0.35 (the v0.34 wire protocol)"),
         ["bootstrap_peers"] = Skipped("no equivalent: nothing seeds the address book at start; list these addresses in seeds or persistent_peers"),
         ["max_outgoing_connections"] = Skipped("no equivalent in this form: max_num_outbound_peers bounds outbound peers"),

@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.NodeInfo;
+using TendermintActors.Protocol.MConnection;
 
 namespace TendermintActors.Configuration;
 
@@ -126,6 +127,9 @@ public sealed record P2PSettings
     /// <summary>Bytes per channel delivered to reactors and not yet acknowledged at which a peer's reading pauses.</summary>
     public required long RecvWindow { get; init; }
 
+    /// <summary>How a connection chooses the channel that sends next (<c>queue-type</c>).</summary>
+    public required SendQueueType QueueType { get; init; }
+
     public required P2PMetricsSettings Metrics { get; init; }
 
     /// <summary>What peers are told to dial: the external address if set, else the listen address.</summary>
@@ -213,6 +217,7 @@ public sealed record P2PSettings
             StatusDecayInterval = r.PositiveDuration("status-decay-interval"),
             MaxWriteBatch = r.Bytes("max-write-batch", SealedFrameSize, MaxWriteBatchLimit),
             RecvWindow = r.Bytes("recv-window", 1, long.MaxValue),
+            QueueType = QueueTypeValue(r, "queue-type"),
 
             Metrics = new P2PMetricsSettings(r.Bool("metrics.per-peer-labels"), MetricsNamespace(r, "metrics.namespace")),
         };
@@ -277,6 +282,14 @@ public sealed record P2PSettings
             throw r.Error(key, "contains a character not allowed in a path", quoted: true);
         return value;
     }
+
+    private static SendQueueType QueueTypeValue(ConfigReader r, string key) => r.String(key) switch
+    {
+        "priority" => SendQueueType.Priority,
+        "fifo" => SendQueueType.Fifo,
+        "wdrr" => SendQueueType.Wdrr,
+        _ => throw r.Error(key, "must be \"priority\", \"fifo\" or \"wdrr\"", quoted: true),
+    };
 
     private static string TxIndexValue(ConfigReader r, string key)
     {

@@ -124,6 +124,7 @@ public sealed record SwitchSettings
             StatusDecayInterval = p2p.StatusDecayInterval,
             MaxWriteBatchBytes = (int)p2p.MaxWriteBatch,
             ReceiveWindowBytes = p2p.RecvWindow,
+            QueueType = p2p.QueueType,
         },
     };
 }

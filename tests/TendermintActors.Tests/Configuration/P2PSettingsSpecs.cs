@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Akka.Configuration;
 using TendermintActors.Configuration;
 using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.MConnection;
 using TendermintActors.Protocol.NodeInfo;
 
 namespace TendermintActors.Tests.Configuration;
@@ -58,6 +59,7 @@ public class P2PSettingsSpecs
         Assert.Equal(TimeSpan.FromSeconds(60), s.PingInterval);
         Assert.Equal(TimeSpan.FromSeconds(45), s.PongTimeout);
         Assert.Equal(TimeSpan.FromSeconds(10), s.SendQueueSendTimeout);
+        Assert.Equal(SendQueueType.Priority, s.QueueType);
         Assert.Equal(TimeSpan.FromSeconds(2), s.StatusDecayInterval);
         Assert.Equal(64 * 1024, s.MaxWriteBatch);
         Assert.Equal(256 * 1024, s.RecvWindow);
@@ -125,6 +127,17 @@ public class P2PSettingsSpecs
         // Untouched keys keep the reference value.
         Assert.Equal(10, s.MaxNumOutboundPeers);
         Assert.Equal(5_120_000, s.RecvRate);
+    }
+
+    [Theory]
+    [InlineData("priority", SendQueueType.Priority)]
+    [InlineData("fifo", SendQueueType.Fifo)]
+    [InlineData("wdrr", SendQueueType.Wdrr)]
+    public void The_queue_type_reaches_every_connections_scheduler(string name, SendQueueType expected)
+    {
+        var settings = With($"queue-type = {name}");
+        Assert.Equal(expected, settings.QueueType);
+        Assert.Equal(expected, TendermintActors.Switching.SwitchSettings.From(settings).Connection.QueueType);
     }
 
     [Fact]
@@ -257,6 +270,7 @@ public class P2PSettingsSpecs
     [InlineData("version = \"1.0\\u007f\"", "version", "\"1.0\\u007f\"", "printable ASCII")]
     [InlineData("rpc-address = \"\u00e9\"", "rpc-address", "\"\u00e9\"", "printable ASCII")]
     [InlineData("tx-index = maybe", "tx-index", "\"maybe\"", "\"on\", \"off\" or \"\"")]
+    [InlineData("queue-type = lifo", "queue-type", "\"lifo\"", "\"priority\", \"fifo\" or \"wdrr\"")]
     [InlineData("metrics.namespace = \"1abc\"", "metrics.namespace", "\"1abc\"", "starting with a letter")]
     [InlineData("metrics.namespace = \"_abc\"", "metrics.namespace", "\"_abc\"", "starting with a letter")]
     [InlineData("metrics.namespace = \"a-b\"", "metrics.namespace", "\"a-b\"", "letters, digits and '_'")]
