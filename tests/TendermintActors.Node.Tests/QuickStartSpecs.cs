@@ -58,10 +58,12 @@ public sealed partial class QuickStartSpecs : IDisposable
         ];
     }
 
-    [Fact]
-    public void The_document_shows_exactly_the_commands_the_test_runs()
+    [Theory]
+    [InlineData("docs/quickstart-local-network.md")]
+    [InlineData("README.md")]
+    public void The_document_shows_exactly_the_commands_the_test_runs(string document)
     {
-        var doc = ShellText(File.ReadAllText(Path.Combine(RepoRoot(), "docs", "quickstart-local-network.md")));
+        var doc = ShellText(File.ReadAllText(Path.Combine(RepoRoot(), document)));
         string[][] commands =
         [
             QuickStart.Init("localnet/seed", "seed"),
