@@ -247,6 +247,37 @@ public sealed class BenchCommandSpecs
     }
 
     [Fact]
+    public async Task Bench_echo_under_load_measures_round_trips_while_a_bulk_transfer_runs_on_another_channel()
+    {
+        var (home, node) = await StartNode();
+        using var _ = home;
+        await using var __ = node;
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var code = await BenchCommand.RunEchoAsync(
+            new BenchCommand.EchoOptions(Common(0x42), NetAddress.Parse(node.PeerAddress), [64], 20) { LoadChannel = 0x43, LoadSize = 16 * 1024 },
+            stdout, stderr, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.True(code == 0, stderr.ToString());
+        var line = Assert.Single(JsonLines(stdout));
+        Assert.Equal(20, line.GetProperty("count").GetInt32());
+        Assert.True(line.GetProperty("p50_ms").GetDouble() > 0);
+        Assert.True(line.GetProperty("load_mb_per_s").GetDouble() > 0, line.ToString());
+        // The bulk messages went to the target's sink on the load channel, beside the echoes.
+        var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(Diagnostics.SinkReactor.GetCounts.Instance, Timeout);
+        Assert.True(counts.Messages > 60, $"{counts.Messages} bulk messages reached the sink"); // at least its first megabyte
+    }
+
+    [Fact]
+    public async Task Bench_echo_refuses_a_load_channel_that_is_the_measured_one()
+    {
+        var run = CliRun.Of("bench", "echo", "--target", "0123456789abcdef0123456789abcdef01234567@127.0.0.1:1", "--channel", "0x42", "--load-channel", "0x42");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("--load-channel is --channel (0x42)", run.Stderr);
+    }
+
+    [Fact]
     public async Task Bench_send_fails_naming_the_target_when_it_cannot_be_reached_in_time()
     {
         var unreachable = new NetAddress(NodeKey.Generate().Id, "127.0.0.1", 1);

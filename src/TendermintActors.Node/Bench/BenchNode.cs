@@ -25,6 +25,8 @@ internal sealed class BenchNode : IAsyncDisposable
     {
         /// <summary>The home whose key to use (created when missing); null for a throw-away key.</summary>
         public NodeHome? Home { get; init; }
+        /// <summary>A second channel for a bulk transfer beside the measured one (bench echo --load-channel), at a lower priority.</summary>
+        public byte? LoadChannel { get; init; }
         public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
     }
 
@@ -61,7 +63,10 @@ internal sealed class BenchNode : IAsyncDisposable
         {
             LogSinks.Start(system, TextWriter.Synchronized(stderr), hold: false, log);
             var reactor = system.ActorOf(BenchReactor.Props(settings.Channel), "bench");
-            var descriptor = new ChannelDescriptor(settings.Channel, 1) { SendQueueCapacity = SendQueueCapacity };
+            // The measured channel above the load channel, as a consensus channel is above block parts (priorities 10 : 1).
+            ChannelDescriptor[] descriptors = settings.LoadChannel is { } load
+                ? [new ChannelDescriptor(settings.Channel, 10) { SendQueueCapacity = SendQueueCapacity }, new ChannelDescriptor(load, 1) { SendQueueCapacity = SendQueueCapacity }]
+                : [new ChannelDescriptor(settings.Channel, 1) { SendQueueCapacity = SendQueueCapacity }];
             var switchSettings = new SwitchSettings
             {
                 Moniker = "tmactors-bench",
@@ -71,7 +76,7 @@ internal sealed class BenchNode : IAsyncDisposable
                 DialStartJitter = TimeSpan.Zero,
                 Connection = new MConnectionSettings { SendRate = 0, RecvRate = 0 },
             };
-            var sw = await NodeSwitch.Start(system, "p2p", key, switchSettings, [new ReactorRegistration("bench", reactor, [descriptor])],
+            var sw = await NodeSwitch.Start(system, "p2p", key, switchSettings, [new ReactorRegistration("bench", reactor, descriptors)],
                 settings.StartTimeout, cancellation);
             // Failed dials reach the reactor only as switch events.
             sw.Switch.Tell(new Switching.Switch.Subscribe(reactor));

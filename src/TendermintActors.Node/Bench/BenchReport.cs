@@ -35,6 +35,9 @@ internal sealed record Throughput(long Messages, long Bytes, double Seconds)
 /// <summary>Round-trip times of one message size (bench echo).</summary>
 internal sealed record Latency(int Size, int Count, double P50Ms, double P99Ms, double MaxMs)
 {
+    /// <summary>With a bulk transfer on the same connection (bench echo --load-channel): what it moved meanwhile.</summary>
+    public double? LoadMegabytesPerSecond { get; init; }
+
     /// <summary>Nearest-rank percentiles of the samples (milliseconds), so every figure is one that was measured.</summary>
     public static Latency Of(int size, IReadOnlyList<double> samplesMs)
     {
@@ -51,10 +54,13 @@ internal sealed record Latency(int Size, int Count, double P50Ms, double P99Ms, 
         w.WriteNumber("p50_ms", Math.Round(P50Ms, 4));
         w.WriteNumber("p99_ms", Math.Round(P99Ms, 4));
         w.WriteNumber("max_ms", Math.Round(MaxMs, 4));
+        if (LoadMegabytesPerSecond is { } load)
+            w.WriteNumber("load_mb_per_s", Math.Round(load, 3));
     });
 
     public override string ToString() =>
-        FormattableString.Invariant($"{Size,7} B x {Count}: p50 {P50Ms:F3} ms, p99 {P99Ms:F3} ms, max {MaxMs:F3} ms");
+        FormattableString.Invariant($"{Size,7} B x {Count}: p50 {P50Ms:F3} ms, p99 {P99Ms:F3} ms, max {MaxMs:F3} ms") +
+        (LoadMegabytesPerSecond is { } load ? FormattableString.Invariant($" (under a bulk transfer at {load:F2} MB/s)") : "");
 }
 
 internal static class BenchReport

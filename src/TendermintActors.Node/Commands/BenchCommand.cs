@@ -68,7 +68,15 @@ internal static class BenchCommand
     /// <summary><c>Count</c>: messages of the timed run to wait for; null: until the sender's end marker (<see cref="BenchMarker"/>).</summary>
     internal sealed record SinkOptions(Common Common, string ListenHost, int ListenPort, long? Count);
 
-    internal sealed record EchoOptions(Common Common, NetAddress Target, IReadOnlyList<int> Sizes, int Count);
+    internal sealed record EchoOptions(Common Common, NetAddress Target, IReadOnlyList<int> Sizes, int Count)
+    {
+        /// <summary>
+        /// A channel on which the same connection carries a saturating bulk transfer (of <see cref="LoadSize"/>-byte
+        /// messages, to the target's sink) while the round trips are measured; null for none.
+        /// </summary>
+        public byte? LoadChannel { get; init; }
+        public int LoadSize { get; init; } = 64 * 1024;
+    }
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
 
@@ -237,10 +245,19 @@ internal static class BenchCommand
         var target = Target();
         var sizes = new Option<string>("--sizes") { Description = "Comma-separated message sizes in bytes", HelpName = "LIST", DefaultValueFactory = _ => "64,1024,65536" };
         var count = Count("Round trips per size", "100");
+        var loadChannel = new Option<string>("--load-channel")
+        {
+            Description = "Meanwhile keep a bulk transfer going on this channel of the same connection (to the target's sink, e.g. start --sink-channel), " +
+                          "to measure round trips under load; the report adds load_mb_per_s",
+            HelpName = "ID",
+        };
+        var loadSize = new Option<string>("--load-size") { Description = "Message size of the bulk transfer in bytes", HelpName = "BYTES", DefaultValueFactory = _ => "65536" };
         var command = new Command("echo", "Send messages one at a time to an echo reactor and report round-trip percentiles per size");
         command.Options.Add(target);
         command.Options.Add(sizes);
         command.Options.Add(count);
+        command.Options.Add(loadChannel);
+        command.Options.Add(loadSize);
         var common = CommonOptions.Add(command, "0x42", "How long to wait for the target to connect, and for each echo to come back");
         command.SetAction(async (parse, cancellation) =>
         {
@@ -257,8 +274,20 @@ internal static class BenchCommand
                 list.Add((int)s);
             }
             if (list.Count == 0) return Fail(stderr, "echo", "--sizes is empty");
+            byte? load = null;
+            if (parse.GetValue(loadChannel) is { } lc)
+            {
+                if (!StartCommand.TryParseChannel(lc, out load))
+                    return Fail(stderr, "echo", $"--load-channel '{lc}' is not a channel ID (0x00 to 0xff, or 0 to 255)");
+                if (load == c.Channel)
+                    return Fail(stderr, "echo", $"--load-channel is --channel (0x{c.Channel:x2}); give the bulk transfer its own channel");
+            }
+            var ls = parse.GetValue(loadSize)!;
+            if (!long.TryParse(ls, NumberStyles.None, CultureInfo.InvariantCulture, out var loadBytes) || loadBytes < 1 || loadBytes > 64L * 1024 * 1024)
+                return Fail(stderr, "echo", $"--load-size '{ls}' is not a size from 1 to {64 * 1024 * 1024} bytes");
             using var signals = new ShutdownSignals(cancellation);
-            return await RunEchoAsync(new EchoOptions(c, address, list, (int)k), parse.InvocationConfiguration.Output, stderr, signals.Token);
+            return await RunEchoAsync(new EchoOptions(c, address, list, (int)k) { LoadChannel = load, LoadSize = (int)loadBytes },
+                parse.InvocationConfiguration.Output, stderr, signals.Token);
         });
         return command;
     }
@@ -434,8 +463,13 @@ internal static class BenchCommand
         var c = options.Common;
         try
         {
-            await using var node = await BenchNode.Start(new BenchNode.Settings(c.Network, c.Channel, "127.0.0.1", 0) { Home = c.Home }, stderr, cancellation);
+            await using var node = await BenchNode.Start(new BenchNode.Settings(c.Network, c.Channel, "127.0.0.1", 0)
+            {
+                Home = c.Home,
+                LoadChannel = options.LoadChannel,
+            }, stderr, cancellation);
             var peer = await Connect(node, options.Target, c, stderr, cancellation);
+            var load = options.LoadChannel is { } loadChannel ? await StartLoad(node, peer, loadChannel, options.LoadSize, c, cancellation) : null;
             foreach (var size in options.Sizes)
             {
                 var message = new byte[size];
@@ -450,8 +484,12 @@ internal static class BenchCommand
                 }
                 if (c.Progress) stderr.Write("\r");
                 var latency = Latency.Of(size, samples);
+                if (load is not null)
+                    latency = latency with { LoadMegabytesPerSecond = await load.Rate(cancellation) };
                 stdout.WriteLine(c.Json ? latency.ToJson() : latency.ToString());
             }
+            if (load is not null)
+                node.System.Stop(load.Sender);
             return 0;
         }
         catch (AskTimeoutException)
@@ -461,6 +499,50 @@ internal static class BenchCommand
         catch (Exception e) when (IsRunFailure(e))
         {
             return Fail(stderr, "echo", Describe(e));
+        }
+    }
+
+    /// <summary>
+    /// The bulk transfer of bench echo's <c>--load-channel</c>: an unbounded <see cref="BulkSender"/> keeping a few
+    /// messages queued, measured by the bytes the connection wrote (not by what was queued) since the last reading.
+    /// </summary>
+    private sealed class Load(IActorRef sender, PeerHandle peer, TimeSpan timeout, long bytesAtStart)
+    {
+        private long _bytes = bytesAtStart;
+        private long _at = Stopwatch.GetTimestamp();
+
+        public IActorRef Sender { get; } = sender;
+
+        /// <summary>MB/s written on the connection since the last call (the round trips' own bytes are negligible).</summary>
+        public async Task<double> Rate(CancellationToken cancellation)
+        {
+            var status = await peer.Actor.Ask<Peer.Status>(Peer.GetStatus.Instance, timeout, cancellation);
+            var now = Stopwatch.GetTimestamp();
+            var seconds = (double)(now - _at) / Stopwatch.Frequency;
+            var rate = seconds > 0 ? (status.Connection.BytesSent - _bytes) / seconds / 1e6 : 0;
+            (_bytes, _at) = (status.Connection.BytesSent, now);
+            return rate;
+        }
+    }
+
+    /// <summary>Starts the bulk transfer and waits until it has written its first megabyte, so every round trip meets it.</summary>
+    private static async Task<Load> StartLoad(BenchNode node, PeerHandle peer, byte channel, int size, Common c, CancellationToken cancellation)
+    {
+        var message = new byte[size];
+        Random.Shared.NextBytes(message);
+        // Enough queued to keep the connection busy between two SendResults, few enough that the figure is what was written.
+        var window = Math.Max(4, (int)Math.Min(BenchNode.SendQueueCapacity, 4L * 1024 * 1024 / size));
+        var sender = node.System.ActorOf(BulkSender.Props(peer, channel, message, long.MaxValue, window), "load");
+        sender.Tell(BulkSender.Start.Instance);
+        var deadline = Stopwatch.GetTimestamp() + (long)(c.Timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            var status = await peer.Actor.Ask<Peer.Status>(Peer.GetStatus.Instance, c.Timeout, cancellation);
+            if (status.Connection.BytesSent >= 1_000_000)
+                return new Load(sender, peer, c.Timeout, status.Connection.BytesSent);
+            if (Stopwatch.GetTimestamp() > deadline)
+                throw new TimeoutException($"the bulk transfer on channel 0x{channel:x2} did not get going within {c.Timeout.TotalSeconds:0.###} s: does the target have that channel (start --sink-channel)?");
+            await Task.Delay(TimeSpan.FromMilliseconds(10), cancellation);
         }
     }
 
