@@ -156,7 +156,7 @@ public sealed class StartCommandSpecs
         var run = CliRun.Of("start", "--home", home.Root, "--p2p.laddr", "tcp://127.0.0.1:0", "--rpc.laddr", "tcp://192.0.2.1:26657");
 
         Assert.Equal(1, run.ExitCode);
-        Assert.Contains("cannot serve RPC on --rpc.laddr tcp://192.0.2.1:26657", run.Stderr);
+        Assert.Contains("cannot serve RPC on tendermint.rpc.laddr (--rpc.laddr) tcp://192.0.2.1:26657", run.Stderr);
     }
 
     [Fact]

@@ -423,8 +423,8 @@ internal static class BenchCommand
                         ? $"no peer connected within {c.Timeout.TotalSeconds:0.###} s"
                         : lastCount == 0
                             ? $"no message arrived within {c.Timeout.TotalSeconds:0.###} s of the peer connecting"
-                            : $"no message for {c.Timeout.TotalSeconds:0.###} s after {counts.Messages}{Of(options.Count)} " +
-                              (options.Count is null ? "(no end marker: give --count for a sender other than bench send)" : ""));
+                            : $"no message for {c.Timeout.TotalSeconds:0.###} s after {counts.Messages}{Of(options.Count)} messages" +
+                              (options.Count is null ? " and no end marker (give --count for a sender other than bench send)" : ""));
                 }
                 if (c.Progress)
                     stderr.Write(counts.Messages == 0 && counts.WarmupMessages > 0

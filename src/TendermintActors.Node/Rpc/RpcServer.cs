@@ -88,7 +88,7 @@ internal static class RpcServer
             // Kestrel wraps only "address in use" in an IOException; an address that is not ours, or a port below
             // 1024 without the right, comes out as a bare SocketException. Either way: name the flag.
             await app.DisposeAsync();
-            throw new IOException($"cannot serve RPC on --rpc.laddr {settings.ListenAddress}: {e.Message}", e);
+            throw new IOException($"cannot serve RPC on tendermint.rpc.laddr (--rpc.laddr) {settings.ListenAddress}: {e.Message}", e);
         }
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         var uri = new Uri(url);
