@@ -25,12 +25,17 @@ public sealed class AkkaIoTransport : IP2PTransport
     /// <summary>Connections the kernel keeps waiting while the switch has not taken them yet (as TcpTransport).</summary>
     internal const int ListenBacklog = 128;
 
-    /// <summary>Accepts one connection per demand (Akka's listener stage resumes accepting once per pull).</summary>
+    /// <summary>
+    /// Accepts one connection per demand (Akka's listener stage resumes accepting once per pull). Unbinding stops
+    /// taking connections at once, but closes the listening socket only once the connections it accepted have ended
+    /// (see <see cref="DeferredUnbindStage"/>).
+    /// </summary>
     public Source<TransportConnection, Task<TransportBinding>> Bind(string host, int port) =>
         Source.Setup((materializer, _) => materializer.System.TcpStream()
                 .Bind(host, port, ListenBacklog, halfClose: true)
-                .Select(c => new TransportConnection(Normalized(c.RemoteAddress), Connection(c.Flow)))
-                .MapMaterializedValue(binding => Bound(binding, host, port)))
+                .ViaMaterialized(new DeferredUnbindStage(Connection), Keep.Both)
+                .Select(c => c with { RemoteAddress = Normalized(c.RemoteAddress) })
+                .MapMaterializedValue(bound => Bound(bound.Item1, bound.Item2, host, port)))
             .MapMaterializedValue(t => t.Unwrap());
 
     public Flow<ByteString, ByteString, Task<EndPoint>> Dial(string host, int port, TimeSpan timeout) =>
@@ -47,7 +52,7 @@ public sealed class AkkaIoTransport : IP2PTransport
         Flow.FromGraph(new WriteCompletionStage())
             .ViaMaterialized(tcp.OutgoingConnection(remote, null, null, true, timeout), Keep.Right)
             .SelectError(AsIOException)
-            .MapMaterializedValue(connecting => Connected(connecting, host, port, timeout));
+            .MapMaterializedValue(connecting => Connected(connecting, host, port, timeout, Stopwatch.GetTimestamp()));
 
     private static Flow<ByteString, ByteString, NotUsed> Connection(Flow<ByteString, ByteString, NotUsed> accepted) =>
         Flow.FromGraph(new WriteCompletionStage()).Via(accepted).SelectError(AsIOException);
@@ -80,8 +85,11 @@ public sealed class AkkaIoTransport : IP2PTransport
                 .ViaMaterialized(Connect(tcp, new IPEndPoint(addresses[0], port), host, port, left), Keep.Right);
         }
 
+        // The lazy flow pulls its first element only on demand from below; a buffer asks at once, so the dial does not
+        // wait for the first read.
         return Flow.Create<ByteString>().Prepend(Source.Single(ByteString.Empty))
             .ViaMaterialized(Flow.LazyInitAsync(Resolve), Keep.Right)
+            .Buffer(1, OverflowStrategy.Backpressure)
             .MapMaterializedValue(async created =>
             {
                 Akka.Util.Option<Task<EndPoint>> connected;
@@ -99,7 +107,7 @@ public sealed class AkkaIoTransport : IP2PTransport
             });
     }
 
-    private static async Task<EndPoint> Connected(Task<StreamTcp.OutgoingConnection> connecting, string host, int port, TimeSpan timeout)
+    private static async Task<EndPoint> Connected(Task<StreamTcp.OutgoingConnection> connecting, string host, int port, TimeSpan timeout, long started)
     {
         try
         {
@@ -107,19 +115,22 @@ public sealed class AkkaIoTransport : IP2PTransport
         }
         catch (Exception e)
         {
-            var why = e is StreamTcpException { InnerException: Akka.Actor.AskTimeoutException or TimeoutException } || e.Message.Contains("timeout", StringComparison.OrdinalIgnoreCase)
+            // Akka reports a refused connect and one that timed out alike ("Connection failed"): a failure that came
+            // once the timeout had passed is the timeout.
+            var cause = e.GetBaseException();
+            var why = Stopwatch.GetElapsedTime(started) >= timeout
                 ? $"no connection within {timeout.TotalSeconds:0.###} s"
-                : e.Message;
-            throw new IOException($"cannot dial {host}:{port}: {why}", e);
+                : cause.Message;
+            throw new IOException($"cannot dial {host}:{port}: {why}", cause);
         }
     }
 
-    private static async Task<TransportBinding> Bound(Task<StreamTcp.ServerBinding> binding, string host, int port)
+    private static async Task<TransportBinding> Bound(Task<StreamTcp.ServerBinding> binding, Func<Task> unbind, string host, int port)
     {
         try
         {
             var bound = await binding;
-            return new TransportBinding(Normalized(bound.LocalAddress), bound.Unbind);
+            return new TransportBinding(Normalized(bound.LocalAddress), unbind);
         }
         catch (Exception e)
         {
