@@ -125,12 +125,15 @@ public sealed class AkkaIoTransport : IP2PTransport
         }
     }
 
-    private static async Task<TransportBinding> Bound(Task<StreamTcp.ServerBinding> binding, Func<Task> unbind, string host, int port)
+    private static async Task<TransportBinding> Bound(Task<StreamTcp.ServerBinding> binding, Func<Task<bool>> requestUnbind, string host, int port)
     {
         try
         {
             var bound = await binding;
-            return new TransportBinding(Normalized(bound.LocalAddress), unbind);
+            return new TransportBinding(Normalized(bound.LocalAddress), async () =>
+            {
+                if (await requestUnbind()) await bound.Unbind(); // nothing accepted is running: stop listening now
+            });
         }
         catch (Exception e)
         {

@@ -12,10 +12,12 @@ namespace TendermintActors.Transport.Internal;
 /// connections are children of its listener actor, so unbinding at once would abort every connection accepted
 /// (and a graceful shutdown, which unbinds first, would reset its inbound peers). So unbinding here stops taking
 /// connections and completes this source at once, and cancels Akka's listener (which unbinds) only once the
-/// connections handed on and run have ended both ways, and <see cref="CloseGrace"/> later (at once if none runs).
+/// connections handed on and run have ended both ways, and <see cref="CloseGrace"/> later. The materialised function
+/// requests the unbind; its task says whether no connection was running, so the caller may unbind Akka's listener at
+/// once (and know when it has).
 /// </summary>
 internal sealed class DeferredUnbindStage(Func<Flow<ByteString, ByteString, NotUsed>, Flow<ByteString, ByteString, NotUsed>> wrap)
-    : GraphStageWithMaterializedValue<FlowShape<StreamTcp.IncomingConnection, TransportConnection>, Func<Task>>
+    : GraphStageWithMaterializedValue<FlowShape<StreamTcp.IncomingConnection, TransportConnection>, Func<Task<bool>>>
 {
     /// <summary>
     /// Akka.IO's connection actor finishes closing (sends our FIN, closes the socket) after the stream stage above
@@ -29,13 +31,14 @@ internal sealed class DeferredUnbindStage(Func<Flow<ByteString, ByteString, NotU
 
     public override FlowShape<StreamTcp.IncomingConnection, TransportConnection> Shape => new(_in, _out);
 
-    public override ILogicAndMaterializedValue<Func<Task>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
+    public override ILogicAndMaterializedValue<Func<Task<bool>>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
         var unbindRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        return new LogicAndMaterializedValue<Func<Task>>(new Logic(this, unbindRequested.Task), () =>
+        var idle = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        return new LogicAndMaterializedValue<Func<Task<bool>>>(new Logic(this, unbindRequested.Task, idle), () =>
         {
             unbindRequested.TrySetResult();
-            return Task.CompletedTask;
+            return idle.Task;
         });
     }
 
@@ -44,14 +47,16 @@ internal sealed class DeferredUnbindStage(Func<Flow<ByteString, ByteString, NotU
         private const string GraceTimer = "unbind";
         private readonly DeferredUnbindStage _stage;
         private readonly Task _unbindRequested;
+        private readonly TaskCompletionSource<bool> _idle;
         private int _running;
         private bool _unbinding;
         private Action<int> _runningChanged = _ => { };
 
-        public Logic(DeferredUnbindStage stage, Task unbindRequested) : base(stage.Shape)
+        public Logic(DeferredUnbindStage stage, Task unbindRequested, TaskCompletionSource<bool> idle) : base(stage.Shape)
         {
             _stage = stage;
             _unbindRequested = unbindRequested;
+            _idle = idle;
             SetHandler(stage._in, this);
             SetHandler(stage._out, this);
         }
@@ -73,12 +78,15 @@ internal sealed class DeferredUnbindStage(Func<Flow<ByteString, ByteString, NotU
             _unbinding = true;
             SetKeepGoing(true);
             Complete(_stage._out); // the switch takes no more connections; Akka's listener is not pulled again
-            if (_running <= 0) CompleteStage(); // no connection to wait for
+            // With no connection to wait for, the caller unbinds Akka's listener now; its source then completes here.
+            _idle.TrySetResult(_running <= 0);
         }
+
+        public override void PostStop() => _idle.TrySetResult(false); // gone: Akka's listener was cancelled with it
 
         private void UnbindWhenIdle()
         {
-            if (_unbinding && _running <= 0) ScheduleOnce(GraceTimer, CloseGrace);
+            if (_unbinding && _running <= 0 && _idle.Task is { IsCompleted: true, Result: false }) ScheduleOnce(GraceTimer, CloseGrace);
             else CancelTimer(GraceTimer);
         }
 
