@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Collections.Immutable;
-using System.Net;
-using System.Security.Cryptography;
 using Akka;
 using Akka.IO;
 using Akka.Streams;
@@ -12,8 +10,6 @@ using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.SecretConnection;
 using TendermintActors.Streams;
 using TendermintActors.Tests.Support;
-using TendermintActors.Transport;
-using TendermintActors.Transport.Internal;
 using Xunit.Abstractions;
 using Model = TendermintActors.Protocol.NodeInfo.NodeInfo;
 using Tcp = Akka.Streams.Dsl.Tcp;
@@ -28,9 +24,7 @@ public sealed class SecretConnectionLoopbackSpecs(ITestOutputHelper output) : Te
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    private static Sink<ByteString, Task<byte[]>> Collect() =>
-        Sink.Aggregate<ByteString, MemoryStream>(new MemoryStream(), (ms, b) => { b.WriteTo(ms); return ms; })
-            .MapMaterializedValue(t => t.ContinueWith(r => r.Result.ToArray(), TaskContinuationOptions.OnlyOnRanToCompletion));
+    private static Sink<ByteString, Task<byte[]>> Collect() => Transport.TransportConformanceSpecs.Collect();
 
     /// <summary>
     /// The client's last write is still in flight (the server reads nothing) when the server half-closes and the

@@ -60,10 +60,6 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         return bytes;
     }
 
-    private static Sink<ByteString, Task<byte[]>> Collect() =>
-        Sink.Aggregate<ByteString, MemoryStream>(new MemoryStream(), (ms, b) => { b.WriteTo(ms); return ms; })
-            .MapMaterializedValue(t => t.ContinueWith(r => r.Result.ToArray(), TaskContinuationOptions.OnlyOnRanToCompletion));
-
     [Fact]
     public async Task A_write_made_of_several_arrays_goes_out_whole_and_in_order()
     {
