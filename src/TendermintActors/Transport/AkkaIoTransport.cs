@@ -25,6 +25,13 @@ public sealed class AkkaIoTransport : IP2PTransport
     /// <summary>Connections the kernel keeps waiting while the switch has not taken them yet (as TcpTransport).</summary>
     internal const int ListenBacklog = 128;
 
+    private readonly Func<string, CancellationToken, Task<IPAddress[]>> _resolve;
+
+    public AkkaIoTransport() : this(System.Net.Dns.GetHostAddressesAsync) { }
+
+    /// <summary>With another resolver of names (specs).</summary>
+    internal AkkaIoTransport(Func<string, CancellationToken, Task<IPAddress[]>> resolve) => _resolve = resolve;
+
     /// <summary>
     /// Accepts one connection per demand (Akka's listener stage resumes accepting once per pull). Unbinding stops
     /// taking connections at once, but closes the listening socket only once the connections it accepted have ended
@@ -61,7 +68,7 @@ public sealed class AkkaIoTransport : IP2PTransport
     /// Resolves when run, so at every dial. Akka.Streams builds a flow from a task only once an element arrives, so an
     /// empty write starts it at once and is dropped before it reaches the socket.
     /// </summary>
-    private static Flow<ByteString, ByteString, Task<EndPoint>> ResolveThenConnect(Akka.Streams.Dsl.TcpExt tcp, string host, int port, TimeSpan timeout)
+    private Flow<ByteString, ByteString, Task<EndPoint>> ResolveThenConnect(Akka.Streams.Dsl.TcpExt tcp, string host, int port, TimeSpan timeout)
     {
         async Task<Flow<ByteString, ByteString, Task<EndPoint>>> Resolve()
         {
@@ -71,7 +78,7 @@ public sealed class AkkaIoTransport : IP2PTransport
             {
                 try
                 {
-                    addresses = await System.Net.Dns.GetHostAddressesAsync(host, cts.Token);
+                    addresses = await _resolve(host, cts.Token);
                 }
                 catch (Exception e) when (e is SocketException or OperationCanceledException)
                 {
@@ -97,9 +104,11 @@ public sealed class AkkaIoTransport : IP2PTransport
                 {
                     connected = await created;
                 }
-                catch (Exception e) when (e is not IOException)
+                catch (Exception e) // the lazy flow passes the resolver's failure on wrapped
                 {
-                    throw new IOException($"cannot dial {host}:{port}: {e.Message}", e);
+                    var cause = e.GetBaseException();
+                    if (cause is IOException) throw cause;
+                    throw new IOException($"cannot dial {host}:{port}: {cause.Message}", cause);
                 }
                 return connected.HasValue
                     ? await connected.Value
