@@ -24,17 +24,30 @@ namespace TendermintActors.Benchmarks;
 /// CPU time per byte and the garbage collections (gen0/gen1/gen2) of its run. On a shared machine whose speed drifts
 /// within seconds, each size is measured <c>--rounds</c> times (3 by default), each time right after its own ideal-pipeline
 /// run, and the summary gives the median of those paired ratios.
-/// Run: <c>dotnet run -c Release --project tests/TendermintActors.Benchmarks -- link [--mb 256] [--warmup 3] [--rounds 3]</c>
+/// Run: <c>dotnet run -c Release --project tests/TendermintActors.Benchmarks -- link [--mb 256] [--warmup 3] [--rounds 3]
+/// [--transport sockets|akka-io]</c>
 /// </summary>
 public static class LinkBenchmark
 {
     private const byte BulkChannel = 0x43;
     private const byte EchoChannel = 0x42;
 
+    /// <summary>The TCP transport both nodes use (<c>--transport</c>): our socket stages or Akka.Streams' TCP.</summary>
+    private static Func<IP2PTransport> _transport = () => new TcpTransport();
 
     public static async Task<int> Run(string[] args)
     {
         var megabytes = args.SkipWhile(a => a != "--mb").Skip(1).Select(int.Parse).FirstOrDefault(256);
+        // --transport sockets (TcpTransport, the default) or akka-io (AkkaIoTransport).
+        var transportName = args.SkipWhile(a => a != "--transport").Skip(1).FirstOrDefault() ?? "sockets";
+        switch (transportName)
+        {
+            case "sockets": _transport = () => new TcpTransport(); break;
+            case "akka-io": _transport = () => new AkkaIoTransport(); break;
+            default:
+                Console.Error.WriteLine($"--transport: '{transportName}' is not a transport; use sockets or akka-io");
+                return 2;
+        }
         var total = (long)megabytes * 1024 * 1024;
         // --akka "<hocon>" adds to the actor system's config, e.g. a dispatcher to compare.
         var overrides = args.SkipWhile(a => a != "--akka").Skip(1).FirstOrDefault() ?? "";
@@ -49,7 +62,7 @@ public static class LinkBenchmark
 
         var (peer, sink, echoReplies) = await Connect(system, new MConnectionSettings { SendRate = 0, RecvRate = 0 });
 
-        Console.WriteLine($"TendermintActors link benchmark: two nodes, loopback TCP, rate limits off, {megabytes} MiB per bulk run, " +
+        Console.WriteLine($"TendermintActors link benchmark: two nodes, loopback TCP ({transportName}), rate limits off, {megabytes} MiB per bulk run, " +
             $"frames sealed with {FrameCipher.Default}");
         for (var started = Stopwatch.StartNew(); started.Elapsed < warmup;)
             IdealPipeline(Math.Min(total, 64L << 20), open: true);
@@ -170,7 +183,7 @@ public static class LinkBenchmark
         var bulkA = system.ActorOf(Props.Create(() => new BenchReactor(null, null, false)));
         var echoB = system.ActorOf(Props.Create(() => new BenchReactor(null, null, true)));
         var sinkB = system.ActorOf(Props.Create(() => new BenchReactor(null, sink, false)));
-        var transport = new TcpTransport();
+        var transport = _transport();
         var a = system.ActorOf(Switch.Props(keyA, settings, [new("echo", echoA, echoChannel), new("bulk", bulkA, bulkChannel)], transport));
         var b = system.ActorOf(Switch.Props(keyB, settings, [new("echo", echoB, echoChannel), new("bulk", sinkB, bulkChannel)], transport));
         Switches.AddRange([a, b]);

@@ -10,25 +10,35 @@ using TendermintActors.Protocol.SecretConnection;
 using TendermintActors.Protocol.Wire;
 using TendermintActors.Streams;
 using TendermintActors.Tests.Support;
+using TendermintActors.Transport;
 using Xunit.Abstractions;
 
 namespace TendermintActors.Tests.Streams;
 
 /// <summary>
-/// Each failure of the SecretConnection (PROTOCOL.md §3) provoked by a scripted peer over loopback TCP: our side
-/// reports the typed reason, closes the connection, and keeps serving honest peers afterwards.
+/// Each failure of the SecretConnection (PROTOCOL.md §3) provoked by a scripted peer: our side reports the typed
+/// reason, closes the connection, and keeps serving honest peers afterwards. Part of the transport conformance suite:
+/// the server listens and the peers dial through the transport under test, once per transport (the classes below).
 /// </summary>
-public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: output)
+public abstract class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: output)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private IP2PTransport? _transport;
+
+    protected abstract IP2PTransport CreateTransport();
+
+    private IP2PTransport Transport => _transport ??= CreateTransport();
 
     private async Task<(UpgradeServer Server, NodeKey Key)> StartServer()
     {
         var key = NodeKey.Generate();
         var server = await UpgradeServer.Start(Sys, Sys.Materializer(), key, null,
-            new SecretConnectionSettings { HandshakeTimeout = TimeSpan.FromSeconds(30) }, TestActor);
+            new SecretConnectionSettings { HandshakeTimeout = TimeSpan.FromSeconds(30) }, TestActor, Transport);
         return (server, key);
     }
+
+    private Task<ScriptedPeer> Connect(UpgradeServer server) =>
+        ScriptedPeer.Connect(Transport, server.Endpoint, Sys.Materializer(), Dilated(Timeout));
 
     private async Task<HandshakeFailedException> ExpectHandshakeFailure(HandshakeFailure reason)
     {
@@ -56,7 +66,7 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
     public async Task Malformed_ephemeral_key_message_fails_the_handshake()
     {
         var (server, key) = await StartServer();
-        using (var peer = await ScriptedPeer.Connect(server.Endpoint, Dilated(Timeout)))
+        using (var peer = await Connect(server))
         {
             peer.Send([0x02, 0x0a, 0x05]); // a BytesValue whose field claims 5 bytes but has none
             await ExpectHandshakeFailure(HandshakeFailure.MalformedEphemeralKey);
@@ -69,7 +79,7 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
     public async Task Oversized_ephemeral_key_message_fails_before_its_body_arrives()
     {
         var (server, key) = await StartServer();
-        using (var peer = await ScriptedPeer.Connect(server.Endpoint, Dilated(Timeout)))
+        using (var peer = await Connect(server))
         {
             var prefix = new byte[LengthDelimited.MaxPrefixLength];
             var n = UVarint.Write(2 * 1024 * 1024, prefix);
@@ -87,7 +97,7 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
     public async Task Ephemeral_key_that_is_not_32_bytes_fails_the_handshake(int length)
     {
         var (server, key) = await StartServer();
-        using (var peer = await ScriptedPeer.Connect(server.Endpoint, Dilated(Timeout)))
+        using (var peer = await Connect(server))
         {
             peer.SendEphemeralKey(new byte[length].Select((_, i) => (byte)(i + 1)).ToArray());
             await ExpectHandshakeFailure(HandshakeFailure.EphemeralKeyWrongLength);
@@ -104,7 +114,7 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
     public async Task Low_order_point_fails_the_handshake(string point)
     {
         var (server, key) = await StartServer();
-        using (var peer = await ScriptedPeer.Connect(server.Endpoint, Dilated(Timeout)))
+        using (var peer = await Connect(server))
         {
             peer.SendEphemeralKey(Convert.FromHexString(point));
             await ExpectHandshakeFailure(HandshakeFailure.LowOrderPoint);
@@ -117,7 +127,7 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
     public async Task Reflected_ephemeral_key_fails_the_handshake()
     {
         var (server, key) = await StartServer();
-        using (var peer = await ScriptedPeer.Connect(server.Endpoint, Dilated(Timeout)))
+        using (var peer = await Connect(server))
         {
             peer.SendEphemeralKey(await peer.ReadEphemeralKey()); // echo the server's own key back
             await ExpectHandshakeFailure(HandshakeFailure.ReflectedEphemeralKey);
@@ -143,7 +153,7 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
     public async Task Bad_auth_sig_fails_the_handshake(string script, HandshakeFailure expected)
     {
         var (server, key) = await StartServer();
-        using (var peer = await ScriptedPeer.Connect(server.Endpoint, Dilated(Timeout)))
+        using (var peer = await Connect(server))
         using (var evilKey = NodeKey.Generate())
         using (var otherKey = NodeKey.Generate())
         {
@@ -178,7 +188,7 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
     public async Task End_of_stream_in_mid_handshake_fails_the_handshake(bool reset)
     {
         var (server, key) = await StartServer();
-        using (var peer = await ScriptedPeer.Connect(server.Endpoint, Dilated(Timeout)))
+        using (var peer = await Connect(server))
         {
             await peer.ExchangeEphemeralKeys();
             // Goes away before sending its signature: with a clean end of stream, or with a reset.
@@ -223,7 +233,7 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
     private async Task AssertDataPhaseViolation(Action<ScriptedPeer, ScriptedPeer.Keys> misbehave, ProtocolViolation expected)
     {
         var (server, key) = await StartServer();
-        using (var peer = await ScriptedPeer.Connect(server.Endpoint, Dilated(Timeout)))
+        using (var peer = await Connect(server))
         using (var evilKey = NodeKey.Generate())
         {
             var keys = await HonestHandshake(peer, evilKey);
@@ -274,11 +284,12 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
             peer.CloseWrite();
         }, ProtocolViolation.UnexpectedEof);
 
-    /// <summary>An honest client over TCP: the authenticated remote, and the end of its (read) stream.</summary>
+    /// <summary>An honest client: the authenticated remote, and the end of its (read) stream.</summary>
     private (Task<SecretConnectionInfo> Info, Task Done) Dial(UpgradeServer server, NodeKey clientKey, NodeId expected)
     {
         var connection = SecretConnection.Create(clientKey, new SecretConnectionSettings { ExpectedRemoteId = expected })
-            .JoinMat(Sys.TcpStream().OutgoingConnection(server.Endpoint), (Task<SecretConnectionInfo> info, Task<Akka.Streams.Dsl.Tcp.OutgoingConnection> _) => info);
+            .JoinMat(Transport.Dial(server.Endpoint.Address.ToString(), server.Endpoint.Port, Dilated(Timeout)),
+                (Task<SecretConnectionInfo> info, Task<System.Net.EndPoint> _) => info);
         return Source.Never<Akka.IO.ByteString>()
             .ViaMaterialized(connection, (NotUsed _, Task<SecretConnectionInfo> info) => info)
             .ToMaterialized(Sink.Ignore<Akka.IO.ByteString>(), (info, done) => (info, (Task)done))
@@ -296,4 +307,19 @@ public sealed class EvilPeerSpecs(ITestOutputHelper output) : TestKit(output: ou
         Assert.Equal(evilKey.Id, (await ExpectMsgAsync<UpgradeServer.Upgraded>(Dilated(Timeout))).Result.Connection.RemoteId);
         return keys;
     }
+}
+
+public sealed class EvilPeerOverSocketsSpecs(ITestOutputHelper output) : EvilPeerSpecs(output)
+{
+    protected override IP2PTransport CreateTransport() => new TcpTransport();
+}
+
+public sealed class EvilPeerOverAkkaIoSpecs(ITestOutputHelper output) : EvilPeerSpecs(output)
+{
+    protected override IP2PTransport CreateTransport() => new AkkaIoTransport();
+}
+
+public sealed class EvilPeerInMemorySpecs(ITestOutputHelper output) : EvilPeerSpecs(output)
+{
+    protected override IP2PTransport CreateTransport() => new InMemoryTransport(InMemoryNetwork.Create(Sys));
 }

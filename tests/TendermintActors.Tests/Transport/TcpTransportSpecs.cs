@@ -13,8 +13,10 @@ using Xunit.Abstractions;
 namespace TendermintActors.Tests.Transport;
 
 /// <summary>
-/// The TCP transport's own stages against plain sockets on loopback: what goes in comes out intact, half-close, resets,
-/// refused and unanswered dials, the listener's binding and unbinding, and reads copied unless lent.
+/// The TCP transport's own stages against plain sockets on loopback, for what is particular to them: gathered writes,
+/// closing (draining, the close timeout, shutdown after our FIN), resets, dials given up or spread over a name's
+/// addresses, the dual-stack listener, accept errors, the unsent limit, and reads copied unless lent. What every
+/// transport promises is in TransportConformanceSpecs.cs.
 /// </summary>
 public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output: output)
 {
@@ -58,47 +60,6 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         return bytes;
     }
 
-    private static Sink<ByteString, Task<byte[]>> Collect() =>
-        Sink.Aggregate<ByteString, MemoryStream>(new MemoryStream(), (ms, b) => { b.WriteTo(ms); return ms; })
-            .MapMaterializedValue(t => t.ContinueWith(r => r.Result.ToArray(), TaskContinuationOptions.OnlyOnRanToCompletion));
-
-    [Fact]
-    public async Task Bytes_go_both_ways_intact_through_a_bound_listener_and_a_dial()
-    {
-        var toServer = RandomBytes(3_000_000, seed: 1);
-        var toClient = RandomBytes(2_000_000, seed: 2);
-        var serverReceived = new TaskCompletionSource<byte[]>();
-        var inboundFrom = new TaskCompletionSource<EndPoint>();
-        var binding = await _transport.Bind("127.0.0.1", 0)
-            .To(Sink.ForEach<TransportConnection>(c =>
-            {
-                inboundFrom.TrySetResult(c.RemoteAddress);
-                var received = Source.From(Chunks(toClient, 70_000)).Via(c.Flow).RunWith(Collect(), Sys.Materializer());
-                received.ContinueWith(t => serverReceived.TrySetResult(t.Result), TaskContinuationOptions.OnlyOnRanToCompletion);
-            }))
-            .Run(Sys.Materializer());
-        var listening = (IPEndPoint)binding.LocalAddress;
-        Assert.Equal(IPAddress.Loopback, listening.Address);
-        Assert.NotEqual(0, listening.Port);
-
-        var (remote, clientReceived) = Source.From(Chunks(toServer, 50_000))
-            .ViaMaterialized(_transport.Dial("127.0.0.1", listening.Port, Timeout), Keep.Right)
-            .ToMaterialized(Collect(), Keep.Both)
-            .Run(Sys.Materializer());
-
-        Assert.Equal(listening, await remote.WaitAsync(Dilated(Timeout)));
-        Assert.Equal(IPAddress.Loopback, ((IPEndPoint)await inboundFrom.Task.WaitAsync(Dilated(Timeout))).Address);
-        Assert.Equal(SHA256.HashData(toServer), SHA256.HashData(await serverReceived.Task.WaitAsync(Dilated(Timeout))));
-        Assert.Equal(SHA256.HashData(toClient), SHA256.HashData(await clientReceived.WaitAsync(Dilated(Timeout))));
-        await binding.Unbind();
-    }
-
-    private static IEnumerable<ByteString> Chunks(byte[] bytes, int size)
-    {
-        for (var i = 0; i < bytes.Length; i += size)
-            yield return ByteString.FromBytes(bytes, i, Math.Min(size, bytes.Length - i));
-    }
-
     [Fact]
     public async Task A_write_made_of_several_arrays_goes_out_whole_and_in_order()
     {
@@ -112,65 +73,6 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         _ = Source.Single(write).Via(_transport.Dial("127.0.0.1", PortOf(listener), Timeout)).RunWith(Sink.Ignore<ByteString>(), Sys.Materializer());
         using var server = await accepting.WaitAsync(Dilated(Timeout));
         Assert.Equal(parts.SelectMany(p => p).ToArray(), await ReadToEnd(server).WaitAsync(Dilated(Timeout)));
-    }
-
-    [Fact]
-    public async Task Finishing_the_writes_sends_fin_and_reading_goes_on_until_the_remote_finishes_too()
-    {
-        using var listener = Listen();
-        var accepting = listener.AcceptAsync();
-        var (ended, received) = Source.Single(ByteString.FromString("hello"))
-            .ViaMaterialized(_transport.Dial("127.0.0.1", PortOf(listener), Timeout).WatchTermination(Keep.Right), Keep.Right)
-            .ToMaterialized(Collect(), Keep.Both)
-            .Run(Sys.Materializer());
-        using var server = await accepting.WaitAsync(Dilated(Timeout));
-
-        // Our FIN arrives after our bytes, while our reading side stays open.
-        Assert.Equal("hello"u8.ToArray(), await ReadToEnd(server).WaitAsync(Dilated(Timeout)));
-        Assert.False(ended.IsCompleted);
-        var reply = RandomBytes(1_000_000, seed: 3);
-        await server.SendAsync(reply, SocketFlags.None);
-        server.Shutdown(SocketShutdown.Send);
-
-        Assert.Equal(reply, await received.WaitAsync(Dilated(Timeout)));
-        await ended.WaitAsync(Dilated(Timeout)); // completes, not fails
-    }
-
-    [Fact]
-    public async Task The_remote_finishing_first_completes_our_output_and_our_writes_still_reach_it()
-    {
-        using var listener = Listen();
-        var accepting = listener.AcceptAsync();
-        var (queue, received) = Source.Queue<ByteString>(4, OverflowStrategy.Backpressure)
-            .Via(_transport.Dial("127.0.0.1", PortOf(listener), Timeout))
-            .ToMaterialized(Collect(), Keep.Both)
-            .Run(Sys.Materializer());
-        using var server = await accepting.WaitAsync(Dilated(Timeout));
-        server.Shutdown(SocketShutdown.Send);
-        Assert.Empty(await received.WaitAsync(Dilated(Timeout)));
-
-        var late = RandomBytes(500_000, seed: 4);
-        await queue.OfferAsync(ByteString.FromBytes(late));
-        queue.Complete();
-        Assert.Equal(late, await ReadToEnd(server).WaitAsync(Dilated(Timeout)));
-    }
-
-    [Fact]
-    public async Task Our_fin_still_follows_a_last_write_that_was_in_flight_when_the_remotes_fin_arrived()
-    {
-        // Far more than loopback's socket buffers hold, so the write waits for the server, which does not read yet.
-        const int total = 32 * 1024 * 1024;
-        using var listener = Listen();
-        var accepting = listener.AcceptAsync();
-        var sent = RandomBytes(total, seed: 7);
-        var received = Source.Single(ByteString.FromBytes(sent))
-            .Via(_transport.Dial("127.0.0.1", PortOf(listener), Timeout))
-            .RunWith(Collect(), Sys.Materializer());
-        using var server = await accepting.WaitAsync(Dilated(Timeout));
-
-        server.Shutdown(SocketShutdown.Send);
-        Assert.Empty(await received.WaitAsync(Dilated(Timeout))); // our side has read the FIN, its write still waiting
-        Assert.Equal(SHA256.HashData(sent), SHA256.HashData(await ReadToEnd(server).WaitAsync(Dilated(Timeout))));
     }
 
     [Fact]
@@ -296,73 +198,6 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
     }
 
     [Fact]
-    public async Task A_refused_dial_fails_its_connection_task_naming_the_address()
-    {
-        int port;
-        using (var closed = Listen())
-            port = PortOf(closed); // nothing listens there any more
-
-        var (remote, done) = Source.Never<ByteString>()
-            .ViaMaterialized(_transport.Dial("127.0.0.1", port, Timeout), Keep.Right)
-            .ToMaterialized(Sink.Ignore<ByteString>(), Keep.Both)
-            .Run(Sys.Materializer());
-
-        var error = await Assert.ThrowsAsync<IOException>(() => remote.WaitAsync(Dilated(Timeout)));
-        Assert.StartsWith($"cannot dial 127.0.0.1:{port}:", error.Message);
-        Assert.IsType<IOException>(await Record.ExceptionAsync(() => done.WaitAsync(Dilated(Timeout))));
-    }
-
-    /// <summary>
-    /// A listener that never accepts, with its queue full: the kernel drops further SYNs, so a connect to it hangs.
-    /// Null (with a note) on a kernel that refuses past a full backlog instead (tcp_abort_on_overflow).
-    /// </summary>
-    private async Task<IDisposable?> Unanswering(Action<int> port, IPAddress? address = null, int atPort = 0)
-    {
-        var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(address ?? IPAddress.Loopback, atPort));
-        listener.Listen(0);
-        var sockets = new List<Socket> { listener };
-        var all = new Disposables(sockets);
-        for (var i = 0; i < 4; i++)
-        {
-            var filler = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            sockets.Add(filler);
-            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-            try { await filler.ConnectAsync(listener.LocalEndPoint!, cts.Token); }
-            catch (OperationCanceledException) // this one already hangs: the queue is full
-            {
-                port(PortOf(listener));
-                return all;
-            }
-            catch (SocketException) { break; }
-        }
-        all.Dispose();
-        Output.WriteLine("this kernel refuses connections past a full backlog instead of dropping them: nothing to time out");
-        return null;
-    }
-
-    private sealed class Disposables(List<Socket> sockets) : IDisposable
-    {
-        public void Dispose() => sockets.ForEach(s => s.Dispose());
-    }
-
-    [Fact]
-    public async Task A_dial_that_gets_no_answer_fails_after_the_dial_timeout()
-    {
-        var port = 0;
-        using var unanswering = await Unanswering(p => port = p);
-        if (unanswering is null) return;
-
-        var remote = Source.Never<ByteString>()
-            .ViaMaterialized(_transport.Dial("127.0.0.1", port, TimeSpan.FromMilliseconds(200)), Keep.Right)
-            .To(Sink.Ignore<ByteString>())
-            .Run(Sys.Materializer());
-
-        var error = await Assert.ThrowsAsync<IOException>(() => remote.WaitAsync(Dilated(Timeout)));
-        Assert.Equal($"cannot dial 127.0.0.1:{port}: no connection within 0.2 s", error.Message);
-    }
-
-    [Fact]
     public async Task A_name_whose_first_address_never_answers_leaves_the_next_address_its_share_of_the_dial_timeout()
     {
         if (!OperatingSystem.IsLinux()) return; // all of 127.0.0.0/8 is loopback on Linux
@@ -372,7 +207,7 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         IDisposable? unanswering;
         try
         {
-            unanswering = await Unanswering(_ => { }, silent, port);
+            unanswering = await UnansweringListener.Start(Output!, _ => { }, silent, port);
         }
         catch (SocketException e)
         {
@@ -400,7 +235,7 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
     {
         // Nothing to write and no one to read before the dial is through: the dial is dropped, not waited out.
         var port = 0;
-        using var unanswering = await Unanswering(p => port = p);
+        using var unanswering = await UnansweringListener.Start(Output!, p => port = p);
         if (unanswering is null) return;
 
         var remote = Source.Empty<ByteString>()
@@ -410,15 +245,6 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
 
         var error = await Assert.ThrowsAsync<IOException>(() => remote.WaitAsync(Dilated(Timeout)));
         Assert.Equal($"cannot dial 127.0.0.1:{port}: the connection was stopped before it was made", error.Message);
-    }
-
-    [Fact]
-    public async Task Binding_an_address_in_use_fails_naming_it()
-    {
-        using var taken = Listen();
-        var error = await Assert.ThrowsAsync<IOException>(() =>
-            _transport.Bind("127.0.0.1", PortOf(taken)).To(Sink.Ignore<TransportConnection>()).Run(Sys.Materializer()).WaitAsync(Dilated(Timeout)));
-        Assert.StartsWith($"cannot listen on 127.0.0.1:{PortOf(taken)}:", error.Message);
     }
 
     [Fact]
@@ -436,30 +262,6 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         Assert.Equal(IPAddress.Loopback, remote.Address); // not ::ffff:127.0.0.1
         Assert.Equal(((IPEndPoint)client.LocalEndPoint!).Port, remote.Port);
         await binding.Unbind();
-    }
-
-    [Fact]
-    public async Task Unbinding_stops_new_connections_and_leaves_the_open_ones_working()
-    {
-        var (bindingTask, inbound) = _transport.Bind("127.0.0.1", 0)
-            .ToMaterialized(Sink.Queue<TransportConnection>(), Keep.Both)
-            .Run(Sys.Materializer());
-        var binding = await bindingTask.WaitAsync(Dilated(Timeout));
-        var port = ((IPEndPoint)binding.LocalAddress).Port;
-
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(IPAddress.Loopback, port);
-        var connection = (await inbound.PullAsync().WaitAsync(Dilated(Timeout))).Value;
-        var echoed = Flow.Create<ByteString>().Join(connection.Flow).Run(Sys.Materializer()); // echo what arrives
-
-        await binding.Unbind().WaitAsync(Dilated(Timeout));
-        using var late = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        var refused = await Assert.ThrowsAsync<SocketException>(() => late.ConnectAsync(IPAddress.Loopback, port).WaitAsync(Dilated(Timeout)));
-        Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
-
-        await client.SendAsync("still here"u8.ToArray(), SocketFlags.None);
-        client.Shutdown(SocketShutdown.Send);
-        Assert.Equal("still here"u8.ToArray(), await ReadToEnd(client).WaitAsync(Dilated(Timeout)));
     }
 
     [Fact]
