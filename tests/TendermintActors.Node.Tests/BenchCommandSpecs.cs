@@ -17,7 +17,7 @@ public sealed class BenchCommandSpecs
         new("test-net", Home: null, channel, timeout ?? TimeSpan.FromSeconds(30), Json: true, Progress: false);
 
     /// <summary>A started node with the diagnostics reactors: echo on 0x42, sink on 0x43, RPC off.</summary>
-    private static async Task<(TempHome Home, StartCommand.RunningNode Node)> StartNode()
+    private static async Task<(TempHome Home, StartCommand.RunningNode Node)> StartNode(params string[] sets)
     {
         var home = new TempHome();
         Assert.Equal(0, CliRun.Of("init", "--home", home.Root, "--moniker", "target").ExitCode);
@@ -27,6 +27,7 @@ public sealed class BenchCommandSpecs
             RpcListenAddress = "",
             EchoChannel = 0x42,
             SinkChannel = 0x43,
+            Sets = sets,
         }, new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
         return (home, node);
     }
@@ -267,6 +268,24 @@ public sealed class BenchCommandSpecs
         // The bulk messages went to the target's sink on the load channel, beside the echoes.
         var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(Diagnostics.SinkReactor.GetCounts.Instance, Timeout);
         Assert.True(counts.Messages > 60, $"{counts.Messages} bulk messages reached the sink"); // at least its first megabyte
+    }
+
+    [Fact]
+    public async Task A_node_on_the_akka_io_transport_serves_echoes_and_a_bulk_transfer()
+    {
+        var (home, node) = await StartNode("tendermint.p2p.transport=akka-io");
+        using var _ = home;
+        await using var __ = node;
+        Assert.Equal(Configuration.P2PTransportKind.AkkaIo, node.Settings.Transport);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var code = await BenchCommand.RunEchoAsync(
+            new BenchCommand.EchoOptions(Common(0x42), NetAddress.Parse(node.PeerAddress), [64, 70_000], 10) { LoadChannel = 0x43, LoadSize = 16 * 1024 },
+            stdout, stderr, CancellationToken.None).WaitAsync(Timeout);
+
+        Assert.True(code == 0, stderr.ToString());
+        Assert.Equal([64, 70_000], JsonLines(stdout).Select(l => l.GetProperty("size").GetInt32()));
     }
 
     [Fact]

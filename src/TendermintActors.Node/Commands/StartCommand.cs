@@ -194,7 +194,8 @@ internal static class StartCommand
                 rpc = await RpcServer.Start(new RpcServer.Settings(rpcSettings.ListenAddress, rpcSettings.Unsafe, options.StartTimeout),
                     rpcTarget.Task, metrics.Provider, cancellation);
             var switchSettings = SwitchSettings.From(p2p) with { RpcAddress = rpc?.Address ?? p2p.RpcAddress };
-            var sw = await NodeSwitch.Start(system, "p2p", key, switchSettings, reactors, options.StartTimeout, cancellation, metrics.P2P, pex);
+            var sw = await NodeSwitch.Start(system, "p2p", key, switchSettings, reactors, options.StartTimeout, cancellation, metrics.P2P, pex,
+                p2p.CreateTransport());
             rpcTarget.SetResult(new RpcServer.Target(sw.Switch, sw.AddrBook));
             // In the log's format, so that a JSON log stays one object per line.
             foreach (var warning in keyWarning is null ? p2p.Warnings() : [keyWarning, .. p2p.Warnings()])

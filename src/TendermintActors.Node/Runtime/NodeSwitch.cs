@@ -30,9 +30,9 @@ internal static class NodeSwitch
     /// </summary>
     public static async Task<RunningSwitch> Start(ActorSystem system, string name, NodeKey key, SwitchSettings settings,
         IReadOnlyList<ReactorRegistration> reactors, TimeSpan timeout, CancellationToken cancellation,
-        Metrics.P2PMetrics? metrics = null, PexOptions? pex = null)
+        Metrics.P2PMetrics? metrics = null, PexOptions? pex = null, IP2PTransport? transport = null)
     {
-        var sw = system.TendermintP2P().StartNode(key, reactors, name, settings, new TcpTransport(), metrics, pex);
+        var sw = system.TendermintP2P().StartNode(key, reactors, name, settings, transport ?? new TcpTransport(), metrics, pex);
         var stopped = sw.WatchAsync(cancellation);
         var answer = sw.Ask<object>(replyTo => new Switch.Subscribe(replyTo), timeout, cancellation);
         var first = await Task.WhenAny(answer, stopped);

@@ -15,6 +15,15 @@ public sealed record HostAndPort(string Host, int Port)
 /// <summary>What the node exposes as metrics.</summary>
 public sealed record P2PMetricsSettings(bool PerPeerLabels, string Namespace);
 
+/// <summary>The TCP implementations a node can run on (<c>tendermint.p2p.transport</c>).</summary>
+public enum P2PTransportKind
+{
+    /// <summary><see cref="Transport.TcpTransport"/>: our stages over System.Net.Sockets.</summary>
+    Sockets,
+    /// <summary><see cref="Transport.AkkaIoTransport"/>: Akka.Streams' Tcp over Akka.IO.</summary>
+    AkkaIo,
+}
+
 /// <summary>
 /// The <c>tendermint.p2p</c> section (hocon/reference.conf, PROTOCOL.md §9 plus the timers Go hard-codes), read
 /// and validated once at start so that a bad value stops the node with a message naming the key instead of
@@ -127,6 +136,16 @@ public sealed record P2PSettings
     /// <summary>Bytes per channel delivered to reactors and not yet acknowledged at which a peer's reading pauses.</summary>
     public required long RecvWindow { get; init; }
 
+    /// <summary>The TCP implementation (<c>transport</c>).</summary>
+    public required P2PTransportKind Transport { get; init; }
+
+    /// <summary>A new transport of the configured kind.</summary>
+    public Transport.IP2PTransport CreateTransport() => Transport switch
+    {
+        P2PTransportKind.AkkaIo => new Transport.AkkaIoTransport(),
+        _ => new Transport.TcpTransport(),
+    };
+
     /// <summary>How a connection chooses the channel that sends next (<c>queue-type</c>).</summary>
     public required SendQueueType QueueType { get; init; }
 
@@ -218,6 +237,12 @@ public sealed record P2PSettings
             MaxWriteBatch = r.Bytes("max-write-batch", SealedFrameSize, MaxWriteBatchLimit),
             RecvWindow = r.Bytes("recv-window", 1, long.MaxValue),
             QueueType = QueueTypeValue(r, "queue-type"),
+            Transport = r.String("transport") switch
+            {
+                "sockets" => P2PTransportKind.Sockets,
+                "akka-io" => P2PTransportKind.AkkaIo,
+                _ => throw r.Error("transport", "must be \"sockets\" or \"akka-io\"", quoted: true),
+            },
 
             Metrics = new P2PMetricsSettings(r.Bool("metrics.per-peer-labels"), MetricsNamespace(r, "metrics.namespace")),
         };

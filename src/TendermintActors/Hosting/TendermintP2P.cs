@@ -96,7 +96,7 @@ public sealed class TendermintP2P : IExtension
             pexReactor = _system.ActorOf(PexReactor.Props(pex.Reactor, book), name + "-pex");
             reactors = [new ReactorRegistration("pex", pexReactor, [PexReactor.Descriptor]), .. reactors];
         }
-        var node = _system.ActorOf(Switch.Props(key, switchSettings, reactors, transport ?? new TcpTransport(), metrics), name);
+        var node = _system.ActorOf(Switch.Props(key, switchSettings, reactors, transport ?? Settings.CreateTransport(), metrics), name);
         pexReactor?.Tell(new PexReactor.Attach(node));
         var timeout = switchSettings.HandshakeTimeout < TimeSpan.FromSeconds(10) ? TimeSpan.FromSeconds(10) : switchSettings.HandshakeTimeout;
         var terminated = node.WatchAsync();

@@ -60,6 +60,8 @@ public class P2PSettingsSpecs
         Assert.Equal(TimeSpan.FromSeconds(45), s.PongTimeout);
         Assert.Equal(TimeSpan.FromSeconds(10), s.SendQueueSendTimeout);
         Assert.Equal(SendQueueType.Priority, s.QueueType);
+        Assert.Equal(P2PTransportKind.Sockets, s.Transport);
+        Assert.IsType<TendermintActors.Transport.TcpTransport>(s.CreateTransport());
         Assert.Equal(TimeSpan.FromSeconds(2), s.StatusDecayInterval);
         Assert.Equal(64 * 1024, s.MaxWriteBatch);
         Assert.Equal(256 * 1024, s.RecvWindow);
@@ -127,6 +129,14 @@ public class P2PSettingsSpecs
         // Untouched keys keep the reference value.
         Assert.Equal(10, s.MaxNumOutboundPeers);
         Assert.Equal(5_120_000, s.RecvRate);
+    }
+
+    [Fact]
+    public void The_akka_io_transport_is_chosen_by_name()
+    {
+        var settings = With("transport = akka-io");
+        Assert.Equal(P2PTransportKind.AkkaIo, settings.Transport);
+        Assert.IsType<TendermintActors.Transport.AkkaIoTransport>(settings.CreateTransport());
     }
 
     [Theory]
@@ -271,6 +281,7 @@ public class P2PSettingsSpecs
     [InlineData("rpc-address = \"\u00e9\"", "rpc-address", "\"\u00e9\"", "printable ASCII")]
     [InlineData("tx-index = maybe", "tx-index", "\"maybe\"", "\"on\", \"off\" or \"\"")]
     [InlineData("queue-type = lifo", "queue-type", "\"lifo\"", "\"priority\", \"fifo\" or \"wdrr\"")]
+    [InlineData("transport = akka", "transport", "\"akka\"", "\"sockets\" or \"akka-io\"")]
     [InlineData("metrics.namespace = \"1abc\"", "metrics.namespace", "\"1abc\"", "starting with a letter")]
     [InlineData("metrics.namespace = \"_abc\"", "metrics.namespace", "\"_abc\"", "starting with a letter")]
     [InlineData("metrics.namespace = \"a-b\"", "metrics.namespace", "\"a-b\"", "letters, digits and '_'")]
