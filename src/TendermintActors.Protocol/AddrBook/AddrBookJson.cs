@@ -10,7 +10,7 @@ namespace TendermintActors.Protocol.AddrBook;
 public sealed class AddrBookFileCorruptException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// The address book file in Go's format (PROTOCOL.md §8), so a book written by a Go node can be taken over and
+/// The address book file in Go's format (docs/protocol.md §8), so a book written by a Go node can be taken over and
 /// ours read by Go. A pure codec: reading and writing the file, and what to do with a bad one, is the caller's.
 /// </summary>
 public static class AddrBookJson

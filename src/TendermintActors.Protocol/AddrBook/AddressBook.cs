@@ -6,7 +6,7 @@ using TendermintActors.Protocol.Identity;
 namespace TendermintActors.Protocol.AddrBook;
 
 /// <summary>
-/// The address book's buckets and rules (PROTOCOL.md §8), as Go's p2p/pex addrbook: Bitcoin-style new and old
+/// The address book's buckets and rules (docs/protocol.md §8), as Go's p2p/pex addrbook: Bitcoin-style new and old
 /// buckets placed by a keyed hash, so that one source or one network can only ever hold a slice of the book.
 /// No I/O, no clock, no shared randomness: time and <see cref="Random"/> are passed in. Not thread-safe; the
 /// actor that owns it is its only user.

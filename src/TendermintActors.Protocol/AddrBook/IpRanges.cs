@@ -4,7 +4,7 @@ using System.Net.Sockets;
 namespace TendermintActors.Protocol.AddrBook;
 
 /// <summary>
-/// The IP classification the address book relies on (PROTOCOL.md §8), with the ranges Go's p2p.NetAddress names
+/// The IP classification the address book relies on (docs/protocol.md §8), with the ranges Go's p2p.NetAddress names
 /// after their RFCs. Addresses are normalised first, so an IPv4-mapped IPv6 address counts as IPv4.
 /// </summary>
 public static class IpRanges

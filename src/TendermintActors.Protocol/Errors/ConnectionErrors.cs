@@ -19,7 +19,7 @@ public abstract class PeerConnectionException(string message, Exception? inner =
     public virtual bool IsAuthFailure => false;
 }
 
-/// <summary>Why a SecretConnection handshake failed (PROTOCOL.md §3).</summary>
+/// <summary>Why a SecretConnection handshake failed (docs/protocol.md §3).</summary>
 public enum HandshakeFailure
 {
     /// <summary>The ephemeral-key message did not decode as a length-delimited BytesValue.</summary>
@@ -92,7 +92,7 @@ public sealed class ProtocolViolationException(ProtocolViolation reason, string 
     public override string Code => "protocol/" + ReasonCode.Kebab(Reason.ToString());
 }
 
-/// <summary>Why the node-info exchange rejected a peer (PROTOCOL.md §4), in the order the checks run.</summary>
+/// <summary>Why the node-info exchange rejected a peer (docs/protocol.md §4), in the order the checks run.</summary>
 public enum NodeInfoRejection
 {
     /// <summary>The node info did not decode or was larger than 10240 bytes.</summary>

@@ -6,7 +6,7 @@ using System.Net.Sockets;
 namespace TendermintActors.Protocol.Identity;
 
 /// <summary>
-/// A peer address <c>id@host:port</c> (PROTOCOL.md §1). The host is an IPv4 or IPv6 literal or a DNS name; a
+/// A peer address <c>id@host:port</c> (docs/protocol.md §1). The host is an IPv4 or IPv6 literal or a DNS name; a
 /// DNS name is kept as written and resolved each time it is dialled.
 /// </summary>
 public sealed record NetAddress

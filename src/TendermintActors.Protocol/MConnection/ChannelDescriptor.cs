@@ -2,7 +2,7 @@ namespace TendermintActors.Protocol.MConnection;
 
 /// <summary>
 /// One multiplexed channel of an MConnection, as a reactor declares it (Go's <c>conn.ChannelDescriptor</c>,
-/// PROTOCOL.md §5). Only <see cref="Id"/> is seen by the remote (in the node info); the rest are local choices.
+/// docs/protocol.md §5). Only <see cref="Id"/> is seen by the remote (in the node info); the rest are local choices.
 /// </summary>
 /// <param name="Id">The channel's byte on the wire.</param>
 /// <param name="Priority">Share of the send bandwidth relative to the other channels; must be positive.</param>
@@ -56,7 +56,7 @@ public sealed record ChannelDescriptor(byte Id, int Priority)
 }
 
 /// <summary>
-/// The channel IDs a CometBFT node uses (PROTOCOL.md §5), so that reactors written against this library
+/// The channel IDs a CometBFT node uses (docs/protocol.md §5), so that reactors written against this library
 /// interoperate with Go nodes. Priorities and send queues are those of §5; the Go reactors also set their own
 /// receive capacities (e.g. 1 MiB for consensus), which a reactor reimplementing them should set with <c>with</c>.
 /// </summary>
@@ -77,7 +77,7 @@ public static class StandardChannels
         public const byte StateSyncChunk = 0x61;
     }
 
-    /// <summary>PEX: a <c>PexAddrs</c> holds at most 250 addresses of at most 256 bytes (PROTOCOL.md §7).</summary>
+    /// <summary>PEX: a <c>PexAddrs</c> holds at most 250 addresses of at most 256 bytes (docs/protocol.md §7).</summary>
     public static ChannelDescriptor Pex { get; } =
         new(Ids.Pex, 1) { SendQueueCapacity = 10, RecvMessageCapacity = 256 * 250 };
 

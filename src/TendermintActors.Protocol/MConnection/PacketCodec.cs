@@ -6,7 +6,7 @@ namespace TendermintActors.Protocol.MConnection;
 
 /// <summary>
 /// Encoding of MConnection <see cref="Packet"/>s as they go on the stream: length-delimited protobuf
-/// (PROTOCOL.md §2, §5). <c>PacketMsg</c>s are hand-encoded straight from the message slice into the caller's
+/// (docs/protocol.md §2, §5). <c>PacketMsg</c>s are hand-encoded straight from the message slice into the caller's
 /// buffer, so the send path allocates nothing per packet; the result is the bytes Go's encoder produces.
 /// </summary>
 public static class PacketCodec

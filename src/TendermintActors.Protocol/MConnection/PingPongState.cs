@@ -1,7 +1,7 @@
 namespace TendermintActors.Protocol.MConnection;
 
 /// <summary>
-/// MConnection liveness bookkeeping (PROTOCOL.md §5) with time passed in: when to send a ping, whether the pong for
+/// MConnection liveness bookkeeping (docs/protocol.md §5) with time passed in: when to send a ping, whether the pong for
 /// it is overdue, and whether a pong is owed. Pings received in a burst before we get to answer owe a single pong,
 /// as Go's one-slot pong channel does. Times are any monotonic clock's readings (e.g. the stage's elapsed time).
 /// </summary>

@@ -5,7 +5,7 @@ using TendermintActors.Protocol.Wire;
 namespace TendermintActors.Protocol.MConnection;
 
 /// <summary>
-/// The receiving half of an MConnection (PROTOCOL.md §5) without I/O: keeps each <c>PacketMsg</c>'s data with its
+/// The receiving half of an MConnection (docs/protocol.md §5) without I/O: keeps each <c>PacketMsg</c>'s data with its
 /// channel's unfinished message and hands back the whole message at eof. Any <see cref="ProtocolViolationException"/> it throws
 /// ends the connection, as in Go. Single-threaded, like <see cref="SendScheduler"/>.
 /// </summary>

@@ -73,7 +73,7 @@ public readonly record struct ChannelSendStatus(
     byte Id, int Priority, int SendQueueCapacity, int QueueSize, long RecentlySent, long PendingBytes);
 
 /// <summary>
-/// The sending half of an MConnection (PROTOCOL.md §5) without I/O: per-channel bounded queues of whole messages,
+/// The sending half of an MConnection (docs/protocol.md §5) without I/O: per-channel bounded queues of whole messages,
 /// and a scheduler that picks a channel (by default the one with the least <c>recentlySent / priority</c>; see
 /// <see cref="SendQueueType"/>) and cuts the next fragment of its current message. Single-threaded: one owner (a stream stage) calls everything, and passes time in by
 /// calling <see cref="Decay"/> every 2 s.

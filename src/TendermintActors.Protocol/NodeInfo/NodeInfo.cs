@@ -14,7 +14,7 @@ public sealed record ProtocolVersion(ulong P2P, ulong Block, ulong App)
 }
 
 /// <summary>
-/// DefaultNodeInfo: what each side tells the other straight after the SecretConnection (PROTOCOL.md §4).
+/// DefaultNodeInfo: what each side tells the other straight after the SecretConnection (docs/protocol.md §4).
 /// <see cref="Validate"/> and <see cref="CheckCompatibleWith"/> are Go's rules, in Go's order.
 /// </summary>
 public sealed record NodeInfo
@@ -106,7 +106,7 @@ public sealed record NodeInfo
     }
 
     /// <summary>
-    /// Every check on a received node info, in PROTOCOL.md §4's order: valid, matching the authenticated ID, not
+    /// Every check on a received node info, in docs/protocol.md §4's order: valid, matching the authenticated ID, not
     /// ourselves, compatible. The ID check comes before the self check so nobody can claim to be us.
     /// </summary>
     public static void CheckRemote(NodeInfo local, NodeInfo remote, NodeId authenticatedId)

@@ -3,7 +3,7 @@ using TendermintActors.Protocol.Identity;
 namespace TendermintActors.Protocol.Pex;
 
 /// <summary>
-/// PEX's per-address dial backoff (PROTOCOL.md §7, Go's <c>dialPeer</c>): after n failed dials the next waits
+/// PEX's per-address dial backoff (docs/protocol.md §7, Go's <c>dialPeer</c>): after n failed dials the next waits
 /// 2^n s plus up to 1 s of jitter since the last one (capped for persistent peers by
 /// <c>persistent-peers-max-dial-period</c>); a non-persistent address that failed more than 16 times is given up
 /// (the caller marks it bad). An authentication failure forgets the history (the book drops the address).

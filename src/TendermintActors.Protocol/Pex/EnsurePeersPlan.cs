@@ -3,7 +3,7 @@ using TendermintActors.Protocol.Identity;
 namespace TendermintActors.Protocol.Pex;
 
 /// <summary>
-/// The decisions of one ensure-peers round (PROTOCOL.md §7, Go's <c>ensurePeers</c>), without the book or the switch:
+/// The decisions of one ensure-peers round (docs/protocol.md §7, Go's <c>ensurePeers</c>), without the book or the switch:
 /// how many to dial, with which bias, and which of the book's picks to dial.
 /// </summary>
 public static class EnsurePeersPlan

@@ -1,7 +1,7 @@
 namespace TendermintActors.Protocol.Pex;
 
 /// <summary>
-/// Every tuning constant of PEX in one place (PROTOCOL.md §7), with Go's value. Those an operator may want to change
+/// Every tuning constant of PEX in one place (docs/protocol.md §7), with Go's value. Those an operator may want to change
 /// are also keys of <c>tendermint.p2p</c> (named beside each); the rest are part of the protocol.
 /// </summary>
 public static class PexConstants
@@ -34,7 +34,7 @@ public static class PexConstants
 
     /// <summary>
     /// Early requests forgiven per peer before the rule bites (<c>pex-early-requests-tolerated</c>; Go: 0). Honest Go
-    /// peers have been seen sending one request too soon (PROTOCOL.md §7 allows leniency for a single one).
+    /// peers have been seen sending one request too soon (docs/protocol.md §7 allows leniency for a single one).
     /// </summary>
     public const int DefaultEarlyRequestsTolerated = 1;
 

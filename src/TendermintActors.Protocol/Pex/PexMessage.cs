@@ -4,7 +4,7 @@ using TendermintActors.Protocol.Identity;
 
 namespace TendermintActors.Protocol.Pex;
 
-/// <summary>A message on the PEX channel (the <c>tendermint.p2p.Message</c> envelope, PROTOCOL.md §2).</summary>
+/// <summary>A message on the PEX channel (the <c>tendermint.p2p.Message</c> envelope, docs/protocol.md §2).</summary>
 public abstract record PexMessage
 {
     private PexMessage() { }
@@ -74,7 +74,7 @@ public abstract record PexMessage
     }
 }
 
-/// <summary>How a peer broke the PEX rules (PROTOCOL.md §7).</summary>
+/// <summary>How a peer broke the PEX rules (docs/protocol.md §7).</summary>
 public enum PexViolation
 {
     /// <summary>The bytes are not a PEX <c>Message</c>, or it holds neither request nor addresses.</summary>

@@ -3,7 +3,7 @@ using TendermintActors.Protocol.Identity;
 namespace TendermintActors.Protocol.Pex;
 
 /// <summary>
-/// Go's rule for PexRequests a peer sends us (PROTOCOL.md §7): the first two pass; from then on each must come at
+/// Go's rule for PexRequests a peer sends us (docs/protocol.md §7): the first two pass; from then on each must come at
 /// least <c>ensure-peers-period / 3</c> after the last one accepted, or the peer is stopped and banned. We may forgive
 /// a few early requests per peer (<see cref="PexConstants.DefaultEarlyRequestsTolerated"/>), since honest Go nodes have
 /// been seen to send one too soon. No clock of its own: callers pass the time.

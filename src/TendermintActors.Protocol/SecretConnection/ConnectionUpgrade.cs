@@ -9,7 +9,7 @@ namespace TendermintActors.Protocol.SecretConnection;
 /// <summary>
 /// The whole connection upgrade as one sans-IO state machine: the SecretConnection handshake, then (when a
 /// local node info is given) the node-info exchange over the encrypted connection with every check of
-/// PROTOCOL.md §4. Feed it ciphertext; it writes ciphertext to send; when <see cref="IsComplete"/>, the session
+/// docs/protocol.md §4. Feed it ciphertext; it writes ciphertext to send; when <see cref="IsComplete"/>, the session
 /// carries on with the data phase.
 /// </summary>
 public sealed class ConnectionUpgrade : IDisposable

@@ -3,7 +3,7 @@ using NSec.Cryptography;
 
 namespace TendermintActors.Protocol.SecretConnection;
 
-/// <summary>A one-connection X25519 key pair (PROTOCOL.md §3 step 1).</summary>
+/// <summary>A one-connection X25519 key pair (docs/protocol.md §3 step 1).</summary>
 public sealed class EphemeralKeyPair : IDisposable
 {
     private static readonly KeyAgreementAlgorithm X25519 = KeyAgreementAlgorithm.X25519;

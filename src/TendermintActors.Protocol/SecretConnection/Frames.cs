@@ -4,7 +4,7 @@ using TendermintActors.Protocol.Errors;
 
 namespace TendermintActors.Protocol.SecretConnection;
 
-/// <summary>Sizes of SecretConnection frames (PROTOCOL.md §3).</summary>
+/// <summary>Sizes of SecretConnection frames (docs/protocol.md §3).</summary>
 public static class Frame
 {
     /// <summary>Most data bytes one frame carries.</summary>

@@ -11,7 +11,7 @@ using TendermintActors.Protocol.Wire;
 namespace TendermintActors.Protocol.SecretConnection;
 
 /// <summary>
-/// The SecretConnection station-to-station handshake as a sans-IO state machine (PROTOCOL.md §3).
+/// The SecretConnection station-to-station handshake as a sans-IO state machine (docs/protocol.md §3).
 /// <see cref="Start"/> gives the first bytes to write; <see cref="Feed"/> takes bytes as they arrive and
 /// writes whatever must be sent in reply. Both sides run it at once: nothing waits for the other to speak first.
 /// Every failure is a <see cref="HandshakeFailedException"/> with its reason.

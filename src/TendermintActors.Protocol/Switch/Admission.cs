@@ -1,6 +1,6 @@
 namespace TendermintActors.Protocol.Switch;
 
-/// <summary>Why the switch refuses a connection (PROTOCOL.md §6).</summary>
+/// <summary>Why the switch refuses a connection (docs/protocol.md §6).</summary>
 public enum RejectReason
 {
     /// <summary>The remote is this node (we dialled one of our own addresses, or it looped back).</summary>

@@ -2,7 +2,7 @@ using TendermintActors.Protocol.Identity;
 
 namespace TendermintActors.Protocol.Switch;
 
-/// <summary>The switch's admission settings (PROTOCOL.md §9), with Go's defaults.</summary>
+/// <summary>The switch's admission settings (docs/protocol.md §9), with Go's defaults.</summary>
 /// <param name="OurId">This node's ID: a connection to it is refused as <see cref="RejectReason.Self"/>.</param>
 public sealed record AdmissionSettings(NodeId OurId)
 {
@@ -23,7 +23,7 @@ public sealed record AdmissionSettings(NodeId OurId)
 }
 
 /// <summary>
-/// Whether a connection may become a peer (PROTOCOL.md §6). Pure: the switch passes in its peers and the candidate and
+/// Whether a connection may become a peer (docs/protocol.md §6). Pure: the switch passes in its peers and the candidate and
 /// acts on the answer. The rules are checked in a fixed order, so the reason given is the first that applies: self,
 /// duplicate ID, duplicate IP, then the limit of the candidate's direction.
 /// </summary>

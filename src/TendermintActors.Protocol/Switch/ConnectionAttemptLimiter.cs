@@ -4,7 +4,7 @@ using TendermintActors.Protocol.Identity;
 namespace TendermintActors.Protocol.Switch;
 
 /// <summary>
-/// Rate of incoming connection attempts per remote IP (PROTOCOL.md §6): at most <see cref="MaxAttempts"/>
+/// Rate of incoming connection attempts per remote IP (docs/protocol.md §6): at most <see cref="MaxAttempts"/>
 /// (<c>max-incoming-connection-attempts</c>) in any <see cref="Window"/> (<c>connection-attempt-window</c>), a true
 /// sliding window. Checked when a connection is accepted, before any handshake work is spent on it.
 /// </summary>

@@ -4,7 +4,7 @@ using TendermintActors.Protocol.Identity;
 namespace TendermintActors.Protocol.Switch;
 
 /// <summary>
-/// The bound on inbound handshakes in progress (PROTOCOL.md §6, "we do better"): an accepted connection takes a slot
+/// The bound on inbound handshakes in progress (docs/protocol.md §6, "we do better"): an accepted connection takes a slot
 /// until its handshake ends (peer added or refused, handshake failed or timed out); when none is free it is closed at
 /// once rather than left waiting, as Go's listener leaves it.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace TendermintActors.Protocol.Switch;
 
 /// <summary>
-/// When to redial a persistent peer that dropped or could not be dialled (PROTOCOL.md §6), as Go's
+/// When to redial a persistent peer that dropped or could not be dialled (docs/protocol.md §6), as Go's
 /// <c>Switch.reconnectToPeer</c> does: 20 tries 5 s apart (the first at once), then 10 tries with exponential
 /// backoff 3^i s (i = 0..9), then give up. Every wait but the first gets up to 3 s of random jitter, as
 /// Go's <c>randomSleep</c> adds.

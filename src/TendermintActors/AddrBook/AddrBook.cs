@@ -8,7 +8,7 @@ using TendermintActors.Protocol.Identity;
 namespace TendermintActors.Pex;
 
 /// <summary>
-/// The node's address book (PROTOCOL.md §8): an actor around the sans-IO <see cref="AddressBook"/> that owns the
+/// The node's address book (docs/protocol.md §8): an actor around the sans-IO <see cref="AddressBook"/> that owns the
 /// book's clock, randomness and its file (loaded at start, saved every <see cref="Settings.SaveInterval"/> and on stop).
 /// </summary>
 public static class AddrBook

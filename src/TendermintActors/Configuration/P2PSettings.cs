@@ -25,7 +25,7 @@ public enum P2PTransportKind
 }
 
 /// <summary>
-/// The <c>tendermint.p2p</c> section (hocon/reference.conf, PROTOCOL.md §9 plus the timers Go hard-codes), read
+/// The <c>tendermint.p2p</c> section (hocon/reference.conf, docs/protocol.md §9 plus the timers Go hard-codes), read
 /// and validated once at start so that a bad value stops the node with a message naming the key instead of
 /// surfacing later as a misbehaving peer. Defaults live only in reference.conf; this type has none.
 /// Build it with <see cref="Create"/> (or take <see cref="Default"/>); <c>with</c> copies are not re-validated.
@@ -278,7 +278,7 @@ public sealed record P2PSettings
         return warnings;
     }
 
-    // Printable ASCII and not only spaces: Go's node-info rule for moniker, version and rpc_address (PROTOCOL.md §4),
+    // Printable ASCII and not only spaces: Go's node-info rule for moniker, version and rpc_address (docs/protocol.md §4),
     // so a value that breaks it would have every peer reject us.
     private static string Text(ConfigReader r, string key, bool allowEmpty)
     {

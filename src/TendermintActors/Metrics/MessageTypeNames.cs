@@ -37,7 +37,7 @@ public static class MessageTypeNames
     /// </summary>
     public static string Unnamed(byte channel) => "channel_" + P2PMetrics.ChannelLabels[channel];
 
-    /// <summary>The channels of a CometBFT node (PROTOCOL.md §5) with their envelopes' message types (CometBFT v0.38 protos).</summary>
+    /// <summary>The channels of a CometBFT node (docs/protocol.md §5) with their envelopes' message types (CometBFT v0.38 protos).</summary>
     public static IReadOnlyDictionary<byte, MessageTypeName> Standard { get; } = BuildStandard();
 
     private static Dictionary<byte, MessageTypeName> BuildStandard()

@@ -8,7 +8,7 @@ using TendermintActors.Protocol.Pex;
 namespace TendermintActors.Pex;
 
 /// <summary>
-/// The peer-exchange reactor (PROTOCOL.md §7) on channel 0x00: it answers PexRequests from the address book under
+/// The peer-exchange reactor (docs/protocol.md §7) on channel 0x00: it answers PexRequests from the address book under
 /// Go's request-rate rule, asks outbound peers for addresses while the book needs them, keeps the outbound peer set
 /// topped up from the book (ensure-peers, every <c>ensure-peers-period</c>), falls back to the seeds, and in seed mode
 /// hands out addresses once and crawls the network instead. It is an ordinary reactor that also talks to the address

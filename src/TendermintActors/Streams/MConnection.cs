@@ -9,7 +9,7 @@ using TendermintActors.Streams.Internal;
 namespace TendermintActors.Streams;
 
 /// <summary>
-/// The MConnection (PROTOCOL.md §5) as an Akka.Streams flow that sits on top of a SecretConnection: plaintext bytes
+/// The MConnection (docs/protocol.md §5) as an Akka.Streams flow that sits on top of a SecretConnection: plaintext bytes
 /// from the remote in (any chunking), plaintext bytes to the remote out. Messages go in through the materialised
 /// <see cref="MConnectionHandle"/>; everything the connection has to say goes to one <c>owner</c> actor as the
 /// <see cref="IEvent"/> messages below.

@@ -15,7 +15,7 @@ public sealed class PeerTimeoutException : PeerConnectionException
     /// <summary>A peer that went quiet is an ordinary end (Go logs it as such), not a protocol error.</summary>
     public override bool IsError => false;
 
-    /// <summary>No <c>PacketPong</c> arrived within the pong timeout after our <c>PacketPing</c> (PROTOCOL.md §5).</summary>
+    /// <summary>No <c>PacketPong</c> arrived within the pong timeout after our <c>PacketPing</c> (docs/protocol.md §5).</summary>
     public static PeerTimeoutException Pong(TimeSpan pongTimeout) =>
         new("pong", $"no pong within {pongTimeout.TotalSeconds:0.###} s of our ping");
 }

@@ -45,7 +45,7 @@ public sealed record SecretConnectionSettings
 }
 
 /// <summary>
-/// The SecretConnection (PROTOCOL.md §3) as an Akka.Streams <see cref="BidiFlow{TIn1,TOut1,TIn2,TOut2,TMat}"/>
+/// The SecretConnection (docs/protocol.md §3) as an Akka.Streams <see cref="BidiFlow{TIn1,TOut1,TIn2,TOut2,TMat}"/>
 /// to put on top of a TCP flow: the top direction takes plaintext and emits sealed frames gathered into large
 /// writes, the bottom takes TCP bytes and emits plaintext as it is opened. It runs the handshake first (both sides
 /// at once) and materialises the authenticated remote. Every failure fails the stream with a typed
@@ -60,7 +60,7 @@ public static class SecretConnection
 
     /// <summary>
     /// The full connection upgrade: SecretConnection, then the node-info exchange with every check of
-    /// PROTOCOL.md §4 (valid, matching the authenticated ID, not ourselves, compatible). Plaintext flows only
+    /// docs/protocol.md §4 (valid, matching the authenticated ID, not ourselves, compatible). Plaintext flows only
     /// after the remote is accepted.
     /// </summary>
     public static BidiFlow<ByteString, ByteString, ByteString, ByteString, Task<UpgradeResult>> Upgrade(

@@ -9,7 +9,7 @@ using ProtocolVersion = TendermintActors.Protocol.NodeInfo.ProtocolVersion;
 
 namespace TendermintActors.Switching;
 
-/// <summary>A reactor and the channels it owns (PROTOCOL.md §5 descriptors; IDs advertised in our node info).</summary>
+/// <summary>A reactor and the channels it owns (docs/protocol.md §5 descriptors; IDs advertised in our node info).</summary>
 public sealed record ReactorRegistration(string Name, IActorRef Reactor, IReadOnlyList<ChannelDescriptor> Channels);
 
 /// <summary>What a peer filter sees: the authenticated candidate. Return null to accept, or a reason to refuse.</summary>

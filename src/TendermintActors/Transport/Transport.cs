@@ -15,7 +15,7 @@ public sealed record TransportConnection(EndPoint RemoteAddress, Flow<ByteString
 public sealed record TransportBinding(EndPoint LocalAddress, Func<Task> Unbind);
 
 /// <summary>
-/// The seam between the switch and the network (STYLE.md: Akka.Remote's Transport/TestTransport). The switch only
+/// The seam between the switch and the network (as Akka.Remote has Transport and TestTransport). The switch only
 /// ever binds and dials through it, so protocol specs run on <see cref="InMemoryTransport"/> and integration tests
 /// on <see cref="TcpTransport"/> with the same code above.
 /// </summary>

@@ -26,7 +26,7 @@ public class P2PSettingsSpecs
     {
         var s = P2PSettings.Default;
 
-        // PROTOCOL.md §9 and the node-level keys.
+        // docs/protocol.md §9 and the node-level keys.
         Assert.Equal("tmactors", s.Moniker);
         Assert.Equal("test-net", s.Network);
         Assert.Equal("config/node_key.json", s.NodeKeyFile);
@@ -55,7 +55,7 @@ public class P2PSettingsSpecs
         Assert.Equal(TimeSpan.FromSeconds(20), s.HandshakeTimeout);
         Assert.Equal(TimeSpan.FromSeconds(3), s.DialTimeout);
 
-        // What Go hard-codes (PROTOCOL.md §4-§8) and our own bounds.
+        // What Go hard-codes (docs/protocol.md §4-§8) and our own bounds.
         Assert.Equal(TimeSpan.FromSeconds(60), s.PingInterval);
         Assert.Equal(TimeSpan.FromSeconds(45), s.PongTimeout);
         Assert.Equal(TimeSpan.FromSeconds(10), s.SendQueueSendTimeout);

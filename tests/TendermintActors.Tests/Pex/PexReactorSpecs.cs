@@ -12,7 +12,7 @@ using Book = TendermintActors.Pex.AddrBook;
 
 namespace TendermintActors.Tests.Pex;
 
-/// <summary>The PEX rules of PROTOCOL.md §7 for a node in normal mode, one spec per rule.</summary>
+/// <summary>The PEX rules of docs/protocol.md §7 for a node in normal mode, one spec per rule.</summary>
 public sealed class PexReactorSpecs(ITestOutputHelper output) : PexSpecBase(output)
 {
     /// <summary>Rounds only when the spec asks (a day between timer rounds), for specs that move the clock far.</summary>

@@ -9,7 +9,7 @@ using Book = TendermintActors.Pex.AddrBook;
 
 namespace TendermintActors.Tests.Pex;
 
-/// <summary>Seed (crawler) mode, PROTOCOL.md §7, and PEX's start checks.</summary>
+/// <summary>Seed (crawler) mode, docs/protocol.md §7, and PEX's start checks.</summary>
 public sealed class PexSeedModeSpecs(ITestOutputHelper output) : PexSpecBase(output)
 {
     private static readonly TimeSpan Crawl = TimeSpan.FromSeconds(30);

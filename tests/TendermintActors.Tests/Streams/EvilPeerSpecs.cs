@@ -16,7 +16,7 @@ using Xunit.Abstractions;
 namespace TendermintActors.Tests.Streams;
 
 /// <summary>
-/// Each failure of the SecretConnection (PROTOCOL.md §3) provoked by a scripted peer: our side reports the typed
+/// Each failure of the SecretConnection (docs/protocol.md §3) provoked by a scripted peer: our side reports the typed
 /// reason, closes the connection, and keeps serving honest peers afterwards. Part of the transport conformance suite:
 /// the server listens and the peers dial through the transport under test, once per transport (the classes below).
 /// </summary>

@@ -7,7 +7,7 @@ using static TendermintActors.Streams.MConnection;
 
 namespace TendermintActors.Tests.Streams;
 
-/// <summary>Pings, pongs and the pong timeout (PROTOCOL.md §5), on the test scheduler's virtual clock.</summary>
+/// <summary>Pings, pongs and the pong timeout (docs/protocol.md §5), on the test scheduler's virtual clock.</summary>
 public sealed class MConnectionLivenessSpecs(ITestOutputHelper output) : MConnectionSpec(output)
 {
     private static readonly ChannelDescriptor[] Channels = [new(0x01, 1)];

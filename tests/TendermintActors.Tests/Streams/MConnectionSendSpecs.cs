@@ -11,7 +11,7 @@ using ByteString = Akka.IO.ByteString;
 namespace TendermintActors.Tests.Streams;
 
 /// <summary>
-/// Messages through MConnection stages (PROTOCOL.md §5) in memory: intact and in order per channel, acknowledged as
+/// Messages through MConnection stages (docs/protocol.md §5) in memory: intact and in order per channel, acknowledged as
 /// sent, rejected when they cannot be queued, batched only while downstream is busy, flushed on a graceful close.
 /// Time never moves in these specs, so anything that arrives did not wait for a timer.
 /// </summary>

@@ -278,7 +278,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
         _peers[peer.Id] = (peer, Now);
         if (peer.IsOutbound)
         {
-            // A successful connection makes the address "good" (PROTOCOL.md §8; Go leaves it to consensus).
+            // A successful connection makes the address "good" (docs/protocol.md §8; Go leaves it to consensus).
             _book.Tell(new Pex.AddrBook.MarkGood(peer.Id));
             if (_settings.SeedMode)
                 RequestAddrs(peer); // a crawled peer: that is what we dialled it for
