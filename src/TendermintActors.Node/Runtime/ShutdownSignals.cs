@@ -11,7 +11,9 @@ namespace TendermintActors.Node.Runtime;
 /// its <see cref="PosixSignalRegistration"/> is disposed, and concurrently with <see cref="Dispose"/>. No lock: one
 /// state word, changed by <see cref="Interlocked"/> operations, decides who may touch the token source. A handler that
 /// starts cancelling marks it busy; whichever of that handler and <see cref="Dispose"/> finishes last disposes the
-/// source, so it is never cancelled after being disposed.
+/// source, so it is never cancelled after being disposed. A first signal whose handler runs after Dispose (the
+/// command is over and the process is exiting with the command's own exit code) is kept from the default action too:
+/// ending the process there could only replace that exit code with the signal's.
 /// </remarks>
 internal sealed class ShutdownSignals : IDisposable
 {
@@ -43,9 +45,17 @@ internal sealed class ShutdownSignals : IDisposable
 
     private void OnSignal(PosixSignalContext context)
     {
-        // Only the first signal, and only before Dispose, cancels. A second signal while shutting down, or one that
-        // races with Dispose, falls through to the default: the process ends now.
-        if (Interlocked.CompareExchange(ref _state, Signalled | Cancelling, 0) != 0)
+        // Only the first signal cancels, and only before Dispose. A second signal falls through to the default: the
+        // process ends now.
+        var before = Interlocked.CompareExchange(ref _state, Signalled | Cancelling, 0);
+        if (before == Disposed)
+        {
+            // The first signal, after Dispose: nothing left to cancel, and the process is already on its way out.
+            if (Interlocked.CompareExchange(ref _state, Disposed | Signalled, Disposed) == Disposed)
+                context.Cancel = true;
+            return;
+        }
+        if (before != 0)
             return;
         context.Cancel = true;
         try
