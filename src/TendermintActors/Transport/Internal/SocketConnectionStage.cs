@@ -412,6 +412,22 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             }
         }
 
+        /// <summary>
+        /// Whether a read would not wait although FIONREAD counts no bytes: the remote's FIN (or an error) is pending.
+        /// A zero-timeout poll, so it never blocks; when in doubt, reading is the safe answer.
+        /// </summary>
+        private bool FinOrErrorPending()
+        {
+            try
+            {
+                return _socket!.Poll(0, SelectMode.SelectRead);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                return true;
+            }
+        }
+
         private void RentReadBuffer()
         {
             _readBuffer = ArrayPool<byte>.Shared.Rent(_readBufferSize);
@@ -436,6 +452,10 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 _awaitingData = false;
                 if (read.Error == SocketError.Success)
                 {
+                    // A zero-byte receive may also complete on a stale readiness event (the bytes it announced were
+                    // read already): then wait again, still without a buffer, rather than park a read in one.
+                    if (NothingToRead() && !FinOrErrorPending())
+                        return true;
                     // Readable: bytes or the remote's FIN are there, and the real read that follows takes them.
                     RentReadBuffer();
                     _readable = true;
