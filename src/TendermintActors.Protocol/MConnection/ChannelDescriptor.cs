@@ -22,12 +22,18 @@ public sealed record ChannelDescriptor(byte Id, int Priority)
     /// </summary>
     public bool HasSendRoom(int unsent) => unsent <= SendQueueCapacity;
 
+    /// <summary>The least <see cref="MaxWaitingSends"/>: room for a reactor's burst on a channel with Go's queue of one.</summary>
+    public const int WaitingSendsFloor = 100;
+
     /// <summary>
-    /// Whether a send that found the queue full may wait for room (<c>Peer.Send</c>) when <paramref name="waiting"/>
-    /// sends wait already: at most <see cref="SendQueueCapacity"/> do, a second queue's worth; beyond that a send is
-    /// refused at once, so a reactor that sends faster than the peer takes cannot grow a buffer without bound.
+    /// The most sends that may wait for room in a full queue (<c>Peer.Send</c>, and broadcasts), per peer: the queue's
+    /// capacity again, but at least <see cref="WaitingSendsFloor"/>. Beyond that a send is refused at once, so a
+    /// reactor that sends faster than the peer takes cannot grow a buffer without bound.
     /// </summary>
-    public bool HasRoomToWait(int waiting) => waiting < SendQueueCapacity;
+    public int MaxWaitingSends => Math.Max(SendQueueCapacity, WaitingSendsFloor);
+
+    /// <summary>Whether another send may wait for room while <paramref name="waiting"/> do (see <see cref="MaxWaitingSends"/>).</summary>
+    public bool HasRoomToWait(int waiting) => waiting < MaxWaitingSends;
 
     /// <summary>
     /// The most messages of this channel delivered to the reactor and not yet acknowledged before the connection stops

@@ -41,13 +41,14 @@ public class ChannelDescriptorTests
     }
 
     [Theory]
-    [InlineData(1, 0, true)]
-    [InlineData(1, 1, false)]
-    [InlineData(10, 9, true)]
-    [InlineData(10, 10, false)]
+    [InlineData(1, 99, true)] // Go's queue of one: still room for a burst
+    [InlineData(1, 100, false)]
+    [InlineData(100, 100, false)]
+    [InlineData(1000, 999, true)] // a larger queue: its capacity again
+    [InlineData(1000, 1000, false)]
     [InlineData(int.MaxValue, int.MaxValue - 1, true)]
     [InlineData(int.MaxValue, int.MaxValue, false)]
-    public void At_most_a_send_queue_capacity_of_sends_may_wait_for_room(int capacity, int waiting, bool mayWait)
+    public void The_sends_that_may_wait_for_room_are_the_queue_capacity_again_but_at_least_a_hundred(int capacity, int waiting, bool mayWait)
     {
         Assert.Equal(mayWait, new ChannelDescriptor(0x40, 1) { SendQueueCapacity = capacity }.HasRoomToWait(waiting));
     }

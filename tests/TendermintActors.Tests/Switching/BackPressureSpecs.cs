@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text;
 using Akka.Actor;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using TendermintActors.Peers;
@@ -14,8 +17,8 @@ using Xunit.Abstractions;
 namespace TendermintActors.Tests.Switching;
 
 /// <summary>
-/// Every queue between a reactor and the socket is bounded: sends waiting for room (per peer and channel), and
-/// broadcasts through them. On the in-memory transport with Akka's TestScheduler: a node sending at a few bytes per
+/// Every queue between a reactor and the socket is bounded: inbound connections reach the switch one per demand;
+/// sends waiting for room are bounded per peer and channel, and broadcasts go through that bound. On the in-memory transport with Akka's TestScheduler: a node sending at a few bytes per
 /// second sends its first message on credit and nothing more until the test moves the clock, so its queues are full
 /// deterministically.
 /// </summary>
@@ -63,6 +66,57 @@ public sealed class BackPressureSpecs(ITestOutputHelper output)
         return (a, b, peer);
     }
 
+    [Fact]
+    public async Task The_listener_accepts_at_most_one_connection_ahead_of_a_switch_that_has_not_acknowledged()
+    {
+        var transport = new InMemoryTransport(Network);
+        // What passes this point the switch's side has pulled: it is accepted, out of the transport's backlog.
+        var accepted = CreateTestProbe();
+        var listener = transport.Bind("127.0.0.1", 0).Select(c =>
+        {
+            accepted.Tell(c.RemoteAddress);
+            return c;
+        });
+        var sw = CreateTestProbe(); // stands in for the switch, so that the spec decides when it acknowledges
+        var bound = (IPEndPoint)(await SwitchActor.Listen(listener, sw.Ref, Sys.Materializer()).WaitAsync(Dilated(Timeout))).LocalAddress;
+        for (var i = 0; i < 4; i++)
+        {
+            // Connected once in the transport's backlog, as a TCP connect completes before the server accepts.
+            await Source.Never<ByteString>()
+                .ViaMaterialized(transport.Dial(bound.Address.ToString(), bound.Port, Timeout), Keep.Right)
+                .To(Sink.Ignore<ByteString>())
+                .Run(Sys.Materializer())
+                .WaitAsync(Dilated(Timeout));
+        }
+
+        await sw.ExpectMsgAsync<SwitchActor.ListenerReady>(Dilated(Timeout));
+        var taken = new List<EndPoint> { await accepted.ExpectMsgAsync<EndPoint>(Dilated(Timeout)) };
+        await accepted.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        for (var i = 0; i < 3; i++)
+        {
+            sw.Reply(SwitchActor.ConnectionTaken.Instance);
+            Assert.Equal(taken[i], (await sw.ExpectMsgAsync<TransportConnection>(Dilated(Timeout))).RemoteAddress);
+            // The switch holds connection i unacknowledged: the listener has taken the next one and no more.
+            taken.Add(await accepted.ExpectMsgAsync<EndPoint>(Dilated(Timeout)));
+            await accepted.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        }
+        Assert.Equal(4, taken.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task The_switch_acknowledges_each_inbound_connection_so_that_the_next_is_accepted()
+    {
+        ChannelDescriptor[] channels = [new(0x40, 1)];
+        var server = await StartNode(channels, s => s with { AllowDuplicateIp = true }); // in memory, every client is 127.0.0.1
+        for (var i = 0; i < 5; i++)
+        {
+            var client = await StartNode(channels, s => s with { AllowDuplicateIp = true });
+            client.Switch.Tell(new Switch.DialPeers([server.Address]));
+        }
+        for (var i = 0; i < 5; i++)
+            await server.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
+    }
+
     private static byte[] Text(string s) => Encoding.UTF8.GetBytes(s);
 
     private async Task<Peer.SendResult> Result() => await ExpectMsgAsync<Peer.SendResult>(Dilated(Timeout));
@@ -82,59 +136,69 @@ public sealed class BackPressureSpecs(ITestOutputHelper output)
         Assert.False((await Result()).Accepted);
     }
 
+    /// <summary>Sends that wait, each with its number as correlation id (1, 2, …), then one more that is refused at once.</summary>
+    private async Task FillWaiting(PeerHandle peer, ChannelDescriptor channel)
+    {
+        for (var i = 1; i <= channel.MaxWaitingSends; i++)
+            peer.Send(channel.Id, Text($"w{i}"), TestActor, i);
+        // Answers come in order, so the first answer being the extra one's shows the others still wait: refused without
+        // the clock moving.
+        peer.Send(channel.Id, Text("beyond"), TestActor, "beyond");
+        Assert.Equal(new Peer.SendResult(channel.Id, false, "beyond"), await Result());
+    }
+
     [Fact]
     public async Task Sends_waiting_for_room_are_bounded_per_channel_and_the_next_is_refused_at_once()
     {
-        ChannelDescriptor[] channels = [new(0x40, 1) { SendQueueCapacity = 2 }, new(0x41, 1)];
+        ChannelDescriptor[] channels = [new(0x40, 1) { SendQueueCapacity = 2 }, new(0x41, 1) { SendQueueCapacity = 150 }];
         var (_, b, peer) = await SlowSenderAndReceiver(channels, sendRate: 1);
         await FillQueue(peer, b, 0x40, capacity: 2);
+        await FillWaiting(peer, channels[0]); // the floor: 100
 
-        // Two sends (the channel's SendQueueCapacity) may wait for room; the third is refused without the clock
-        // moving. Answers come in order, so the first answer being the third's shows the first two still wait.
-        peer.Send(0x40, Text("w1"), TestActor, 1);
-        peer.Send(0x40, Text("w2"), TestActor, 2);
-        peer.Send(0x40, Text("w3"), TestActor, 3);
-        Assert.Equal(new Peer.SendResult(0x40, false, 3), await Result());
+        // Another channel has its own queue and its own bound (its capacity again: 150).
+        for (var i = 0; i <= 150; i++)
+        {
+            peer.TrySend(0x41, Text($"q{i}"), TestActor);
+            Assert.True((await Result()).Accepted);
+        }
+        await FillWaiting(peer, channels[1]);
 
-        // Another channel has its own queue and its own bound (capacity 1: one being written, one queued, one waiting).
-        peer.TrySend(0x41, Text("a"), TestActor);
-        Assert.True((await Result()).Accepted);
-        peer.TrySend(0x41, Text("b"), TestActor);
-        Assert.True((await Result()).Accepted);
-        peer.Send(0x41, Text("c"), TestActor, "c");
-        peer.Send(0x41, Text("d"), TestActor, "d");
-        Assert.Equal(new Peer.SendResult(0x41, false, "d"), await Result());
-
-        // The waiting ones were waiting: they give up after the send timeout, in order, and then a send may wait again.
+        // The waiting ones were waiting: they give up after the send timeout, each channel's in order.
         Scheduler.Advance(TimeSpan.FromSeconds(10));
-        var expired = new[] { await Result(), await Result(), await Result() };
-        Assert.Equal([1, 2, "c"], expired.Select(r => r.CorrelationId!));
+        var expired = new List<Peer.SendResult>();
+        for (var i = 0; i < 250; i++)
+            expired.Add(await Result());
         Assert.All(expired, r => Assert.False(r.Accepted));
-        peer.Send(0x40, Text("w4"), TestActor, 4);
-        peer.Send(0x40, Text("w5"), TestActor, 5);
-        peer.Send(0x40, Text("w6"), TestActor, 6);
-        Assert.Equal(new Peer.SendResult(0x40, false, 6), await Result());
+        Assert.Equal(Enumerable.Range(1, 100).Cast<object>(), expired.Where(r => r.Channel == 0x40).Select(r => r.CorrelationId!));
+        Assert.Equal(Enumerable.Range(1, 150).Cast<object>(), expired.Where(r => r.Channel == 0x41).Select(r => r.CorrelationId!));
+        // Then sends may wait again.
+        await FillWaiting(peer, channels[0]);
     }
 
     [Fact]
     public async Task A_broadcast_beyond_the_waiting_bound_is_dropped_at_once_and_never_sent()
     {
         ChannelDescriptor[] channels = [new(0x40, 1) { SendQueueCapacity = 1 }];
-        // A long send timeout: the waiting send must still be waiting when the queue drains below.
-        var (a, b, peer) = await SlowSenderAndReceiver(channels, sendRate: 10, sendTimeout: TimeSpan.FromHours(1));
+        // A long send timeout: the waiting sends must still be waiting when the queue drains below.
+        var (a, b, peer) = await SlowSenderAndReceiver(channels, sendRate: 100, sendTimeout: TimeSpan.FromHours(1));
         await FillQueue(peer, b, 0x40, capacity: 1);
-        peer.Send(0x40, Text("w1"), TestActor, 1); // the one send that may wait
+        for (var i = 1; i <= channels[0].MaxWaitingSends; i++)
+            peer.Send(0x40, Text($"w{i}"), TestActor, i);
 
         a.Switch.Tell(new Switch.Broadcast(0x40, Text("broadcast")));
         // Once the switch answers, it has handed the broadcast to the peer's mailbox, ahead of what we send next.
         a.Switch.Tell(Switch.GetPeers.Instance);
         await ExpectMsgAsync<Switch.Peers>(Dilated(Timeout));
-        peer.Send(0x40, Text("w2"), TestActor, 2);
-        Assert.Equal(new Peer.SendResult(0x40, false, 2), await Result());
+        peer.Send(0x40, Text("beyond"), TestActor, "beyond");
+        Assert.Equal(new Peer.SendResult(0x40, false, "beyond"), await Result());
 
-        // Let the queue drain: the queued messages, then the waiting one, are delivered; the broadcast never is.
-        Assert.Equal(["q0", "q1", "w1"], [await NextDelivered(b), await NextDelivered(b), await NextDelivered(b)]);
-        Assert.Equal(new Peer.SendResult(0x40, true, 1), await Result());
+        // Let the queue drain: the queued messages, then the waiting ones, are delivered; the broadcast never is.
+        var expected = new List<string> { "q0", "q1" };
+        expected.AddRange(Enumerable.Range(1, channels[0].MaxWaitingSends).Select(i => $"w{i}"));
+        foreach (var message in expected)
+            Assert.Equal(message, await NextDelivered(b));
+        for (var i = 1; i <= channels[0].MaxWaitingSends; i++)
+            Assert.Equal(new Peer.SendResult(0x40, true, i), await Result());
         peer.Send(0x40, Text("end"), TestActor, "end");
         Assert.Equal("end", await NextDelivered(b));
     }
