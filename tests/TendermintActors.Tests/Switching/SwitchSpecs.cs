@@ -425,11 +425,8 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         listener.Start();
         using var metricsA = new Metrics.P2PMetrics(chainA);
         using var metricsB = new Metrics.P2PMetrics(chainB);
-        // 80 sends on 0x40 and 40 on 0x41: queues of half that, so that about half of each wait for room, within the
-        // bound on waiting sends (one queue's worth).
-        ChannelDescriptor[] channels = [new(0x40, 1) { SendQueueCapacity = 40 }, new(0x41, 1) { SendQueueCapacity = 20 }];
-        var a = await StartNode(metrics: metricsA, channels: channels);
-        var b = await StartNode(metrics: metricsB, channels: channels);
+        var a = await StartNode(metrics: metricsA);
+        var b = await StartNode(metrics: metricsB);
         var (atA, _) = await Connect(a, b);
 
         var random = new Random(7);
