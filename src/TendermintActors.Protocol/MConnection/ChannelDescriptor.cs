@@ -16,6 +16,26 @@ public sealed record ChannelDescriptor(byte Id, int Priority)
     public int SendQueueCapacity { get; init; } = DefaultSendQueueCapacity;
 
     /// <summary>
+    /// The send queue's one rule: a channel holding <paramref name="unsent"/> messages (those waiting and the one
+    /// being written) takes another while at most <see cref="SendQueueCapacity"/> of them would wait, as in Go; so
+    /// it holds at most capacity + 1. Compared without adding 1, so that <see cref="int.MaxValue"/> does not overflow.
+    /// </summary>
+    public bool HasSendRoom(int unsent) => unsent <= SendQueueCapacity;
+
+    /// <summary>The least <see cref="MaxWaitingSends"/>: room for a reactor's burst on a channel with Go's queue of one.</summary>
+    public const int WaitingSendsFloor = 100;
+
+    /// <summary>
+    /// The most sends that may wait for room in a full queue (<c>Peer.Send</c>, and broadcasts), per peer: the queue's
+    /// capacity again, but at least <see cref="WaitingSendsFloor"/>. Beyond that a send is refused at once, so a
+    /// reactor that sends faster than the peer takes cannot grow a buffer without bound.
+    /// </summary>
+    public int MaxWaitingSends => Math.Max(SendQueueCapacity, WaitingSendsFloor);
+
+    /// <summary>Whether another send may wait for room while <paramref name="waiting"/> do (see <see cref="MaxWaitingSends"/>).</summary>
+    public bool HasRoomToWait(int waiting) => waiting < MaxWaitingSends;
+
+    /// <summary>
     /// The most messages of this channel delivered to the reactor and not yet acknowledged before the connection stops
     /// reading (the runtime also bounds their bytes: <c>recv-window</c>). Go's field of the same name and default is the
     /// reassembly buffer's initial size in bytes; a value carried over from a Go reactor is safe here, as a count.

@@ -79,9 +79,10 @@ public readonly record struct ChannelSendStatus(
 /// calling <see cref="Decay"/> every 2 s.
 /// </summary>
 /// <remarks>
-/// Queue semantics follow Go: a channel admits a message while fewer than <see cref="ChannelDescriptor.SendQueueCapacity"/>
-/// messages wait; the message being fragmented has left the queue (Go moves it to <c>sending</c>). So a channel holds
-/// at most capacity + 1 messages, which is the memory bound. Unlike Go, where the move happens on the sender's next
+/// Queue semantics follow Go (<see cref="ChannelDescriptor.HasSendRoom"/>, which the peer actor applies too): a channel
+/// admits a message while fewer than <see cref="ChannelDescriptor.SendQueueCapacity"/> messages wait; the message being
+/// fragmented has left the queue (Go moves it to <c>sending</c>). So a channel holds at most capacity + 1 messages,
+/// which is the memory bound. Unlike Go, where the move happens on the sender's next
 /// pass, an idle channel's message becomes current at once; Go's sender runs continuously, so admission is the same.
 /// </remarks>
 public sealed class SendScheduler
@@ -326,7 +327,8 @@ public sealed class SendScheduler
         public long PendingBytes;
         public long SentThisPeriod;
 
-        public bool CanAccept => Waiting.Count < Descriptor.SendQueueCapacity;
+        // Nothing waits while no message is current (an idle channel's message becomes current at once).
+        public bool CanAccept => Descriptor.HasSendRoom(Waiting.Count + (HasCurrent ? 1 : 0));
 
         public void StartMessage(ReadOnlyMemory<byte> message, long sequence)
         {

@@ -28,6 +28,60 @@ public class ChannelDescriptorTests
         Assert.Contains(field, e.Message);
     }
 
+    [Theory]
+    [InlineData(1, 0, true)]
+    [InlineData(1, 1, true)] // one being written, one waiting
+    [InlineData(1, 2, false)]
+    [InlineData(10, 10, true)]
+    [InlineData(10, 11, false)]
+    [InlineData(int.MaxValue, int.MaxValue, true)] // capacity + 1 would overflow
+    public void A_send_queue_holds_its_capacity_besides_the_message_being_written(int capacity, int unsent, bool room)
+    {
+        Assert.Equal(room, new ChannelDescriptor(0x40, 1) { SendQueueCapacity = capacity }.HasSendRoom(unsent));
+    }
+
+    [Theory]
+    [InlineData(1, 99, true)] // Go's queue of one: still room for a burst
+    [InlineData(1, 100, false)]
+    [InlineData(100, 100, false)]
+    [InlineData(1000, 999, true)] // a larger queue: its capacity again
+    [InlineData(1000, 1000, false)]
+    [InlineData(int.MaxValue, int.MaxValue - 1, true)]
+    [InlineData(int.MaxValue, int.MaxValue, false)]
+    public void The_sends_that_may_wait_for_room_are_the_queue_capacity_again_but_at_least_a_hundred(int capacity, int waiting, bool mayWait)
+    {
+        Assert.Equal(mayWait, new ChannelDescriptor(0x40, 1) { SendQueueCapacity = capacity }.HasRoomToWait(waiting));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void The_scheduler_admits_exactly_what_the_descriptor_rule_allows(int capacity)
+    {
+        var descriptor = new ChannelDescriptor(0x40, 1) { SendQueueCapacity = capacity };
+        var scheduler = new SendScheduler([descriptor]);
+        var unsent = 0;
+        // Fill the queue, then send packets (each message is one packet) and fill it again: the rule and the
+        // scheduler agree at every count, with a message being written or none.
+        for (var round = 0; round < 2; round++)
+        {
+            while (scheduler.CanEnqueue(0x40))
+            {
+                Assert.True(descriptor.HasSendRoom(unsent));
+                Assert.Equal(EnqueueResult.Accepted, scheduler.TryEnqueue(0x40, new byte[10]));
+                unsent++;
+            }
+            Assert.False(descriptor.HasSendRoom(unsent));
+            Assert.Equal(capacity + 1, unsent);
+            while (scheduler.TryNextPacket(out _))
+            {
+                unsent--;
+                Assert.Equal(descriptor.HasSendRoom(unsent), scheduler.CanEnqueue(0x40));
+            }
+            Assert.Equal(0, unsent);
+        }
+    }
+
     [Fact]
     public void A_set_with_a_duplicate_id_is_rejected()
     {

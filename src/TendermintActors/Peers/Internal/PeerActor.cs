@@ -61,9 +61,9 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     private readonly IActorRef _switch;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<byte, Queue<int>> _queued = new(); // sizes of messages handed to the stage, per channel
-    // Sends waiting for room, per channel in arrival order, each with the time it gives up. All wait the same
-    // timeout, so each queue's head expires first: one timer for the earliest head serves them all (a timer per send
-    // cost a start and a cancel per message on a busy channel).
+    // Sends waiting for room, per channel in arrival order (at most SendQueueCapacity, see MayWait), each with the
+    // time it gives up. All wait the same timeout, so each queue's head expires first: one timer for the earliest head
+    // serves them all (a timer per send cost a start and a cancel per message on a busy channel).
     private readonly Dictionary<byte, Queue<(DateTimeOffset Deadline, Peer.Send Send)>> _waiting = new();
     private readonly Dictionary<byte, ChannelDescriptor> _channels;
     private readonly List<IActorRef> _statusRequesters = new();
@@ -234,8 +234,10 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                     Reply(send.ReplyTo, send.Channel, false, send.CorrelationId);
                 else if (HasRoom(send.Channel) && !_waiting.ContainsKey(send.Channel))
                     Enqueue(send.Channel, send.Message, send.ReplyTo, send.CorrelationId);
-                else
+                else if (MayWait(send.Channel))
                     Wait(send);
+                else
+                    Reply(send.ReplyTo, send.Channel, false, send.CorrelationId); // Switch.Broadcast's sends too
                 break;
             case SendTimeoutsDue:
                 ExpireWaitingSends();
@@ -319,9 +321,9 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     /// <summary>Go drops messages for channels the remote did not list; we say no to the sender instead.</summary>
     private bool CanSendOn(byte channel) => _channels.ContainsKey(channel) && _handle!.HasChannel(channel);
 
-    /// <summary>As in Go: the channel's queue holds <c>SendQueueCapacity</c> messages besides the one being written.</summary>
+    /// <summary>The scheduler's rule (<see cref="ChannelDescriptor.HasSendRoom"/>), applied to what this actor has handed to the stage.</summary>
     private bool HasRoom(byte channel) =>
-        (_queued.TryGetValue(channel, out var queued) ? queued.Count : 0) <= _channels[channel].SendQueueCapacity; // no +1: int.MaxValue is allowed
+        _channels[channel].HasSendRoom(_queued.TryGetValue(channel, out var queued) ? queued.Count : 0);
 
     private void Enqueue(byte channel, ReadOnlyMemory<byte> message, IActorRef? replyTo, object? correlationId)
     {
@@ -342,6 +344,10 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
         _connection!.Send(channel, message);
         Reply(replyTo, channel, true, correlationId);
     }
+
+    /// <summary>Waiting sends are bounded per channel (<see cref="ChannelDescriptor.HasRoomToWait"/>), like the queue itself.</summary>
+    private bool MayWait(byte channel) =>
+        _channels[channel].HasRoomToWait(_waiting.TryGetValue(channel, out var queue) ? queue.Count : 0);
 
     /// <summary>The scheduler's clock, so that the send timeout follows Akka's TestScheduler in specs.</summary>
     private DateTimeOffset Now => Context.System.Scheduler.Now;

@@ -23,10 +23,19 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     public sealed record PeerUpgraded(IActorRef Actor, PeerHandle Candidate);
     public sealed record PeerEnded(IActorRef Actor, NodeId? Id, PeerHandle? Handle, NetAddress? Dialled, bool Persistent, bool WasAdmitted, PeerStopReason Reason) : IDeadLetterSuppression;
 
+    // From the listener's stream (see Listen).
+    internal sealed record ListenerReady : IDeadLetterSuppression
+    {
+        public static readonly ListenerReady Instance = new();
+    }
+    internal sealed record ConnectionTaken
+    {
+        public static readonly ConnectionTaken Instance = new();
+    }
+    internal sealed record ListenerEnded(Exception? Error) : IDeadLetterSuppression; // the switch may be gone first
+
     private sealed record Bound(TransportBinding Binding);
     private sealed record BindFailed(Exception Error);
-    private sealed record Inbound(TransportConnection Connection);
-    private sealed record ListenerEnded(Exception? Error) : IDeadLetterSuppression; // the switch may be gone first
     private sealed record FilterDecision(IActorRef Actor, PeerHandle Candidate, string? Rejection);
     private sealed record Redial(NetAddress Address);
     private sealed record ShutdownTimedOut;
@@ -106,9 +115,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         else
         {
             var self = Self;
-            _transport.Bind(_settings.ListenHost, _settings.ListenPort)
-                .To(Sink.ActorRef<TransportConnection>(Self, new ListenerEnded(null), e => new ListenerEnded(e)))
-                .Run(Materializer)
+            Listen(_transport.Bind(_settings.ListenHost, _settings.ListenPort), Self, Materializer)
                 .ContinueWith(t => self.Tell(t.IsCompletedSuccessfully ? new Bound(t.Result) : new BindFailed(t.Exception!.GetBaseException())),
                     TaskContinuationOptions.ExecuteSynchronously);
         }
@@ -116,6 +123,21 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     }
 
     private bool _listening = true;
+
+    /// <summary>
+    /// Runs the listener into <paramref name="switch"/> one connection per demand: it gets <see cref="ListenerReady"/>,
+    /// then each connection, and answers each with <see cref="ConnectionTaken"/> once it has taken it (handed it to a
+    /// handshake slot, or closed it); only then is the next one accepted. With the sink's input buffer at one, the
+    /// listener is at most one connection ahead of the switch; the rest wait in the transport (the kernel's backlog,
+    /// for TCP). Sink.ActorRef, by contrast, takes all the listener accepts, however busy the switch.
+    /// </summary>
+    internal static Task<TransportBinding> Listen(Source<TransportConnection, Task<TransportBinding>> listener, IActorRef @switch,
+        IMaterializer materializer) =>
+        listener
+            .ToMaterialized(Sink.ActorRefWithAck<TransportConnection>(@switch, ListenerReady.Instance, ConnectionTaken.Instance,
+                    new ListenerEnded(null), e => new ListenerEnded(e))
+                .WithAttributes(Attributes.CreateInputBuffer(1, 1)), Keep.Left)
+            .Run(materializer);
 
     protected override void OnReceive(object message) => Unhandled(message);
 
@@ -154,10 +176,8 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 _subscribers.Add(subscribe.Subscriber);
                 Context.Watch(subscribe.Subscriber);
                 break;
-            case Inbound inbound:
-                Close(inbound.Connection);
-                break;
             default:
+                // The listener's ListenerReady too: no connection is accepted before the switch runs.
                 Stash.Stash();
                 break;
         }
@@ -183,11 +203,12 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     {
         switch (message)
         {
-            case Inbound inbound:
-                OnInbound(inbound.Connection);
+            case ListenerReady:
+                Sender.Tell(ConnectionTaken.Instance);
                 break;
-            case TransportConnection connection: // from the listener's Sink.ActorRef
+            case TransportConnection connection: // from the listener (see Listen)
                 OnInbound(connection);
+                Sender.Tell(ConnectionTaken.Instance);
                 break;
             case Switch.DialPeers dial:
                 foreach (var address in dial.Addresses)
@@ -501,6 +522,10 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 break;
             case TransportConnection connection:
                 Close(connection);
+                Sender.Tell(ConnectionTaken.Instance);
+                break;
+            case ListenerReady:
+                Sender.Tell(ConnectionTaken.Instance);
                 break;
             case Switch.GetPeers:
                 Sender.Tell(new Switch.Peers(_peers.Values.ToList()));
