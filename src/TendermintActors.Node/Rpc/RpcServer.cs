@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
 using TendermintActors.Peers;
@@ -68,6 +69,9 @@ internal static class RpcServer
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         // The node logs through Akka; ASP.NET's console logger would interleave its own lines with ours.
         builder.Logging.ClearProviders();
+        // The node owns Ctrl-C and SIGTERM (Runtime/ShutdownSignals.cs) and stops RPC through CoordinatedShutdown. The
+        // host's default console lifetime would add its own signal and process-exit handlers, which race with ours.
+        builder.Services.AddSingleton<IHostLifetime, NodeOwnedLifetime>();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(endpoint));
         var app = builder.Build();
 
@@ -270,4 +274,12 @@ internal static class RpcServer
 
     private static IResult Json(int status, JsonObject body) =>
         Results.Text(body.ToJsonString(), "application/json", System.Text.Encoding.UTF8, status);
+}
+
+/// <summary>A host lifetime that leaves signals and process exit to the node (see <see cref="RpcServer.Start"/>).</summary>
+internal sealed class NodeOwnedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
