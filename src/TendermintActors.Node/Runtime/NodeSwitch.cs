@@ -10,11 +10,14 @@ using TendermintActors.Transport;
 namespace TendermintActors.Node.Runtime;
 
 /// <summary>
-/// A switch that is listening: its actor, the node's ID and where it accepts connections; with PEX, the PEX reactor,
-/// the address book and how PEX's start went.
+/// A switch that is listening: its actor, the node's ID and where it accepts connections; its node root; with PEX, the
+/// PEX reactor, the address book and how PEX's start went.
 /// </summary>
 internal sealed record RunningSwitch(IActorRef Switch, NodeId Id, EndPoint ListenAddress)
 {
+    /// <summary>The node root (<see cref="P2PNode"/>) that supervises the switch, the book and PEX.</summary>
+    public IActorRef Node { get; init; } = ActorRefs.Nobody;
+
     public IActorRef? Pex { get; init; }
     public IActorRef? AddrBook { get; init; }
     public Pex.PexReactor.StartReport? PexStart { get; init; }
@@ -32,7 +35,8 @@ internal static class NodeSwitch
         IReadOnlyList<ReactorRegistration> reactors, TimeSpan timeout, CancellationToken cancellation,
         Metrics.P2PMetrics? metrics = null, PexOptions? pex = null)
     {
-        var sw = system.TendermintP2P().StartNode(key, reactors, name, settings, new TcpTransport(), metrics, pex);
+        var node = await system.TendermintP2P().StartNode(key, reactors, name, settings, new TcpTransport(), metrics, pex);
+        var sw = node.Switch;
         var stopped = sw.WatchAsync(cancellation);
         var answer = sw.Ask<object>(replyTo => new Switch.Subscribe(replyTo), timeout, cancellation);
         var first = await Task.WhenAny(answer, stopped);
@@ -41,14 +45,12 @@ internal static class NodeSwitch
             throw new IOException($"cannot listen on {failed.ListenAddress}: {failed.Reason}");
         if (first == stopped || await answer is not Switch.Listening { ListenAddress: { } listenAddress })
             throw new IOException($"the switch could not listen on {settings.ListenHost}:{settings.ListenPort}");
-        var running = new RunningSwitch(sw, key.Id, listenAddress);
-        if (pex is null)
+        var running = new RunningSwitch(sw, key.Id, listenAddress) { Node = node.Node, Pex = node.Pex, AddrBook = node.AddrBook };
+        if (node.Pex is not { } pexActor)
             return running;
         // Seeds are resolved at PEX's start; the seeds' DNS gets its own 10 s on top of the start timeout.
-        var pexActor = await system.ActorSelection($"/user/{name}-pex").ResolveOne(timeout);
-        var book = await system.ActorSelection($"/user/{name}-addrbook").ResolveOne(timeout);
         var report = await pexActor.Ask<Pex.PexReactor.StartReport>(Pex.PexReactor.AwaitStart.Instance, timeout + TimeSpan.FromSeconds(10), cancellation);
-        return running with { Pex = pexActor, AddrBook = book, PexStart = report };
+        return running with { PexStart = report };
     }
 
     /// <summary>
