@@ -65,6 +65,14 @@ public abstract class PexSpecBase : Akka.TestKit.Xunit2.TestKit, IDisposable
         SwitchProbe.ExpectMsg<Switch.Subscribe>();
     }
 
+    /// <summary>Starts PEX with another book (e.g. a probe), given the switch probe.</summary>
+    protected void StartPexWith(IActorRef book, PexReactor.Settings? settings = null)
+    {
+        BookActor = book;
+        Pex = Sys.ActorOf(PexReactor.Props(settings ?? Defaults, book, SwitchProbe.Ref), "pex");
+        SwitchProbe.ExpectMsg<Switch.Subscribe>();
+    }
+
     /// <summary>Answers PEX's next dial-state query (and returns its tag's type name).</summary>
     protected string AnswerDialState(IReadOnlyList<PeerHandle>? peers = null, IReadOnlyList<NodeId>? dialling = null, int maxOutbound = 10,
         IReadOnlySet<NodeId>? persistent = null)
