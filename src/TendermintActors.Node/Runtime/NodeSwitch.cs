@@ -28,22 +28,18 @@ internal static class NodeSwitch
 {
     /// <summary>
     /// Starts the switch through the hosting API (<see cref="TendermintP2P"/>: CoordinatedShutdown stops its peers
-    /// politely) and completes once it listens. Throws <see cref="IOException"/> when it stops before that, e.g.
+    /// politely) and completes once it listens. Throws <see cref="IOException"/> when it cannot listen, e.g.
     /// because the port is taken (a switch that cannot bind stops itself rather than retrying).
     /// </summary>
     public static async Task<RunningSwitch> Start(ActorSystem system, string name, NodeKey key, SwitchSettings settings,
         IReadOnlyList<ReactorRegistration> reactors, TimeSpan timeout, CancellationToken cancellation,
         Metrics.P2PMetrics? metrics = null, PexOptions? pex = null)
     {
-        var node = await system.TendermintP2P().StartNode(key, reactors, name, settings, new TcpTransport(), metrics, pex);
+        // Completes once the switch listens; an IOException names the address and the socket's error when it cannot.
+        var node = await system.TendermintP2P().StartNode(key, reactors, name, settings, new TcpTransport(), metrics, pex)
+            .WaitAsync(cancellation);
         var sw = node.Switch;
-        var stopped = sw.WatchAsync(cancellation);
-        var answer = sw.Ask<object>(replyTo => new Switch.Subscribe(replyTo), timeout, cancellation);
-        var first = await Task.WhenAny(answer, stopped);
-        // The switch answers before it stops, and an Ask completes as the answer is sent: check it whichever came first.
-        if (answer.IsCompletedSuccessfully && answer.Result is Switch.ListenFailed failed)
-            throw new IOException($"cannot listen on {failed.ListenAddress}: {failed.Reason}");
-        if (first == stopped || await answer is not Switch.Listening { ListenAddress: { } listenAddress })
+        if (node.ListenAddress is not { } listenAddress)
             throw new IOException($"the switch could not listen on {settings.ListenHost}:{settings.ListenPort}");
         var running = new RunningSwitch(sw, key.Id, listenAddress) { Node = node.Node, Pex = node.Pex, AddrBook = node.AddrBook };
         if (node.Pex is not { } pexActor)

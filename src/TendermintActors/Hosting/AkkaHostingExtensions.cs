@@ -116,11 +116,13 @@ public static class AkkaHostingExtensions
             // A bad tendermint.p2p value throws here (P2PConfigurationException), a refused setting in Start.
             var extension = system.TendermintP2P();
             var key = options.NodeKey ?? NodeKeyFile.LoadOrGenerate(extension.Settings.NodeKeyFile);
+            // Completes once the switch listens, or throws what stopped it (the node is stopped then).
             var node = await extension.StartNode(key, reactors(system, registry), options.ActorName,
-                transport: options.Transport, metrics: options.Metrics, pex: extension.PexFromConfig());
+                transport: options.Transport, metrics: options.Metrics, pex: extension.PexFromConfig())
+                .WaitAsync(options.StartTimeout);
             try
             {
-                await AwaitStarted(system, node, options.StartTimeout);
+                await AwaitPexStarted(node, options.StartTimeout);
             }
             catch
             {
@@ -141,26 +143,9 @@ public static class AkkaHostingExtensions
         return builder;
     }
 
-    /// <summary>Completes once the switch listens and PEX has started; throws what stopped either.</summary>
-    private static async Task AwaitStarted(ActorSystem system, P2PNodeHandle node, TimeSpan timeout)
+    /// <summary>Completes once PEX has started (at once without PEX); throws when it cannot start.</summary>
+    private static async Task AwaitPexStarted(P2PNodeHandle node, TimeSpan timeout)
     {
-        // One mailbox for the switch's answer and its Terminated: a switch that cannot bind tells ListenFailed before it
-        // stops, and Terminated comes after the messages the switch sent, so the bind error is never lost to a race.
-        using var inbox = Inbox.Create(system);
-        inbox.Watch(node.Switch);
-        inbox.Send(node.Switch, new Switch.Subscribe(inbox.Receiver));
-        switch (await inbox.ReceiveAsync(timeout))
-        {
-            case Switch.Listening:
-                break;
-            case Switch.ListenFailed failed:
-                throw new IOException($"the P2P switch cannot listen on {failed.ListenAddress}: {failed.Reason}", failed.Error);
-            case Terminated:
-                throw new IOException("the P2P switch stopped before it listened");
-            case var other:
-                throw new InvalidOperationException($"the P2P switch answered {other.GetType().Name} to Subscribe");
-        }
-        inbox.Unwatch(node.Switch);
         if (node.Pex is { } pex)
         {
             var report = await pex.Ask<PexReactor.StartReport>(PexReactor.AwaitStart.Instance, timeout, CancellationToken.None);

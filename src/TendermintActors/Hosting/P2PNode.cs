@@ -27,7 +27,10 @@ public static class P2PNode
 
     public interface ICommand;
 
-    /// <summary>Replies the node's <see cref="P2PNodeHandle"/>.</summary>
+    /// <summary>
+    /// Replies the node's <see cref="P2PNodeHandle"/> once its switch listens (at once if it does), or a
+    /// <see cref="Status.Failure"/> with an <see cref="IOException"/> when the switch cannot listen (the node stops then).
+    /// </summary>
     public sealed record GetHandle : ICommand
     {
         public static readonly GetHandle Instance = new();
@@ -63,7 +66,9 @@ public static class P2PNode
 }
 
 /// <summary>
-/// One started node: its ID, its root actor (<see cref="P2PNode"/>; Tell it <see cref="Switch.ICommand"/>s), and the
-/// children it supervises: the switch and, with PEX, the address book and the PEX reactor.
+/// One started node: its ID, its root actor (<see cref="P2PNode"/>; Tell it <see cref="Switch.ICommand"/>s), the
+/// children it supervises (the switch and, with PEX, the address book and the PEX reactor), and where its switch
+/// listens (null when it does not: <see cref="SwitchSettings.ListenHost"/> null).
 /// </summary>
-public sealed record P2PNodeHandle(NodeId Id, IActorRef Node, IActorRef Switch, IActorRef? AddrBook, IActorRef? Pex);
+public sealed record P2PNodeHandle(NodeId Id, IActorRef Node, IActorRef Switch, IActorRef? AddrBook, IActorRef? Pex,
+    System.Net.EndPoint? ListenAddress);

@@ -52,8 +52,8 @@ public sealed class TendermintP2P : IExtension
     /// Starts a node: its root actor (<see cref="P2PNode"/>, named <paramref name="name"/> under /user) with its switch
     /// and these reactors, on TCP unless another transport is given, with <see cref="Settings"/> unless others are
     /// given. With <paramref name="pex"/> (see <see cref="PexFromConfig"/>) the node also runs the address book and the
-    /// PEX reactor (on channel 0x00). Completes with the node's handle once the node has created its children (not
-    /// once the switch listens: subscribe to the switch for <see cref="Switch.Listening"/>). Throws
+    /// PEX reactor (on channel 0x00). Completes with the node's handle once its switch listens; fails with an
+    /// <see cref="IOException"/> naming the address when it cannot (the node is stopped then). Throws
     /// <see cref="ArgumentException"/>, before starting any actor, for settings the switch or PEX refuses (see
     /// <see cref="Switch.Props"/>).
     /// </summary>
@@ -79,7 +79,20 @@ public sealed class TendermintP2P : IExtension
             }
             return Done.Instance;
         });
-        return node.Ask<P2PNodeHandle>(P2PNode.GetHandle.Instance, timeout);
+        return AwaitListening(_system, node, timeout);
+    }
+
+    private static async Task<P2PNodeHandle> AwaitListening(ActorSystem system, IActorRef node, TimeSpan timeout)
+    {
+        try
+        {
+            return await node.Ask<P2PNodeHandle>(P2PNode.GetHandle.Instance, timeout);
+        }
+        catch
+        {
+            system.Stop(node); // it never listened, so it has no peers to close: a node that failed to start leaves nothing running
+            throw;
+        }
     }
 }
 

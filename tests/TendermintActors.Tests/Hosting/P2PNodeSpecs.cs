@@ -72,6 +72,22 @@ public sealed class P2PNodeSpecs(ITestOutputHelper output) : TestKit(Config, out
     }
 
     [Fact]
+    public async Task A_node_whose_switch_cannot_listen_fails_to_start_naming_the_address_and_is_gone()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var settings = SwitchSettings.From(Sys.TendermintP2P().Settings) with { ListenHost = "127.0.0.1", ListenPort = port };
+
+        var e = await Assert.ThrowsAsync<IOException>(() =>
+            Sys.TendermintP2P().StartNode(NodeKey.Generate(), [], "taken", settings, new TcpTransport()));
+
+        Assert.StartsWith($"cannot listen on 127.0.0.1:{port}: ", e.Message);
+        await AwaitAssertAsync(() => Assert.ThrowsAsync<ActorNotFoundException>(() =>
+            Sys.ActorSelection("/user/taken").ResolveOne(Dilated(TimeSpan.FromSeconds(1)))), Dilated(Timeout));
+    }
+
+    [Fact]
     public async Task A_failing_address_book_is_reported_and_stopped_not_restarted_and_the_node_stops()
     {
         var node = await StartNode("failing-book", Sys.ActorOf(RecordingReactor.Props(CreateTestProbe().Ref)));

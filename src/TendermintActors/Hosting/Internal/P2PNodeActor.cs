@@ -20,7 +20,13 @@ internal sealed class P2PNodeActor : UntypedActor, IWithTimers
     private sealed record StopTimedOut;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly P2PNodeHandle _handle;
+    private P2PNodeHandle _handle;
+    private Switch.ListenFailed? _listenFailed;
+    private bool _listening;
+    private readonly List<IActorRef> _awaitingHandle = [];
+    private readonly IActorRef _listenWatcher;
+    private bool _listenWatcherAlive = true;
+    private bool _switchGone;
     private readonly TimeSpan _stopTimeout;
     private readonly Dictionary<IActorRef, string> _children = [];
     private readonly Dictionary<IActorRef, Exception> _failures = []; // children stopped by supervision, until Terminated
@@ -39,7 +45,13 @@ internal sealed class P2PNodeActor : UntypedActor, IWithTimers
             reactors = [new ReactorRegistration(P2PNode.PexName, pexReactor, [PexReactor.Descriptor]), .. reactors];
         }
         var sw = Child(Switch.Props(key, settings, reactors, transport, metrics), P2PNode.SwitchName);
-        _handle = new P2PNodeHandle(key.Id, Self, sw, book, pexReactor);
+        // First in the switch's mailbox, so that the node hears whether it listens (GetHandle waits for that). A child
+        // that stops once it knows subscribes rather than the node, so that the switch drops the subscription then
+        // (the node would otherwise hear of every peer, and its last ones as dead letters while the system stops).
+        _listenWatcher = Context.ActorOf(Akka.Actor.Props.Create(() => new ListenWatcher(sw)), "listen-watcher");
+        Context.Watch(_listenWatcher);
+        sw.Tell(new Switch.Subscribe(_listenWatcher));
+        _handle = new P2PNodeHandle(key.Id, Self, sw, book, pexReactor, null);
         _stopTimeout = settings.HandshakeTimeout < TimeSpan.FromSeconds(10) ? TimeSpan.FromSeconds(10) : settings.HandshakeTimeout;
     }
 
@@ -83,11 +95,14 @@ internal sealed class P2PNodeActor : UntypedActor, IWithTimers
                 break;
             case P2PNode.Stop:
                 break; // stopping already
+            case Terminated terminated when terminated.ActorRef.Equals(_listenWatcher):
+                OnListenWatcherTerminated();
+                break;
             case Terminated terminated:
                 if (_children.Remove(terminated.ActorRef, out var name))
                     ReportFailure(terminated.ActorRef, name);
                 if (terminated.ActorRef.Equals(_handle.Switch))
-                    Context.Stop(Self); // no peers left to close
+                    OnSwitchGone(); // no peers left to close
                 break;
             default:
                 Common(message);
@@ -103,7 +118,18 @@ internal sealed class P2PNodeActor : UntypedActor, IWithTimers
                 _handle.Switch.Forward(command);
                 break;
             case P2PNode.GetHandle:
-                Sender.Tell(_handle);
+                if (_listening) Sender.Tell(_handle);
+                else if (_listenFailed is { } failed) Sender.Tell(ListenFailure(failed));
+                else _awaitingHandle.Add(Sender);
+                break;
+            case Switch.Listening listening when Sender.Equals(_handle.Switch):
+                _listening = true;
+                _handle = _handle with { ListenAddress = listening.ListenAddress };
+                AnswerAwaiting(_handle);
+                break;
+            case Switch.ListenFailed failed when Sender.Equals(_handle.Switch):
+                _listenFailed = failed;
+                AnswerAwaiting(ListenFailure(failed));
                 break;
             case P2PNode.Subscribe subscribe:
                 if (_subscribers.Add(subscribe.Subscriber))
@@ -118,8 +144,26 @@ internal sealed class P2PNodeActor : UntypedActor, IWithTimers
         }
     }
 
+    private static Status.Failure ListenFailure(Switch.ListenFailed failed) =>
+        new(new IOException($"cannot listen on {failed.ListenAddress}: {failed.Reason}", failed.Error));
+
+    private void AnswerAwaiting(object answer)
+    {
+        foreach (var asker in _awaitingHandle)
+            asker.Tell(answer);
+        _awaitingHandle.Clear();
+    }
+
+    protected override void PostStop() =>
+        AnswerAwaiting(new Status.Failure(new IOException("the P2P node stopped before its switch listened")));
+
     private void OnChildTerminated(IActorRef actor)
     {
+        if (actor.Equals(_listenWatcher))
+        {
+            OnListenWatcherTerminated();
+            return;
+        }
         if (!_children.Remove(actor, out var name))
         {
             _subscribers.Remove(actor);
@@ -128,9 +172,23 @@ internal sealed class P2PNodeActor : UntypedActor, IWithTimers
         if (!ReportFailure(actor, name))
             _log.Warning("P2P node: its {0} stopped; stopping the node", name);
         if (actor.Equals(_handle.Switch))
-            Context.Stop(Self);
+            OnSwitchGone();
         else
             BeginStop(_stopTimeout);
+    }
+
+    private void OnSwitchGone()
+    {
+        _switchGone = true;
+        // A switch that cannot listen tells the watcher why, then stops; the watcher's Terminated comes after what it
+        // forwarded, so waiting for it lets GetHandle's askers learn the reason.
+        if (!_listenWatcherAlive) Context.Stop(Self);
+    }
+
+    private void OnListenWatcherTerminated()
+    {
+        _listenWatcherAlive = false;
+        if (_switchGone) Context.Stop(Self);
     }
 
     /// <summary>Logs and publishes the failure that stopped the child, if one did; false when it stopped without one.</summary>
@@ -148,6 +206,29 @@ internal sealed class P2PNodeActor : UntypedActor, IWithTimers
         _handle.Switch.Tell(new Switch.Shutdown(timeout));
         Timers.StartSingleTimer(StopTimer, new StopTimedOut(), timeout + TimeSpan.FromSeconds(1));
         Become(Stopping);
+    }
+
+    /// <summary>
+    /// Hands the switch's first Listening or ListenFailed to the node (the switch as sender), then stops; stops too when
+    /// the switch does without either.
+    /// </summary>
+    private sealed class ListenWatcher(IActorRef @switch) : UntypedActor
+    {
+        protected override void PreStart() => Context.Watch(@switch);
+
+        protected override void OnReceive(object message)
+        {
+            switch (message)
+            {
+                case Switch.Listening or Switch.ListenFailed:
+                    Context.Parent.Forward(message);
+                    Context.Stop(Self);
+                    break;
+                case Terminated:
+                    Context.Stop(Self);
+                    break;
+            }
+        }
     }
 
     /// <summary>
