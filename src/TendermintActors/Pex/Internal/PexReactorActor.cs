@@ -97,7 +97,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
     // --- the address book, asked by messages -------------------------------------------------------------------------
 
     /// <summary>Tells the book <paramref name="command"/> as a query; its answer comes back with <paramref name="question"/>.</summary>
-    private void AskBook(Pex.AddrBook.IAddrBookCommand command, BookQuestion question)
+    private void QueryBook(Pex.AddrBook.IAddrBookCommand command, BookQuestion question)
     {
         var id = ++_lastBookQuestion;
         _bookQuestions[id] = question;
@@ -118,7 +118,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
     {
         var seeds = _settings.Seeds;
         var resolve = _settings.Resolve;
-        AskBook(Pex.AddrBook.Size.Instance, new SizeAtStart());
+        QueryBook(Pex.AddrBook.Size.Instance, new SizeAtStart());
         Task.Run(async () =>
         {
             var unresolved = new List<string>();
@@ -330,7 +330,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
             if (_settings.SeedMode)
                 RequestAddrs(peer); // a crawled peer: that is what we dialled it for
             else
-                AskBook(Pex.AddrBook.NeedMoreAddrs.Instance, new NeedMoreFor(peer));
+                QueryBook(Pex.AddrBook.NeedMoreAddrs.Instance, new NeedMoreFor(peer));
         }
         else if (peer.NodeInfo.ToNetAddressOrNull() is { } own)
         {
@@ -381,7 +381,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
         {
             // A seed answers an inbound peer once, then lets it go (its queued messages flushed first).
             if (!_seedServed.Add(peer.Id)) return;
-            AskBook(new Pex.AddrBook.GetSelectionWithBias(PexConstants.SeedSelectionBias), new SelectionFor(peer, ThenDisconnect: true));
+            QueryBook(new Pex.AddrBook.GetSelectionWithBias(PexConstants.SeedSelectionBias), new SelectionFor(peer, ThenDisconnect: true));
             return;
         }
         switch (_limiter.OnRequest(peer.Id, Now))
@@ -394,7 +394,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
                 _log.Debug("PEX: peer {Peer} asked for addresses too soon; forgiven once", peer.Id);
                 break;
         }
-        AskBook(Pex.AddrBook.GetSelection.Instance, new SelectionFor(peer, ThenDisconnect: false));
+        QueryBook(Pex.AddrBook.GetSelection.Instance, new SelectionFor(peer, ThenDisconnect: false));
     }
 
     private void OnSendSelection(PeerHandle peer, IReadOnlyList<NetAddress> addrs, bool thenDisconnect)
@@ -414,7 +414,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
         }
         var src = SourceOf(peer);
         var fromSeed = _seedIds.Contains(peer.Id);
-        AskBook(new Pex.AddrBook.AddAddresses(addrs, src), new AddedFrom(peer, fromSeed));
+        QueryBook(new Pex.AddrBook.AddAddresses(addrs, src), new AddedFrom(peer, fromSeed));
         _log.Debug("PEX: {Count} addresses from {Peer}", addrs.Count, peer.Id);
         if (_settings.SeedMode && peer.IsOutbound && !peer.IsPersistent)
         {
@@ -481,7 +481,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
             case CrawlRound:
                 _rounds++;
                 CrawlAttemptDisconnects(state);
-                AskBook(Pex.AddrBook.GetSelection.Instance, new CrawlSelectionFor(state));
+                QueryBook(Pex.AddrBook.GetSelection.Instance, new CrawlSelectionFor(state));
                 _crawls.Cleanup(Now);
                 break;
             case DialSeedsNow:
@@ -498,7 +498,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
             state.Dialling.Count, Math.Max(numToDial, 0));
         if (numToDial <= 0) return;
         var bias = PexConstants.NewBucketBias(state.Outbound);
-        AskBook(new Pex.AddrBook.PickAddresses(bias, EnsurePeersPlan.PickTries(numToDial)), new PicksFor(state));
+        QueryBook(new Pex.AddrBook.PickAddresses(bias, EnsurePeersPlan.PickTries(numToDial)), new PicksFor(state));
     }
 
     private void OnPicks(Switch.DialState state, BookPicks book)
