@@ -62,6 +62,9 @@ public sealed class TendermintP2P : IExtension
     {
         var switchSettings = settings ?? SwitchSettings.From(Settings);
         var node = _system.ActorOf(P2PNode.Props(key, switchSettings, reactors, transport ?? new TcpTransport(), metrics, pex), name);
+        // Asked first thing, so that the question is in the node's mailbox before anything can stop it.
+        var giveUp = new CancellationTokenSource();
+        var handle = node.Ask<P2PNodeHandle>(P2PNode.GetHandle.Instance, giveUp.Token);
         var timeout = switchSettings.HandshakeTimeout < TimeSpan.FromSeconds(10) ? TimeSpan.FromSeconds(10) : switchSettings.HandshakeTimeout;
         var terminated = node.WatchAsync();
         CoordinatedShutdown.Get(_system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, $"tendermint-p2p-{name}", async () =>
@@ -79,20 +82,28 @@ public sealed class TendermintP2P : IExtension
             }
             return Done.Instance;
         });
-        return AwaitListening(_system, node, timeout);
+        return AwaitListening(_system, node, handle, terminated, timeout, giveUp);
     }
 
-    private static async Task<P2PNodeHandle> AwaitListening(ActorSystem system, IActorRef node, TimeSpan timeout)
+    /// <summary>The node's handle, or why it has none: its answer, its end, or the timeout, whichever comes first.</summary>
+    private static async Task<P2PNodeHandle> AwaitListening(ActorSystem system, IActorRef node, Task<P2PNodeHandle> handle,
+        Task terminated, TimeSpan timeout, CancellationTokenSource giveUp)
     {
         try
         {
-            return await node.Ask<P2PNodeHandle>(P2PNode.GetHandle.Instance, timeout);
+            await Task.WhenAny(handle, terminated, Task.Delay(timeout, giveUp.Token));
+            if (handle.IsCompleted)
+                return await handle; // the node answers before it stops: its answer wins over its Terminated
         }
-        catch
+        finally
         {
-            system.Stop(node); // it never listened, so it has no peers to close: a node that failed to start leaves nothing running
-            throw;
+            giveUp.Cancel(); // the delay, and the ask if it is still waiting
+            giveUp.Dispose();
         }
+        system.Stop(node); // it never listened, so it has no peers to close: a node that failed to start leaves nothing running
+        throw terminated.IsCompleted
+            ? new IOException("the P2P node stopped before its switch listened")
+            : new AskTimeoutException($"the P2P node's switch did not listen within {timeout}");
     }
 }
 

@@ -28,6 +28,7 @@ internal sealed class P2PNodeActor : UntypedActor, IWithTimers
     private bool _listenWatcherAlive = true;
     private bool _switchGone;
     private readonly TimeSpan _stopTimeout;
+    private readonly string _listenAddress;
     private readonly Dictionary<IActorRef, string> _children = [];
     private readonly Dictionary<IActorRef, Exception> _failures = []; // children stopped by supervision, until Terminated
     private readonly HashSet<IActorRef> _subscribers = [];
@@ -52,6 +53,7 @@ internal sealed class P2PNodeActor : UntypedActor, IWithTimers
         Context.Watch(_listenWatcher);
         sw.Tell(new Switch.Subscribe(_listenWatcher));
         _handle = new P2PNodeHandle(key.Id, Self, sw, book, pexReactor, null);
+        _listenAddress = settings.ListenHost is { } host ? NetAddress.FormatHostPort(host, settings.ListenPort) : "(no listen address)";
         _stopTimeout = settings.HandshakeTimeout < TimeSpan.FromSeconds(10) ? TimeSpan.FromSeconds(10) : settings.HandshakeTimeout;
     }
 
@@ -154,8 +156,9 @@ internal sealed class P2PNodeActor : UntypedActor, IWithTimers
         _awaitingHandle.Clear();
     }
 
+    // A switch that fails to bind before the watcher's subscription reaches it stops without telling why.
     protected override void PostStop() =>
-        AnswerAwaiting(new Status.Failure(new IOException("the P2P node stopped before its switch listened")));
+        AnswerAwaiting(new Status.Failure(new IOException($"cannot listen on {_listenAddress}: the P2P node stopped before its switch listened")));
 
     private void OnChildTerminated(IActorRef actor)
     {
