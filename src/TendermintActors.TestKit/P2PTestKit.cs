@@ -6,6 +6,7 @@ using TendermintActors.Peers;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.MConnection;
 using TendermintActors.Streams;
+using TendermintActors.Hosting;
 using TendermintActors.Switching;
 using TendermintActors.Transport;
 using Xunit.Abstractions;
@@ -57,14 +58,15 @@ public abstract class P2PTestKit : Akka.TestKit.Xunit2.TestKit
             Moniker = name, ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero, AllowDuplicateIp = true,
         };
         settings = configure?.Invoke(settings) ?? settings;
-        var sw = Sys.ActorOf(Switch.Props(key, settings, reactors, Transport(tcp)), $"{name}-switch");
+        var node = Sys.ActorOf(P2PNode.Props(key, settings, reactors, Transport(tcp)), name);
+        var sw = (await node.Ask<P2PNodeHandle>(P2PNode.GetHandle.Instance)).Switch;
         var events = CreateTestProbe($"{name}-events");
         sw.Tell(new Switch.Subscribe(events.Ref));
         var listening = await events.ExpectMsgAsync<Switch.Listening>(Dilated(DefaultTimeout));
         var endpoint = (IPEndPoint)(listening.ListenAddress
             ?? throw new InvalidOperationException($"{name} does not listen (ListenHost is null), so it cannot be dialled"));
         return new TestNode(key, sw, new NetAddress(key.Id, endpoint.Address, endpoint.Port),
-            reactors.SelectMany(r => r.Channels).ToList(), events, tcp);
+            reactors.SelectMany(r => r.Channels).ToList(), events, tcp) { Node = node };
     }
 
     /// <summary>

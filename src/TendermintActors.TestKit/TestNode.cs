@@ -12,5 +12,8 @@ namespace TendermintActors.TestKit;
 public sealed record TestNode(NodeKey Key, IActorRef Switch, NetAddress Address, IReadOnlyList<ChannelDescriptor> Channels,
     TestProbe Events, bool Tcp)
 {
+    /// <summary>The node's root actor (<c>/user/nodeN</c>), whose child the switch is; it forwards switch commands.</summary>
+    public IActorRef Node { get; init; } = ActorRefs.Nobody;
+
     public NodeId Id => Key.Id;
 }

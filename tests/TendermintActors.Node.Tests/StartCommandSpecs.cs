@@ -18,6 +18,38 @@ public sealed class StartCommandSpecs
     }
 
     [Fact]
+    public async Task A_node_whose_address_book_fails_stops_and_the_command_learns_it_failed()
+    {
+        using var home = InitHome("failing");
+        await using var node = await StartCommand.StartAsync(new StartCommand.Options(home.Home)
+        {
+            ListenAddress = "tcp://127.0.0.1:0",
+            RpcListenAddress = "tcp://127.0.0.1:0",
+            Sets = ["tendermint.p2p.addr-book-strict=off"],
+        }, new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
+
+        node.AddrBook!.Tell(Akka.Actor.Kill.Instance);
+
+        Assert.True(await node.WaitAsync(CancellationToken.None).WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task A_node_stopped_by_the_system_shutting_down_did_not_fail()
+    {
+        using var home = InitHome("cancelled");
+        await using var node = await StartCommand.StartAsync(new StartCommand.Options(home.Home)
+        {
+            ListenAddress = "tcp://127.0.0.1:0",
+            RpcListenAddress = "tcp://127.0.0.1:0",
+        }, new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
+
+        var waiting = node.WaitAsync(CancellationToken.None);
+        await Akka.Actor.CoordinatedShutdown.Get(node.System).Run(Akka.Actor.CoordinatedShutdown.ClrExitReason.Instance);
+
+        Assert.False(await waiting.WaitAsync(Timeout));
+    }
+
+    [Fact]
     public async Task Two_started_nodes_connect_through_persistent_peers_and_echo_over_loopback()
     {
         using var home1 = InitHome("one");

@@ -32,11 +32,11 @@ public sealed class HostedLoggingSpecs
         {
             var started = await provider.Matched.WaitAsync(Timeout);
             Assert.Equal(LogLevel.Information, started.Level);
-            // The bridge logs every event under one category; the module is the actor path in LogSource: p2p (the
-            // switch and its peers below it), p2p-pex, p2p-addrbook. The message's named values come as properties.
+            // The bridge logs every event under one category; the module is the actor path in LogSource: p2p/switch
+            // (and its peers below it), p2p/pex, p2p/addrbook. The message's named values come as properties.
             Assert.Equal("Akka.Actor.ActorSystem", started.Category);
             Assert.Contains("started; listening on 127.0.0.1:", started.Message);
-            Assert.EndsWith("/user/p2p", Assert.Single(started.Properties, p => p.Key == "LogSource").Value?.ToString());
+            Assert.EndsWith("/user/p2p/switch", Assert.Single(started.Properties, p => p.Key == "LogSource").Value?.ToString());
             Assert.Contains(started.Properties, p => p.Key == "NodeId");
         }
         finally

@@ -97,8 +97,8 @@ internal static class CrawlCommand
                 DialTimeout = TimeSpan.FromSeconds(Math.Min(3, options.NodeTimeout.TotalSeconds)),
                 HandshakeTimeout = options.NodeTimeout,
             };
-            var sw = system.TendermintP2P().StartNode(key, [new ReactorRegistration("crawler", crawler, [PexReactor.Descriptor])], "p2p",
-                settings, new TcpTransport());
+            var sw = (await system.TendermintP2P().StartNode(key, [new ReactorRegistration("crawler", crawler, [PexReactor.Descriptor])], "p2p",
+                settings, new TcpTransport())).Switch;
             crawler.Tell(new CrawlerReactor.Start(sw, options.Concurrency, options.NodeTimeout));
 
             var result = crawler.Ask<CrawlerReactor.Result>(CrawlerReactor.AwaitResult.Instance, Timeout.InfiniteTimeSpan, cancellation);

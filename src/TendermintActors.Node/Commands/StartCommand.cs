@@ -59,6 +59,8 @@ internal static class StartCommand
     {
         public ActorSystem System { get; } = system;
         public IActorRef Switch => sw.Switch;
+        /// <summary>The node root (<see cref="TendermintActors.Hosting.P2PNode"/>): it stops when one of its actors fails.</summary>
+        public IActorRef Node => sw.Node;
         public NodeId Id => sw.Id;
         public EndPoint ListenAddress => sw.ListenAddress;
         public P2PSettings Settings { get; } = settings;
@@ -74,6 +76,17 @@ internal static class StartCommand
 
         /// <summary>"id@host:port" for another node's persistent-peers.</summary>
         public string PeerAddress => $"{Id.Hex}@{NetAddress.FormatHostPort(((IPEndPoint)ListenAddress).Address.ToString(), ((IPEndPoint)ListenAddress).Port)}";
+
+        /// <summary>
+        /// Completes when <paramref name="cancellation"/> fires, the system stops, or the node root stops on its own,
+        /// which it does only when one of its actors failed (it logged which and why): true then.
+        /// </summary>
+        public async Task<bool> WaitAsync(CancellationToken cancellation)
+        {
+            var nodeGone = Node.WatchAsync(CancellationToken.None);
+            var first = await Task.WhenAny(System.WhenTerminated, nodeGone, Task.Delay(Timeout.Infinite, cancellation));
+            return first == nodeGone && CoordinatedShutdown.Get(System).ShutdownReason is null;
+        }
 
         public async Task StopAsync()
         {
@@ -126,8 +139,14 @@ internal static class StartCommand
                 new LogEntry(DateTime.UtcNow, Akka.Event.LogLevel.ErrorLevel, LogModules.Main, e.Message)));
             return Cli.Failure;
         }
-        await Task.WhenAny(node.System.WhenTerminated, Task.Delay(Timeout.Infinite, cancellation));
+        var failed = await node.WaitAsync(cancellation);
         await node.StopAsync();
+        if (failed)
+        {
+            stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
+                new LogEntry(DateTime.UtcNow, Akka.Event.LogLevel.ErrorLevel, LogModules.Main, "the P2P node stopped; exiting")));
+            return Cli.Failure;
+        }
         stdout.WriteLine("Stopped.");
         return 0;
     }

@@ -10,11 +10,14 @@ using TendermintActors.Transport;
 namespace TendermintActors.Node.Runtime;
 
 /// <summary>
-/// A switch that is listening: its actor, the node's ID and where it accepts connections; with PEX, the PEX reactor,
-/// the address book and how PEX's start went.
+/// A switch that is listening: its actor, the node's ID and where it accepts connections; its node root; with PEX, the
+/// PEX reactor, the address book and how PEX's start went.
 /// </summary>
 internal sealed record RunningSwitch(IActorRef Switch, NodeId Id, EndPoint ListenAddress)
 {
+    /// <summary>The node root (<see cref="P2PNode"/>) that supervises the switch, the book and PEX.</summary>
+    public IActorRef Node { get; init; } = ActorRefs.Nobody;
+
     public IActorRef? Pex { get; init; }
     public IActorRef? AddrBook { get; init; }
     public Pex.PexReactor.StartReport? PexStart { get; init; }
@@ -25,30 +28,25 @@ internal static class NodeSwitch
 {
     /// <summary>
     /// Starts the switch through the hosting API (<see cref="TendermintP2P"/>: CoordinatedShutdown stops its peers
-    /// politely) and completes once it listens. Throws <see cref="IOException"/> when it stops before that, e.g.
+    /// politely) and completes once it listens. Throws <see cref="IOException"/> when it cannot listen, e.g.
     /// because the port is taken (a switch that cannot bind stops itself rather than retrying).
     /// </summary>
     public static async Task<RunningSwitch> Start(ActorSystem system, string name, NodeKey key, SwitchSettings settings,
         IReadOnlyList<ReactorRegistration> reactors, TimeSpan timeout, CancellationToken cancellation,
         Metrics.P2PMetrics? metrics = null, PexOptions? pex = null, IP2PTransport? transport = null)
     {
-        var sw = system.TendermintP2P().StartNode(key, reactors, name, settings, transport ?? new TcpTransport(), metrics, pex);
-        var stopped = sw.WatchAsync(cancellation);
-        var answer = sw.Ask<object>(replyTo => new Switch.Subscribe(replyTo), timeout, cancellation);
-        var first = await Task.WhenAny(answer, stopped);
-        // The switch answers before it stops, and an Ask completes as the answer is sent: check it whichever came first.
-        if (answer.IsCompletedSuccessfully && answer.Result is Switch.ListenFailed failed)
-            throw new IOException($"cannot listen on {failed.ListenAddress}: {failed.Reason}");
-        if (first == stopped || await answer is not Switch.Listening { ListenAddress: { } listenAddress })
+        // Completes once the switch listens; an IOException names the address and the socket's error when it cannot.
+        var node = await system.TendermintP2P().StartNode(key, reactors, name, settings, transport ?? new TcpTransport(), metrics, pex)
+            .WaitAsync(cancellation);
+        var sw = node.Switch;
+        if (node.ListenAddress is not { } listenAddress)
             throw new IOException($"the switch could not listen on {settings.ListenHost}:{settings.ListenPort}");
-        var running = new RunningSwitch(sw, key.Id, listenAddress);
-        if (pex is null)
+        var running = new RunningSwitch(sw, key.Id, listenAddress) { Node = node.Node, Pex = node.Pex, AddrBook = node.AddrBook };
+        if (node.Pex is not { } pexActor)
             return running;
         // Seeds are resolved at PEX's start; the seeds' DNS gets its own 10 s on top of the start timeout.
-        var pexActor = await system.ActorSelection($"/user/{name}-pex").ResolveOne(timeout);
-        var book = await system.ActorSelection($"/user/{name}-addrbook").ResolveOne(timeout);
         var report = await pexActor.Ask<Pex.PexReactor.StartReport>(Pex.PexReactor.AwaitStart.Instance, timeout + TimeSpan.FromSeconds(10), cancellation);
-        return running with { Pex = pexActor, AddrBook = book, PexStart = report };
+        return running with { PexStart = report };
     }
 
     /// <summary>

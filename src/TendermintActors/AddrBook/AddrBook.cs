@@ -120,6 +120,16 @@ public static class AddrBook
 
     public sealed record Saved(string FilePath, int Size);
 
+    /// <summary>
+    /// Runs <paramref name="Command"/> and replies its answer wrapped in <see cref="Answer"/> with the same
+    /// <paramref name="Id"/>, so that an actor with several questions in flight (PEX) tells the answers apart without
+    /// an <c>Ask</c>. A command that has no reply has no answer.
+    /// </summary>
+    public sealed record Query(long Id, IAddrBookCommand Command) : IAddrBookCommand;
+
+    /// <summary>The reply to the <see cref="Query"/> with this <paramref name="Id"/>.</summary>
+    public sealed record Answer(long Id, object Reply);
+
     /// <summary>Options of the address book (Go's <c>addr-book-file</c>, <c>addr-book-strict</c>, <c>private-peer-ids</c>).</summary>
     public sealed record Settings
     {

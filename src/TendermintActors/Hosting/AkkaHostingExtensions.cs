@@ -12,7 +12,10 @@ using TendermintActors.Transport;
 
 namespace TendermintActors.Hosting;
 
-/// <summary>The key under which a node's switch is registered: <c>IRequiredActor&lt;TendermintP2PNode&gt;</c>.</summary>
+/// <summary>
+/// The key under which a node's root actor (<see cref="P2PNode"/>) is registered: <c>IRequiredActor&lt;TendermintP2PNode&gt;</c>.
+/// It forwards switch commands (<see cref="Switch.ICommand"/>: DialPeers, Broadcast, Subscribe, …) to its switch.
+/// </summary>
 public sealed class TendermintP2PNode;
 
 /// <summary>
@@ -41,7 +44,7 @@ public sealed class TendermintP2POptions
     public string? NodeKeyFile { get; set; }
     /// <summary>A key in hand (tests, or keys kept elsewhere); otherwise <see cref="NodeKeyFile"/> is used.</summary>
     public NodeKey? NodeKey { get; set; }
-    /// <summary>The switch's actor name under /user.</summary>
+    /// <summary>The node root's actor name under /user.</summary>
     public string ActorName { get; set; } = "p2p";
     /// <summary>Another transport (e.g. <see cref="InMemoryTransport"/> in tests); TCP otherwise.</summary>
     public IP2PTransport? Transport { get; set; }
@@ -113,43 +116,36 @@ public static class AkkaHostingExtensions
             // A bad tendermint.p2p value throws here (P2PConfigurationException), a refused setting in Start.
             var extension = system.TendermintP2P();
             var key = options.NodeKey ?? NodeKeyFile.LoadOrGenerate(extension.Settings.NodeKeyFile);
-            var node = extension.Start(key, reactors(system, registry), options.ActorName,
-                transport: options.Transport, metrics: options.Metrics, pex: extension.PexFromConfig());
+            // Completes once the switch listens, or throws what stopped it (the node is stopped then).
+            var node = await extension.StartNode(key, reactors(system, registry), options.ActorName,
+                transport: options.Transport, metrics: options.Metrics, pex: extension.PexFromConfig())
+                .WaitAsync(options.StartTimeout);
             try
             {
-                await AwaitStarted(system, node, options.StartTimeout);
+                await AwaitPexStarted(node, options.StartTimeout);
             }
             catch
             {
-                await node.StopAsync(options.StartTimeout);
+                // A node that failed to start leaves nothing running.
+                try
+                {
+                    await node.Node.GracefulStop(options.StartTimeout);
+                }
+                catch (TaskCanceledException)
+                {
+                    // GracefulStop gave up waiting; the Stop it sent still stands.
+                }
                 throw;
             }
-            // Only a listening switch is handed out.
-            registry.Register<TendermintP2PNode>(node.Switch);
+            // Only a node whose switch listens is handed out.
+            registry.Register<TendermintP2PNode>(node.Node);
         }));
         return builder;
     }
 
-    /// <summary>Completes once the switch listens and PEX has started; throws what stopped either.</summary>
-    private static async Task AwaitStarted(ActorSystem system, TendermintP2P.StartedNode node, TimeSpan timeout)
+    /// <summary>Completes once PEX has started (at once without PEX); throws when it cannot start.</summary>
+    private static async Task AwaitPexStarted(P2PNodeHandle node, TimeSpan timeout)
     {
-        // One mailbox for the switch's answer and its Terminated: a switch that cannot bind tells ListenFailed before it
-        // stops, and Terminated comes after the messages the switch sent, so the bind error is never lost to a race.
-        using var inbox = Inbox.Create(system);
-        inbox.Watch(node.Switch);
-        inbox.Send(node.Switch, new Switch.Subscribe(inbox.Receiver));
-        switch (await inbox.ReceiveAsync(timeout))
-        {
-            case Switch.Listening:
-                break;
-            case Switch.ListenFailed failed:
-                throw new IOException($"the P2P switch cannot listen on {failed.ListenAddress}: {failed.Reason}", failed.Error);
-            case Terminated:
-                throw new IOException("the P2P switch stopped before it listened");
-            case var other:
-                throw new InvalidOperationException($"the P2P switch answered {other.GetType().Name} to Subscribe");
-        }
-        inbox.Unwatch(node.Switch);
         if (node.Pex is { } pex)
         {
             var report = await pex.Ask<PexReactor.StartReport>(PexReactor.AwaitStart.Instance, timeout, CancellationToken.None);

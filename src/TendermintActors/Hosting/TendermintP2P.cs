@@ -49,55 +49,22 @@ public sealed class TendermintP2P : IExtension
     }
 
     /// <summary>
-    /// Starts a node (its switch actor, named <paramref name="name"/> under /user) with these reactors, on TCP unless
-    /// another transport is given, with <see cref="Settings"/> unless others are given. With <paramref name="pex"/>
-    /// (see <see cref="PexFromConfig"/>) it also starts the address book (<c>{name}-addrbook</c>) and the PEX reactor
-    /// (<c>{name}-pex</c>, on channel 0x00) beside the switch. Throws <see cref="ArgumentException"/>, before starting
-    /// any actor, for settings the switch or PEX refuses (see <see cref="Switch.Props"/>).
+    /// Starts a node: its root actor (<see cref="P2PNode"/>, named <paramref name="name"/> under /user) with its switch
+    /// and these reactors, on TCP unless another transport is given, with <see cref="Settings"/> unless others are
+    /// given. With <paramref name="pex"/> (see <see cref="PexFromConfig"/>) the node also runs the address book and the
+    /// PEX reactor (on channel 0x00). Completes with the node's handle once its switch listens; fails with an
+    /// <see cref="IOException"/> naming the address when it cannot (the node is stopped then). Throws
+    /// <see cref="ArgumentException"/>, before starting any actor, for settings the switch or PEX refuses (see
+    /// <see cref="Switch.Props"/>).
     /// </summary>
-    public IActorRef StartNode(NodeKey key, IReadOnlyList<ReactorRegistration> reactors, string name = "p2p",
-        SwitchSettings? settings = null, IP2PTransport? transport = null, P2PMetrics? metrics = null, PexOptions? pex = null) =>
-        Start(key, reactors, name, settings, transport, metrics, pex).Switch;
-
-    /// <summary>The actors of one started node: its switch and, with PEX, the PEX reactor and the address book.</summary>
-    internal sealed record StartedNode(IActorRef Switch, IActorRef? Pex, IActorRef? AddrBook)
-    {
-        /// <summary>Stops all three and waits for them (a node that failed to start leaves nothing running).</summary>
-        public async Task StopAsync(TimeSpan timeout)
-        {
-            var actors = new[] { Switch, Pex, AddrBook }.OfType<IActorRef>().ToList();
-            try
-            {
-                await Task.WhenAll(actors.Select(a => a.GracefulStop(timeout)));
-            }
-            catch (TaskCanceledException)
-            {
-                // GracefulStop gave up waiting; the Stop it sent still stands.
-            }
-        }
-    }
-
-    /// <summary><see cref="StartNode"/>, keeping hold of every actor it started.</summary>
-    internal StartedNode Start(NodeKey key, IReadOnlyList<ReactorRegistration> reactors, string name = "p2p",
+    public Task<P2PNodeHandle> StartNode(NodeKey key, IReadOnlyList<ReactorRegistration> reactors, string name = "p2p",
         SwitchSettings? settings = null, IP2PTransport? transport = null, P2PMetrics? metrics = null, PexOptions? pex = null)
     {
         var switchSettings = settings ?? SwitchSettings.From(Settings);
-        // Everything is checked before any actor starts, so a refused setting leaves no address book or PEX behind.
-        pex?.Reactor.Validate();
-        Switch.Check(key, switchSettings,
-            pex is null ? reactors : [new ReactorRegistration("pex", ActorRefs.Nobody, [PexReactor.Descriptor]), .. reactors]);
-        IActorRef? pexReactor = null, book = null;
-        if (pex is not null)
-        {
-            book = _system.ActorOf(AddrBook.Props(pex.AddrBook with
-            {
-                PrivateIds = pex.AddrBook.PrivateIds.Count > 0 ? pex.AddrBook.PrivateIds : switchSettings.PrivatePeerIds,
-            }), name + "-addrbook");
-            pexReactor = _system.ActorOf(PexReactor.Props(pex.Reactor, book), name + "-pex");
-            reactors = [new ReactorRegistration("pex", pexReactor, [PexReactor.Descriptor]), .. reactors];
-        }
-        var node = _system.ActorOf(Switch.Props(key, switchSettings, reactors, transport ?? Settings.CreateTransport(), metrics), name);
-        pexReactor?.Tell(new PexReactor.Attach(node));
+        var node = _system.ActorOf(P2PNode.Props(key, switchSettings, reactors, transport ?? Settings.CreateTransport(), metrics, pex), name);
+        // Asked first thing, so that the question is in the node's mailbox before anything can stop it.
+        var giveUp = new CancellationTokenSource();
+        var handle = node.Ask<P2PNodeHandle>(P2PNode.GetHandle.Instance, giveUp.Token);
         var timeout = switchSettings.HandshakeTimeout < TimeSpan.FromSeconds(10) ? TimeSpan.FromSeconds(10) : switchSettings.HandshakeTimeout;
         var terminated = node.WatchAsync();
         CoordinatedShutdown.Get(_system).AddTask(CoordinatedShutdown.PhaseServiceUnbind, $"tendermint-p2p-{name}", async () =>
@@ -105,6 +72,7 @@ public sealed class TendermintP2P : IExtension
             if (terminated.IsCompleted) return Done.Instance; // stopped already (e.g. by its owner)
             try
             {
+                // The node forwards Shutdown to its switch, which answers the asker once its peers are closed.
                 var stopped = node.Ask<Switch.ShutdownComplete>(new Switch.Shutdown(timeout), timeout + TimeSpan.FromSeconds(1));
                 await Task.WhenAny(stopped, terminated);
             }
@@ -114,7 +82,28 @@ public sealed class TendermintP2P : IExtension
             }
             return Done.Instance;
         });
-        return new StartedNode(node, pexReactor, book);
+        return AwaitListening(_system, node, handle, terminated, timeout, giveUp);
+    }
+
+    /// <summary>The node's handle, or why it has none: its answer, its end, or the timeout, whichever comes first.</summary>
+    private static async Task<P2PNodeHandle> AwaitListening(ActorSystem system, IActorRef node, Task<P2PNodeHandle> handle,
+        Task terminated, TimeSpan timeout, CancellationTokenSource giveUp)
+    {
+        try
+        {
+            await Task.WhenAny(handle, terminated, Task.Delay(timeout, giveUp.Token));
+            if (handle.IsCompleted)
+                return await handle; // the node answers before it stops: its answer wins over its Terminated
+        }
+        finally
+        {
+            giveUp.Cancel(); // the delay, and the ask if it is still waiting
+            giveUp.Dispose();
+        }
+        system.Stop(node); // it never listened, so it has no peers to close: a node that failed to start leaves nothing running
+        throw terminated.IsCompleted
+            ? new IOException("the P2P node stopped before its switch listened")
+            : new AskTimeoutException($"the P2P node's switch did not listen within {timeout}");
     }
 }
 

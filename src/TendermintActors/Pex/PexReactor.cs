@@ -12,7 +12,7 @@ namespace TendermintActors.Pex;
 /// Go's request-rate rule, asks outbound peers for addresses while the book needs them, keeps the outbound peer set
 /// topped up from the book (ensure-peers, every <c>ensure-peers-period</c>), falls back to the seeds, and in seed mode
 /// hands out addresses once and crawls the network instead. It is an ordinary reactor that also talks to the address
-/// book actor and to the switch (given with <see cref="Attach"/>).
+/// book actor and to the switch, both given at creation (<see cref="Hosting.P2PNode"/> starts it so, as its child <c>pex</c>).
 /// </summary>
 public static class PexReactor
 {
@@ -24,9 +24,6 @@ public static class PexReactor
     };
 
     public interface ICommand;
-
-    /// <summary>The switch to dial through and to watch. PEX waits for it (stashing) before it starts.</summary>
-    public sealed record Attach(IActorRef Switch) : ICommand;
 
     /// <summary>Run an ensure-peers round now (normal mode), as the timer does every ensure-peers-period.</summary>
     public sealed record EnsurePeers : ICommand
@@ -150,12 +147,13 @@ public static class PexReactor
     }
 
     /// <summary>
-    /// The reactor; register it with <see cref="Descriptor"/> and send it <see cref="Attach"/> once the switch exists.
-    /// Throws <see cref="ArgumentException"/> for settings out of range (<see cref="Settings.Validate"/>).
+    /// The reactor; register it with the switch under <see cref="Descriptor"/>. It subscribes to <paramref name="switch"/>
+    /// (or to anything that forwards <see cref="Switching.Switch.ICommand"/>s to it, as <see cref="Hosting.P2PNode"/> does) and
+    /// dials through it. Throws <see cref="ArgumentException"/> for settings out of range (<see cref="Settings.Validate"/>).
     /// </summary>
-    public static Props Props(Settings settings, IActorRef addrBook)
+    public static Props Props(Settings settings, IActorRef addrBook, IActorRef @switch)
     {
         settings.Validate();
-        return Akka.Actor.Props.Create(() => new PexReactorActor(settings, addrBook));
+        return Akka.Actor.Props.Create(() => new PexReactorActor(settings, addrBook, @switch));
     }
 }

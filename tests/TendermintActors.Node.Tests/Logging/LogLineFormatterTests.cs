@@ -70,8 +70,8 @@ public sealed class LogLineFormatterTests
     {
         Assert.Equal("p2p", LogModules.Of(typeof(TendermintActors.Switching.SwitchActor), "akka://tmactors/user/p2p"));
         Assert.Equal("p2p", LogModules.Of(typeof(TendermintActors.Peers.Internal.PeerActor), "akka://tmactors/user/p2p/$c"));
-        Assert.Equal("pex", LogModules.Of(typeof(TendermintActors.Pex.Internal.PexReactorActor), "akka://tmactors/user/p2p-pex"));
-        Assert.Equal("addrbook", LogModules.Of(typeof(TendermintActors.Pex.Internal.AddrBookActor), "akka://tmactors/user/p2p-addrbook"));
+        Assert.Equal("pex", LogModules.Of(typeof(TendermintActors.Pex.Internal.PexReactorActor), "akka://tmactors/user/p2p/pex"));
+        Assert.Equal("addrbook", LogModules.Of(typeof(TendermintActors.Pex.Internal.AddrBookActor), "akka://tmactors/user/p2p/addrbook"));
         Assert.Equal("rpc", LogModules.Of(typeof(RpcServer), "rpc"));
         Assert.Equal("main", LogModules.Of(typeof(StartCommand), "start"));
         Assert.Equal("akka", LogModules.Of(typeof(Akka.Actor.ActorSystem), "akka://tmactors/system"));

@@ -19,8 +19,8 @@ public sealed class LogSinkSpecs(ITestOutputHelper output) : TestKit("akka.logle
     private ILoggingAdapter LoggerOf(Type actor, string path) =>
         new BusLogging(Sys.EventStream, $"akka://test/user/{path}", actor, Sys.Settings.LogFormatter);
 
-    private ILoggingAdapter P2P => LoggerOf(typeof(TendermintActors.Switching.SwitchActor), "p2p");
-    private ILoggingAdapter Pex => LoggerOf(typeof(TendermintActors.Pex.Internal.PexReactorActor), "p2p-pex");
+    private ILoggingAdapter P2P => LoggerOf(typeof(TendermintActors.Switching.SwitchActor), "p2p/switch");
+    private ILoggingAdapter Pex => LoggerOf(typeof(TendermintActors.Pex.Internal.PexReactorActor), "p2p/pex");
 
     private (IActorRef Sink, StringWriter Writer) Sink(string levels, LogFormat format = LogFormat.Plain, bool hold = false)
     {

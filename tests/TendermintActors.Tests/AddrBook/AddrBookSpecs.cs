@@ -294,6 +294,24 @@ public sealed class AddrBookSpecs(ITestOutputHelper output) : TestKit(output: ou
         Assert.Contains(Addrs.Routable(1), ExpectMsg<Book.Selection>().Addrs);
     }
 
+    [Fact]
+    public void AddrBook_must_answer_a_query_with_its_reply_under_the_query_s_id()
+    {
+        var book = StartBook();
+        Add(book, Addrs.Routable(1), Addrs.Source(1));
+
+        book.Tell(new Book.Query(7, Book.Size.Instance));
+        book.Tell(new Book.Query(8, Book.GetSelection.Instance));
+        book.Tell(new Book.Query(9, new Book.MarkGood(Addrs.Routable(1).Id))); // no reply, so no answer
+        book.Tell(Book.Size.Instance);
+
+        Assert.Equal(new Book.Answer(7, 1), ExpectMsg<Book.Answer>());
+        var selection = ExpectMsg<Book.Answer>();
+        Assert.Equal(8, selection.Id);
+        Assert.Equal([Addrs.Routable(1)], Assert.IsType<Book.Selection>(selection.Reply).Addrs);
+        Assert.Equal(1, ExpectMsg<int>()); // a plain command is answered plainly, after a query
+    }
+
     void IDisposable.Dispose()
     {
         Shutdown();

@@ -70,9 +70,9 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : TestKit(MemberConfi
             }, Dilated(Timeout));
 
             // A P2P node per member; member 1's reactor relays to the cluster.
-            var node1 = Sys.TendermintP2P().StartNode(NodeKey.Generate(),
-                [new ReactorRegistration("relay", Sys.ActorOf(Props.Create(() => new RelayReactor())), Channels)], name: "p2p-1");
-            member2.TendermintP2P().StartNode(NodeKey.Generate(),
+            var node1 = (await Sys.TendermintP2P().StartNode(NodeKey.Generate(),
+                [new ReactorRegistration("relay", Sys.ActorOf(Props.Create(() => new RelayReactor())), Channels)], name: "p2p-1")).Node;
+            await member2.TendermintP2P().StartNode(NodeKey.Generate(),
                 [new ReactorRegistration("relay", member2.ActorOf(Props.Create(() => new RelayReactor())), Channels)], name: "p2p-2");
 
             var probe = CreateTestProbe();

@@ -65,7 +65,11 @@ public sealed class AkkaHostingSpecs(ITestOutputHelper output) : TestKit(output:
             Assert.Equal("hosted-node", info.NodeInfo.Moniker);
             Assert.Equal("hosting-net", info.NodeInfo.Network);
             Assert.Equal([0x00, 0x42], info.NodeInfo.Channels.ToArray()); // PEX is on by default, on channel 0x00
-            var pex = await system.ActorSelection("/user/p2p-pex").ResolveOne(Dilated(Timeout));
+            // The registry holds the node root, which forwards switch commands (as GetNodeInfo above) and hands out its children.
+            Assert.Equal("/user/p2p", node.Path.ToStringWithoutAddress());
+            var handle = await node.Ask<P2PNodeHandle>(P2PNode.GetHandle.Instance, Dilated(Timeout));
+            var pex = handle.Pex!;
+            Assert.Equal("/user/p2p/pex", pex.Path.ToStringWithoutAddress());
             var pexStart = await pex.Ask<TendermintActors.Pex.PexReactor.StartReport>(TendermintActors.Pex.PexReactor.AwaitStart.Instance, Dilated(Timeout));
             Assert.Null(pexStart.Error);
 

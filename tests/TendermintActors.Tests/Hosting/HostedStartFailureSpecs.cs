@@ -55,7 +55,7 @@ public sealed class HostedStartFailureSpecs
 
         var system = host.Services.GetRequiredService<ActorSystem>();
         Assert.False(ActorRegistry.For(system).TryGet<TendermintP2PNode>(out _));
-        foreach (var name in new[] { "p2p", "p2p-pex", "p2p-addrbook" })
+        foreach (var name in new[] { "p2p", "p2p/pex", "p2p/addrbook", "p2p/switch" })
             await Assert.ThrowsAsync<ActorNotFoundException>(() => system.ActorSelection($"/user/{name}").ResolveOne(Timeout));
         await system.Terminate();
     }

@@ -42,11 +42,14 @@ public sealed class TendermintP2PExtensionSpecs(ITestOutputHelper output) : Test
             new TendermintActors.Pex.AddrBook.Settings(Path.Combine(Path.GetTempPath(), $"refused-{Guid.NewGuid():N}.json")));
         var settings = SwitchSettings.From(Sys.TendermintP2P().Settings) with { TxIndex = "maybe" };
 
+        // Thrown by StartNode itself, not by the task it would return.
         var e = Assert.Throws<ArgumentException>(() =>
-            Sys.TendermintP2P().StartNode(key, [], name: "refused", settings: settings, pex: pex));
+        {
+            _ = Sys.TendermintP2P().StartNode(key, [], name: "refused", settings: settings, pex: pex);
+        });
 
         Assert.StartsWith("peers would refuse this node's info: other.tx_index 'maybe'", e.Message);
-        foreach (var path in new[] { "/user/refused", "/user/refused-addrbook", "/user/refused-pex" })
+        foreach (var path in new[] { "/user/refused", "/user/refused/addrbook", "/user/refused/pex" })
             await Assert.ThrowsAsync<ActorNotFoundException>(() => Sys.ActorSelection(path).ResolveOne(Dilated(Timeout)));
     }
 
@@ -54,8 +57,8 @@ public sealed class TendermintP2PExtensionSpecs(ITestOutputHelper output) : Test
     public async Task Coordinated_shutdown_stops_peers_gracefully_before_the_system_terminates()
     {
         var probeA = CreateTestProbe();
-        var nodeA = Sys.TendermintP2P().StartNode(NodeKey.Generate(),
-            [new ReactorRegistration("chat", Sys.ActorOf(RecordingReactor.Props(probeA.Ref)), Channels)], name: "node-a");
+        var nodeA = (await Sys.TendermintP2P().StartNode(NodeKey.Generate(),
+            [new ReactorRegistration("chat", Sys.ActorOf(RecordingReactor.Props(probeA.Ref)), Channels)], name: "node-a")).Node;
         var events = CreateTestProbe();
         nodeA.Tell(new Switch.Subscribe(events.Ref));
         var listening = await events.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout));
@@ -65,8 +68,8 @@ public sealed class TendermintP2PExtensionSpecs(ITestOutputHelper output) : Test
         try
         {
             var probeB = CreateTestProbe();
-            var nodeB = systemB.TendermintP2P().StartNode(NodeKey.Generate(),
-                [new ReactorRegistration("chat", systemB.ActorOf(RecordingReactor.Props(probeB.Ref)), Channels)], name: "node-b");
+            var nodeB = (await systemB.TendermintP2P().StartNode(NodeKey.Generate(),
+                [new ReactorRegistration("chat", systemB.ActorOf(RecordingReactor.Props(probeB.Ref)), Channels)], name: "node-b")).Node;
             nodeB.Tell(new Switch.DialPeers([new NetAddress(NodeId.Parse(listening.NodeInfo.DefaultNodeId), endpoint.Address, endpoint.Port)]));
             var atB = (await probeB.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
             await probeA.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));

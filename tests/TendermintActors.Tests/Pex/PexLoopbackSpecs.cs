@@ -31,14 +31,13 @@ public sealed class PexLoopbackSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         var pex = new PexOptions(
             new PexReactor.Settings { Seeds = seeds, SeedMode = seedMode, EnsurePeersPeriod = TimeSpan.FromSeconds(1) },
             new Book.Settings(book ?? _dir.File(name + ".json")) { Strict = false, SaveInterval = TimeSpan.Zero });
-        var sw = Sys.TendermintP2P().StartNode(key, [], name, settings, new TcpTransport(), pex: pex);
+        var node = await Sys.TendermintP2P().StartNode(key, [], name, settings, new TcpTransport(), pex: pex);
+        var sw = node.Switch;
         var events = CreateTestProbe();
         sw.Tell(new Switch.Subscribe(events.Ref));
         var listening = await events.ExpectMsgAsync<Switch.Listening>(Dilated(Settle));
         var endpoint = (System.Net.IPEndPoint)listening.ListenAddress!;
-        var pexActor = await Sys.ActorSelection($"/user/{name}-pex").ResolveOne(Dilated(Settle));
-        var bookActor = await Sys.ActorSelection($"/user/{name}-addrbook").ResolveOne(Dilated(Settle));
-        return new Node(name, key, sw, new NetAddress(key.Id, endpoint.Address, endpoint.Port), pexActor, bookActor);
+        return new Node(name, key, sw, new NetAddress(key.Id, endpoint.Address, endpoint.Port), node.Pex!, node.AddrBook!);
     }
 
     private NodeKey NewKey()

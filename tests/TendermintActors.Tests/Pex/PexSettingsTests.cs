@@ -23,7 +23,7 @@ public class PexSettingsTests
     [MemberData(nameof(OutOfRange))]
     public void Props_refuse_settings_out_of_range_naming_the_setting(PexReactor.Settings settings, string expected)
     {
-        var e = Assert.Throws<ArgumentException>(() => PexReactor.Props(settings, ActorRefs.Nobody));
+        var e = Assert.Throws<ArgumentException>(() => PexReactor.Props(settings, ActorRefs.Nobody, ActorRefs.Nobody));
 
         Assert.StartsWith(expected, e.Message);
     }
@@ -31,7 +31,7 @@ public class PexSettingsTests
     [Fact]
     public void The_defaults_and_the_settings_from_the_reference_config_are_accepted()
     {
-        Assert.NotNull(PexReactor.Props(new PexReactor.Settings(), ActorRefs.Nobody));
-        Assert.NotNull(PexReactor.Props(PexReactor.Settings.From(TendermintActors.Configuration.P2PSettings.Default), ActorRefs.Nobody));
+        Assert.NotNull(PexReactor.Props(new PexReactor.Settings(), ActorRefs.Nobody, ActorRefs.Nobody));
+        Assert.NotNull(PexReactor.Props(PexReactor.Settings.From(TendermintActors.Configuration.P2PSettings.Default), ActorRefs.Nobody, ActorRefs.Nobody));
     }
 }

@@ -50,7 +50,7 @@ public abstract class PexSpecBase : Akka.TestKit.Xunit2.TestKit, IDisposable
 
     protected static PexReactor.Settings Defaults => new() { EnsurePeersPeriod = Period, RandomSeed = 3 };
 
-    /// <summary>Starts the book (strict off, so loopback-free private test ranges are fine) and PEX, attached to the switch probe.</summary>
+    /// <summary>Starts the book (strict off, so loopback-free private test ranges are fine) and PEX, given the switch probe.</summary>
     protected void StartPex(PexReactor.Settings? settings = null, Action<IActorRef>? fillBook = null)
     {
         BookActor = Sys.ActorOf(Book.Props(new Book.Settings(_dir.File("addrbook.json"))
@@ -61,8 +61,15 @@ public abstract class PexSpecBase : Akka.TestKit.Xunit2.TestKit, IDisposable
             RandomSeed = 5,
         }), "addrbook");
         fillBook?.Invoke(BookActor);
-        Pex = Sys.ActorOf(PexReactor.Props(settings ?? Defaults, BookActor), "pex");
-        Pex.Tell(new PexReactor.Attach(SwitchProbe.Ref));
+        Pex = Sys.ActorOf(PexReactor.Props(settings ?? Defaults, BookActor, SwitchProbe.Ref), "pex");
+        SwitchProbe.ExpectMsg<Switch.Subscribe>();
+    }
+
+    /// <summary>Starts PEX with another book (e.g. a probe), given the switch probe.</summary>
+    protected void StartPexWith(IActorRef book, PexReactor.Settings? settings = null)
+    {
+        BookActor = book;
+        Pex = Sys.ActorOf(PexReactor.Props(settings ?? Defaults, book, SwitchProbe.Ref), "pex");
         SwitchProbe.ExpectMsg<Switch.Subscribe>();
     }
 

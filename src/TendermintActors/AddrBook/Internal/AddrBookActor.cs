@@ -81,15 +81,31 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
             _log.Debug("Address book refused {Addr} from {Source}: {Reason}", addr, src, reason);
     }
 
+    // Set while a Query's command runs: its reply goes back wrapped in an Answer with this ID.
+    private long? _queryId;
+
+    private void Reply(object answer) => Sender.Tell(_queryId is { } id ? new Answer(id, answer) : answer);
+
     protected override void OnReceive(object message)
     {
         switch (message)
         {
+            case Query { Command: not Query } query:
+                _queryId = query.Id;
+                try
+                {
+                    OnReceive(query.Command);
+                }
+                finally
+                {
+                    _queryId = null;
+                }
+                break;
             case AddAddress add:
                 var result = _book.AddAddress(add.Addr, add.Src, Now);
                 if (result is AddResult.Refused refused)
                     LogRefused(add.Addr, add.Src, refused.Reason);
-                Sender.Tell(result);
+                Reply(result);
                 break;
             case AddAddresses batch:
                 var accepted = new List<NetAddress>(batch.Addrs.Count);
@@ -100,7 +116,7 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
                     else
                         accepted.Add(addr);
                 }
-                Sender.Tell(new AddedAddresses(accepted, batch.Addrs.Count - accepted.Count));
+                Reply(new AddedAddresses(accepted, batch.Addrs.Count - accepted.Count));
                 break;
             case RemoveAddress remove:
                 _book.RemoveAddress(remove.Addr);
@@ -115,29 +131,29 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
                 _book.MarkBad(bad.Addr, bad.BanTime, Now);
                 break;
             case ReinstateBadPeers:
-                Sender.Tell(new Reinstated(_book.ReinstateBadPeers(Now)));
+                Reply(new Reinstated(_book.ReinstateBadPeers(Now)));
                 break;
             case PickAddress pick:
-                Sender.Tell(new Picked(_book.PickAddress(pick.BiasTowardsNewPercent, _random)));
+                Reply(new Picked(_book.PickAddress(pick.BiasTowardsNewPercent, _random)));
                 break;
             case PickAddresses picks:
                 var picked = new List<NetAddress>(picks.Tries);
                 for (var i = 0; i < picks.Tries; i++)
                     if (_book.PickAddress(picks.BiasTowardsNewPercent, _random) is { } one)
                         picked.Add(one);
-                Sender.Tell(new PickedAddresses(picked, _book.NeedMoreAddrs(), _book.Size));
+                Reply(new PickedAddresses(picked, _book.NeedMoreAddrs(), _book.Size));
                 break;
             case GetSelection:
-                Sender.Tell(new Selection(_book.GetSelection(_random)));
+                Reply(new Selection(_book.GetSelection(_random)));
                 break;
             case GetSelectionWithBias bias:
-                Sender.Tell(new Selection(_book.GetSelectionWithBias(bias.BiasTowardsNewPercent, _random)));
+                Reply(new Selection(_book.GetSelectionWithBias(bias.BiasTowardsNewPercent, _random)));
                 break;
             case NeedMoreAddrs:
-                Sender.Tell(_book.NeedMoreAddrs());
+                Reply(_book.NeedMoreAddrs());
                 break;
             case Size:
-                Sender.Tell(_book.Size);
+                Reply(_book.Size);
                 break;
             case AddPrivateIds privateIds:
                 _privateIds.UnionWith(privateIds.Ids);
@@ -149,15 +165,15 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
                 _book.AddOurAddress(ours.Addr);
                 break;
             case GetAddresses:
-                Sender.Tell(new Addresses(_book.KnownAddresses.Select(Snapshot).ToList()));
+                Reply(new Addresses(_book.KnownAddresses.Select(Snapshot).ToList()));
                 break;
             case Save:
-                HandleSave(Sender);
+                HandleSave(Reply);
                 break;
             case SaveTick:
                 // Saving never prunes: as in Go, bad addresses go only when their new bucket overflows
                 // (AddressBook.ExpireNew), so the book of a node that was offline for a month keeps its addresses.
-                HandleSave(ActorRefs.Nobody);
+                HandleSave(_ => { });
                 break;
             default:
                 Unhandled(message);
@@ -165,25 +181,25 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
         }
     }
 
-    private void HandleSave(IActorRef replyTo)
+    private void HandleSave(Action<object> reply)
     {
         if (!_persist)
         {
             var refusal = new InvalidOperationException(
                 $"the address book file {_settings.FilePath} could not be read nor set aside at start; not overwriting it");
-            replyTo.Tell(new Status.Failure(refusal));
+            reply(new Status.Failure(refusal));
             return;
         }
         try
         {
             WriteFile();
-            replyTo.Tell(new Saved(_settings.FilePath, _book.Size));
+            reply(new Saved(_settings.FilePath, _book.Size));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // A full disk or a permission problem must not take the book down; the next save tries again.
             _log.Error(e, "Could not save the address book to {0}", _settings.FilePath);
-            replyTo.Tell(new Status.Failure(e));
+            reply(new Status.Failure(e));
         }
     }
 

@@ -13,29 +13,35 @@ using static TendermintActors.Pex.PexReactor;
 namespace TendermintActors.Pex.Internal;
 
 /// <summary>
-/// The PEX reactor's actor (see <see cref="PexReactor"/>). States: <see cref="WaitingForSwitch"/> →
-/// <see cref="Starting"/> (seeds resolved, book size known) → <see cref="Running"/>. The protocol's rules live in the
-/// sans-IO types of TendermintActors.Protocol.Pex; this actor owns time, the book and switch conversations.
-/// Book queries are asks piped back to itself: PEX is not a hot path (a few messages per peer per half minute), and
-/// an ask keeps each answer with the peer or round it belongs to.
+/// The PEX reactor's actor (see <see cref="PexReactor"/>). States: <see cref="Starting"/> (seeds resolved, book size
+/// known) → <see cref="Running"/>. The protocol's rules live in the sans-IO types of TendermintActors.Protocol.Pex;
+/// this actor owns time, the book and switch conversations. Book questions are <see cref="Pex.AddrBook.Query"/>s told
+/// to the book: each keeps what its answer is for (the peer or round it belongs to) under its ID until the
+/// <see cref="Pex.AddrBook.Answer"/> arrives, or its timer says the book did not answer.
 /// </summary>
 internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash, IWithTimers
 {
     private const string RoundTimer = "round";
     private static readonly TimeSpan BookTimeout = TimeSpan.FromSeconds(10);
 
+    private const string BookTimer = "book";
+
     private sealed record StartChecked(int SeedsResolved, IReadOnlyList<string> Unresolved, int BookSize);
-    private sealed record Round;
+    private sealed record SeedsChecked(int Resolved, IReadOnlyList<string> Unresolved);
     private sealed record EnsureRound;
     private sealed record CrawlRound;
-    private sealed record SendSelection(PeerHandle Peer, IReadOnlyList<NetAddress> Addrs, bool ThenDisconnect);
-    private sealed record AddrsAdded(PeerHandle Peer, IReadOnlyList<NetAddress> Accepted, bool FromSeed);
-    private sealed record NeedMore(PeerHandle Peer, bool Yes);
-    private sealed record Picks(Switch.DialState State, BookPicks Book);
     private sealed record BookPicks(IReadOnlyList<NetAddress> Addrs, bool NeedMoreAddrs);
-    private sealed record CrawlSelection(Switch.DialState State, IReadOnlyList<NetAddress> Addrs);
-    private sealed record BookFailed(string What, Exception Error);
+    private sealed record BookTimedOut(long Id);
     private sealed record DialSeedsNow;
+
+    // What a book question in flight is for; its answer is handled with it.
+    private abstract record BookQuestion(string What);
+    private sealed record SizeAtStart() : BookQuestion("size at start");
+    private sealed record SelectionFor(PeerHandle Peer, bool ThenDisconnect) : BookQuestion("selection");
+    private sealed record AddedFrom(PeerHandle Peer, bool FromSeed) : BookQuestion("add addresses");
+    private sealed record NeedMoreFor(PeerHandle Peer) : BookQuestion("need more addresses");
+    private sealed record PicksFor(Switch.DialState State) : BookQuestion("picks");
+    private sealed record CrawlSelectionFor(Switch.DialState State) : BookQuestion("crawl selection");
     private sealed record FirstEnsure;
 
     private readonly PexReactor.Settings _settings;
@@ -52,15 +58,20 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
     private readonly Dictionary<NodeId, NetAddress> _dials = []; // dials PEX started, until the switch says how they went
     private readonly Queue<NetAddress> _seedQueue = new();
     private NetAddress? _seedInFlight;
+    private readonly Dictionary<long, BookQuestion> _bookQuestions = [];
+    private long _lastBookQuestion;
+    private SeedsChecked? _seedsChecked;
+    private int? _bookSizeAtStart;
     private StartReport? _startReport;
-    private IActorRef _switch = ActorRefs.Nobody;
+    private readonly IActorRef _switch;
     private int _rounds;
     private bool _firstRound;
 
-    public PexReactorActor(PexReactor.Settings settings, IActorRef book)
+    public PexReactorActor(PexReactor.Settings settings, IActorRef book, IActorRef @switch)
     {
         _settings = settings;
         _book = book;
+        _switch = @switch;
         _random = settings.RandomSeed is { } seed ? new Random(seed) : new Random();
         _limiter = new PexRequestLimiter(PexConstants.MinReceiveRequestInterval(settings.EnsurePeersPeriod), settings.EarlyRequestsTolerated);
         _backoff = new DialBackoff(_random.NextDouble, settings.MaxAttemptsToDial, settings.PersistentPeersMaxDialPeriod);
@@ -74,24 +85,32 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
     /// <summary>The scheduler's clock, so that specs on Akka's TestScheduler move it with the timers.</summary>
     private DateTimeOffset Now => Context.System.Scheduler.Now;
 
-    protected override void PreStart() => Become(WaitingForSwitch);
+    protected override void PreStart()
+    {
+        _switch.Tell(new Switch.Subscribe(Self));
+        CheckStart();
+        Become(Starting);
+    }
 
     protected override void OnReceive(object message) => Unhandled(message);
 
-    private void WaitingForSwitch(object message)
+    // --- the address book, asked by messages -------------------------------------------------------------------------
+
+    /// <summary>Tells the book <paramref name="command"/> as a query; its answer comes back with <paramref name="question"/>.</summary>
+    private void QueryBook(Pex.AddrBook.IAddrBookCommand command, BookQuestion question)
     {
-        switch (message)
-        {
-            case Attach attach:
-                _switch = attach.Switch;
-                _switch.Tell(new Switch.Subscribe(Self));
-                CheckStart();
-                Become(Starting);
-                break;
-            default:
-                Stash.Stash(); // a stashed Received is acknowledged by the base at once: held, not buffered by the peer
-                break;
-        }
+        var id = ++_lastBookQuestion;
+        _bookQuestions[id] = question;
+        Timers.StartSingleTimer((BookTimer, id), new BookTimedOut(id), BookTimeout);
+        _book.Tell(new Pex.AddrBook.Query(id, command));
+    }
+
+    /// <summary>The question with this ID, no longer in flight; null when it was answered or timed out already.</summary>
+    private BookQuestion? TakeQuestion(long id)
+    {
+        if (!_bookQuestions.Remove(id, out var question)) return null;
+        Timers.Cancel((BookTimer, id));
+        return question;
     }
 
     /// <summary>Go's checkSeeds: resolve every seed (reporting those that do not resolve) and look at the book's size.</summary>
@@ -99,7 +118,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
     {
         var seeds = _settings.Seeds;
         var resolve = _settings.Resolve;
-        var book = _book;
+        QueryBook(Pex.AddrBook.Size.Instance, new SizeAtStart());
         Task.Run(async () =>
         {
             var unresolved = new List<string>();
@@ -123,22 +142,28 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
                     unresolved.Add($"{seed}: {e.Message}");
                 }
             }
-            var size = await book.Ask<int>(Pex.AddrBook.Size.Instance, BookTimeout).ConfigureAwait(false);
-            return new StartChecked(resolved, unresolved, size);
-        }).PipeTo(Self, failure: e => new BookFailed("size at start", e));
+            return new SeedsChecked(resolved, unresolved);
+        }).PipeTo(Self);
     }
 
     private void Starting(object message)
     {
         switch (message)
         {
-            case StartChecked check:
-                Started(check);
+            case SeedsChecked seeds:
+                _seedsChecked = seeds;
+                StartWhenChecked();
                 break;
-            case BookFailed failed:
+            case Pex.AddrBook.Answer { Reply: int size } answer when TakeQuestion(answer.Id) is SizeAtStart:
+                _bookSizeAtStart = size;
+                StartWhenChecked();
+                break;
+            case BookTimedOut timedOut when TakeQuestion(timedOut.Id) is SizeAtStart:
                 // The book did not answer in time: start as if it were empty, so that the seeds are used.
-                _log.Warning("PEX: the address book did not answer ({0}); starting as if it were empty", failed.Error.Message);
-                Started(new StartChecked(_settings.Seeds.Count, [], 0));
+                _log.Warning("PEX: the address book did not answer ({0} within {1}); starting as if it were empty",
+                    "size at start", LogOnce.Seconds(BookTimeout));
+                _bookSizeAtStart = 0;
+                StartWhenChecked();
                 break;
             case Switch.Listening listening:
                 OnListening(listening);
@@ -147,6 +172,12 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
                 Stash.Stash(); // a stashed Received is acknowledged by the base at once: held, not buffered by the peer
                 break;
         }
+    }
+
+    private void StartWhenChecked()
+    {
+        if (_seedsChecked is { } seeds && _bookSizeAtStart is { } size)
+            Started(new StartChecked(seeds.Resolved, seeds.Unresolved, size));
     }
 
     private void Started(StartChecked check)
@@ -220,22 +251,12 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
             case Switch.DialState state:
                 OnDialState(state);
                 break;
-            case Picks picks:
-                OnPicks(picks.State, picks.Book);
+            case Pex.AddrBook.Answer answer:
+                OnBookAnswer(answer);
                 break;
-            case CrawlSelection crawl:
-                OnCrawlSelection(crawl.State, crawl.Addrs);
-                break;
-            case SendSelection send:
-                OnSendSelection(send);
-                break;
-            case AddrsAdded added:
-                if (added.FromSeed)
-                    foreach (var addr in added.Accepted)
-                        Dial(addr, persistent: false);
-                break;
-            case NeedMore more:
-                if (more.Yes && _peers.ContainsKey(more.Peer.Id)) RequestAddrs(more.Peer);
+            case BookTimedOut timedOut:
+                if (TakeQuestion(timedOut.Id) is { } question)
+                    _log.Warning("PEX: the address book did not answer ({0} within {1})", question.What, LogOnce.Seconds(BookTimeout));
                 break;
             case Switch.PeerConnected connected:
                 OnDialSucceeded(connected.Peer);
@@ -254,13 +275,39 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
             case GetStatus:
                 Sender.Tell(new PexReactor.Status(_settings.SeedMode, _peers.Count, _requestsSent.Count, _dials.Count, _rounds));
                 break;
-            case BookFailed failed:
-                _log.Warning("PEX: the address book did not answer ({0}): {1}", failed.What, failed.Error.Message);
-                break;
             case Protocol.AddrBook.AddResult or Pex.AddrBook.Reinstated:
                 break; // answers we do not need
             default:
                 Unhandled(message);
+                break;
+        }
+    }
+
+    private void OnBookAnswer(Pex.AddrBook.Answer answer)
+    {
+        switch (TakeQuestion(answer.Id), answer.Reply)
+        {
+            case (null, _):
+                break; // it timed out, and was reported then
+            case (SelectionFor selection, Pex.AddrBook.Selection s):
+                OnSendSelection(selection.Peer, s.Addrs, selection.ThenDisconnect);
+                break;
+            case (AddedFrom added, Pex.AddrBook.AddedAddresses a):
+                if (added.FromSeed)
+                    foreach (var addr in a.Accepted)
+                        Dial(addr, persistent: false);
+                break;
+            case (NeedMoreFor more, bool yes):
+                if (yes && _peers.ContainsKey(more.Peer.Id)) RequestAddrs(more.Peer);
+                break;
+            case (PicksFor picks, Pex.AddrBook.PickedAddresses p):
+                OnPicks(picks.State, new BookPicks(p.Picks, p.NeedMoreAddrs));
+                break;
+            case (CrawlSelectionFor crawl, Pex.AddrBook.Selection s):
+                OnCrawlSelection(crawl.State, s.Addrs);
+                break;
+            case (var question, var reply):
+                _log.Warning("PEX: the address book answered {0} to {1}", reply.GetType().Name, question.What);
                 break;
         }
     }
@@ -283,8 +330,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
             if (_settings.SeedMode)
                 RequestAddrs(peer); // a crawled peer: that is what we dialled it for
             else
-                _book.Ask<bool>(Pex.AddrBook.NeedMoreAddrs.Instance, BookTimeout)
-                    .PipeTo(Self, success: yes => new NeedMore(peer, yes), failure: e => new BookFailed("need more addresses", e));
+                QueryBook(Pex.AddrBook.NeedMoreAddrs.Instance, new NeedMoreFor(peer));
         }
         else if (peer.NodeInfo.ToNetAddressOrNull() is { } own)
         {
@@ -335,9 +381,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
         {
             // A seed answers an inbound peer once, then lets it go (its queued messages flushed first).
             if (!_seedServed.Add(peer.Id)) return;
-            _book.Ask<Pex.AddrBook.Selection>(new Pex.AddrBook.GetSelectionWithBias(PexConstants.SeedSelectionBias), BookTimeout)
-                .PipeTo(Self, success: s => new SendSelection(peer, s.Addrs, ThenDisconnect: true),
-                    failure: e => new BookFailed("selection", e));
+            QueryBook(new Pex.AddrBook.GetSelectionWithBias(PexConstants.SeedSelectionBias), new SelectionFor(peer, ThenDisconnect: true));
             return;
         }
         switch (_limiter.OnRequest(peer.Id, Now))
@@ -350,16 +394,15 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
                 _log.Debug("PEX: peer {Peer} asked for addresses too soon; forgiven once", peer.Id);
                 break;
         }
-        _book.Ask<Pex.AddrBook.Selection>(Pex.AddrBook.GetSelection.Instance, BookTimeout)
-            .PipeTo(Self, success: s => new SendSelection(peer, s.Addrs, ThenDisconnect: false), failure: e => new BookFailed("selection", e));
+        QueryBook(Pex.AddrBook.GetSelection.Instance, new SelectionFor(peer, ThenDisconnect: false));
     }
 
-    private void OnSendSelection(SendSelection send)
+    private void OnSendSelection(PeerHandle peer, IReadOnlyList<NetAddress> addrs, bool thenDisconnect)
     {
-        if (!_peers.ContainsKey(send.Peer.Id)) return;
-        send.Peer.Send(PexConstants.Channel, PexMessage.EncodeAddrs(send.Addrs.Where(a => a.Ip is not null)));
-        if (send.ThenDisconnect)
-            send.Peer.Actor.Tell(new Peer.Stop(PeerStopReason.Stopped("seed: addresses sent, disconnecting"), Graceful: true));
+        if (!_peers.ContainsKey(peer.Id)) return;
+        peer.Send(PexConstants.Channel, PexMessage.EncodeAddrs(addrs.Where(a => a.Ip is not null)));
+        if (thenDisconnect)
+            peer.Actor.Tell(new Peer.Stop(PeerStopReason.Stopped("seed: addresses sent, disconnecting"), Graceful: true));
     }
 
     private void OnAddrs(PeerHandle peer, IReadOnlyList<NetAddress> addrs)
@@ -371,8 +414,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
         }
         var src = SourceOf(peer);
         var fromSeed = _seedIds.Contains(peer.Id);
-        _book.Ask<Pex.AddrBook.AddedAddresses>(new Pex.AddrBook.AddAddresses(addrs, src), BookTimeout)
-            .PipeTo(Self, success: a => new AddrsAdded(peer, a.Accepted, fromSeed), failure: e => new BookFailed("add addresses", e));
+        QueryBook(new Pex.AddrBook.AddAddresses(addrs, src), new AddedFrom(peer, fromSeed));
         _log.Debug("PEX: {Count} addresses from {Peer}", addrs.Count, peer.Id);
         if (_settings.SeedMode && peer.IsOutbound && !peer.IsPersistent)
         {
@@ -439,8 +481,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
             case CrawlRound:
                 _rounds++;
                 CrawlAttemptDisconnects(state);
-                _book.Ask<Pex.AddrBook.Selection>(Pex.AddrBook.GetSelection.Instance, BookTimeout)
-                    .PipeTo(Self, success: s => new CrawlSelection(state, s.Addrs), failure: e => new BookFailed("crawl selection", e));
+                QueryBook(Pex.AddrBook.GetSelection.Instance, new CrawlSelectionFor(state));
                 _crawls.Cleanup(Now);
                 break;
             case DialSeedsNow:
@@ -457,8 +498,7 @@ internal sealed class PexReactorActor : UntypedReactorActor, IWithUnboundedStash
             state.Dialling.Count, Math.Max(numToDial, 0));
         if (numToDial <= 0) return;
         var bias = PexConstants.NewBucketBias(state.Outbound);
-        _book.Ask<Pex.AddrBook.PickedAddresses>(new Pex.AddrBook.PickAddresses(bias, EnsurePeersPlan.PickTries(numToDial)), BookTimeout)
-            .PipeTo(Self, success: p => new Picks(state, new BookPicks(p.Picks, p.NeedMoreAddrs)), failure: e => new BookFailed("picks", e));
+        QueryBook(new Pex.AddrBook.PickAddresses(bias, EnsurePeersPlan.PickTries(numToDial)), new PicksFor(state));
     }
 
     private void OnPicks(Switch.DialState state, BookPicks book)
