@@ -132,14 +132,17 @@ public sealed class PeersBenchSpecs
     {
         var report = new PeersReport(300, 1.5, 100 * 1024, 140 * 1024)
         {
+            TargetIdleCpuPercent = 2.5,
             Traffic = new PeersTraffic(64, TimeSpan.FromSeconds(1), 9000, 9000, 30, new Latency(64, 9000, 1, 5, 20), TimeSpan.FromSeconds(0.9), 150 * 1024),
         };
 
         Assert.Equal(
-            """{"peers":300,"connect_s":1.5,"handshakes_per_s":200,"rss_before_kb":102400,"rss_connected_kb":143360,"kb_per_peer":136.5,"size":64,"interval_ms":1000,"sent":9000,"echoed":9000,"seconds":30,"messages_per_s":300,"p50_ms":1,"p99_ms":5,"max_ms":20,"target_cpu_s":0.9,"target_cpu_us_per_msg":100,"rss_end_kb":153600,"dropped_peers":0}""",
+            """{"peers":300,"connect_s":1.5,"handshakes_per_s":200,"rss_before_kb":102400,"rss_connected_kb":143360,"kb_per_peer":136.5,"target_idle_cpu_pct":2.5,"size":64,"interval_ms":1000,"sent":9000,"echoed":9000,"seconds":30,"messages_per_s":300,"p50_ms":1,"p99_ms":5,"max_ms":20,"target_cpu_s":0.9,"target_cpu_us_per_msg":100,"rss_end_kb":153600,"dropped_peers":0}""",
             report.ToJson());
         Assert.StartsWith("300 peers connected in 1.50 s: 200.0 handshakes/s", report.ToString());
         Assert.Contains("136.5 KiB per peer", report.ToString());
         Assert.Contains("100.0 µs per message", report.ToString());
+        Assert.Contains("2.5 % of a core", report.ToString());
+        Assert.DoesNotContain("idle_cpu", new PeersReport(1, 1, 1, 1).ToJson()); // not measured without a settling time
     }
 }

@@ -77,9 +77,17 @@ internal static class PeersBench
                 throw new InvalidOperationException(
                     $"{peers.Count(p => p.Error is not null)} of {options.Peers} peers could not connect to {address}; the first error: {failed.Error}");
 
+            var justConnected = ProcessSample.Of(pid);
+            var settling = Stopwatch.GetTimestamp();
             await Task.Delay(options.Settle, cancellation);
             var connected = ProcessSample.Of(pid);
-            var report = new PeersReport(options.Peers, connectTime.TotalSeconds, before.RssKilobytes, connected.RssKilobytes);
+            var settled = Stopwatch.GetElapsedTime(settling);
+            var report = new PeersReport(options.Peers, connectTime.TotalSeconds, before.RssKilobytes, connected.RssKilobytes)
+            {
+                // What holding the peers costs with nothing sent (pings, timers, the runtime), over a span long
+                // enough for /proc's clock ticks (10 ms) to tell.
+                TargetIdleCpuPercent = settled >= TimeSpan.FromSeconds(1) ? 100 * (connected.Cpu - justConnected.Cpu) / settled : null,
+            };
             if (options.Idle)
                 return report with { DroppedPeers = peers.Count(p => p.Handle!.Completion.IsCompleted) };
 

@@ -11,6 +11,12 @@ internal sealed record PeersReport(int Peers, double ConnectSeconds, long RssBef
 
     public double KbPerPeer => (RssConnectedKb - RssBeforeKb) / (double)Peers;
 
+    /// <summary>
+    /// The target's CPU use (100 = one core) while it held the peers idle, over the settling time; null when that was
+    /// under a second.
+    /// </summary>
+    public double? TargetIdleCpuPercent { get; init; }
+
     /// <summary>Null in idle mode.</summary>
     public PeersTraffic? Traffic { get; init; }
 
@@ -25,6 +31,8 @@ internal sealed record PeersReport(int Peers, double ConnectSeconds, long RssBef
         w.WriteNumber("rss_before_kb", RssBeforeKb);
         w.WriteNumber("rss_connected_kb", RssConnectedKb);
         w.WriteNumber("kb_per_peer", Math.Round(KbPerPeer, 1));
+        if (TargetIdleCpuPercent is { } idle)
+            w.WriteNumber("target_idle_cpu_pct", Math.Round(idle, 1));
         if (Traffic is { } t)
         {
             w.WriteNumber("size", t.Size);
@@ -50,6 +58,8 @@ internal sealed record PeersReport(int Peers, double ConnectSeconds, long RssBef
             FormattableString.Invariant($"{Peers} peers connected in {ConnectSeconds:F2} s: {HandshakesPerSecond:F1} handshakes/s"),
             FormattableString.Invariant($"target RSS {RssBeforeKb / 1024.0:F1} MiB before, {RssConnectedKb / 1024.0:F1} MiB connected: {KbPerPeer:F1} KiB per peer"),
         };
+        if (TargetIdleCpuPercent is { } idle)
+            lines.Add(FormattableString.Invariant($"target CPU while the peers were idle: {idle:F1} % of a core"));
         if (Traffic is { } t)
         {
             lines.Add(FormattableString.Invariant(
