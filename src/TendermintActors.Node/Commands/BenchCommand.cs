@@ -308,6 +308,11 @@ internal static class BenchCommand
         var duration = new Option<string>("--duration") { Description = "How long the peers send", HelpName = "DURATION", DefaultValueFactory = _ => "30s" };
         var idle = new Option<bool>("--idle") { Description = "Connect, wait a few seconds, measure the target's memory and send nothing (works against any node, a Go one included)" };
         var concurrency = new Option<string>("--concurrency") { Description = "Handshakes in progress at once", HelpName = "N", DefaultValueFactory = _ => "32" };
+        var settle = new Option<string>("--settle")
+        {
+            Description = "How long to wait before reading the target's memory: after starting it, and after the peers connect (its idle CPU is measured meanwhile)",
+            HelpName = "DURATION", DefaultValueFactory = _ => "3s",
+        };
         var command = new Command("peers", "Connect many peers to one node (each its own connection and node key, all from this process): report the handshake rate, " +
                                            "the target's memory per idle peer, then the round trips of a message per peer per --interval through its echo reactor and the target's CPU per message");
         command.Options.Add(target);
@@ -318,6 +323,7 @@ internal static class BenchCommand
         command.Options.Add(duration);
         command.Options.Add(idle);
         command.Options.Add(concurrency);
+        command.Options.Add(settle);
         var common = CommonOptions.Add(command, "0x42", "How long to wait for the target to start, for each handshake, and for the last echoes");
         command.SetAction(async (parse, cancellation) =>
         {
@@ -347,8 +353,11 @@ internal static class BenchCommand
             if (!Durations.TryParse(parse.GetValue(duration), out var length, out error) || length <= TimeSpan.Zero)
                 return Fail(stderr, "peers", $"--duration {error ?? "must be positive"}");
             if (!TryParsePositive(parse.GetValue(concurrency)!, "--concurrency", stderr, "peers", out var k)) return Cli.Failure;
+            if (!Durations.TryParse(parse.GetValue(settle), out var wait, out error))
+                return Fail(stderr, "peers", $"--settle {error}");
             options = options with
             {
+                Settle = wait,
                 Peers = (int)n, Size = (int)s, Interval = every, Duration = length, Concurrency = (int)Math.Min(k, MaxPeers),
                 Progress = c.Progress ? stderr : null,
             };
