@@ -14,8 +14,9 @@ namespace TendermintActors.Node.Commands;
 
 /// <summary>
 /// <c>tmactors bench send|sink|echo</c>: measures a link to any node that runs echo/sink reactors (another tmactors
-/// with <c>--echo-channel</c>/<c>--sink-channel</c>, or a Go node with equivalents). With <c>--json</c> each run
-/// prints exactly one JSON object per line on stdout (for echo: one line per size) and nothing else there.
+/// with <c>--echo-channel</c>/<c>--sink-channel</c>, or a Go node with equivalents); <c>bench peers</c> measures one
+/// node holding many peers (<see cref="PeersBench"/>). With <c>--json</c> each run prints exactly one JSON object per
+/// line on stdout (for echo: one line per size) and nothing else there.
 /// </summary>
 internal static class BenchCommand
 {
@@ -86,6 +87,7 @@ internal static class BenchCommand
         bench.Subcommands.Add(CreateSend(home));
         bench.Subcommands.Add(CreateSink(home));
         bench.Subcommands.Add(CreateEcho(home));
+        bench.Subcommands.Add(CreatePeers(home));
         bench.Options.Add(new HelpOption { Action = new BenchHelp() });
         return bench;
     }
@@ -290,6 +292,100 @@ internal static class BenchCommand
                 parse.InvocationConfiguration.Output, stderr, signals.Token);
         });
         return command;
+    }
+
+    private static Command CreatePeers(Option<string> home)
+    {
+        var target = new Option<string>("--target")
+        {
+            Description = "The node to measure, as ID@HOST:PORT, with --target-pid; without it, a tmactors start with an echo reactor is run for the purpose",
+            HelpName = "ID@HOST:PORT",
+        };
+        var targetPid = new Option<string>("--target-pid") { Description = "The target's process ID, to read its memory and CPU from /proc", HelpName = "PID" };
+        var peers = new Option<string>("--peers") { Description = $"Peers to connect, each with its own node key (at most {MaxPeers})", HelpName = "N", DefaultValueFactory = _ => "1000" };
+        var size = new Option<string>("--size") { Description = $"Bytes per message (at least {PeersBench.Options.MinSize}: each carries its send time)", HelpName = "BYTES", DefaultValueFactory = _ => "64" };
+        var interval = new Option<string>("--interval") { Description = "Each peer sends one message per interval, the peers spread evenly over it", HelpName = "DURATION", DefaultValueFactory = _ => "1s" };
+        var duration = new Option<string>("--duration") { Description = "How long the peers send", HelpName = "DURATION", DefaultValueFactory = _ => "30s" };
+        var idle = new Option<bool>("--idle") { Description = "Connect, wait a few seconds, measure the target's memory and send nothing (works against any node, a Go one included)" };
+        var concurrency = new Option<string>("--concurrency") { Description = "Handshakes in progress at once", HelpName = "N", DefaultValueFactory = _ => "32" };
+        var settle = new Option<string>("--settle")
+        {
+            Description = "How long to wait before reading the target's memory: after starting it, and after the peers connect (its idle CPU is measured meanwhile)",
+            HelpName = "DURATION", DefaultValueFactory = _ => "3s",
+        };
+        var command = new Command("peers", "Connect many peers to one node (each its own connection and node key, all from this process): report the handshake rate, " +
+                                           "the target's memory per idle peer, then the round trips of a message per peer per --interval through its echo reactor and the target's CPU per message");
+        command.Options.Add(target);
+        command.Options.Add(targetPid);
+        command.Options.Add(peers);
+        command.Options.Add(size);
+        command.Options.Add(interval);
+        command.Options.Add(duration);
+        command.Options.Add(idle);
+        command.Options.Add(concurrency);
+        command.Options.Add(settle);
+        var common = CommonOptions.Add(command, "0x42", "How long to wait for the target to start, for each handshake, and for the last echoes");
+        command.SetAction(async (parse, cancellation) =>
+        {
+            var stderr = parse.InvocationConfiguration.Error;
+            if (common.Parse(parse, home, "peers") is not { } c) return Cli.Failure;
+            var options = new PeersBench.Options(c.Network, c.Channel, 0, c.Timeout) { Idle = parse.GetValue(idle) };
+            switch (parse.GetValue(target), parse.GetValue(targetPid))
+            {
+                case ({ } t, { } p):
+                    if (!TryParseTarget(t, stderr, "peers", out var address)) return Cli.Failure;
+                    if (!TryParsePositive(p, "--target-pid", stderr, "peers", out var pid) || pid > int.MaxValue)
+                        return pid > int.MaxValue ? Fail(stderr, "peers", $"--target-pid {pid} is not a process ID") : Cli.Failure;
+                    options = options with { Target = (address, (int)pid) };
+                    break;
+                case ({ }, null):
+                    return Fail(stderr, "peers", "--target needs --target-pid: the target's memory and CPU are read from /proc/<pid>");
+                case (null, { }):
+                    return Fail(stderr, "peers", "--target-pid needs --target (without either, a target is started)");
+            }
+            if (!TryParsePositive(parse.GetValue(peers)!, "--peers", stderr, "peers", out var n)) return Cli.Failure;
+            if (n > MaxPeers) return Fail(stderr, "peers", $"--peers {n} is too many (at most {MaxPeers})");
+            if (!TryParsePositive(parse.GetValue(size)!, "--size", stderr, "peers", out var s)) return Cli.Failure;
+            if (s < PeersBench.Options.MinSize || s > 1024 * 1024)
+                return Fail(stderr, "peers", $"--size {s} is not a size from {PeersBench.Options.MinSize} to {1024 * 1024} bytes");
+            if (!Durations.TryParse(parse.GetValue(interval), out var every, out var error) || every <= TimeSpan.Zero)
+                return Fail(stderr, "peers", $"--interval {error ?? "must be positive"}");
+            if (!Durations.TryParse(parse.GetValue(duration), out var length, out error) || length <= TimeSpan.Zero)
+                return Fail(stderr, "peers", $"--duration {error ?? "must be positive"}");
+            if (!TryParsePositive(parse.GetValue(concurrency)!, "--concurrency", stderr, "peers", out var k)) return Cli.Failure;
+            if (!Durations.TryParse(parse.GetValue(settle), out var wait, out error))
+                return Fail(stderr, "peers", $"--settle {error}");
+            options = options with
+            {
+                Settle = wait,
+                Peers = (int)n, Size = (int)s, Interval = every, Duration = length, Concurrency = (int)Math.Min(k, MaxPeers),
+                Progress = c.Progress ? stderr : null,
+            };
+            using var signals = new ShutdownSignals(cancellation);
+            return await RunPeersAsync(options, c.Json, parse.InvocationConfiguration.Output, stderr, signals.Token);
+        });
+        return command;
+    }
+
+    /// <summary>The most peers <c>bench peers</c> connects: each costs this process a connection and a node key.</summary>
+    internal const int MaxPeers = 20_000;
+
+    public static async Task<int> RunPeersAsync(PeersBench.Options options, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    {
+        try
+        {
+            var report = await PeersBench.RunAsync(options, stderr, cancellation);
+            stdout.WriteLine(json ? report.ToJson() : report.ToString());
+            return 0;
+        }
+        catch (AskTimeoutException)
+        {
+            return Fail(stderr, "peers", $"the peers' last echoes were not counted within {options.Timeout.TotalSeconds:0.###} s");
+        }
+        catch (Exception e) when (IsRunFailure(e))
+        {
+            return Fail(stderr, "peers", Describe(e));
+        }
     }
 
     public static async Task<int> RunSendAsync(SendOptions options, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
