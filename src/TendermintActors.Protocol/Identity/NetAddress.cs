@@ -188,11 +188,11 @@ public sealed record NetAddress
     }
 
     /// <summary>The wire form (PEX): the host must be an IP literal.</summary>
-    public Wire.NetAddress ToProto() =>
+    internal Wire.NetAddress ToProto() =>
         new() { Id = Id.Hex, Ip = Ip?.ToString() ?? Host, Port = (uint)Port };
 
     /// <summary>Reads a wire address; the error says what is wrong (bad ID, an ip that is not a literal, a bad port).</summary>
-    public static bool TryFromProto(Wire.NetAddress proto, [NotNullWhen(true)] out NetAddress? address, [NotNullWhen(false)] out string? error)
+    internal static bool TryFromProto(Wire.NetAddress proto, [NotNullWhen(true)] out NetAddress? address, [NotNullWhen(false)] out string? error)
     {
         address = null;
         if (!NodeId.TryParse(proto.Id, out var id, out error))

@@ -101,7 +101,7 @@ public static class PacketCodec
     }
 
     /// <summary>Any packet through Google.Protobuf, length-delimited (the general, allocating path).</summary>
-    public static byte[] Encode(Packet packet)
+    internal static byte[] Encode(Packet packet)
     {
         ArgumentNullException.ThrowIfNull(packet);
         return LengthDelimited.Encode(packet);

@@ -49,7 +49,7 @@ public sealed class PacketDecoder
     /// <see cref="ProtocolViolation.MalformedLengthPrefix"/> from the prefix, <see cref="ProtocolViolation.MalformedMessage"/>
     /// for a body that does not decode or a <c>Packet</c> with none of ping, pong or msg set.
     /// </summary>
-    public bool TryDecode([NotNullWhen(true)] out Packet? packet)
+    internal bool TryDecode([NotNullWhen(true)] out Packet? packet)
     {
         packet = null;
         var available = _buffer.AsSpan(_start, _end - _start);
@@ -77,7 +77,7 @@ public sealed class PacketDecoder
     /// the next <see cref="Feed"/>. A <c>PacketMsg</c> in the canonical layout (what Go and we write) is read in place;
     /// anything else goes through Google.Protobuf as in <see cref="TryDecode(out Packet?)"/>, so both accept and reject the same bytes.
     /// </summary>
-    public bool TryDecode(out Packet.SumOneofCase kind, out int channelId, out bool eof, out ReadOnlySpan<byte> data)
+    internal bool TryDecode(out Packet.SumOneofCase kind, out int channelId, out bool eof, out ReadOnlySpan<byte> data)
     {
         kind = Packet.SumOneofCase.None;
         channelId = 0;
@@ -93,7 +93,7 @@ public sealed class PacketDecoder
     }
 
     /// <summary>What <see cref="Decode"/> calls for each packet; <c>data</c> is a view valid only during the call.</summary>
-    public delegate void PacketHandler(Packet.SumOneofCase kind, int channelId, bool eof, ReadOnlySpan<byte> data);
+    internal delegate void PacketHandler(Packet.SumOneofCase kind, int channelId, bool eof, ReadOnlySpan<byte> data);
 
     /// <summary>
     /// Feeds <paramref name="chunk"/> and hands every whole packet to <paramref name="onPacket"/>, in order, reading
@@ -101,7 +101,7 @@ public sealed class PacketDecoder
     /// chunk). Equivalent to <see cref="Feed"/> and <see cref="TryDecode(out Packet.SumOneofCase, out int, out bool, out ReadOnlySpan{byte})"/>
     /// until false, with one copy of the stream fewer. Throws as <c>TryDecode</c> does, after handing over the packets before the bad one.
     /// </summary>
-    public void Decode(ReadOnlySpan<byte> chunk, PacketHandler onPacket)
+    internal void Decode(ReadOnlySpan<byte> chunk, PacketHandler onPacket)
     {
         // First whatever the decoder holds: complete it from the chunk's front, a prefix byte at a time, then the rest.
         while (_end > _start)

@@ -26,7 +26,7 @@ public sealed class Reassembler
     /// data is kept as it is until eof (a <see cref="ByteString"/> is immutable), so a message is copied only once,
     /// into the array returned.
     /// </summary>
-    public byte[]? Accept(PacketMsg packet)
+    internal byte[]? Accept(PacketMsg packet)
     {
         ArgumentNullException.ThrowIfNull(packet);
         return Accept(packet.ChannelId, packet.Eof, packet.Data.Span, packet.Data);

@@ -59,7 +59,7 @@ public readonly struct PacketMsgFragment(byte channelId, bool eof, ReadOnlyMemor
     public void WriteTo(IBufferWriter<byte> writer) => PacketCodec.WritePacketMsg(writer, ChannelId, Eof, Data.Span);
 
     /// <summary>The protobuf object (copies the data); for tests and slow paths.</summary>
-    public PacketMsg ToPacketMsg() => new() { ChannelId = ChannelId, Eof = Eof, Data = ByteString.CopyFrom(Data.Span) };
+    internal PacketMsg ToPacketMsg() => new() { ChannelId = ChannelId, Eof = Eof, Data = ByteString.CopyFrom(Data.Span) };
 
     public override string ToString() => $"PacketMsg(0x{ChannelId:x2}, eof={Eof}, {Data.Length} bytes)";
 }

@@ -120,7 +120,7 @@ public sealed record NodeInfo
         local.CheckCompatibleWith(remote);
     }
 
-    public Wire.DefaultNodeInfo ToProto() => new()
+    internal Wire.DefaultNodeInfo ToProto() => new()
     {
         // Go always writes protocol_version and other, even when empty.
         ProtocolVersion = new Wire.ProtocolVersion { P2P = ProtocolVersion.P2P, Block = ProtocolVersion.Block, App = ProtocolVersion.App },
@@ -133,7 +133,7 @@ public sealed record NodeInfo
         Other = new Wire.DefaultNodeInfoOther { TxIndex = TxIndex, RpcAddress = RpcAddress },
     };
 
-    public static NodeInfo FromProto(Wire.DefaultNodeInfo proto) => new()
+    internal static NodeInfo FromProto(Wire.DefaultNodeInfo proto) => new()
     {
         ProtocolVersion = proto.ProtocolVersion is { } v ? new ProtocolVersion(v.P2P, v.Block, v.App) : new ProtocolVersion(0, 0, 0),
         DefaultNodeId = proto.DefaultNodeId,

@@ -13,7 +13,7 @@ namespace TendermintActors.Tests.Support;
 /// MConnection packets as a remote writes and reads them, built with Google.Protobuf rather than our hand encoder,
 /// so that scripted remotes and wire taps do not check our code against itself.
 /// </summary>
-public static class PacketWire
+internal static class PacketWire
 {
     /// <summary>A packet seen by <see cref="Tap"/>, labelled with the direction it travelled.</summary>
     public sealed record Tapped(string Direction, Packet Packet);
