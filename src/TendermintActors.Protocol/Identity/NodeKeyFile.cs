@@ -92,7 +92,7 @@ public static class NodeKeyFile
 }
 
 /// <summary>Atomic file replacement: write a temp file beside the target, flush it to disk, rename over the target.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     public static void WriteAllText(string path, string contents, bool ownerOnly) =>
         WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(contents), ownerOnly);

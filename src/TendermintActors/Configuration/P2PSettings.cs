@@ -37,22 +37,22 @@ public sealed record P2PSettings
     public const string Section = "tendermint.p2p";
 
     /// <summary>Largest <see cref="MaxPacketMsgPayloadSize"/> we accept: a sane bound on one packet's buffer.</summary>
-    public const int MaxPayloadSizeLimit = 1024 * 1024;
+    internal const int MaxPayloadSizeLimit = 1024 * 1024;
 
     /// <summary>Go's payload size; a node that differs disconnects, or is disconnected by, Go nodes that keep it.</summary>
-    public const int GoPayloadSize = 1024;
+    internal const int GoPayloadSize = 1024;
 
     /// <summary>One sealed SecretConnection frame on the wire: a write batch smaller than that cannot hold one.</summary>
-    public const int SealedFrameSize = 1044;
+    internal const int SealedFrameSize = 1044;
 
     /// <summary>Largest <see cref="MaxWriteBatch"/>: bigger writes gain nothing and hold memory per connection.</summary>
-    public const int MaxWriteBatchLimit = 16 * 1024 * 1024;
+    internal const int MaxWriteBatchLimit = 16 * 1024 * 1024;
 
     /// <summary>
     /// The longest backoff is 3^(steps-1) s: 18 steps end at 3^17 s (~4 years), which the redial schedule accepts (it
     /// refuses waits beyond ten years); 19 would be ~12 years.
     /// </summary>
-    public const int MaxBackoffSteps = 18;
+    internal const int MaxBackoffSteps = 18;
 
     private static readonly Lazy<P2PSettings> DefaultSettings = new(() => Create(P2PReferenceConfig.Load()));
 
@@ -391,13 +391,13 @@ public sealed record P2PSettings
     private static readonly TimeSpan GoMinRequestInterval = Protocol.Pex.PexConstants.MinReceiveRequestInterval(GoEnsurePeersPeriod);
 
     /// <summary>Longest PEX ban: far past any use, and well inside what a date can hold when added to now.</summary>
-    public static readonly TimeSpan MaxBanTime = TimeSpan.FromDays(36500);
+    internal static readonly TimeSpan MaxBanTime = TimeSpan.FromDays(36500);
 
     /// <summary>
     /// Longest metrics namespace: OpenTelemetry ignores instruments whose name is over 255 characters, and the longest
     /// of ours adds 28 (<c>_p2p_peer_pending_send_bytes</c>).
     /// </summary>
-    public const int MaxMetricsNamespaceLength = 200;
+    internal const int MaxMetricsNamespaceLength = 200;
 
     // Prometheus' rule for a name prefix, narrowed to what OpenTelemetry accepts as the start of an instrument name (a
     // letter first; it silently drops instruments it refuses); "" means no prefix.

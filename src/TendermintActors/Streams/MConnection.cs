@@ -49,7 +49,7 @@ public static class MConnection
     /// <param name="settings">Connection options (validated here).</param>
     /// <param name="channels">Our channels (validated here); packets on any other channel end the connection.</param>
     /// <param name="owner">The actor (normally the peer actor) that receives every <see cref="IEvent"/>.</param>
-    public static Flow<ByteString, ByteString, MConnectionHandle> Create(
+    internal static Flow<ByteString, ByteString, MConnectionHandle> Create(
         MConnectionSettings settings, IReadOnlyList<ChannelDescriptor> channels, IActorRef owner)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -230,7 +230,7 @@ public sealed record MConnectionSettings
 /// Every method may be called from any thread at any time, also before the stream has started or after it ended
 /// (then it does nothing). Calls reach the stage in the order they were made.
 /// </summary>
-public sealed class MConnectionHandle
+internal sealed class MConnectionHandle
 {
     // Commands wait here until the stage drains them: the stage's async callback cannot be used before the stream
     // has started, and a queue keeps calls made before and after that point in order.

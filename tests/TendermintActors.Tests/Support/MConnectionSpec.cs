@@ -41,7 +41,7 @@ public abstract class MConnectionSpec(ITestOutputHelper output)
     }
 
     /// <summary>Two MConnections back to back: A's output is B's input and B's output is A's input.</summary>
-    protected (MConnectionHandle A, MConnectionHandle B) RunPair(MConnectionSettings settings,
+    private protected (MConnectionHandle A, MConnectionHandle B) RunPair(MConnectionSettings settings,
         IReadOnlyList<ChannelDescriptor> channels, IActorRef ownerA, IActorRef ownerB, IActorRef? tap = null)
     {
         var a = MConnection.Create(settings, channels, ownerA);
@@ -56,11 +56,11 @@ public abstract class MConnectionSpec(ITestOutputHelper output)
     /// One MConnection against a scripted remote: <paramref name="remoteInput"/> is what the remote writes, and every
     /// packet we write is told to <paramref name="remote"/>.
     /// </summary>
-    protected MConnectionHandle RunAgainst(MConnectionSettings settings, IReadOnlyList<ChannelDescriptor> channels,
+    private protected MConnectionHandle RunAgainst(MConnectionSettings settings, IReadOnlyList<ChannelDescriptor> channels,
         IActorRef owner, Source<ByteString, NotUsed> remoteInput, IActorRef remote) =>
         RunAgainst(settings, channels, owner, remoteInput, PacketWire.ToProbe(remote));
 
-    protected MConnectionHandle RunAgainst(MConnectionSettings settings, IReadOnlyList<ChannelDescriptor> channels,
+    private protected MConnectionHandle RunAgainst(MConnectionSettings settings, IReadOnlyList<ChannelDescriptor> channels,
         IActorRef owner, Source<ByteString, NotUsed> remoteInput, Sink<ByteString, NotUsed> remoteOutput) =>
         remoteInput.ViaMaterialized(MConnection.Create(settings, channels, owner), Keep.Right)
             .To(remoteOutput)
@@ -74,7 +74,7 @@ public abstract class MConnectionSpec(ITestOutputHelper output)
     /// The connection's status, asked through the handle. It also proves that everything the handle and the timers
     /// sent before has been processed: the stage handles them in order.
     /// </summary>
-    protected static MConnection.ConnectionStatus AwaitStatus(MConnectionHandle handle, TestProbe owner)
+    private protected static MConnection.ConnectionStatus AwaitStatus(MConnectionHandle handle, TestProbe owner)
     {
         handle.RequestStatus();
         return owner.ExpectMsg<MConnection.Status>(Timeout).Connection;

@@ -448,4 +448,4 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
 }
 
 /// <summary>The reason a kill switch gives the stream when a peer is stopped at once.</summary>
-public sealed class PeerStoppedException(string message) : Exception(message);
+internal sealed class PeerStoppedException(string message) : Exception(message);
