@@ -47,13 +47,13 @@ public abstract class P2PTestKit : Akka.TestKit.Xunit2.TestKit
     /// when <paramref name="tcp"/>), and returns once it listens. <paramref name="configure"/> adjusts the settings.
     /// </summary>
     public async Task<TestNode> StartNode(IReadOnlyList<ReactorRegistration> reactors,
-        Func<SwitchSettings, SwitchSettings>? configure = null, bool tcp = false)
+        Func<Switch.Settings, Switch.Settings>? configure = null, bool tcp = false)
     {
         var name = $"node{++_nodes}";
         var key = NodeKey.Generate();
         // Every dialler of a test comes from 127.0.0.1 (in memory and on loopback), so Go's one-peer-per-IP rule
         // would refuse the second probe peer.
-        var settings = new SwitchSettings
+        var settings = new Switch.Settings
         {
             Moniker = name, ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero, AllowDuplicateIp = true,
         };
@@ -79,7 +79,7 @@ public abstract class P2PTestKit : Akka.TestKit.Xunit2.TestKit
         var key = NodeKey.Generate();
         var reactorEvents = CreateTestProbe($"{name}-reactor");
         var reactor = Sys.ActorOf(ForwardingReactor.Props(reactorEvents.Ref), $"{name}-reactor");
-        var settings = new SwitchSettings
+        var settings = new Switch.Settings
         {
             Moniker = name, ListenHost = null, DialStartJitter = TimeSpan.Zero,
             // Unlimited so that Misbehave's oversized message is not paced by the test clock.

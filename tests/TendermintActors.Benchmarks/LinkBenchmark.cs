@@ -173,7 +173,7 @@ public static class LinkBenchmark
         var echo = new EchoState();
         ChannelDescriptor[] echoChannel = [new(EchoChannel, 10) { SendQueueCapacity = 10 }];
         ChannelDescriptor[] bulkChannel = [new(BulkChannel, 1) { SendQueueCapacity = 1000, RecvMessageCapacity = 1 << 20 }];
-        var settings = new SwitchSettings
+        var settings = new Switch.Settings
         {
             ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero, Connection = connection,
         };

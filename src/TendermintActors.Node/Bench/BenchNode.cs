@@ -67,7 +67,7 @@ internal sealed class BenchNode : IAsyncDisposable
             ChannelDescriptor[] descriptors = settings.LoadChannel is { } load
                 ? [new ChannelDescriptor(settings.Channel, 10) { SendQueueCapacity = SendQueueCapacity }, new ChannelDescriptor(load, 1) { SendQueueCapacity = SendQueueCapacity }]
                 : [new ChannelDescriptor(settings.Channel, 1) { SendQueueCapacity = SendQueueCapacity }];
-            var switchSettings = new SwitchSettings
+            var switchSettings = new Switch.Settings
             {
                 Moniker = "tmactors-bench",
                 Network = settings.Network,

@@ -154,7 +154,7 @@ internal static partial class ConfigCommand
             try
             {
                 // Props checks the settings and this node's info as peers will see it; no actor starts.
-                Switch.Props(key, SwitchSettings.From(p2p), reactors, new TcpTransport());
+                Switch.Props(key, Switch.Settings.From(p2p), reactors, new TcpTransport());
             }
             catch (ArgumentException e)
             {

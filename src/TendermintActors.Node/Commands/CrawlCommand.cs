@@ -86,7 +86,7 @@ internal static class CrawlCommand
         {
             LogSinks.Start(system, TextWriter.Synchronized(stderr), hold: false, options.Log);
             var crawler = system.ActorOf(CrawlerReactor.Props(options.Seeds), "crawler");
-            var settings = new SwitchSettings
+            var settings = new Switch.Settings
             {
                 Moniker = "tmactors-crawler",
                 Network = options.Network,

@@ -221,7 +221,7 @@ internal static class LocalnetCommand
             Strict = p2p.AddrBookStrict,
             SaveInterval = p2p.AddrBookSaveInterval,
         });
-        var running = await NodeSwitch.Start(system, moniker, key, SwitchSettings.From(p2p), reactors, options.StartTimeout, cancellation, pex: pex);
+        var running = await NodeSwitch.Start(system, moniker, key, Switching.Switch.Settings.From(p2p), reactors, options.StartTimeout, cancellation, pex: pex);
         CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, $"stop-peers-{moniker}", async () =>
         {
             await NodeSwitch.StopPolitely(running.Switch, TimeSpan.FromSeconds(3));

@@ -212,7 +212,7 @@ internal static class StartCommand
             if (rpcSettings.ListenAddress.Length > 0)
                 rpc = await RpcServer.Start(new RpcServer.Settings(rpcSettings.ListenAddress, rpcSettings.Unsafe, options.StartTimeout),
                     rpcTarget.Task, metrics.Provider, cancellation);
-            var switchSettings = SwitchSettings.From(p2p) with { RpcAddress = rpc?.Address ?? p2p.RpcAddress };
+            var switchSettings = Switch.Settings.From(p2p) with { RpcAddress = rpc?.Address ?? p2p.RpcAddress };
             var sw = await NodeSwitch.Start(system, "p2p", key, switchSettings, reactors, options.StartTimeout, cancellation, metrics.P2P, pex,
                 p2p.CreateTransport());
             rpcTarget.SetResult(new RpcServer.Target(sw.Switch, sw.AddrBook));

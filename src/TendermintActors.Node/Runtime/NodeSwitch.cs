@@ -31,7 +31,7 @@ internal static class NodeSwitch
     /// politely) and completes once it listens. Throws <see cref="IOException"/> when it cannot listen, e.g.
     /// because the port is taken (a switch that cannot bind stops itself rather than retrying).
     /// </summary>
-    public static async Task<RunningSwitch> Start(ActorSystem system, string name, NodeKey key, SwitchSettings settings,
+    public static async Task<RunningSwitch> Start(ActorSystem system, string name, NodeKey key, Switch.Settings settings,
         IReadOnlyList<ReactorRegistration> reactors, TimeSpan timeout, CancellationToken cancellation,
         Metrics.P2PMetrics? metrics = null, PexOptions? pex = null, IP2PTransport? transport = null)
     {

@@ -216,9 +216,9 @@ public sealed record P2PSettings
             // Zero would refuse every connection, unconditional peers included: never what anyone means.
             MaxConcurrentHandshakes = r.Int("max-concurrent-handshakes", 1),
 
-            DialTimeout = r.PositiveDuration("dial-timeout", Switching.SwitchSettings.MaxTimeout),
-            HandshakeTimeout = r.PositiveDuration("handshake-timeout", Switching.SwitchSettings.MaxTimeout),
-            FilterTimeout = r.PositiveDuration("filter-timeout", Switching.SwitchSettings.MaxTimeout),
+            DialTimeout = r.PositiveDuration("dial-timeout", Switching.Switch.Settings.MaxTimeout),
+            HandshakeTimeout = r.PositiveDuration("handshake-timeout", Switching.Switch.Settings.MaxTimeout),
+            FilterTimeout = r.PositiveDuration("filter-timeout", Switching.Switch.Settings.MaxTimeout),
             DialStartJitter = r.Duration("dial-start-jitter", "0s = no jitter"),
             PersistentPeersMaxDialPeriod = r.Duration("persistent-peers-max-dial-period", "0s = no cap"),
             PersistentPeersInitialRedials = r.Int("persistent-peers-initial-redials", 0),
@@ -232,7 +232,7 @@ public sealed record P2PSettings
             RecvRate = r.Long("recv-rate", 0, note: "bytes per second, 0 = unlimited"),
             PingInterval = r.PositiveDuration("ping-interval"),
             PongTimeout = r.PositiveDuration("pong-timeout"),
-            SendQueueSendTimeout = r.Duration("send-queue-send-timeout", "0s = Send gives up at once, like TrySend", Switching.SwitchSettings.MaxTimeout),
+            SendQueueSendTimeout = r.Duration("send-queue-send-timeout", "0s = Send gives up at once, like TrySend", Switching.Switch.Settings.MaxTimeout),
             StatusDecayInterval = r.PositiveDuration("status-decay-interval"),
             MaxWriteBatch = r.Bytes("max-write-batch", SealedFrameSize, MaxWriteBatchLimit),
             RecvWindow = r.Bytes("recv-window", 1, long.MaxValue),

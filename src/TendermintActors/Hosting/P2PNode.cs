@@ -53,7 +53,7 @@ public static class P2PNode
     /// 0x00). Throws <see cref="ArgumentException"/>, before any actor exists, for settings the switch or PEX refuses
     /// (see <see cref="Switch.Props"/>).
     /// </summary>
-    public static Props Props(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
+    public static Props Props(NodeKey key, Switch.Settings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
         P2PMetrics? metrics = null, PexOptions? pex = null)
     {
         pex?.Reactor.Validate();
@@ -68,7 +68,7 @@ public static class P2PNode
 /// <summary>
 /// One started node: its ID, its root actor (<see cref="P2PNode"/>; Tell it <see cref="Switch.ICommand"/>s), the
 /// children it supervises (the switch and, with PEX, the address book and the PEX reactor), and where its switch
-/// listens (null when it does not: <see cref="SwitchSettings.ListenHost"/> null).
+/// listens (null when it does not: <see cref="Switch.Settings.ListenHost"/> null).
 /// </summary>
 public sealed record P2PNodeHandle(NodeId Id, IActorRef Node, IActorRef Switch, IActorRef? AddrBook, IActorRef? Pex,
     System.Net.EndPoint? ListenAddress);

@@ -58,9 +58,9 @@ public sealed class TendermintP2P : IExtension
     /// <see cref="Switch.Props"/>).
     /// </summary>
     public Task<P2PNodeHandle> StartNode(NodeKey key, IReadOnlyList<ReactorRegistration> reactors, string name = "p2p",
-        SwitchSettings? settings = null, IP2PTransport? transport = null, P2PMetrics? metrics = null, PexOptions? pex = null)
+        Switch.Settings? settings = null, IP2PTransport? transport = null, P2PMetrics? metrics = null, PexOptions? pex = null)
     {
-        var switchSettings = settings ?? SwitchSettings.From(Settings);
+        var switchSettings = settings ?? Switch.Settings.From(Settings);
         var node = _system.ActorOf(P2PNode.Props(key, switchSettings, reactors, transport ?? Settings.CreateTransport(), metrics, pex), name);
         // Asked first thing, so that the question is in the node's mailbox before anything can stop it.
         var giveUp = new CancellationTokenSource();

@@ -15,120 +15,6 @@ public sealed record ReactorRegistration(string Name, IActorRef Reactor, IReadOn
 /// <summary>What a peer filter sees: the authenticated candidate. Return null to accept, or a reason to refuse.</summary>
 public delegate Task<string?> PeerFilter(PeerHandle candidate, CancellationToken cancellation);
 
-/// <summary>Options of the switch (built from <c>tendermint.p2p</c> by the node; every default is CometBFT's).</summary>
-public sealed record SwitchSettings
-{
-    public string Moniker { get; init; } = "tmactors";
-    public string Network { get; init; } = "test-net";
-    public string Version { get; init; } = "0.1.0";
-    public ProtocolVersion ProtocolVersion { get; init; } = ProtocolVersion.Default;
-    /// <summary>Sent in the node info's <c>other</c>: "", "on" or "off".</summary>
-    public string TxIndex { get; init; } = "off";
-    /// <summary>Sent in the node info's <c>other</c>: where this node's RPC listens ("" when it has none).</summary>
-    public string RpcAddress { get; init; } = "";
-    /// <summary>Host and port to listen on; null host = do not listen (dial only). Port 0 picks a free one.</summary>
-    public string? ListenHost { get; init; } = "0.0.0.0";
-    public int ListenPort { get; init; } = 26656;
-    /// <summary>Advertised instead of the bound address when set (<c>external-address</c>), as host:port.</summary>
-    public string? ExternalAddress { get; init; }
-    public int MaxInboundPeers { get; init; } = 40;
-    public int MaxOutboundPeers { get; init; } = 10;
-    public bool AllowDuplicateIp { get; init; }
-    public IReadOnlySet<NodeId> UnconditionalPeerIds { get; init; } = new HashSet<NodeId>();
-    public IReadOnlySet<NodeId> PrivatePeerIds { get; init; } = new HashSet<NodeId>();
-    public IReadOnlyList<NetAddress> PersistentPeers { get; init; } = [];
-    /// <summary>Caps the wait between redials of a persistent peer; zero keeps Go's schedule.</summary>
-    public TimeSpan PersistentPeersMaxDialPeriod { get; init; } = TimeSpan.Zero;
-    /// <summary>Go's redial schedule: this many tries <see cref="PersistentPeersRedialInterval"/> apart (plus jitter), then 3^i s for i below <see cref="PersistentPeersBackoffSteps"/>.</summary>
-    public int PersistentPeersInitialRedials { get; init; } = 20;
-    public TimeSpan PersistentPeersRedialInterval { get; init; } = TimeSpan.FromSeconds(5);
-    public TimeSpan PersistentPeersRedialJitter { get; init; } = TimeSpan.FromSeconds(3);
-    public int PersistentPeersBackoffSteps { get; init; } = 10;
-    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(20);
-    public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(3);
-    /// <summary>Our bound on connections being upgraded at once; surplus inbound connections are closed at once.</summary>
-    public int MaxConcurrentHandshakes { get; init; } = 64;
-    /// <summary>Connection attempts accepted from one IP per <see cref="ConnectionAttemptWindow"/>.</summary>
-    public int MaxIncomingConnectionAttempts { get; init; } = 100;
-    public TimeSpan ConnectionAttemptWindow { get; init; } = TimeSpan.FromMinutes(1);
-    /// <summary>How long <c>Send</c> waits for room in a channel's queue.</summary>
-    public TimeSpan SendTimeout { get; init; } = TimeSpan.FromSeconds(10);
-    /// <summary>Random delay, up to this, before each dial at start (Go: 3 s), so a restart does not stampede.</summary>
-    public TimeSpan DialStartJitter { get; init; } = TimeSpan.FromSeconds(3);
-    public IReadOnlyList<PeerFilter> PeerFilters { get; init; } = [];
-    public TimeSpan FilterTimeout { get; init; } = TimeSpan.FromSeconds(5);
-    public MConnectionSettings Connection { get; init; } = new();
-
-    /// <summary>
-    /// The longest dial, handshake, filter and send timeout. .NET's timers under them (cancellation sources, Ask)
-    /// take at most ~49 days, and an hour is already far past any use.
-    /// </summary>
-    public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
-
-    /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range; <see cref="Switch.Props"/> calls it.</summary>
-    public void Validate()
-    {
-        RequireTimeout(nameof(DialTimeout), DialTimeout, zeroAllowed: false);
-        RequireTimeout(nameof(HandshakeTimeout), HandshakeTimeout, zeroAllowed: false);
-        RequireTimeout(nameof(FilterTimeout), FilterTimeout, zeroAllowed: false);
-        RequireTimeout(nameof(SendTimeout), SendTimeout, zeroAllowed: true);
-        Connection.Validate();
-    }
-
-    private static void RequireTimeout(string name, TimeSpan value, bool zeroAllowed)
-    {
-        if (value < TimeSpan.Zero || value == TimeSpan.Zero && !zeroAllowed || value > MaxTimeout)
-            throw new ArgumentException(
-                $"{name} must be {(zeroAllowed ? "from 0" : "longer than 0")} to {MaxTimeout.TotalHours:0} h, got {value}");
-    }
-
-    /// <summary>The switch's settings from a node's validated <c>tendermint.p2p</c> settings.</summary>
-    public static SwitchSettings From(Configuration.P2PSettings p2p) => new()
-    {
-        Moniker = p2p.Moniker,
-        Network = p2p.Network,
-        Version = p2p.Version,
-        ProtocolVersion = p2p.ProtocolVersion,
-        TxIndex = p2p.TxIndex,
-        RpcAddress = p2p.RpcAddress,
-        ListenHost = p2p.ListenAddress.Host,
-        ListenPort = p2p.ListenAddress.Port,
-        ExternalAddress = p2p.ExternalAddress is { } external ? NetAddress.FormatHostPort(external.Host, external.Port) : null,
-        MaxInboundPeers = p2p.MaxNumInboundPeers,
-        MaxOutboundPeers = p2p.MaxNumOutboundPeers,
-        AllowDuplicateIp = p2p.AllowDuplicateIp,
-        UnconditionalPeerIds = p2p.UnconditionalPeerIds,
-        PrivatePeerIds = p2p.PrivatePeerIds,
-        PersistentPeers = p2p.PersistentPeers,
-        PersistentPeersMaxDialPeriod = p2p.PersistentPeersMaxDialPeriod,
-        PersistentPeersInitialRedials = p2p.PersistentPeersInitialRedials,
-        PersistentPeersRedialInterval = p2p.PersistentPeersRedialInterval,
-        PersistentPeersRedialJitter = p2p.PersistentPeersRedialJitter,
-        PersistentPeersBackoffSteps = p2p.PersistentPeersBackoffSteps,
-        HandshakeTimeout = p2p.HandshakeTimeout,
-        DialTimeout = p2p.DialTimeout,
-        MaxConcurrentHandshakes = p2p.MaxConcurrentHandshakes,
-        MaxIncomingConnectionAttempts = p2p.MaxIncomingConnectionAttempts,
-        ConnectionAttemptWindow = p2p.ConnectionAttemptWindow,
-        SendTimeout = p2p.SendQueueSendTimeout,
-        DialStartJitter = p2p.DialStartJitter,
-        FilterTimeout = p2p.FilterTimeout,
-        Connection = new MConnectionSettings
-        {
-            MaxPacketMsgPayloadSize = p2p.MaxPacketMsgPayloadSize,
-            PingInterval = p2p.PingInterval,
-            PongTimeout = p2p.PongTimeout,
-            FlushThrottle = p2p.FlushThrottleTimeout,
-            SendRate = p2p.SendRate,
-            RecvRate = p2p.RecvRate,
-            StatusDecayInterval = p2p.StatusDecayInterval,
-            MaxWriteBatchBytes = (int)p2p.MaxWriteBatch,
-            ReceiveWindowBytes = p2p.RecvWindow,
-            QueueType = p2p.QueueType,
-        },
-    };
-}
-
 /// <summary>
 /// The switch: the single owner of "who is connected". It listens and dials through an <see cref="IP2PTransport"/>,
 /// runs one peer actor per connection, decides admission after each upgrade, redials persistent peers, and
@@ -138,9 +24,123 @@ public static class Switch
 {
     public interface ICommand;
 
+    /// <summary>Options of the switch (built from <c>tendermint.p2p</c> by the node; every default is CometBFT's).</summary>
+    public sealed record Settings
+    {
+        public string Moniker { get; init; } = "tmactors";
+        public string Network { get; init; } = "test-net";
+        public string Version { get; init; } = "0.1.0";
+        public ProtocolVersion ProtocolVersion { get; init; } = ProtocolVersion.Default;
+        /// <summary>Sent in the node info's <c>other</c>: "", "on" or "off".</summary>
+        public string TxIndex { get; init; } = "off";
+        /// <summary>Sent in the node info's <c>other</c>: where this node's RPC listens ("" when it has none).</summary>
+        public string RpcAddress { get; init; } = "";
+        /// <summary>Host and port to listen on; null host = do not listen (dial only). Port 0 picks a free one.</summary>
+        public string? ListenHost { get; init; } = "0.0.0.0";
+        public int ListenPort { get; init; } = 26656;
+        /// <summary>Advertised instead of the bound address when set (<c>external-address</c>), as host:port.</summary>
+        public string? ExternalAddress { get; init; }
+        public int MaxInboundPeers { get; init; } = 40;
+        public int MaxOutboundPeers { get; init; } = 10;
+        public bool AllowDuplicateIp { get; init; }
+        public IReadOnlySet<NodeId> UnconditionalPeerIds { get; init; } = new HashSet<NodeId>();
+        public IReadOnlySet<NodeId> PrivatePeerIds { get; init; } = new HashSet<NodeId>();
+        public IReadOnlyList<NetAddress> PersistentPeers { get; init; } = [];
+        /// <summary>Caps the wait between redials of a persistent peer; zero keeps Go's schedule.</summary>
+        public TimeSpan PersistentPeersMaxDialPeriod { get; init; } = TimeSpan.Zero;
+        /// <summary>Go's redial schedule: this many tries <see cref="PersistentPeersRedialInterval"/> apart (plus jitter), then 3^i s for i below <see cref="PersistentPeersBackoffSteps"/>.</summary>
+        public int PersistentPeersInitialRedials { get; init; } = 20;
+        public TimeSpan PersistentPeersRedialInterval { get; init; } = TimeSpan.FromSeconds(5);
+        public TimeSpan PersistentPeersRedialJitter { get; init; } = TimeSpan.FromSeconds(3);
+        public int PersistentPeersBackoffSteps { get; init; } = 10;
+        public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(20);
+        public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(3);
+        /// <summary>Our bound on connections being upgraded at once; surplus inbound connections are closed at once.</summary>
+        public int MaxConcurrentHandshakes { get; init; } = 64;
+        /// <summary>Connection attempts accepted from one IP per <see cref="ConnectionAttemptWindow"/>.</summary>
+        public int MaxIncomingConnectionAttempts { get; init; } = 100;
+        public TimeSpan ConnectionAttemptWindow { get; init; } = TimeSpan.FromMinutes(1);
+        /// <summary>How long <c>Send</c> waits for room in a channel's queue.</summary>
+        public TimeSpan SendTimeout { get; init; } = TimeSpan.FromSeconds(10);
+        /// <summary>Random delay, up to this, before each dial at start (Go: 3 s), so a restart does not stampede.</summary>
+        public TimeSpan DialStartJitter { get; init; } = TimeSpan.FromSeconds(3);
+        public IReadOnlyList<PeerFilter> PeerFilters { get; init; } = [];
+        public TimeSpan FilterTimeout { get; init; } = TimeSpan.FromSeconds(5);
+        public MConnectionSettings Connection { get; init; } = new();
+
+        /// <summary>
+        /// The longest dial, handshake, filter and send timeout. .NET's timers under them (cancellation sources, Ask)
+        /// take at most ~49 days, and an hour is already far past any use.
+        /// </summary>
+        public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
+
+        /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range; <see cref="Switch.Props"/> calls it.</summary>
+        public void Validate()
+        {
+            RequireTimeout(nameof(DialTimeout), DialTimeout, zeroAllowed: false);
+            RequireTimeout(nameof(HandshakeTimeout), HandshakeTimeout, zeroAllowed: false);
+            RequireTimeout(nameof(FilterTimeout), FilterTimeout, zeroAllowed: false);
+            RequireTimeout(nameof(SendTimeout), SendTimeout, zeroAllowed: true);
+            Connection.Validate();
+        }
+
+        private static void RequireTimeout(string name, TimeSpan value, bool zeroAllowed)
+        {
+            if (value < TimeSpan.Zero || value == TimeSpan.Zero && !zeroAllowed || value > MaxTimeout)
+                throw new ArgumentException(
+                    $"{name} must be {(zeroAllowed ? "from 0" : "longer than 0")} to {MaxTimeout.TotalHours:0} h, got {value}");
+        }
+
+        /// <summary>The switch's settings from a node's validated <c>tendermint.p2p</c> settings.</summary>
+        public static Settings From(Configuration.P2PSettings p2p) => new()
+        {
+            Moniker = p2p.Moniker,
+            Network = p2p.Network,
+            Version = p2p.Version,
+            ProtocolVersion = p2p.ProtocolVersion,
+            TxIndex = p2p.TxIndex,
+            RpcAddress = p2p.RpcAddress,
+            ListenHost = p2p.ListenAddress.Host,
+            ListenPort = p2p.ListenAddress.Port,
+            ExternalAddress = p2p.ExternalAddress is { } external ? NetAddress.FormatHostPort(external.Host, external.Port) : null,
+            MaxInboundPeers = p2p.MaxNumInboundPeers,
+            MaxOutboundPeers = p2p.MaxNumOutboundPeers,
+            AllowDuplicateIp = p2p.AllowDuplicateIp,
+            UnconditionalPeerIds = p2p.UnconditionalPeerIds,
+            PrivatePeerIds = p2p.PrivatePeerIds,
+            PersistentPeers = p2p.PersistentPeers,
+            PersistentPeersMaxDialPeriod = p2p.PersistentPeersMaxDialPeriod,
+            PersistentPeersInitialRedials = p2p.PersistentPeersInitialRedials,
+            PersistentPeersRedialInterval = p2p.PersistentPeersRedialInterval,
+            PersistentPeersRedialJitter = p2p.PersistentPeersRedialJitter,
+            PersistentPeersBackoffSteps = p2p.PersistentPeersBackoffSteps,
+            HandshakeTimeout = p2p.HandshakeTimeout,
+            DialTimeout = p2p.DialTimeout,
+            MaxConcurrentHandshakes = p2p.MaxConcurrentHandshakes,
+            MaxIncomingConnectionAttempts = p2p.MaxIncomingConnectionAttempts,
+            ConnectionAttemptWindow = p2p.ConnectionAttemptWindow,
+            SendTimeout = p2p.SendQueueSendTimeout,
+            DialStartJitter = p2p.DialStartJitter,
+            FilterTimeout = p2p.FilterTimeout,
+            Connection = new MConnectionSettings
+            {
+                MaxPacketMsgPayloadSize = p2p.MaxPacketMsgPayloadSize,
+                PingInterval = p2p.PingInterval,
+                PongTimeout = p2p.PongTimeout,
+                FlushThrottle = p2p.FlushThrottleTimeout,
+                SendRate = p2p.SendRate,
+                RecvRate = p2p.RecvRate,
+                StatusDecayInterval = p2p.StatusDecayInterval,
+                MaxWriteBatchBytes = (int)p2p.MaxWriteBatch,
+                ReceiveWindowBytes = p2p.RecvWindow,
+                QueueType = p2p.QueueType,
+            },
+        };
+    }
+
     /// <summary>
     /// Dial these addresses now (as Go's DialPeersAsync); persistent ones are redialled when they drop, unconditional
-    /// ones join <see cref="SwitchSettings.UnconditionalPeerIds"/> (exempt from the peer limits) from now on.
+    /// ones join <see cref="Settings.UnconditionalPeerIds"/> (exempt from the peer limits) from now on.
     /// </summary>
     public sealed record DialPeers(IReadOnlyList<NetAddress> Addresses, bool Persistent = false, bool Unconditional = false) : ICommand;
 
@@ -226,7 +226,7 @@ public static class Switch
     public sealed record ConnectionRejected(NodeId? Id, NetAddress? Dialled, PeerStopReason Reason);
 
     /// <summary>The switch of one node. <paramref name="metrics"/>, when given, records CometBFT's p2p metrics.</summary>
-    public static Props Props(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
+    public static Props Props(NodeKey key, Settings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
         Metrics.P2PMetrics? metrics = null)
     {
         Check(key, settings, reactors);
@@ -234,7 +234,7 @@ public static class Switch
     }
 
     /// <summary>What <see cref="Props"/> checks, for callers that start other actors first (the hosting's PEX).</summary>
-    internal static void Check(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors)
+    internal static void Check(NodeKey key, Settings settings, IReadOnlyList<ReactorRegistration> reactors)
     {
         settings.Validate();
         CheckOwnNodeInfo(key, settings, reactors);
@@ -246,7 +246,7 @@ public static class Switch
     /// <see cref="ArgumentException"/>: channels owned twice or out of range, more than 16 channels, a moniker,
     /// version, tx index, RPC or external address peers refuse, or more than <see cref="NodeInfoModel.MaxSize"/> bytes.
     /// </summary>
-    private static void CheckOwnNodeInfo(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors)
+    private static void CheckOwnNodeInfo(NodeKey key, Settings settings, IReadOnlyList<ReactorRegistration> reactors)
     {
         var owners = new Dictionary<byte, string>();
         foreach (var registration in reactors)

@@ -95,7 +95,7 @@ public sealed class ClusterSpecs(ITestOutputHelper output) : TestKit(MemberConfi
             try
             {
                 var outsiderProbe = CreateTestProbe();
-                var sw = outsider.ActorOf(Switch.Props(NodeKey.Generate(), new SwitchSettings { ListenHost = null, DialStartJitter = TimeSpan.Zero },
+                var sw = outsider.ActorOf(Switch.Props(NodeKey.Generate(), new Switch.Settings { ListenHost = null, DialStartJitter = TimeSpan.Zero },
                     [new ReactorRegistration("chat", outsider.ActorOf(RecordingReactor.Props(outsiderProbe.Ref)), Channels)],
                     new TendermintActors.Transport.TcpTransport()));
                 sw.Tell(new Switch.DialPeers([new NetAddress(NodeId.Parse(listening.NodeInfo.DefaultNodeId), endpoint.Address, endpoint.Port)]));

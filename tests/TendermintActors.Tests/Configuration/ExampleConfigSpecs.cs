@@ -47,7 +47,7 @@ public sealed partial class ExampleConfigSpecs
         var settings = P2PSettings.Create(ConfigurationFactory.ParseString(text).WithFallback(P2PReferenceConfig.Load()));
         // What the node checks before it starts any actor: its node info as a peer would see it, and PEX's settings.
         using var nodeKey = NodeKey.Generate();
-        var switchSettings = SwitchSettings.From(settings);
+        var switchSettings = Switch.Settings.From(settings);
         IReadOnlyList<ReactorRegistration> reactors = settings.Pex
             ? [new ReactorRegistration("pex", ActorRefs.Nobody, [PexReactor.Descriptor])]
             : [new ReactorRegistration("app", ActorRefs.Nobody, [new Protocol.MConnection.ChannelDescriptor(0x42, 5)])];

@@ -117,7 +117,7 @@ public class P2PSettingsSpecs
         Assert.Equal(1024 * 1024, s.MaxWriteBatch);
         Assert.Equal(1024 * 1024, s.RecvWindow);
         // The switch hands both to every connection.
-        var connection = TendermintActors.Switching.SwitchSettings.From(s).Connection;
+        var connection = TendermintActors.Switching.Switch.Settings.From(s).Connection;
         Assert.Equal(1024 * 1024, connection.MaxWriteBatchBytes);
         Assert.Equal(1024 * 1024, connection.ReceiveWindowBytes);
         Assert.Equal(1400, s.MaxPacketMsgPayloadSize);
@@ -147,7 +147,7 @@ public class P2PSettingsSpecs
     {
         var settings = With($"queue-type = {name}");
         Assert.Equal(expected, settings.QueueType);
-        Assert.Equal(expected, TendermintActors.Switching.SwitchSettings.From(settings).Connection.QueueType);
+        Assert.Equal(expected, TendermintActors.Switching.Switch.Settings.From(settings).Connection.QueueType);
     }
 
     [Fact]
@@ -395,7 +395,7 @@ public class P2PSettingsSpecs
             "send-rate = 1000000000000", "recv-rate = 1000000000000", "max-incoming-connection-attempts = 1000000",
             "dial-timeout = 1h", "handshake-timeout = 1h", "filter-timeout = 1h", "send-queue-send-timeout = 1h",
         ];
-        var settings = TendermintActors.Switching.SwitchSettings.From(With(string.Join('\n', edge == "low" ? low : high)));
+        var settings = TendermintActors.Switching.Switch.Settings.From(With(string.Join('\n', edge == "low" ? low : high)));
 
         settings.Validate(); // what Switch.Props checks, the connection's settings included
         _ = new TendermintActors.Protocol.Switch.RedialSchedule(() => 0.5, settings.PersistentPeersMaxDialPeriod, settings.PersistentPeersInitialRedials,

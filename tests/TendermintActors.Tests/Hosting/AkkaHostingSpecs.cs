@@ -75,7 +75,7 @@ public sealed class AkkaHostingSpecs(ITestOutputHelper output) : TestKit(output:
 
             // A node of our TestKit system dials it over loopback; the hosted reactor hears of it.
             var ours = NodeKey.Generate();
-            var sw = Sys.ActorOf(Switch.Props(ours, new SwitchSettings { ListenHost = null, Network = "hosting-net", DialStartJitter = TimeSpan.Zero },
+            var sw = Sys.ActorOf(Switch.Props(ours, new Switch.Settings { ListenHost = null, Network = "hosting-net", DialStartJitter = TimeSpan.Zero },
                 [new ReactorRegistration("chat", Sys.ActorOf(RecordingReactor.Props(CreateTestProbe().Ref)), [new ChannelDescriptor(0x42, 5)])],
                 new TendermintActors.Transport.TcpTransport()));
             var endpoint = (System.Net.IPEndPoint)info.ListenAddress!;

@@ -31,7 +31,7 @@ public sealed class P2PNodeSpecs(ITestOutputHelper output) : TestKit(Config, out
 
     private Task<P2PNodeHandle> StartNode(string name, IActorRef reactor, bool pex = true) =>
         Sys.TendermintP2P().StartNode(NodeKey.Generate(), [new ReactorRegistration("chat", reactor, Channels)], name,
-            SwitchSettings.From(Sys.TendermintP2P().Settings) with { Moniker = name, AllowDuplicateIp = true },
+            Switch.Settings.From(Sys.TendermintP2P().Settings) with { Moniker = name, AllowDuplicateIp = true },
             new TcpTransport(),
             pex: pex
                 ? new PexOptions(new PexReactor.Settings(), new TendermintActors.Pex.AddrBook.Settings(_dir.File(name + ".json"))
@@ -77,7 +77,7 @@ public sealed class P2PNodeSpecs(ITestOutputHelper output) : TestKit(Config, out
         using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         taken.Start();
         var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
-        var settings = SwitchSettings.From(Sys.TendermintP2P().Settings) with { ListenHost = "127.0.0.1", ListenPort = port };
+        var settings = Switch.Settings.From(Sys.TendermintP2P().Settings) with { ListenHost = "127.0.0.1", ListenPort = port };
 
         var e = await Assert.ThrowsAsync<IOException>(() =>
             Sys.TendermintP2P().StartNode(NodeKey.Generate(), [], "taken", settings, new TcpTransport()));

@@ -40,7 +40,7 @@ public sealed class TendermintP2PExtensionSpecs(ITestOutputHelper output) : Test
         using var key = NodeKey.Generate();
         var pex = new PexOptions(new TendermintActors.Pex.PexReactor.Settings(),
             new TendermintActors.Pex.AddrBook.Settings(Path.Combine(Path.GetTempPath(), $"refused-{Guid.NewGuid():N}.json")));
-        var settings = SwitchSettings.From(Sys.TendermintP2P().Settings) with { TxIndex = "maybe" };
+        var settings = Switch.Settings.From(Sys.TendermintP2P().Settings) with { TxIndex = "maybe" };
 
         // Thrown by StartNode itself, not by the task it would return.
         var e = Assert.Throws<ArgumentException>(() =>

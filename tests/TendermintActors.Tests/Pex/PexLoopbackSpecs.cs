@@ -24,7 +24,7 @@ public sealed class PexLoopbackSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
 
     private async Task<Node> StartNode(string name, NodeKey key, IReadOnlyList<NetAddress> seeds, bool seedMode = false, string? book = null)
     {
-        var settings = new SwitchSettings
+        var settings = new Switch.Settings
         {
             Moniker = name, ListenHost = "127.0.0.1", ListenPort = 0, AllowDuplicateIp = true, DialStartJitter = TimeSpan.Zero,
         };

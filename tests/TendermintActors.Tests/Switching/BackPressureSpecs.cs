@@ -34,12 +34,12 @@ public sealed class BackPressureSpecs(ITestOutputHelper output)
 
     private sealed record Node(NodeKey Key, IActorRef Switch, TestProbe Reactor, TestProbe Events, NetAddress Address);
 
-    private async Task<Node> StartNode(ChannelDescriptor[] channels, Func<SwitchSettings, SwitchSettings>? configure = null)
+    private async Task<Node> StartNode(ChannelDescriptor[] channels, Func<Switch.Settings, Switch.Settings>? configure = null)
     {
         var name = $"n{++_nodes}";
         var key = NodeKey.Generate();
         var reactor = CreateTestProbe();
-        var settings = new SwitchSettings { ListenHost = "127.0.0.1", ListenPort = 0, Moniker = name, DialStartJitter = TimeSpan.Zero };
+        var settings = new Switch.Settings { ListenHost = "127.0.0.1", ListenPort = 0, Moniker = name, DialStartJitter = TimeSpan.Zero };
         settings = configure?.Invoke(settings) ?? settings;
         var registration = new ReactorRegistration("recorder", Sys.ActorOf(RecordingReactor.Props(reactor.Ref), $"{name}-reactor"), channels);
         var sw = Sys.ActorOf(Switch.Props(key, settings, [registration], new InMemoryTransport(Network)), $"{name}-switch");

@@ -35,12 +35,12 @@ public sealed class LogLineSpecs(ITestOutputHelper output) : TestKit("""
 
     private sealed record Node(NodeKey Key, IActorRef Switch, TestProbe Reactor, TestProbe Events, NetAddress Address);
 
-    private async Task<Node> StartNode(string host, Func<SwitchSettings, SwitchSettings>? configure = null)
+    private async Task<Node> StartNode(string host, Func<Switch.Settings, Switch.Settings>? configure = null)
     {
         var name = $"n{++_nodes}";
         var key = NodeKey.Generate();
         var reactor = CreateTestProbe();
-        var settings = new SwitchSettings { ListenHost = host, ListenPort = 0, Moniker = name, DialStartJitter = TimeSpan.Zero };
+        var settings = new Switch.Settings { ListenHost = host, ListenPort = 0, Moniker = name, DialStartJitter = TimeSpan.Zero };
         settings = configure?.Invoke(settings) ?? settings;
         var registration = new ReactorRegistration("recorder", Sys.ActorOf(RecordingReactor.Props(reactor.Ref), $"{name}-reactor"),
             [new ChannelDescriptor(0x40, 1)]);

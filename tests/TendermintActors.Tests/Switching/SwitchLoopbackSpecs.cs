@@ -31,7 +31,7 @@ public sealed class SwitchLoopbackSpecs(ITestOutputHelper output) : TestKit(outp
         var probes = Channels.Select(_ => CreateTestProbe()).ToArray();
         var registrations = Channels.Select((c, i) =>
             new ReactorRegistration($"r{c.Id:x2}", Sys.ActorOf(RecordingReactor.Props(probes[i].Ref), $"{name}-reactor-{c.Id:x2}"), [c])).ToList();
-        var settings = new SwitchSettings { ListenHost = "127.0.0.1", ListenPort = 0, Moniker = name, DialStartJitter = TimeSpan.Zero };
+        var settings = new Switch.Settings { ListenHost = "127.0.0.1", ListenPort = 0, Moniker = name, DialStartJitter = TimeSpan.Zero };
         var sw = Sys.ActorOf(Switch.Props(key, settings, registrations, transport), $"{name}-switch");
         var events = CreateTestProbe();
         sw.Tell(new Switch.Subscribe(events.Ref));

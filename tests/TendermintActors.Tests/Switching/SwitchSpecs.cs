@@ -32,12 +32,12 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
     private static readonly ChannelDescriptor[] DefaultChannels = [new(0x40, 1) { SendQueueCapacity = 2 }, new(0x41, 1)];
 
     private async Task<Node> StartNode(string host = "127.0.0.1", int port = 0, ChannelDescriptor[]? channels = null,
-        Func<SwitchSettings, SwitchSettings>? configure = null, NodeKey? key = null, Metrics.P2PMetrics? metrics = null)
+        Func<Switch.Settings, Switch.Settings>? configure = null, NodeKey? key = null, Metrics.P2PMetrics? metrics = null)
     {
         var name = $"n{++_nodes}";
         key ??= NodeKey.Generate();
         var reactor = CreateTestProbe();
-        var settings = new SwitchSettings { ListenHost = host, ListenPort = port, Moniker = name, DialStartJitter = TimeSpan.Zero };
+        var settings = new Switch.Settings { ListenHost = host, ListenPort = port, Moniker = name, DialStartJitter = TimeSpan.Zero };
         settings = configure?.Invoke(settings) ?? settings;
         var registration = new ReactorRegistration("recorder", Sys.ActorOf(RecordingReactor.Props(reactor.Ref), $"{name}-reactor"), channels ?? DefaultChannels);
         var sw = Sys.ActorOf(Switch.Props(key, settings, [registration], new InMemoryTransport(_network), metrics), $"{name}-switch");
@@ -53,7 +53,7 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         string role, IActorRef reactor, ChannelDescriptor[] channels)
     {
         var key = NodeKey.Generate();
-        var sw = Sys.ActorOf(Switch.Props(key, new SwitchSettings { ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero },
+        var sw = Sys.ActorOf(Switch.Props(key, new Switch.Settings { ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero },
             [new ReactorRegistration(role, reactor, channels)], new InMemoryTransport(_network)));
         var events = CreateTestProbe();
         sw.Tell(new Switch.Subscribe(events.Ref));
@@ -287,7 +287,7 @@ public sealed class SwitchSpecs(ITestOutputHelper output)
         }
         // Now it comes up; the next redial connects.
         var reactor = CreateTestProbe();
-        var sw = Sys.ActorOf(Switch.Props(target, new SwitchSettings { ListenHost = "127.0.9.9", ListenPort = 26656, DialStartJitter = TimeSpan.Zero },
+        var sw = Sys.ActorOf(Switch.Props(target, new Switch.Settings { ListenHost = "127.0.9.9", ListenPort = 26656, DialStartJitter = TimeSpan.Zero },
             [new ReactorRegistration("r", Sys.ActorOf(RecordingReactor.Props(reactor.Ref)), DefaultChannels)], new InMemoryTransport(_network)));
         var events = CreateTestProbe();
         sw.Tell(new Switch.Subscribe(events.Ref));

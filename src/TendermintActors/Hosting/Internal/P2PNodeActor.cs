@@ -33,7 +33,7 @@ internal sealed class P2PNodeActor : UntypedActor, IWithTimers
     private readonly Dictionary<IActorRef, Exception> _failures = []; // children stopped by supervision, until Terminated
     private readonly HashSet<IActorRef> _subscribers = [];
 
-    public P2PNodeActor(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
+    public P2PNodeActor(NodeKey key, Switch.Settings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
         P2PMetrics? metrics, PexOptions? pex)
     {
         IActorRef? book = null, pexReactor = null;

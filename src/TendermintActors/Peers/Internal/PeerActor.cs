@@ -31,7 +31,7 @@ internal sealed record PeerContext(
     IReadOnlyList<ChannelDescriptor> Channels,
     IReadOnlyDictionary<byte, IActorRef> ReactorsByChannel,
     IReadOnlyList<IActorRef> Reactors,
-    SwitchSettings Settings,
+    Switch.Settings Settings,
     IP2PTransport Transport,
     IMaterializer Materializer,
     Metrics.P2PMetrics? Metrics);

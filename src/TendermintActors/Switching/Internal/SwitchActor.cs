@@ -48,7 +48,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     }
 
     private readonly NodeKey _key;
-    private readonly SwitchSettings _settings;
+    private readonly Switch.Settings _settings;
     private readonly IReadOnlyList<ReactorRegistration> _reactors;
     private readonly IP2PTransport _transport;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -75,7 +75,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
 
     private readonly Metrics.P2PMetrics? _metrics;
 
-    public SwitchActor(NodeKey key, SwitchSettings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
+    public SwitchActor(NodeKey key, Switch.Settings settings, IReadOnlyList<ReactorRegistration> reactors, IP2PTransport transport,
         Metrics.P2PMetrics? metrics)
     {
         _metrics = metrics;
