@@ -149,9 +149,10 @@ public static class LinkBenchmark
         var message = new byte[size];
         Random.Shared.NextBytes(message);
         var stopwatch = Stopwatch.StartNew();
-        // bench send's sender: up to 2000 messages in flight (the queue's 1001 plus as many waiting in the peer actor),
-        // a SendResult asked for one in a hundred; it fails when a send is refused or the peer goes.
-        var sender = system.ActorOf(Node.Bench.BulkSender.Props(peer, BulkChannel, message, count, 2000));
+        // bench send's sender and window: up to 1000 messages in flight (the channel's queue; the peer actor lets as
+        // many again wait for room, and refuses more), a SendResult asked for one in a hundred; it fails when a send
+        // is refused or the peer goes.
+        var sender = system.ActorOf(Node.Bench.BulkSender.Props(peer, BulkChannel, message, count, 1000));
         var accepted = sender.Ask<Node.Bench.BulkSender.AllAccepted>(Node.Bench.BulkSender.Start.Instance, TimeSpan.FromMinutes(5));
         await (await Task.WhenAny(sink.Done.Task, accepted).WaitAsync(TimeSpan.FromMinutes(5)));
         await sink.Done.Task.WaitAsync(TimeSpan.FromMinutes(5));
