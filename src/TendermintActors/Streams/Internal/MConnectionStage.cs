@@ -1,3 +1,4 @@
+using System.Buffers;
 using Akka.Actor;
 using Akka.IO;
 using Akka.Streams;
@@ -39,7 +40,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
     public override ILogicAndMaterializedValue<MConnectionHandle> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
         var handle = new MConnectionHandle();
-        return new LogicAndMaterializedValue<MConnectionHandle>(new Logic(this, handle), handle);
+        return new LogicAndMaterializedValue<MConnectionHandle>(
+            new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>()), handle);
     }
 
     /// <summary>How often the rate limits' budgets are refilled (at most; FlushThrottle if shorter).</summary>
@@ -55,7 +57,10 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
         private readonly MConnectionStage _stage;
         private readonly MConnectionSettings _settings;
-        private byte[]? _lentOutput; // with LendOutput: the one buffer every write is encoded into
+        // With LendOutput: the buffer writes are encoded into, rented from the pool at a write and returned once
+        // downstream has pulled again (done with it) with nothing more to write, so an idle connection holds none.
+        private byte[]? _lentOutput;
+        private readonly MConnectionOutputProbe? _outputProbe;
         private readonly MConnectionHandle _handle;
         private readonly IActorRef _owner;
         private readonly SendScheduler _scheduler;
@@ -102,8 +107,9 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private long _sendRate;
         private long _recvRate;
 
-        public Logic(MConnectionStage stage, MConnectionHandle handle) : base(stage.Shape)
+        public Logic(MConnectionStage stage, MConnectionHandle handle, MConnectionOutputProbe? outputProbe) : base(stage.Shape)
         {
+            _outputProbe = outputProbe;
             _stage = stage;
             _settings = stage._settings;
             _handle = handle;
@@ -326,12 +332,17 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                 size += encoded;
                 packetBytes += encoded;
             }
-            if (size == 0) return;
+            // A lent buffer is free again here: we get this far only when downstream has pulled, that is, once it is
+            // done with the last write.
+            if (size == 0)
+            {
+                ReturnOutputBuffer();
+                return;
+            }
 
-            // Every byte is written below, so the array need not be zeroed first. A lent buffer is free again here:
-            // we write only when downstream has pulled, that is, once it is done with the last write.
+            // Every byte is written below, so the array need not be zeroed first.
             var buffer = _settings.LendOutput
-                ? _lentOutput ??= GC.AllocateUninitializedArray<byte>(_batchLimit)
+                ? _lentOutput ??= RentOutputBuffer()
                 : GC.AllocateUninitializedArray<byte>(size);
             var offset = 0;
             if (pong)
@@ -376,6 +387,21 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
             if (_closing && !_scheduler.HasPending)
                 CloseOutput();
+        }
+
+        private byte[] RentOutputBuffer()
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(_batchLimit);
+            _outputProbe?.Rented(buffer.Length);
+            return buffer;
+        }
+
+        private void ReturnOutputBuffer()
+        {
+            if (_lentOutput is null) return;
+            ArrayPool<byte>.Shared.Return(_lentOutput);
+            _lentOutput = null;
+            _outputProbe?.Returned();
         }
 
         /// <summary>
@@ -549,6 +575,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         {
             // Stopped without us deciding it: the materializer or actor system shut down under us.
             var reason = _finished ? _failure : new AbruptStageTerminationException(this);
+            // Not returned to the pool: downstream may not be done with it. The GC takes it.
+            _lentOutput = null;
             TellDelivered();
             _handle.Stopped(reason);
             _owner.Tell(new MConnection.Stopped(reason));
