@@ -12,15 +12,18 @@ namespace TendermintActors.Protocol.MConnection;
 /// </summary>
 public sealed class Reassembler
 {
-    private readonly Channel?[] _byId = new Channel?[256];
+    private readonly Channel[] _channels;
+    private readonly ChannelIndex _index;
 
     public Reassembler(IEnumerable<ChannelDescriptor> channels)
     {
         var descriptors = channels?.ToArray() ?? throw new ArgumentNullException(nameof(channels));
         ChannelDescriptor.ValidateSet(descriptors);
-        foreach (var d in descriptors)
-            _byId[d.Id] = new Channel(d);
+        _channels = descriptors.Select(d => new Channel(d)).ToArray();
+        _index = new ChannelIndex(descriptors);
     }
+
+    private Channel? ById(int channelId) => _index[channelId] is var i and >= 0 ? _channels[i] : null;
 
     /// <summary>
     /// Takes one decoded fragment; returns the complete message when it is the last one, otherwise null. The packet's
@@ -42,14 +45,14 @@ public sealed class Reassembler
     public byte[]? Accept(int channelId, bool eof, ReadOnlySpan<byte> data) => Accept(channelId, eof, data, null);
 
     /// <summary>Bytes of an unfinished message held for the channel (0 for an unknown channel).</summary>
-    public int BufferedBytes(byte channelId) => _byId[channelId]?.Length ?? 0;
+    public int BufferedBytes(byte channelId) => ById(channelId)?.Length ?? 0;
 
     /// <summary>Bytes of buffer the channel holds for reassembly (for specs: none between messages).</summary>
-    internal int HeldBufferBytes(byte channelId) => _byId[channelId]?.HeldTailBytes ?? 0;
+    internal int HeldBufferBytes(byte channelId) => ById(channelId)?.HeldTailBytes ?? 0;
 
     private byte[]? Accept(int channelId, bool eof, ReadOnlySpan<byte> data, ByteString? owned)
     {
-        if ((uint)channelId > byte.MaxValue || _byId[channelId] is not { } ch)
+        if (ById(channelId) is not { } ch)
             throw new ProtocolViolationException(ProtocolViolation.UnknownChannel, $"packet for unknown channel {channelId} (0x{channelId:x2})");
 
         var total = (long)ch.Length + data.Length;

@@ -67,12 +67,12 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private readonly Reassembler _reassembler;
         private readonly PacketDecoder _decoder;
         private readonly PacketDecoder.PacketHandler _onPacket; // OnPacket, made a delegate once
-        private readonly ReceiveWindow?[] _receive = new ReceiveWindow?[256];
-        private readonly ReceiveWindow[] _receiveChannels;
+        private readonly ChannelIndex _channelIndex;
+        private readonly ReceiveWindow[] _receiveChannels; // in the channels' order (_channelIndex)
         private readonly List<PacketMsgFragment> _batch = [];
         // Messages delivered but not yet told to the owner: told together at the end of each read (or ack).
         private readonly List<ReceivedMessage> _delivered = [];
-        private readonly int[] _sentInBatch = new int[256];
+        private readonly int[] _sentInBatch; // by the channels' order
         private readonly List<byte> _channelsSentInBatch = [];
         private readonly int _batchLimit;
         private readonly int _largestPacket;
@@ -119,9 +119,11 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             _reassembler = new Reassembler(stage._channels);
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(payload));
             _onPacket = OnPacket;
+            _channelIndex = new ChannelIndex(stage._channels);
             _receiveChannels = new ReceiveWindow[stage._channels.Length];
             for (var i = 0; i < stage._channels.Length; i++)
-                _receive[stage._channels[i].Id] = _receiveChannels[i] = new ReceiveWindow(stage._channels[i], _settings.ReceiveWindowBytes);
+                _receiveChannels[i] = new ReceiveWindow(stage._channels[i], _settings.ReceiveWindowBytes);
+            _sentInBatch = new int[stage._channels.Length];
 
             // Channel IDs from 0x80 take a two-byte varint: that is the largest packet we can cut.
             _largestPacket = PacketCodec.SizeOfPacketMsg(0xff, eof: true, payload);
@@ -274,7 +276,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
         private void Ack(byte channel, int count)
         {
-            if (_receive[channel] is not { } ch) return;
+            if (_channelIndex[channel] is not (var i and >= 0)) return;
+            var ch = _receiveChannels[i];
             var wasAtBound = ch.IsFull;
             ch.Acknowledge(count);
             while (!ch.IsFull && ch.Held.TryDequeue(out var message))
@@ -290,7 +293,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             for (var i = 0; i < send.Length; i++)
             {
                 var s = send[i];
-                var r = _receive[s.Id]!;
+                var r = _receiveChannels[_channelIndex[s.Id]];
                 channels[i] = new ChannelStatus(s.Id, s.Priority, s.QueueSize, s.SendQueueCapacity, s.RecentlySent,
                     s.PendingBytes, r.Unacknowledged, r.Bound, r.UnacknowledgedBytes, r.WindowBytes);
             }
@@ -375,12 +378,13 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
             // One MessagesSent per channel for the whole write, in the order the channels first completed a message.
             foreach (var fragment in _batch)
-                if (fragment.Eof && _sentInBatch[fragment.ChannelId]++ == 0)
+                if (fragment.Eof && _sentInBatch[_channelIndex[fragment.ChannelId]]++ == 0)
                     _channelsSentInBatch.Add(fragment.ChannelId);
             foreach (var channel in _channelsSentInBatch)
             {
-                _owner.Tell(new MessagesSent(channel, _sentInBatch[channel]));
-                _sentInBatch[channel] = 0;
+                var position = _channelIndex[channel];
+                _owner.Tell(new MessagesSent(channel, _sentInBatch[position]));
+                _sentInBatch[position] = 0;
             }
             _channelsSentInBatch.Clear();
             _batch.Clear();
@@ -470,7 +474,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                     break;
                 case Packet.SumOneofCase.PacketMsg:
                     if (_reassembler.Accept(channelId, eof, data) is { } message)
-                        Receive(_receive[channelId]!, message);
+                        Receive(_receiveChannels[_channelIndex[channelId]], message);
                     break;
             }
         }
