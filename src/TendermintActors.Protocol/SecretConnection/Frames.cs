@@ -32,6 +32,7 @@ public static class Frame
 /// </summary>
 public sealed class FrameSealer : IDisposable
 {
+    [ThreadStatic] private static byte[]? t_plain;
     private readonly FrameCipher _cipher;
 
     public FrameSealer(ReadOnlySpan<byte> key, FrameCipherImplementation? implementation = null)
@@ -54,15 +55,15 @@ public sealed class FrameSealer : IDisposable
         // Go panics rather than reuse a nonce; the last counter value is never used.
         if (Counter == ulong.MaxValue)
             throw new ProtocolViolationException(ProtocolViolation.NonceOverflow, "send nonce counter exhausted");
-        // On the stack: a connection holds no plaintext frame between writes.
-        Span<byte> plain = stackalloc byte[Frame.PlainSize];
+        // One scratch frame per thread, not per connection (sealing never yields mid-frame); a stackalloc would be
+        // zeroed on every frame.
+        var plain = (t_plain ??= new byte[Frame.PlainSize]).AsSpan();
         BinaryPrimitives.WriteUInt32LittleEndian(plain, (uint)chunk.Length);
         chunk.CopyTo(plain[Frame.LengthSize..]);
         plain[(Frame.LengthSize + chunk.Length)..].Clear();
         Span<byte> nonce = stackalloc byte[FrameCipher.NonceSize];
         Frame.WriteNonce(Counter, nonce);
         _cipher.Seal(nonce, plain, sealedFrame[..Frame.SealedSize]);
-        plain.Clear(); // no plaintext left behind on the stack
         Counter++;
     }
 
