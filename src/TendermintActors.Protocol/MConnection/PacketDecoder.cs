@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using TendermintActors.Protocol.Codec;
 using TendermintActors.Protocol.Errors;
@@ -10,10 +11,12 @@ namespace TendermintActors.Protocol.MConnection;
 /// A declared length over <see cref="MaxPacketSize"/> fails as soon as the length prefix is readable, so a peer
 /// cannot make us buffer (or allocate) more than one maximal packet plus the chunk in hand.
 /// Any exception is fatal for the connection; the decoder is not usable after one.
+/// Its buffer is rented from the shared pool only while it holds bytes: <see cref="Decode"/> reads whole packets where
+/// they lie and gives the buffer back once no unfinished packet is left, so an idle connection holds none.
 /// </summary>
 public sealed class PacketDecoder
 {
-    private byte[] _buffer;
+    private byte[] _buffer = [];
     private int _start;
     private int _end;
 
@@ -22,14 +25,15 @@ public sealed class PacketDecoder
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPacketSize);
         MaxPacketSize = maxPacketSize;
-        // Room for a few maximal packets before the first compaction.
-        _buffer = new byte[4 * (maxPacketSize + LengthDelimited.MaxPrefixLength)];
     }
 
     public int MaxPacketSize { get; }
 
     /// <summary>Bytes fed but not yet returned as packets.</summary>
     public int BufferedBytes => _end - _start;
+
+    /// <summary>The buffer held, bytes in it or not (for specs).</summary>
+    internal int HeldBufferBytes => _buffer.Length;
 
     /// <summary>Appends bytes from the stream; call <c>TryDecode</c> until it returns false afterwards.</summary>
     public void Feed(ReadOnlySpan<byte> chunk) => Append(chunk);
@@ -129,6 +133,13 @@ public sealed class PacketDecoder
             Dispatch(body, onPacket);
         }
         Append(chunk);
+        if (_end == _start && _buffer.Length > 0)
+        {
+            // Every view handed out has been read (each only during its call): the buffer can go back.
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+            _start = _end = 0;
+        }
     }
 
     private static void Dispatch(ReadOnlySpan<byte> body, PacketHandler onPacket)
@@ -223,8 +234,12 @@ public sealed class PacketDecoder
         }
         else
         {
-            var grown = new byte[Math.Max(_buffer.Length * 2, buffered + needed)];
+            // At first room for one maximal packet (all that Decode keeps) or, fed by Feed, for a few of them.
+            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(
+                Math.Max(_buffer.Length * 2, buffered + needed), MaxPacketSize + LengthDelimited.MaxPrefixLength));
             _buffer.AsSpan(_start, buffered).CopyTo(grown);
+            if (_buffer.Length > 0)
+                ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = grown;
         }
         _start = 0;

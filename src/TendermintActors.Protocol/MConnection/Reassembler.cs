@@ -1,3 +1,4 @@
+using System.Buffers;
 using Google.Protobuf;
 using TendermintActors.Protocol.Errors;
 using TendermintActors.Protocol.Wire;
@@ -11,15 +12,18 @@ namespace TendermintActors.Protocol.MConnection;
 /// </summary>
 public sealed class Reassembler
 {
-    private readonly Channel?[] _byId = new Channel?[256];
+    private readonly Channel[] _channels;
+    private readonly ChannelIndex _index;
 
     public Reassembler(IEnumerable<ChannelDescriptor> channels)
     {
         var descriptors = channels?.ToArray() ?? throw new ArgumentNullException(nameof(channels));
         ChannelDescriptor.ValidateSet(descriptors);
-        foreach (var d in descriptors)
-            _byId[d.Id] = new Channel(d);
+        _channels = descriptors.Select(d => new Channel(d)).ToArray();
+        _index = new ChannelIndex(descriptors);
     }
+
+    private Channel? ById(int channelId) => _index[channelId] is var i and >= 0 ? _channels[i] : null;
 
     /// <summary>
     /// Takes one decoded fragment; returns the complete message when it is the last one, otherwise null. The packet's
@@ -41,11 +45,14 @@ public sealed class Reassembler
     public byte[]? Accept(int channelId, bool eof, ReadOnlySpan<byte> data) => Accept(channelId, eof, data, null);
 
     /// <summary>Bytes of an unfinished message held for the channel (0 for an unknown channel).</summary>
-    public int BufferedBytes(byte channelId) => _byId[channelId]?.Length ?? 0;
+    public int BufferedBytes(byte channelId) => ById(channelId)?.Length ?? 0;
+
+    /// <summary>Bytes of buffer the channel holds for reassembly (for specs: none between messages).</summary>
+    internal int HeldBufferBytes(byte channelId) => ById(channelId)?.HeldTailBytes ?? 0;
 
     private byte[]? Accept(int channelId, bool eof, ReadOnlySpan<byte> data, ByteString? owned)
     {
-        if ((uint)channelId > byte.MaxValue || _byId[channelId] is not { } ch)
+        if (ById(channelId) is not { } ch)
             throw new ProtocolViolationException(ProtocolViolation.UnknownChannel, $"packet for unknown channel {channelId} (0x{channelId:x2})");
 
         var total = (long)ch.Length + data.Length;
@@ -71,14 +78,12 @@ public sealed class Reassembler
         private const int TailSize = 4096;
         // A segment list that a huge message grew is dropped afterwards rather than pinned for the connection's life.
         private const int RetainedSegmentsCapacity = 64;
-        // Tail arrays are free again once a message is copied out, and the next message fills them again: up to this
-        // many (64 KiB, a typical large message such as a block part) are kept per channel rather than allocated anew.
-        private const int RetainedTails = 16;
 
         public readonly ChannelDescriptor Descriptor = descriptor;
         private List<ReadOnlyMemory<byte>>? _segments;
-        private readonly List<byte[]> _tails = []; // those of the unfinished message first, then spare ones
-        private int _tailIndex = -1; // the one being filled; -1 before the message's first copied fragment
+        // Those of the unfinished message, rented from the shared pool and given back as soon as it is copied out,
+        // so that a channel between messages holds none.
+        private readonly List<byte[]> _tails = [];
         private byte[]? _tail;
         private int _tailUsed;
         private bool _lastSegmentIsTail;
@@ -135,18 +140,22 @@ public sealed class Reassembler
             _tailUsed += data.Length;
         }
 
-        /// <summary>The next tail for this message: a spare one kept from earlier messages, or a new one.</summary>
+        /// <summary>Tail bytes held, whether a message is unfinished or not (for specs).</summary>
+        public int HeldTailBytes
+        {
+            get
+            {
+                var held = 0;
+                foreach (var tail in _tails) held += tail.Length;
+                return held;
+            }
+        }
+
+        /// <summary>The next tail for this message, from the pool (filled before it is read: it need not be zeroed).</summary>
         private byte[] NextTail(int needed)
         {
-            _tailIndex++;
-            if (_tailIndex < _tails.Count && _tails[_tailIndex].Length >= needed)
-                return _tails[_tailIndex];
-            // Filled before it is read: no need to zero it.
-            var tail = GC.AllocateUninitializedArray<byte>(Math.Max(TailSize, needed));
-            if (_tailIndex < _tails.Count)
-                _tails[_tailIndex] = tail;
-            else
-                _tails.Add(tail);
+            var tail = ArrayPool<byte>.Shared.Rent(Math.Max(TailSize, needed));
+            _tails.Add(tail);
             return tail;
         }
 
@@ -191,14 +200,13 @@ public sealed class Reassembler
 
             Length = 0;
             _lastSegmentIsTail = false;
-            // The message was copied out, so its tails are free for the next one; only baseline-sized ones, and only
-            // so many, are worth keeping.
+            // The message was copied out, so its tails are free: back to the pool, for this channel's next message or
+            // any other connection's.
             _tail = null;
             _tailUsed = 0;
-            _tailIndex = -1;
-            _tails.RemoveAll(tail => tail.Length != TailSize);
-            if (_tails.Count > RetainedTails)
-                _tails.RemoveRange(RetainedTails, _tails.Count - RetainedTails);
+            foreach (var tail in _tails)
+                ArrayPool<byte>.Shared.Return(tail);
+            _tails.Clear();
             if (_segments.Capacity > RetainedSegmentsCapacity)
                 _segments = null;
             else

@@ -88,7 +88,7 @@ public readonly record struct ChannelSendStatus(
 public sealed class SendScheduler
 {
     private readonly Channel[] _channels;
-    private readonly Channel?[] _byId = new Channel?[256];
+    private readonly ChannelIndex _index;
     private readonly int _maxPacketSize;
     private int _pendingMessages;
     // Fifo: the order in which messages were enqueued, over all channels.
@@ -110,7 +110,8 @@ public sealed class SendScheduler
         _maxPacketSize = PacketCodec.MaxPacketSize(maxPacketPayloadSize);
         _channels = new Channel[descriptors.Length];
         for (var i = 0; i < descriptors.Length; i++)
-            _byId[descriptors[i].Id] = _channels[i] = new Channel(descriptors[i]);
+            _channels[i] = new Channel(descriptors[i]);
+        _index = new ChannelIndex(descriptors);
         Channels = descriptors;
     }
 
@@ -127,10 +128,12 @@ public sealed class SendScheduler
     /// <summary>Message bytes enqueued and not yet cut into packets, over all channels.</summary>
     public long PendingBytes { get; private set; }
 
-    public bool HasChannel(byte channelId) => _byId[channelId] is not null;
+    private Channel? ById(int channelId) => _index[channelId] is var i and >= 0 ? _channels[i] : null;
+
+    public bool HasChannel(byte channelId) => _index[channelId] >= 0;
 
     /// <summary>Whether <see cref="TryEnqueue"/> would accept a message on the channel now.</summary>
-    public bool CanEnqueue(byte channelId) => _byId[channelId] is { } ch && ch.CanAccept;
+    public bool CanEnqueue(byte channelId) => ById(channelId) is { } ch && ch.CanAccept;
 
     /// <summary>
     /// Queues a whole message. The scheduler keeps <paramref name="message"/> (no copy) and hands out slices of it:
@@ -138,7 +141,7 @@ public sealed class SendScheduler
     /// </summary>
     public EnqueueResult TryEnqueue(byte channelId, ReadOnlyMemory<byte> message)
     {
-        if (_byId[channelId] is not { } ch)
+        if (ById(channelId) is not { } ch)
             return EnqueueResult.UnknownChannel;
         if (!ch.CanAccept)
             return EnqueueResult.QueueFull;
@@ -303,7 +306,7 @@ public sealed class SendScheduler
     }
 
     /// <summary>The channel's state, or null when it was not declared.</summary>
-    public ChannelSendStatus? GetStatus(byte channelId) => _byId[channelId]?.Status();
+    public ChannelSendStatus? GetStatus(byte channelId) => ById(channelId)?.Status();
 
     /// <summary>Every channel's state, in descriptor order.</summary>
     public ChannelSendStatus[] GetStatus()

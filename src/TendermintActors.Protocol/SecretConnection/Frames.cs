@@ -32,9 +32,8 @@ public static class Frame
 /// </summary>
 public sealed class FrameSealer : IDisposable
 {
+    [ThreadStatic] private static byte[]? t_plain;
     private readonly FrameCipher _cipher;
-    private readonly byte[] _plain = new byte[Frame.PlainSize];
-    private readonly byte[] _nonce = new byte[FrameCipher.NonceSize];
 
     public FrameSealer(ReadOnlySpan<byte> key, FrameCipherImplementation? implementation = null)
         : this(key, 0, implementation) { }
@@ -56,12 +55,15 @@ public sealed class FrameSealer : IDisposable
         // Go panics rather than reuse a nonce; the last counter value is never used.
         if (Counter == ulong.MaxValue)
             throw new ProtocolViolationException(ProtocolViolation.NonceOverflow, "send nonce counter exhausted");
-        var plain = _plain.AsSpan();
+        // One scratch frame per thread, not per connection (sealing never yields mid-frame); a stackalloc would be
+        // zeroed on every frame.
+        var plain = (t_plain ??= new byte[Frame.PlainSize]).AsSpan();
         BinaryPrimitives.WriteUInt32LittleEndian(plain, (uint)chunk.Length);
         chunk.CopyTo(plain[Frame.LengthSize..]);
         plain[(Frame.LengthSize + chunk.Length)..].Clear();
-        Frame.WriteNonce(Counter, _nonce);
-        _cipher.Seal(_nonce, plain, sealedFrame[..Frame.SealedSize]);
+        Span<byte> nonce = stackalloc byte[FrameCipher.NonceSize];
+        Frame.WriteNonce(Counter, nonce);
+        _cipher.Seal(nonce, plain, sealedFrame[..Frame.SealedSize]);
         Counter++;
     }
 
@@ -97,9 +99,11 @@ public sealed class FrameSealer : IDisposable
 public sealed class FrameOpener : IDisposable
 {
     private readonly FrameCipher _cipher;
-    private readonly byte[] _plain = new byte[Frame.PlainSize];
+    private byte[]? _plain; // for OpenFrame's view, made at its first use: the stage opens frames in place
     private readonly byte[] _nonce = new byte[FrameCipher.NonceSize];
-    private readonly byte[] _partial = new byte[Frame.SealedSize];
+    // A frame cut by the end of a read, rented from the pool while one is waiting for its rest: an idle connection
+    // holds none.
+    private byte[]? _partial;
     private int _partialLength;
 
     public FrameOpener(ReadOnlySpan<byte> key, FrameCipherImplementation? implementation = null)
@@ -117,12 +121,18 @@ public sealed class FrameOpener : IDisposable
     /// <summary>Bytes of an incomplete frame waiting for the rest.</summary>
     public int PendingBytes => _partialLength;
 
+    /// <summary>Bytes of buffer held between calls (for specs: none while no frame is partly received).</summary>
+    internal int HeldBufferBytes => _partial?.Length ?? 0;
+
     /// <summary>Frames opened straight into a <see cref="PlaintextBuffer"/> (<see cref="OpenFrameInto"/>), for specs.</summary>
     internal long FramesOpenedInPlace { get; private set; }
 
     /// <summary>Opens exactly one sealed frame; returns its data (a view valid until the next call).</summary>
-    public ReadOnlySpan<byte> OpenFrame(ReadOnlySpan<byte> sealedFrame) =>
-        _plain.AsSpan(Frame.LengthSize, OpenFrame(sealedFrame, _plain));
+    public ReadOnlySpan<byte> OpenFrame(ReadOnlySpan<byte> sealedFrame)
+    {
+        var plain = _plain ??= new byte[Frame.PlainSize];
+        return plain.AsSpan(Frame.LengthSize, OpenFrame(sealedFrame, plain));
+    }
 
     /// <summary>
     /// Opens exactly one sealed frame into <paramref name="plain"/> (<see cref="Frame.PlainSize"/> bytes: length,
@@ -161,21 +171,38 @@ public sealed class FrameOpener : IDisposable
     {
         if (_partialLength > 0)
         {
+            var partial = _partial!;
             var take = Math.Min(Frame.SealedSize - _partialLength, ciphertext.Length);
-            ciphertext[..take].CopyTo(_partial.AsSpan(_partialLength));
+            ciphertext[..take].CopyTo(partial.AsSpan(_partialLength));
             _partialLength += take;
             ciphertext = ciphertext[take..];
             if (_partialLength < Frame.SealedSize) return;
             _partialLength = 0;
-            OpenFrameTo(_partial, plaintext, inPlace);
+            try
+            {
+                OpenFrameTo(partial.AsSpan(0, Frame.SealedSize), plaintext, inPlace);
+            }
+            finally
+            {
+                ReturnPartial();
+            }
         }
         while (ciphertext.Length >= Frame.SealedSize)
         {
             OpenFrameTo(ciphertext[..Frame.SealedSize], plaintext, inPlace);
             ciphertext = ciphertext[Frame.SealedSize..];
         }
+        if (ciphertext.IsEmpty) return;
+        _partial ??= ArrayPool<byte>.Shared.Rent(Frame.SealedSize);
         ciphertext.CopyTo(_partial);
         _partialLength = ciphertext.Length;
+    }
+
+    private void ReturnPartial()
+    {
+        if (_partial is null) return;
+        ArrayPool<byte>.Shared.Return(_partial);
+        _partial = null;
     }
 
     private void OpenFrameTo(ReadOnlySpan<byte> sealedFrame, IBufferWriter<byte> plaintext, PlaintextBuffer? inPlace)
@@ -217,5 +244,10 @@ public sealed class FrameOpener : IDisposable
         output.Advance(data.Length);
     }
 
-    public void Dispose() => _cipher.Dispose();
+    public void Dispose()
+    {
+        _cipher.Dispose();
+        _partialLength = 0;
+        ReturnPartial();
+    }
 }

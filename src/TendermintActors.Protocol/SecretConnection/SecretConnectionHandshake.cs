@@ -273,7 +273,8 @@ public sealed class SecretConnectionSession : IDisposable
         Opener = opener;
         RemotePublicKey = remotePublicKey;
         RemoteId = remoteId;
-        _pending.Write(pendingPlaintext);
+        if (pendingPlaintext.Length > 0)
+            _pending.Write(pendingPlaintext);
     }
 
     public FrameSealer Sealer { get; }
@@ -287,6 +288,7 @@ public sealed class SecretConnectionSession : IDisposable
         // Room for every frame this completes at once, so the buffer grows (and copies) at most once per call.
         _pending.Reserve((Opener.PendingBytes + ciphertext.Length) / Frame.SealedSize * Frame.DataMaxSize);
         Opener.Open(ciphertext, _pending);
+        _pending.ReleaseIfEmpty(); // only a partial frame (or empty ones) came: nothing to hold the array for
     }
 
     public int PendingPlaintextLength => _pending.Count;
@@ -325,7 +327,8 @@ public sealed class SecretConnectionSession : IDisposable
 
 /// <summary>
 /// Opened plaintext waiting for the application: an array with a read offset, so consuming a prefix copies nothing,
-/// and which can be handed away whole (<see cref="Detach"/>) instead of copied out.
+/// and which can be handed away whole (<see cref="Detach"/>) instead of copied out. The array is rented from the
+/// shared pool while plaintext is pending and given back once all of it is consumed, so an idle connection holds none.
 /// </summary>
 internal sealed class PlaintextBuffer : IBufferWriter<byte>
 {
@@ -342,6 +345,9 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
 
     public int Count => _end - _start;
 
+    /// <summary>The array held, pending bytes or not (for specs).</summary>
+    internal int Capacity => _buffer.Length;
+
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(_start, _end - _start);
 
     public void Consume(int count)
@@ -350,7 +356,22 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Count);
         _start += count;
         if (_start == _end)
-            _start = _end = Math.Min(Headroom, _buffer.Length);
+            Release();
+    }
+
+    public void ReleaseIfEmpty()
+    {
+        if (_start == _end)
+            Release();
+    }
+
+    /// <summary>Everything is consumed: whoever read the bytes is done with them, so the array goes back.</summary>
+    private void Release()
+    {
+        if (_buffer.Length > 0)
+            ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+        _start = _end = 0;
     }
 
     public (byte[] Array, int Offset, int Count) Peek() => (_buffer, _start, Count);
@@ -374,10 +395,12 @@ internal sealed class PlaintextBuffer : IBufferWriter<byte>
         }
         else
         {
-            // Uninitialized: only the written range is ever read or handed out.
-            var grown = GC.AllocateUninitializedArray<byte>(
+            // Not zeroed (pooled): only the written range is ever read or handed out.
+            var grown = ArrayPool<byte>.Shared.Rent(
                 Math.Max(MinimumCapacity, Math.Max(Headroom + count + size, _buffer.Length * 2)));
             _buffer.AsSpan(_start, count).CopyTo(grown.AsSpan(Headroom));
+            if (_buffer.Length > 0)
+                ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = grown;
         }
         _start = Headroom;

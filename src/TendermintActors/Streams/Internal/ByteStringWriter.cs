@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using Akka.IO;
 
 namespace TendermintActors.Streams.Internal;
@@ -6,6 +7,8 @@ namespace TendermintActors.Streams.Internal;
 /// <summary>
 /// A growable buffer whose filled part is handed to a <see cref="ByteString"/> without a copy: <see cref="Detach"/>
 /// gives the array away (ByteString.FromBytes wraps, it does not copy) and the next write starts a fresh one.
+/// Arrays are rented from the shared pool; a lent one comes back as the spare (<see cref="Reclaim"/>), which
+/// <see cref="ReleaseSpare"/> gives back to the pool when the writer goes idle.
 /// </summary>
 internal sealed class ByteStringWriter(int initialCapacity) : IBufferWriter<byte>
 {
@@ -16,6 +19,9 @@ internal sealed class ByteStringWriter(int initialCapacity) : IBufferWriter<byte
     private byte[]? _spare; // reclaimed, for the next writes
 
     public int WrittenCount => _count;
+
+    /// <summary>Bytes of array held: being written, lent or spare (for specs).</summary>
+    internal int HeldBytes => (_buffer?.Length ?? 0) + (_lent?.Length ?? 0) + (_spare?.Length ?? 0);
 
     /// <summary>Capacity of the next fresh array; follows what the last one held so batches do not regrow each time.</summary>
     public int NextCapacity { get; set; } = Math.Max(1, initialCapacity);
@@ -56,8 +62,23 @@ internal sealed class ByteStringWriter(int initialCapacity) : IBufferWriter<byte
     public void Reclaim()
     {
         if (_lent is null) return;
-        _spare = _lent.Length <= 2 * Math.Max(_initialCapacity, NextCapacity) ? _lent : null;
+        // Compared with what the pool would give for that size (it rounds up to a power of two).
+        if (_lent.Length <= 2 * (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(_initialCapacity, NextCapacity)))
+        {
+            ReleaseSpare();
+            _spare = _lent;
+        }
+        else
+            ArrayPool<byte>.Shared.Return(_lent);
         _lent = null;
+    }
+
+    /// <summary>Gives the spare array back to the pool: the caller has nothing more to write for now.</summary>
+    public void ReleaseSpare()
+    {
+        if (_spare is null) return;
+        ArrayPool<byte>.Shared.Return(_spare);
+        _spare = null;
     }
 
     public ByteString Detach()
@@ -71,19 +92,19 @@ internal sealed class ByteStringWriter(int initialCapacity) : IBufferWriter<byte
     private byte[] Ensure(int sizeHint)
     {
         var needed = _count + Math.Max(1, sizeHint);
-        // Uninitialized: only the written part is ever handed out, and skipping the zeroing of 64 KiB batches is
-        // measurable on the hot path.
+        // Pooled arrays are not zeroed: only the written part is ever handed out.
         if (_buffer is null && _spare is not null && _spare.Length >= needed)
         {
             _buffer = _spare;
             _spare = null;
         }
         else if (_buffer is null)
-            _buffer = GC.AllocateUninitializedArray<byte>(Math.Max(needed, Math.Max(_initialCapacity, NextCapacity)));
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(needed, Math.Max(_initialCapacity, NextCapacity)));
         else if (_buffer.Length < needed)
         {
-            var grown = GC.AllocateUninitializedArray<byte>(Math.Max(needed, _buffer.Length * 2));
+            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _buffer.Length * 2));
             _buffer.AsSpan(0, _count).CopyTo(grown);
+            ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = grown;
         }
         return _buffer;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Akka.Actor;
 using Akka.IO;
 using Akka.Streams;
@@ -39,7 +40,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
     public override ILogicAndMaterializedValue<MConnectionHandle> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
         var handle = new MConnectionHandle();
-        return new LogicAndMaterializedValue<MConnectionHandle>(new Logic(this, handle), handle);
+        return new LogicAndMaterializedValue<MConnectionHandle>(
+            new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>()), handle);
     }
 
     /// <summary>How often the rate limits' budgets are refilled (at most; FlushThrottle if shorter).</summary>
@@ -55,19 +57,22 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
         private readonly MConnectionStage _stage;
         private readonly MConnectionSettings _settings;
-        private byte[]? _lentOutput; // with LendOutput: the one buffer every write is encoded into
+        // With LendOutput: the buffer writes are encoded into, rented from the pool at a write and returned once
+        // downstream has pulled again (done with it) with nothing more to write, so an idle connection holds none.
+        private byte[]? _lentOutput;
+        private readonly MConnectionOutputProbe? _outputProbe;
         private readonly MConnectionHandle _handle;
         private readonly IActorRef _owner;
         private readonly SendScheduler _scheduler;
         private readonly Reassembler _reassembler;
         private readonly PacketDecoder _decoder;
         private readonly PacketDecoder.PacketHandler _onPacket; // OnPacket, made a delegate once
-        private readonly ReceiveWindow?[] _receive = new ReceiveWindow?[256];
-        private readonly ReceiveWindow[] _receiveChannels;
+        private readonly ChannelIndex _channelIndex;
+        private readonly ReceiveWindow[] _receiveChannels; // in the channels' order (_channelIndex)
         private readonly List<PacketMsgFragment> _batch = [];
         // Messages delivered but not yet told to the owner: told together at the end of each read (or ack).
         private readonly List<ReceivedMessage> _delivered = [];
-        private readonly int[] _sentInBatch = new int[256];
+        private readonly int[] _sentInBatch; // by the channels' order
         private readonly List<byte> _channelsSentInBatch = [];
         private readonly int _batchLimit;
         private readonly int _largestPacket;
@@ -102,8 +107,9 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         private long _sendRate;
         private long _recvRate;
 
-        public Logic(MConnectionStage stage, MConnectionHandle handle) : base(stage.Shape)
+        public Logic(MConnectionStage stage, MConnectionHandle handle, MConnectionOutputProbe? outputProbe) : base(stage.Shape)
         {
+            _outputProbe = outputProbe;
             _stage = stage;
             _settings = stage._settings;
             _handle = handle;
@@ -113,9 +119,11 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             _reassembler = new Reassembler(stage._channels);
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(payload));
             _onPacket = OnPacket;
+            _channelIndex = new ChannelIndex(stage._channels);
             _receiveChannels = new ReceiveWindow[stage._channels.Length];
             for (var i = 0; i < stage._channels.Length; i++)
-                _receive[stage._channels[i].Id] = _receiveChannels[i] = new ReceiveWindow(stage._channels[i], _settings.ReceiveWindowBytes);
+                _receiveChannels[i] = new ReceiveWindow(stage._channels[i], _settings.ReceiveWindowBytes);
+            _sentInBatch = new int[stage._channels.Length];
 
             // Channel IDs from 0x80 take a two-byte varint: that is the largest packet we can cut.
             _largestPacket = PacketCodec.SizeOfPacketMsg(0xff, eof: true, payload);
@@ -268,7 +276,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
         private void Ack(byte channel, int count)
         {
-            if (_receive[channel] is not { } ch) return;
+            if (_channelIndex[channel] is not (var i and >= 0)) return;
+            var ch = _receiveChannels[i];
             var wasAtBound = ch.IsFull;
             ch.Acknowledge(count);
             while (!ch.IsFull && ch.Held.TryDequeue(out var message))
@@ -284,7 +293,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
             for (var i = 0; i < send.Length; i++)
             {
                 var s = send[i];
-                var r = _receive[s.Id]!;
+                var r = _receiveChannels[_channelIndex[s.Id]];
                 channels[i] = new ChannelStatus(s.Id, s.Priority, s.QueueSize, s.SendQueueCapacity, s.RecentlySent,
                     s.PendingBytes, r.Unacknowledged, r.Bound, r.UnacknowledgedBytes, r.WindowBytes);
             }
@@ -326,12 +335,17 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                 size += encoded;
                 packetBytes += encoded;
             }
-            if (size == 0) return;
+            // A lent buffer is free again here: we get this far only when downstream has pulled, that is, once it is
+            // done with the last write.
+            if (size == 0)
+            {
+                ReturnOutputBuffer();
+                return;
+            }
 
-            // Every byte is written below, so the array need not be zeroed first. A lent buffer is free again here:
-            // we write only when downstream has pulled, that is, once it is done with the last write.
+            // Every byte is written below, so the array need not be zeroed first.
             var buffer = _settings.LendOutput
-                ? _lentOutput ??= GC.AllocateUninitializedArray<byte>(_batchLimit)
+                ? _lentOutput ??= RentOutputBuffer()
                 : GC.AllocateUninitializedArray<byte>(size);
             var offset = 0;
             if (pong)
@@ -364,18 +378,34 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
 
             // One MessagesSent per channel for the whole write, in the order the channels first completed a message.
             foreach (var fragment in _batch)
-                if (fragment.Eof && _sentInBatch[fragment.ChannelId]++ == 0)
+                if (fragment.Eof && _sentInBatch[_channelIndex[fragment.ChannelId]]++ == 0)
                     _channelsSentInBatch.Add(fragment.ChannelId);
             foreach (var channel in _channelsSentInBatch)
             {
-                _owner.Tell(new MessagesSent(channel, _sentInBatch[channel]));
-                _sentInBatch[channel] = 0;
+                var position = _channelIndex[channel];
+                _owner.Tell(new MessagesSent(channel, _sentInBatch[position]));
+                _sentInBatch[position] = 0;
             }
             _channelsSentInBatch.Clear();
             _batch.Clear();
 
             if (_closing && !_scheduler.HasPending)
                 CloseOutput();
+        }
+
+        private byte[] RentOutputBuffer()
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(_batchLimit);
+            _outputProbe?.Rented(buffer.Length);
+            return buffer;
+        }
+
+        private void ReturnOutputBuffer()
+        {
+            if (_lentOutput is null) return;
+            ArrayPool<byte>.Shared.Return(_lentOutput);
+            _lentOutput = null;
+            _outputProbe?.Returned();
         }
 
         /// <summary>
@@ -444,7 +474,7 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
                     break;
                 case Packet.SumOneofCase.PacketMsg:
                     if (_reassembler.Accept(channelId, eof, data) is { } message)
-                        Receive(_receive[channelId]!, message);
+                        Receive(_receiveChannels[_channelIndex[channelId]], message);
                     break;
             }
         }
@@ -549,6 +579,8 @@ internal sealed class MConnectionStage : GraphStageWithMaterializedValue<FlowSha
         {
             // Stopped without us deciding it: the materializer or actor system shut down under us.
             var reason = _finished ? _failure : new AbruptStageTerminationException(this);
+            // Not returned to the pool: downstream may not be done with it. The GC takes it.
+            _lentOutput = null;
             TellDelivered();
             _handle.Stopped(reason);
             _owner.Tell(new MConnection.Stopped(reason));

@@ -225,6 +225,10 @@ internal sealed class SecretConnectionStage<TMat>(
         {
             // The transport asks again only once it is done with the write it was lent (LendCiphertext).
             _cipherPending.Reclaim();
+            // Nothing was sealed meanwhile: the connection's writes have stopped for now, so it holds no array until
+            // the next one (a streaming connection always has the next batch here, and keeps its spare).
+            if (_cipherPending.WrittenCount == 0)
+                _cipherPending.ReleaseSpare();
             PushCipher();
             PullPlainIfRoom();
         }

@@ -1,0 +1,33 @@
+using Akka.Streams;
+
+namespace TendermintActors.Streams.Internal;
+
+/// <summary>
+/// Lets a spec watch a buffer that a stage rents from the shared pool only while it is in use: how many bytes it holds
+/// right now, and how often it rented and returned one. Written by the stage, read by the spec.
+/// </summary>
+internal abstract class PooledBufferProbe : Attributes.IAttribute
+{
+    private int _held;
+    private int _rents;
+    private int _returns;
+
+    public int HeldBytes => Volatile.Read(ref _held);
+    public int Rents => Volatile.Read(ref _rents);
+    public int Returns => Volatile.Read(ref _returns);
+
+    internal void Rented(int bytes)
+    {
+        Volatile.Write(ref _held, bytes);
+        Interlocked.Increment(ref _rents);
+    }
+
+    internal void Returned()
+    {
+        Volatile.Write(ref _held, 0);
+        Interlocked.Increment(ref _returns);
+    }
+}
+
+/// <summary>The <see cref="MConnectionStage"/>'s output buffer (with <c>LendOutput</c>).</summary>
+internal sealed class MConnectionOutputProbe : PooledBufferProbe;
