@@ -25,7 +25,7 @@ namespace TendermintActors.Benchmarks;
 /// within seconds, each size is measured <c>--rounds</c> times (3 by default), each time right after its own ideal-pipeline
 /// run, and the summary gives the median of those paired ratios.
 /// Run: <c>dotnet run -c Release --project tests/TendermintActors.Benchmarks -- link [--mb 256] [--warmup 3] [--rounds 3]
-/// [--transport sockets|akka-io]</c>
+/// [--transport sockets|akka-io] [--queue-type priority|fifo|wdrr]</c>
 /// </summary>
 public static class LinkBenchmark
 {
@@ -34,6 +34,9 @@ public static class LinkBenchmark
 
     /// <summary>The TCP transport both nodes use (<c>--transport</c>): our socket stages or Akka.Streams' TCP.</summary>
     private static Func<IP2PTransport> _transport = () => new TcpTransport();
+
+    /// <summary>The send scheduler's strategy on every connection (<c>--queue-type</c>).</summary>
+    private static Protocol.MConnection.SendQueueType _queueType = Protocol.MConnection.SendQueueType.Priority;
 
     public static async Task<int> Run(string[] args)
     {
@@ -47,6 +50,13 @@ public static class LinkBenchmark
             default:
                 Console.Error.WriteLine($"--transport: '{transportName}' is not a transport; use sockets or akka-io");
                 return 2;
+        }
+        // --queue-type priority (the default), fifo or wdrr: how each connection chooses the channel that sends next.
+        var queueTypeName = args.SkipWhile(a => a != "--queue-type").Skip(1).FirstOrDefault() ?? "priority";
+        if (!Enum.TryParse(queueTypeName, ignoreCase: true, out _queueType) || !Enum.IsDefined(_queueType))
+        {
+            Console.Error.WriteLine($"--queue-type: '{queueTypeName}' is not a queue type; use priority, fifo or wdrr");
+            return 2;
         }
         var total = (long)megabytes * 1024 * 1024;
         // --akka "<hocon>" adds to the actor system's config, e.g. a dispatcher to compare.
@@ -62,7 +72,7 @@ public static class LinkBenchmark
 
         var (peer, sink, echoReplies) = await Connect(system, new MConnectionSettings { SendRate = 0, RecvRate = 0 });
 
-        Console.WriteLine($"TendermintActors link benchmark: two nodes, loopback TCP ({transportName}), rate limits off, {megabytes} MiB per bulk run, " +
+        Console.WriteLine($"TendermintActors link benchmark: two nodes, loopback TCP ({transportName}), queue type {_queueType}, rate limits off, {megabytes} MiB per bulk run, " +
             $"frames sealed with {FrameCipher.Default}");
         for (var started = Stopwatch.StartNew(); started.Elapsed < warmup;)
             IdealPipeline(Math.Min(total, 64L << 20), open: true);
@@ -176,7 +186,7 @@ public static class LinkBenchmark
         ChannelDescriptor[] bulkChannel = [new(BulkChannel, 1) { SendQueueCapacity = 1000, RecvMessageCapacity = 1 << 20 }];
         var settings = new Switch.Settings
         {
-            ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero, Connection = connection,
+            ListenHost = "127.0.0.1", ListenPort = 0, DialStartJitter = TimeSpan.Zero, Connection = connection with { QueueType = _queueType },
         };
         var keyA = NodeKey.Generate();
         var keyB = NodeKey.Generate();
