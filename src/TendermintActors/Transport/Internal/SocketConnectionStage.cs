@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Stage;
+using TendermintActors.Streams.Internal;
 
 namespace TendermintActors.Transport.Internal;
 
@@ -18,32 +19,8 @@ internal sealed class LendReads : Attributes.IAttribute
     public static readonly Attributes Attributes = new(new LendReads());
 }
 
-/// <summary>
-/// Lets a spec watch a <see cref="SocketConnectionStage"/>'s read buffer: how many bytes of pooled buffer it holds
-/// right now, and how often it rented and returned one. Written by the stage, read by the spec.
-/// </summary>
-internal sealed class ReadBufferProbe : Attributes.IAttribute
-{
-    private int _held;
-    private int _rents;
-    private int _returns;
-
-    public int HeldBytes => Volatile.Read(ref _held);
-    public int Rents => Volatile.Read(ref _rents);
-    public int Returns => Volatile.Read(ref _returns);
-
-    internal void Rented(int bytes)
-    {
-        Volatile.Write(ref _held, bytes);
-        Interlocked.Increment(ref _rents);
-    }
-
-    internal void Returned()
-    {
-        Volatile.Write(ref _held, 0);
-        Interlocked.Increment(ref _returns);
-    }
-}
+/// <summary>A <see cref="SocketConnectionStage"/>'s read buffer, for specs (see <see cref="PooledBufferProbe"/>).</summary>
+internal sealed class ReadBufferProbe : PooledBufferProbe;
 
 /// <summary>
 /// One TCP connection as a flow over a <see cref="Socket"/>: what comes in is written, what the remote sends comes
