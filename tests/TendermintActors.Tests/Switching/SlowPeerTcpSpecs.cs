@@ -75,7 +75,7 @@ public sealed class SlowPeerTcpSpecs(ITestOutputHelper output) : TestKit(output:
                 break;
             Assert.True(++taken <= most, $"{taken} messages of 4 MiB taken for a remote that stopped reading: something buffers without bound");
         }
-        output.WriteLine($"{taken} messages of 4 MiB taken before the first refusal (at most {most})");
+        Output.WriteLine($"{taken} messages of 4 MiB taken before the first refusal (at most {most})");
         await b.Reactor.FishForMessageAsync(m => m is Reactor.Received, Dilated(Timeout));
     }
 }
