@@ -90,35 +90,3 @@ public static class NodeKeyFile
         return key;
     }
 }
-
-/// <summary>Atomic file replacement: write a temp file beside the target, flush it to disk, rename over the target.</summary>
-internal static class AtomicFile
-{
-    public static void WriteAllText(string path, string contents, bool ownerOnly) =>
-        WriteAllBytes(path, System.Text.Encoding.UTF8.GetBytes(contents), ownerOnly);
-
-    public static void WriteAllBytes(string path, ReadOnlySpan<byte> contents, bool ownerOnly)
-    {
-        var full = Path.GetFullPath(path);
-        var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-            if (ownerOnly && !OperatingSystem.IsWindows())
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            using (var stream = new FileStream(temp, options))
-            {
-                stream.Write(contents);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { /* the original error matters more */ }
-            throw;
-        }
-    }
-}

@@ -205,8 +205,7 @@ internal sealed class AddrBookActor : UntypedActor, IWithTimers
 
     private void WriteFile()
     {
-        // Not owner-only: the book holds public addresses, and Go writes it world-readable (0644) too.
-        AtomicFile.WriteAllText(_settings.FilePath, AddrBookJson.Serialize(_book), ownerOnly: false);
+        AddrBookFile.Write(_settings.FilePath, _book);
         _log.Debug("Saved {0} addresses to {1}", _book.Size, _settings.FilePath);
     }
 
