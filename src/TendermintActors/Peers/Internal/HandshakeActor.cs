@@ -82,7 +82,8 @@ internal sealed class HandshakeActor : UntypedActor
             LendPlaintext = false,
             LendCiphertext = _ctx.Transport.TakesWritesBeforePulling,
         });
-        var handover = new ConnectionHandover();
+        // While the switch decides, read ahead what the MConnection could take (its receive window), as it would.
+        var handover = new ConnectionHandover(settings.Connection.ReceiveWindowBytes);
         var handler = upgrade.JoinUnderMat(handover.Lower, Keep.Left);
 
         Flow<ByteString, ByteString, Task<EndPoint>> transport = _origin switch

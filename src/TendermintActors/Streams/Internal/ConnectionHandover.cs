@@ -16,22 +16,28 @@ namespace TendermintActors.Streams.Internal;
 /// <remarks>
 /// Each direction is a pipe that carries one element at a time: its sink end pulls its upstream only after the
 /// source end was pulled again, so an element that upstream lends (valid until it is pulled again) stays valid
-/// until downstream is done with it. Ends, failures and cancellations cross in both directions; an end whose
+/// until downstream is done with it. The one exception: before the upper part attaches, the lower part reads ahead up
+/// to <c>prefetchBytes</c> of plaintext (which must then not be lent), as the MConnection would have. Ends, failures and cancellations cross in both directions; an end whose
 /// stream stops abruptly (its actor stopped) fails the other side with <see cref="ConnectionHandoverException"/>,
 /// so that stopping either stream ends the other.
 /// </remarks>
-internal sealed class ConnectionHandover
+internal sealed class ConnectionHandover(long prefetchBytes)
 {
+    private readonly long _prefetchBytes = prefetchBytes;
     private readonly Pipe _up = new(); // lower (opened plaintext) → upper (MConnection input)
     private readonly Pipe _down = new(); // upper (MConnection output) → lower (plaintext to seal)
 
     /// <summary>For the lower stream, in place of the MConnection: opened plaintext in, plaintext to seal out.</summary>
     public Flow<ByteString, ByteString, NotUsed> Lower =>
-        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_up)), Source.FromGraph(new SourceEnd(_down)));
+        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_up, this)), Source.FromGraph(new SourceEnd(_down, this)));
 
     /// <summary>For the upper stream: join the MConnection to it (its output in, the remote's plaintext out).</summary>
     public Flow<ByteString, ByteString, NotUsed> Upper =>
-        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_down)), Source.FromGraph(new SourceEnd(_up)));
+        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_down, null)), Source.FromGraph(new SourceEnd(_up, null)));
+
+    // The lower source end's callback that completes it (set in its PreStart; the lower sink end, in the same
+    // stream, calls it): see SinkEnd.OnUpstreamEnd.
+    private Action<NotUsed>? _closeLowerOutput;
 
     /// <summary>No upper part will come: ends the lower part's waiting ends with <paramref name="reason"/>.</summary>
     public void Abandon(Exception reason)
@@ -55,30 +61,38 @@ internal sealed class ConnectionHandover
 
     private static readonly ConnectionHandoverException OtherPartStopped = new("the other part of the connection stopped");
 
-    private sealed class SinkEnd(Pipe pipe) : GraphStage<SinkShape<ByteString>>
+    private sealed class SinkEnd(Pipe pipe, ConnectionHandover? lowerOf) : GraphStage<SinkShape<ByteString>>
     {
         private readonly Inlet<ByteString> _in = new("handover.in");
 
         public override SinkShape<ByteString> Shape => new(_in);
 
-        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe);
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe, lowerOf);
 
         private sealed class Logic : InGraphStageLogic
         {
             private readonly Pipe _pipe;
             private readonly Inlet<ByteString> _in;
+            private readonly ConnectionHandover? _lowerOf;
+            // Before the upper part attaches, the lower sink end reads ahead up to the prefetch bound (elements it
+            // owns: the plaintext is not lent), so that a remote that sends a little and closes is seen to close.
+            private readonly Queue<ByteString> _held = new();
+            private long _heldBytes;
             private SourceCallbacks? _partner;
-            private ByteString? _held; // pulled for a demand, arrived before the partner's callbacks did
+            private bool _wanted; // the source end asked for an element that it has not had yet
             private bool _upstreamEnded;
             private Exception? _upstreamFailure;
             private bool _done;
 
-            public Logic(SinkEnd stage, Pipe pipe) : base(stage.Shape)
+            public Logic(SinkEnd stage, Pipe pipe, ConnectionHandover? lowerOf) : base(stage.Shape)
             {
                 _pipe = pipe;
+                _lowerOf = lowerOf;
                 _in = stage._in;
                 SetHandler(_in, this);
             }
+
+            private long PrefetchBytes => _lowerOf?._prefetchBytes ?? 0;
 
             public override void PreStart()
             {
@@ -92,6 +106,7 @@ internal sealed class ConnectionHandover
                 }
                 var attached = GetAsyncCallback<Task<SourceCallbacks>>(OnAttached);
                 _pipe.Source.Task.ContinueWith(attached, TaskContinuationOptions.ExecuteSynchronously);
+                if (PrefetchBytes > 0) Pull(_in);
             }
 
             private void OnAttached(Task<SourceCallbacks> partner)
@@ -103,18 +118,31 @@ internal sealed class ConnectionHandover
                     return;
                 }
                 _partner = partner.Result;
-                if (_held is { } held)
-                {
-                    _held = null;
-                    _partner.Element(held);
-                }
-                if (_upstreamEnded) End();
+                Serve();
             }
 
             private void OnDemand()
             {
-                if (_done || IsClosed(_in) || HasBeenPulled(_in)) return;
-                Pull(_in);
+                if (_done) return;
+                _wanted = true;
+                Serve();
+            }
+
+            /// <summary>Answers the source end's demand from what is held, or pulls upstream for it; ends after the last.</summary>
+            private void Serve()
+            {
+                if (_partner is null) return;
+                if (_wanted && _held.TryDequeue(out var element))
+                {
+                    _heldBytes -= element.Count;
+                    _wanted = false;
+                    _partner.Element(element);
+                }
+                if (_held.Count > 0) return;
+                if (_upstreamEnded)
+                    End();
+                else if (_wanted && !HasBeenPulled(_in))
+                    Pull(_in);
             }
 
             private void OnCancel(Exception? cause)
@@ -127,10 +155,16 @@ internal sealed class ConnectionHandover
             public override void OnPush()
             {
                 var element = Grab(_in);
-                if (_partner is null)
-                    _held = element;
-                else
+                if (_partner is not null && _wanted && _held.Count == 0)
+                {
+                    // Pulled for this demand: possibly lent, valid until the source end is pulled again (and asks).
+                    _wanted = false;
                     _partner.Element(element);
+                    return;
+                }
+                _held.Enqueue(element);
+                _heldBytes += element.Count;
+                if (_partner is null && _heldBytes < PrefetchBytes) Pull(_in);
             }
 
             public override void OnUpstreamFinish() => OnUpstreamEnd(null);
@@ -141,11 +175,18 @@ internal sealed class ConnectionHandover
             {
                 _upstreamEnded = true;
                 _upstreamFailure = failure;
-                if (_partner is not null) End();
+                if (_partner is not null)
+                    Serve();
+                else if (failure is null)
+                    // The remote closed before the MConnection attached. Once attached, it would end at once and
+                    // close our direction too (docs/protocol.md §5): close it now, so the remote's graceful close
+                    // completes while the switch decides; what the remote sent still goes to the MConnection.
+                    _lowerOf?._closeLowerOutput?.Invoke(NotUsed.Instance);
             }
 
             private void End()
             {
+                if (_done) return;
                 _done = true;
                 _partner!.End(_upstreamFailure);
                 CompleteStage();
@@ -160,13 +201,13 @@ internal sealed class ConnectionHandover
         }
     }
 
-    private sealed class SourceEnd(Pipe pipe) : GraphStage<SourceShape<ByteString>>
+    private sealed class SourceEnd(Pipe pipe, ConnectionHandover? lowerOf) : GraphStage<SourceShape<ByteString>>
     {
         private readonly Outlet<ByteString> _out = new("handover.out");
 
         public override SourceShape<ByteString> Shape => new(_out);
 
-        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe);
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe, lowerOf);
 
         private sealed class Logic : OutGraphStageLogic
         {
@@ -175,12 +216,16 @@ internal sealed class ConnectionHandover
             private SinkCallbacks? _partner;
             private bool _demand; // pulled before the partner's callbacks came
             private bool _cancelled;
+            private bool _closedEarly;
             private Exception? _cancelCause;
             private bool _done;
 
-            public Logic(SourceEnd stage, Pipe pipe) : base(stage.Shape)
+            private readonly ConnectionHandover? _lowerOf;
+
+            public Logic(SourceEnd stage, Pipe pipe, ConnectionHandover? lowerOf) : base(stage.Shape)
             {
                 _pipe = pipe;
+                _lowerOf = lowerOf;
                 _out = stage._out;
                 SetHandler(_out, this);
             }
@@ -195,6 +240,8 @@ internal sealed class ConnectionHandover
                     OnEnd(_pipe.Source.Task.Exception!.GetBaseException());
                     return;
                 }
+                if (_lowerOf is not null)
+                    _lowerOf._closeLowerOutput = GetAsyncCallback<NotUsed>(_ => CloseEarly());
                 var attached = GetAsyncCallback<Task<SinkCallbacks>>(OnAttached);
                 _pipe.Sink.Task.ContinueWith(attached, TaskContinuationOptions.ExecuteSynchronously);
             }
@@ -210,7 +257,7 @@ internal sealed class ConnectionHandover
                 _partner = partner.Result;
                 if (_cancelled)
                     Cancelled();
-                else if (_demand)
+                else if (_demand && !_closedEarly)
                 {
                     _demand = false;
                     _partner.Demand(NotUsed.Instance);
@@ -235,10 +282,23 @@ internal sealed class ConnectionHandover
 
             public override void OnPull()
             {
+                if (_closedEarly) return;
                 if (_partner is null)
                     _demand = true;
                 else
                     _partner.Demand(NotUsed.Instance);
+            }
+
+            /// <summary>
+            /// Completes the outlet before the upper part attached. Once it does, it is never asked for output (so the
+            /// MConnection, which has the remote's end to read, finishes on its own rather than at our cancel, which
+            /// would drop what the remote sent); its end then stops this stage.
+            /// </summary>
+            private void CloseEarly()
+            {
+                if (_done || _partner is not null || _cancelled) return;
+                _closedEarly = true;
+                Complete(_out);
             }
 
             public override void OnDownstreamFinish(Exception cause)
