@@ -77,9 +77,10 @@ internal sealed class HandshakeActor : UntypedActor
             HandshakeTimeout = settings.HandshakeTimeout,
             MaxWriteBatchBytes = settings.Connection.MaxWriteBatchBytes,
             ExpectedRemoteId = DialledAddress?.Id,
-            // Opened plaintext crosses to the peer's stream (ConnectionHandover): given away rather than lent, so a
-            // failure of this part cannot recycle a buffer the MConnection is still reading.
-            LendPlaintext = false,
+            // The handover passes each opened read on and pulls again only once the MConnection (which copies what
+            // it keeps) is done with it; what it reads ahead before the peer attaches, it copies. The SecretConnection
+            // recycles a lent buffer only when pulled again, never when it stops.
+            LendPlaintext = true,
             LendCiphertext = _ctx.Transport.TakesWritesBeforePulling,
         });
         // While the switch decides, read ahead what the MConnection could take (its receive window), as it would.

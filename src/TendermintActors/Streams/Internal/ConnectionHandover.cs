@@ -17,7 +17,7 @@ namespace TendermintActors.Streams.Internal;
 /// Each direction is a pipe that carries one element at a time: its sink end pulls its upstream only after the
 /// source end was pulled again, so an element that upstream lends (valid until it is pulled again) stays valid
 /// until downstream is done with it. The one exception: before the upper part attaches, the lower part reads ahead up
-/// to <c>prefetchBytes</c> of plaintext (which must then not be lent), as the MConnection would have. Ends, failures and cancellations cross in both directions; an end whose
+/// to <c>prefetchBytes</c> of plaintext (copying it), as the MConnection would have. Ends, failures and cancellations cross in both directions; an end whose
 /// stream stops abruptly (its actor stopped) fails the other side with <see cref="ConnectionHandoverException"/>,
 /// so that stopping either stream ends the other.
 /// </remarks>
@@ -74,8 +74,8 @@ internal sealed class ConnectionHandover(long prefetchBytes)
             private readonly Pipe _pipe;
             private readonly Inlet<ByteString> _in;
             private readonly ConnectionHandover? _lowerOf;
-            // Before the upper part attaches, the lower sink end reads ahead up to the prefetch bound (elements it
-            // owns: the plaintext is not lent), so that a remote that sends a little and closes is seen to close.
+            // Before the upper part attaches, the lower sink end reads ahead up to the prefetch bound (copies, since
+            // upstream may lend), so that a remote that sends a little and closes is seen to close.
             private readonly Queue<ByteString> _held = new();
             private long _heldBytes;
             private SourceCallbacks? _partner;
@@ -162,7 +162,8 @@ internal sealed class ConnectionHandover(long prefetchBytes)
                     _partner.Element(element);
                     return;
                 }
-                _held.Enqueue(element);
+                // Held beyond a demand: upstream may lend it (valid only until pulled again), so keep a copy.
+                _held.Enqueue(ByteString.FromBytes(element.ToArray()));
                 _heldBytes += element.Count;
                 if (_partner is null && _heldBytes < PrefetchBytes) Pull(_in);
             }
