@@ -40,10 +40,10 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
 
     private sealed record Node(NodeKey Key, IActorRef Switch, TestProbe Reactor, NetAddress Address);
 
-    private async Task<Node> StartNode(IP2PTransport transport, Func<Switch.Settings, Switch.Settings>? configure = null)
+    private async Task<Node> StartNode(IP2PTransport transport, Func<Switch.Settings, Switch.Settings>? configure = null, NodeKey? key = null)
     {
         var name = $"n{++_nodes}";
-        var key = NodeKey.Generate();
+        key ??= NodeKey.Generate();
         var reactor = CreateTestProbe();
         var settings = new Switch.Settings { ListenHost = "127.0.0.1", ListenPort = 0, Moniker = name, DialStartJitter = TimeSpan.Zero };
         settings = configure?.Invoke(settings) ?? settings;
@@ -100,6 +100,45 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         Watch(streamActor);
         peer.Tell(PoisonPill.Instance);
         await ExpectTerminatedAsync(streamActor, Dilated(Timeout));
+    }
+
+    [Fact]
+    public async Task A_crossing_connection_takes_over_the_peer_actor_name_once_the_replaced_peer_actor_has_gone()
+    {
+        var keys = new[] { NodeKey.Generate(), NodeKey.Generate() }.OrderBy(k => k.Id.Hex, StringComparer.Ordinal).ToArray();
+        // Both nodes keep the connection dialled by the lower ID (b's). a admits its own dial at once and holds b's
+        // until that one is admitted; b holds a's dial for good, so b's stays the only one it admits.
+        var inboundAtA = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseAtA = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var memory = Transport("memory");
+        var a = await StartNode(memory, s => s with
+        {
+            PeerFilters = [(peer, _) =>
+            {
+                if (peer.IsOutbound) return Task.FromResult<string?>(null);
+                inboundAtA.TrySetResult();
+                return releaseAtA.Task;
+            }],
+        }, keys[1]);
+        var b = await StartNode(memory, s => s with
+        {
+            PeerFilters = [(peer, _) => peer.IsOutbound ? Task.FromResult<string?>(null) : new TaskCompletionSource<string?>().Task],
+        }, keys[0]);
+
+        a.Switch.Tell(new Switch.DialPeers([b.Address]));
+        var first = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        b.Switch.Tell(new Switch.DialPeers([a.Address]));
+        await inboundAtA.Task.WaitAsync(Dilated(Timeout));
+        releaseAtA.SetResult(null);
+
+        // The old peer ends first; the new one gets the same name, which only its termination frees.
+        var removed = await a.Reactor.ExpectMsgAsync<Reactor.PeerRemoved>(Dilated(Timeout));
+        Assert.Equal(first, removed.Peer);
+        Assert.Equal("replaced", removed.Reason.Code);
+        var second = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        Assert.Equal(first.Actor.Path, second.Actor.Path);
+        Assert.NotEqual(first.Actor, second.Actor);
+        Assert.False(second.IsOutbound);
     }
 
     [Theory]
