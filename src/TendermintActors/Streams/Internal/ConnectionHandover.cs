@@ -17,9 +17,10 @@ namespace TendermintActors.Streams.Internal;
 /// Each direction is a pipe that carries one element at a time: its sink end pulls its upstream only after the
 /// source end was pulled again, so an element that upstream lends (valid until it is pulled again) stays valid
 /// until downstream is done with it. The one exception: before the upper part attaches, the lower part reads ahead up
-/// to <c>prefetchBytes</c> of plaintext (copying it), as the MConnection would have. Ends, failures and cancellations cross in both directions; an end whose
-/// stream stops abruptly (its actor stopped) fails the other side with <see cref="ConnectionHandoverException"/>,
-/// so that stopping either stream ends the other.
+/// to <c>prefetchBytes</c> of plaintext (copying it), as the MConnection would have. Ends, failures and cancellations
+/// cross in both directions; an end whose stream stops abruptly (its actor stopped) fails the other side with an
+/// <see cref="AbruptStageTerminationException"/> (the peer's ordinary "stopped" reason), so that stopping either
+/// stream ends the other.
 /// </remarks>
 internal sealed class ConnectionHandover(long prefetchBytes)
 {
@@ -58,8 +59,6 @@ internal sealed class ConnectionHandover(long prefetchBytes)
         public readonly TaskCompletionSource<SinkCallbacks> Sink = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public readonly TaskCompletionSource<SourceCallbacks> Source = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
-
-    private static readonly ConnectionHandoverException OtherPartStopped = new("the other part of the connection stopped");
 
     private sealed class SinkEnd(Pipe pipe, ConnectionHandover? lowerOf) : GraphStage<SinkShape<ByteString>>
     {
@@ -196,7 +195,7 @@ internal sealed class ConnectionHandover(long prefetchBytes)
             public override void PostStop()
             {
                 if (!_done && _partner is not null)
-                    _partner.End(OtherPartStopped);
+                    _partner.End(new AbruptStageTerminationException(this));
                 _done = true;
             }
         }
@@ -319,12 +318,9 @@ internal sealed class ConnectionHandover(long prefetchBytes)
             public override void PostStop()
             {
                 if (!_done && _partner is not null)
-                    _partner.Cancel(OtherPartStopped);
+                    _partner.Cancel(new AbruptStageTerminationException(this));
                 _done = true;
             }
         }
     }
 }
-
-/// <summary>The other part of a connection's stream stopped without ending it (its actor was stopped).</summary>
-internal sealed class ConnectionHandoverException(string message) : Exception(message);
