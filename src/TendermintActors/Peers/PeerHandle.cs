@@ -23,6 +23,10 @@ public sealed class PeerHandle : IEquatable<PeerHandle>
         Actor = actor;
     }
 
+    /// <summary>The same peer, sent to through <paramref name="actor"/> (the peer actor that took the connection over).</summary>
+    internal PeerHandle WithActor(IActorRef actor) =>
+        new(Id, NodeInfo, IsOutbound, IsPersistent, RemoteAddress, DialledAddress, actor);
+
     public NodeId Id { get; }
 
     /// <summary>The node info the peer sent, accepted by the upgrade's checks.</summary>

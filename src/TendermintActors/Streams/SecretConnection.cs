@@ -30,8 +30,9 @@ public sealed record SecretConnectionSettings
 
     /// <summary>
     /// Opened plaintext goes downstream as a view of the connection's own buffer, valid only until the stage is pulled
-    /// again, instead of in a fresh array per read. Only for a consumer fused with this stage (no async boundary or
-    /// buffer between them) that copies whatever it keeps before pulling again: the peer pipeline's MConnection stage.
+    /// again, instead of in a fresh array per read. Only for a consumer that copies whatever it keeps before pulling
+    /// again, with nothing between them that pulls ahead: the peer's MConnection stage, through the connection
+    /// handover (Streams/Internal/ConnectionHandover.cs), which copies what it reads ahead.
     /// Saves allocating (and the GC zeroing) one byte per byte received.
     /// </summary>
     internal bool LendPlaintext { get; init; }

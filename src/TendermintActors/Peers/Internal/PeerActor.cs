@@ -37,27 +37,24 @@ internal sealed record PeerContext(
     Metrics.P2PMetrics? Metrics);
 
 /// <summary>
-/// One connection, from the first byte to the last: runs the upgrade (SecretConnection + node info), asks the switch
-/// for admission, then owns the MConnection stream, the per-channel send accounting and the delivery to reactors.
-/// States: <see cref="Upgrading"/> → <see cref="AwaitingAdmission"/> → <see cref="Running"/> → stopped. Reactors
-/// hear PeerAdded, messages and PeerRemoved from this actor alone, so Akka's per-sender ordering guarantees their
-/// order. It owns a socket, so its supervisor stops it; it never restarts.
+/// One peer: an admitted connection, named after the remote's ID (<c>peer-&lt;hex id&gt;</c>). It materialises the
+/// MConnection in its own context over the connection <see cref="HandshakeActor"/> upgraded (so the stream's actors
+/// are its children), owns the connection's lifetime (stopping it closes the socket; the connection ending or
+/// failing stops it with that reason), and answers the per-channel send accounting and the delivery to reactors.
+/// Reactors hear PeerAdded, messages and PeerRemoved from this actor alone, so Akka's per-sender ordering guarantees
+/// their order. It owns a socket, so its supervisor stops it; it never restarts.
 /// </summary>
-internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
+internal sealed class PeerActor : UntypedActor, IWithTimers
 {
-    // Internal protocol between the peer, its stream and the switch.
+    // Internal protocol between the peer and its stream.
     public sealed record Acked(byte Channel) : IDeadLetterSuppression;
-    public sealed record Admit;
-    public sealed record Reject(PeerStopReason Reason);
-    private sealed record Upgraded(UpgradeResult Result, EndPoint Remote);
-    private sealed record UpgradeFailed(Exception Error);
     private sealed record SendTimeoutsDue
     {
         public static readonly SendTimeoutsDue Instance = new();
     }
 
     private readonly PeerContext _ctx;
-    private readonly PeerOrigin _origin;
+    private readonly UpgradedConnection _upgraded;
     private readonly IActorRef _switch;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<byte, Queue<int>> _queued = new(); // sizes of messages handed to the stage, per channel
@@ -67,151 +64,52 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     private readonly Dictionary<byte, Queue<(DateTimeOffset Deadline, Peer.Send Send)>> _waiting = new();
     private readonly Dictionary<byte, ChannelDescriptor> _channels;
     private readonly List<IActorRef> _statusRequesters = new();
+    private readonly PeerHandle _handle;
     private MConnectionHandle? _connection;
     private Metrics.P2PMetrics.PeerMetrics? _metrics;
     // Bytes queued but not yet added to the pending-send gauge: a message queued behind others is reported with the
     // next MessagesSent (which the stage sends once it writes), so a busy channel costs one gauge update per write.
     private long _unreportedPending;
-    private UniqueKillSwitch? _killSwitch;
-    private PeerHandle? _handle;
-    private NodeId? _remoteId;
-    private bool _announced;
     private bool _finished;
-    private DateTime _startedAt;
 
-    public PeerActor(PeerContext ctx, PeerOrigin origin, IActorRef @switch)
+    public PeerActor(PeerContext ctx, PeerHandle candidate, UpgradedConnection upgraded, IActorRef @switch)
     {
         _ctx = ctx;
-        _origin = origin;
+        _upgraded = upgraded;
         _switch = @switch;
+        _handle = candidate.WithActor(Self);
         _channels = ctx.Channels.ToDictionary(c => c.Id);
     }
 
-    public IStash Stash { get; set; } = null!;
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(PeerContext ctx, PeerOrigin origin, IActorRef @switch) =>
-        Akka.Actor.Props.Create(() => new PeerActor(ctx, origin, @switch));
+    /// <summary>The name of the peer actor for <paramref name="id"/>; one per ID at a time.</summary>
+    public static string Name(NodeId id) => "peer-" + id.Hex;
 
-    private bool IsOutbound => _origin is PeerOrigin.Outbound;
-    private NetAddress? DialledAddress => (_origin as PeerOrigin.Outbound)?.Address;
+    public static Props Props(PeerContext ctx, PeerHandle candidate, UpgradedConnection upgraded, IActorRef @switch) =>
+        Akka.Actor.Props.Create(() => new PeerActor(ctx, candidate, upgraded, @switch));
+
+    private NetAddress? DialledAddress => _handle.DialledAddress;
 
     protected override void PreStart()
     {
-        var settings = _ctx.Settings;
-        var upgrade = SecretConnection.Upgrade(_ctx.LocalKey, _ctx.LocalNodeInfo, new SecretConnectionSettings
-        {
-            HandshakeTimeout = settings.HandshakeTimeout,
-            MaxWriteBatchBytes = settings.Connection.MaxWriteBatchBytes,
-            ExpectedRemoteId = DialledAddress?.Id,
-            // The MConnection stage joined below is fused with it and copies what it keeps before pulling again.
-            LendPlaintext = true,
-            LendCiphertext = _ctx.Transport.TakesWritesBeforePulling,
-        });
-        // Likewise the SecretConnection is done with each write (sealed) before it pulls the next.
-        var handler = upgrade.JoinUnderMat(MConnection.Create(settings.Connection with { LendOutput = true }, _ctx.Channels, Self), (u, h) => (u, h));
+        // In this actor's context: the stream's actors are its children and stop with it (the handover then ends the
+        // lower part, which closes the socket). Its messages to us all come after PeerAdded below.
+        // Lent output: the handover takes each write to the SecretConnection and pulls again only once it is sealed.
+        _connection = _upgraded.Handover.Upper
+            .JoinMaterialized(MConnection.Create(_ctx.Settings.Connection with { LendOutput = true }, _ctx.Channels, Self), Keep.Right)
+            .Run(Context.Materializer());
 
-        Flow<ByteString, ByteString, Task<EndPoint>> transport = _origin switch
-        {
-            PeerOrigin.Inbound inbound => inbound.Connection.Flow.MapMaterializedValue(_ => Task.FromResult(inbound.Connection.RemoteAddress)),
-            PeerOrigin.Outbound outbound => _ctx.Transport.Dial(outbound.Address.Host, outbound.Address.Port, settings.DialTimeout),
-            _ => throw new InvalidOperationException(),
-        };
-        var ((remote, killSwitch), (upgraded, connection)) = transport
-            // The SecretConnection stage opens each read before it pulls the next, so a transport may lend them.
-            .AddAttributes(LendReads.Attributes)
-            .ViaMaterialized(KillSwitches.Single<ByteString>(), (r, k) => (r, k))
-            .JoinMaterialized(handler, (a, b) => (a, b))
-            // Not this actor's materializer: stopping the actor must end the stream through the kill switch (which
-            // closes the socket), not kill it abruptly and leave the socket to linger.
-            .Run(_ctx.Materializer);
-        _killSwitch = killSwitch;
-        _connection = connection;
-        _startedAt = DateTime.UtcNow;
-
-        var self = Self;
-        // A failed dial fails the upgrade too; report whichever explains it better (the dial error).
-        upgraded.ContinueWith(async t =>
-        {
-            if (t.IsCompletedSuccessfully)
-                self.Tell(new Upgraded(t.Result, await remote.ConfigureAwait(false)));
-            else if (remote.IsFaulted)
-                self.Tell(new UpgradeFailed(remote.Exception!.GetBaseException()));
-            else
-                self.Tell(new UpgradeFailed(t.Exception?.GetBaseException() ?? new TaskCanceledException()));
-        }, TaskContinuationOptions.ExecuteSynchronously);
-        Become(Upgrading);
+        var added = new Reactor.PeerAdded(_handle);
+        foreach (var reactor in _ctx.Reactors)
+            reactor.Tell(added);
+        _ctx.Metrics?.PeerAdded();
+        _metrics = _ctx.Metrics?.ForPeer(_handle.Id.Hex);
+        _log.Info("Added peer {Peer} ({Direction}, {Addr})", _handle.Id, _handle.IsOutbound ? "outbound" : "inbound", _handle.RemoteAddress);
+        Become(Running);
     }
 
     protected override void OnReceive(object message) => Unhandled(message);
-
-    private void Upgrading(object message)
-    {
-        switch (message)
-        {
-            case Upgraded up:
-                var info = up.Result.RemoteNodeInfo!;
-                _remoteId = up.Result.Connection.RemoteId;
-                _handle = new PeerHandle(up.Result.Connection.RemoteId, info, IsOutbound,
-                    (_origin as PeerOrigin.Outbound)?.Persistent ?? false, up.Remote, DialledAddress, Self);
-                _switch.Tell(new SwitchActor.PeerUpgraded(Self, _handle));
-                Become(AwaitingAdmission);
-                Stash.UnstashAll(); // an early MConnection.Stopped ends it now; anything else is stashed again
-                break;
-            case UpgradeFailed failed:
-                Finish(PeerStopReason.FromException(failed.Error));
-                break;
-            case MConnection.Stopped:
-                // Either the upgrade failed (its own failure follows and explains it), or the connection ended just
-                // after the upgrade succeeded and before we heard of it: keep it for the next state, or the peer would
-                // be admitted with a dead connection and never notice.
-                Stash.Stash();
-                break;
-            case Peer.Stop stop:
-                Abort();
-                Finish(stop.Reason);
-                break;
-            default:
-                Stash.Stash();
-                break;
-        }
-    }
-
-    private void AwaitingAdmission(object message)
-    {
-        switch (message)
-        {
-            case Admit:
-                _announced = true;
-                var added = new Reactor.PeerAdded(_handle!);
-                foreach (var reactor in _ctx.Reactors)
-                    reactor.Tell(added);
-                _ctx.Metrics?.PeerAdded();
-                _metrics = _ctx.Metrics?.ForPeer(_handle!.Id.Hex);
-                _log.Info("Added peer {Peer} ({Direction}, {Addr})", _handle!.Id, IsOutbound ? "outbound" : "inbound", _handle.RemoteAddress);
-                Become(Running);
-                Stash.UnstashAll();
-                break;
-            case Reject reject:
-                Abort();
-                Finish(reject.Reason);
-                break;
-            case MConnection.Stopped:
-                // The connection ended while the switch decides, typically a remote that sent its messages and
-                // closed at once. Keep the end behind what came before it: admitted, the peer is announced, its
-                // messages delivered and then it is removed, as Go would (its reader drains the socket after the
-                // peer is added); rejected, all of it goes. Ending here dropped those messages silently.
-                Stash.Stash();
-                break;
-            case Peer.Stop stop:
-                Abort();
-                Finish(stop.Reason);
-                break;
-            default:
-                Stash.Stash();
-                break;
-        }
-    }
 
     private void Running(object message)
     {
@@ -246,14 +144,14 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
                 OnSent(sent.Channel, sent.Count);
                 break;
             case MConnection.SendRejected rejected:
-                _log.Warning("Peer {Peer}: connection refused a message on channel {Channel} ({Reason})", _handle!.Id, $"0x{rejected.Channel:x2}", rejected.Reason);
+                _log.Warning("Peer {Peer}: connection refused a message on channel {Channel} ({Reason})", _handle.Id, $"0x{rejected.Channel:x2}", rejected.Reason);
                 break;
             case Peer.GetStatus:
                 if (_statusRequesters.Count == 0) _connection!.RequestStatus();
                 _statusRequesters.Add(Sender);
                 break;
             case MConnection.Status status:
-                var reply = new Peer.Status(_handle!, DateTime.UtcNow - _startedAt, status.Connection);
+                var reply = new Peer.Status(_handle, DateTime.UtcNow - _upgraded.StartedAt, status.Connection);
                 foreach (var requester in _statusRequesters) requester.Tell(reply);
                 _statusRequesters.Clear();
                 break;
@@ -311,7 +209,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
             runBytes += body.Length;
             _metrics?.Receiving(channel, body.Span);
             if (_ctx.ReactorsByChannel.TryGetValue(channel, out var reactor))
-                reactor.Tell(new Reactor.Received(_handle!, channel, body) { Connection = _connection });
+                reactor.Tell(new Reactor.Received(_handle, channel, body) { Connection = _connection });
             else
                 _connection!.Ack(channel); // cannot happen: the stage refuses unknown channels
         }
@@ -319,7 +217,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     }
 
     /// <summary>Go drops messages for channels the remote did not list; we say no to the sender instead.</summary>
-    private bool CanSendOn(byte channel) => _channels.ContainsKey(channel) && _handle!.HasChannel(channel);
+    private bool CanSendOn(byte channel) => _channels.ContainsKey(channel) && _handle.HasChannel(channel);
 
     /// <summary>The scheduler's rule (<see cref="ChannelDescriptor.HasSendRoom"/>), applied to what this actor has handed to the stage.</summary>
     private bool HasRoom(byte channel) =>
@@ -404,7 +302,7 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
     private static void Reply(IActorRef? replyTo, byte channel, bool accepted, object? correlationId) =>
         replyTo?.Tell(new Peer.SendResult(channel, accepted, correlationId));
 
-    private void Abort() => _killSwitch?.Abort(new PeerStoppedException("peer stopped"));
+    private void Abort() => _upgraded.Abort(new PeerStoppedException("peer stopped"));
 
     private void Finish(PeerStopReason reason, bool stopSelf = true)
     {
@@ -414,26 +312,20 @@ internal sealed class PeerActor : UntypedActor, IWithUnboundedStash, IWithTimers
             foreach (var (_, send) in queue)
                 Reply(send.ReplyTo, channel, false, send.CorrelationId);
         _waiting.Clear();
-        if (_announced)
-        {
-            _ctx.Metrics?.PeerRemoved();
-            // Everything still queued leaves the gauge, minus what was never added to it.
-            var unsent = _queued.Values.Sum(q => q.Sum(x => (long)x)) - _unreportedPending;
-            if (unsent != 0) _metrics?.PendingSend(-unsent);
-            var removed = new Reactor.PeerRemoved(_handle!, reason);
-            foreach (var reactor in _ctx.Reactors)
-                reactor.Tell(removed);
-        }
-        _ctx.Metrics?.ConnectionEnded(reason.Code, reason.IsError, _announced);
-        // Ordinary ends are not errors: Info for a peer we had, Debug for one that never got through the upgrade.
+        _ctx.Metrics?.PeerRemoved();
+        // Everything still queued leaves the gauge, minus what was never added to it.
+        var unsent = _queued.Values.Sum(q => q.Sum(x => (long)x)) - _unreportedPending;
+        if (unsent != 0) _metrics?.PendingSend(-unsent);
+        var removed = new Reactor.PeerRemoved(_handle, reason);
+        foreach (var reactor in _ctx.Reactors)
+            reactor.Tell(removed);
+        _ctx.Metrics?.ConnectionEnded(reason.Code, reason.IsError, true);
+        // Ordinary ends are not errors: Info for a peer we had.
         if (reason.IsError)
-            _log.Warning("Stopping peer {Peer} for error: {Reason}", (object?)_remoteId ?? DialledAddress ?? (object)"(unknown)", reason);
-        else if (_announced)
-            _log.Info("Stopping peer {Peer}: {Reason}", _remoteId!, reason);
+            _log.Warning("Stopping peer {Peer} for error: {Reason}", _handle.Id, reason);
         else
-            _log.Debug("Connection {Peer} ended before it became a peer: {Reason}", (object?)_remoteId ?? DialledAddress ?? (object)"(inbound)", reason);
-        _switch.Tell(new SwitchActor.PeerEnded(Self, _remoteId, _handle, DialledAddress, (_origin as PeerOrigin.Outbound)?.Persistent ?? false,
-            _announced, reason));
+            _log.Info("Stopping peer {Peer}: {Reason}", _handle.Id, reason);
+        _switch.Tell(new SwitchActor.PeerEnded(Self, _handle.Id, _handle, DialledAddress, _handle.IsPersistent, true, reason));
         if (stopSelf) Context.Stop(Self);
     }
 

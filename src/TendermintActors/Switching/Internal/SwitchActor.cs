@@ -19,8 +19,8 @@ namespace TendermintActors.Switching;
 /// <summary>The switch's actor (see <see cref="Switch"/>). Owns the peer set; every decision is made here.</summary>
 internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, IWithTimers
 {
-    // From peer actors.
-    public sealed record PeerUpgraded(IActorRef Actor, PeerHandle Candidate);
+    // From handshake actors (PeerUpgraded, PeerEnded) and peer actors (PeerEnded).
+    public sealed record PeerUpgraded(IActorRef Actor, PeerHandle Candidate, UpgradedConnection Connection);
     public sealed record PeerEnded(IActorRef Actor, NodeId? Id, PeerHandle? Handle, NetAddress? Dialled, bool Persistent, bool WasAdmitted, PeerStopReason Reason) : IDeadLetterSuppression;
 
     // From the listener's stream (see Listen).
@@ -36,7 +36,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
 
     private sealed record Bound(TransportBinding Binding);
     private sealed record BindFailed(Exception Error);
-    private sealed record FilterDecision(IActorRef Actor, PeerHandle Candidate, string? Rejection);
+    private sealed record FilterDecision(PeerUpgraded Upgraded, string? Rejection);
     private sealed record Redial(NetAddress Address);
     private sealed record ShutdownTimedOut;
 
@@ -61,14 +61,21 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     /// <summary>The settings' unconditional IDs and those RPC's dial_peers added; the admission policy reads this set.</summary>
     private readonly HashSet<NodeId> _unconditional = new();
     private readonly Dictionary<NodeId, int> _redialAttempts = new();
-    private readonly Dictionary<NodeId, (IActorRef Actor, PeerHandle Candidate)> _replacing = new();
+    private readonly Dictionary<NodeId, PeerUpgraded> _replacing = new();
+    /// <summary>
+    /// Admissions waiting for the peer actor name (<see cref="PeerActor.Name"/>) of a peer that has ended but whose
+    /// actor has not yet terminated: a crossing connection replacing it, or a quick reconnect.
+    /// </summary>
+    private readonly Dictionary<string, List<PeerUpgraded>> _awaitingName = new();
+    private long _handshakes;
     private readonly HashSet<string> _ourAddresses = new();
     private readonly List<IActorRef> _subscribers = new();
     private readonly Random _random = new();
     private TransportBinding? _binding;
     private IMaterializer? _materializer;
     private IMaterializer Materializer => _materializer ??= Context.Materializer();
-    // Connections run outside the peer actors' lifecycles (see PeerActor.PreStart) and end through their kill switches.
+    // The lower part of each connection (transport and SecretConnection) outlives its handshake actor, which hands it
+    // over to the peer actor; it ends through its kill switch or the peer's stream (see HandshakeActor).
     private readonly IMaterializer _peerMaterializer = Context.System.Materializer(namePrefix: "p2p-peer");
     private NodeInfoModel? _nodeInfo;
     private PeerContext? _peerContext;
@@ -223,13 +230,13 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                     Dial(redial.Address, _persistent.ContainsKey(redial.Address.Id));
                 break;
             case PeerUpgraded upgraded:
-                OnUpgraded(upgraded.Actor, upgraded.Candidate);
+                OnUpgraded(upgraded);
                 break;
             case FilterDecision decision:
                 if (decision.Rejection is null)
-                    Admit(decision.Actor, decision.Candidate);
+                    Admit(decision.Upgraded);
                 else
-                    Refuse(decision.Actor, new PeerStopReason("rejected/filter", decision.Rejection));
+                    Refuse(decision.Upgraded.Actor, new PeerStopReason("rejected/filter", decision.Rejection));
                 break;
             case PeerEnded ended:
                 OnPeerEnded(ended);
@@ -237,6 +244,11 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
             case Terminated terminated when _connections.ContainsKey(terminated.ActorRef):
                 // A peer actor that died without reporting (it should not happen): forget it all the same.
                 OnPeerEnded(new PeerEnded(terminated.ActorRef, null, null, null, false, false, PeerStopReason.Stopped("peer actor terminated")));
+                break;
+            case Terminated terminated when _awaitingName.Remove(terminated.ActorRef.Path.Name, out var waiting):
+                // The name is free: the first waiting admission takes it; the admission rules decide the rest.
+                foreach (var upgraded in waiting)
+                    Admit(upgraded);
                 break;
             case Terminated terminated:
                 _subscribers.Remove(terminated.ActorRef);
@@ -317,7 +329,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
 
     private void Spawn(PeerOrigin origin, Protocol.Switch.HandshakeSlot slot)
     {
-        var actor = Context.ActorOf(PeerActor.Props(_peerContext!, origin, Self));
+        var actor = Context.ActorOf(HandshakeActor.Props(_peerContext!, origin, Self), "handshake-" + ++_handshakes);
         Context.Watch(actor);
         _connections[actor] = new Connection(origin, slot);
     }
@@ -329,8 +341,9 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         connection.Slot = default;
     }
 
-    private void OnUpgraded(IActorRef actor, PeerHandle candidate)
+    private void OnUpgraded(PeerUpgraded upgraded)
     {
+        var (actor, candidate, _) = upgraded;
         if (!_connections.TryGetValue(actor, out var connection)) return;
         ReleaseSlot(connection);
         if (_peers.TryGetValue(candidate.Id, out var existing) && ShouldReplace(existing, candidate))
@@ -338,7 +351,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
             // Crossing dials, each admitted on one side first: keep the one dialled by the lower ID, as the other node
             // does. The candidate waits until the old peer has ended, so reactors hear removed before added.
             _log.Debug("Replacing connection {Connection} to {Peer} by the crossing one dialled by the lower ID", existing.Actor.Path.Name, candidate.Id);
-            _replacing[candidate.Id] = (actor, candidate);
+            _replacing[candidate.Id] = upgraded;
             existing.Actor.Tell(new Peer.Stop(new PeerStopReason("replaced",
                 "of two crossing connections, the one dialled by the lower ID is kept"), Graceful: false));
             return;
@@ -351,14 +364,15 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         }
         if (_settings.PeerFilters.Count == 0)
         {
-            Admit(actor, candidate);
+            Admit(upgraded);
             return;
         }
-        RunFilters(actor, candidate);
+        RunFilters(upgraded);
     }
 
-    private void RunFilters(IActorRef actor, PeerHandle candidate)
+    private void RunFilters(PeerUpgraded upgraded)
     {
+        var candidate = upgraded.Candidate;
         var self = Self;
         var timeout = _settings.FilterTimeout;
         var filters = _settings.PeerFilters;
@@ -371,24 +385,25 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 {
                     var rejection = await filter(candidate, cts.Token).WaitAsync(timeout, cts.Token).ConfigureAwait(false);
                     if (rejection is not null)
-                        return new FilterDecision(actor, candidate, rejection);
+                        return new FilterDecision(upgraded, rejection);
                 }
-                return new FilterDecision(actor, candidate, null);
+                return new FilterDecision(upgraded, null);
             }
             catch (Exception e) when (e is TimeoutException or OperationCanceledException)
             {
-                return new FilterDecision(actor, candidate, $"filter did not answer within {timeout.TotalSeconds:0.###} s");
+                return new FilterDecision(upgraded, $"filter did not answer within {timeout.TotalSeconds:0.###} s");
             }
             catch (Exception e)
             {
-                return new FilterDecision(actor, candidate, $"filter failed: {e.Message}");
+                return new FilterDecision(upgraded, $"filter failed: {e.Message}");
             }
         }).PipeTo(self);
     }
 
-    private void Admit(IActorRef actor, PeerHandle candidate)
+    private void Admit(PeerUpgraded upgraded)
     {
-        if (!_connections.ContainsKey(actor)) return; // it ended while filters ran
+        var (actor, candidate, upgradedConnection) = upgraded;
+        if (!_connections.TryGetValue(actor, out var connection)) return; // it ended while filters ran
         // Filters are asynchronous: re-check what may have changed meanwhile.
         var refusal = CheckAdmission(candidate);
         if (refusal is not null)
@@ -396,10 +411,27 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
             Refuse(actor, refusal, candidate);
             return;
         }
+        // One peer actor per ID: a peer of this ID that has ended may not have terminated yet (its name is taken
+        // until it has). Wait for it; Terminated admits this one then (a live peer of this ID was refused above).
+        var name = PeerActor.Name(candidate.Id);
+        if (!Context.Child(name).IsNobody())
+        {
+            if (!_awaitingName.TryGetValue(name, out var waiting))
+                _awaitingName[name] = waiting = new List<PeerUpgraded>();
+            waiting.Add(upgraded);
+            return;
+        }
+        var peer = Context.ActorOf(PeerActor.Props(_peerContext!, candidate, upgradedConnection, Self), name);
+        Context.Watch(peer);
+        candidate = candidate.WithActor(peer);
+        // The peer actor owns the connection from here on; the handshake actor stops without a word.
+        _connections.Remove(actor);
+        Context.Unwatch(actor);
+        actor.Tell(new HandshakeActor.HandedOver());
+        _connections[peer] = connection;
         _peers[candidate.Id] = candidate;
         _dialling.Remove(candidate.Id);
         _redialAttempts.Remove(candidate.Id);
-        actor.Tell(new PeerActor.Admit());
         // Reserve handshake room for the IPs of peers we must always let in (see HandshakeSlots).
         if ((candidate.IsPersistent || _unconditional.Contains(candidate.Id) || _persistent.ContainsKey(candidate.Id))
             && candidate.RemoteIp is { } trustedIp)
@@ -416,7 +448,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 reason.Description, LogOnce.LocalNetworkHint);
         else
             _log.Debug("Refusing connection {Connection} ({Peer}): {Reason}", actor.Path.Name, (object?)candidate?.Id ?? "unknown", reason);
-        actor.Tell(new PeerActor.Reject(reason));
+        actor.Tell(new HandshakeActor.Reject(reason));
     }
 
     private static readonly string DuplicateIpCode =
@@ -427,7 +459,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     private void OnPeerEnded(PeerEnded ended)
     {
         if (!_connections.Remove(ended.Actor, out var connection)) return;
-        Context.Unwatch(ended.Actor);
+        // Still watched: a peer actor's Terminated frees its name for an admission waiting for it (see Admit).
         ReleaseSlot(connection);
         var dialled = (connection.Origin as PeerOrigin.Outbound)?.Address;
         if (dialled is not null && _dialling.TryGetValue(dialled.Id, out var pending) && pending == dialled)
@@ -443,7 +475,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
             else if (wasPeer)
             {
                 _replacing.Remove(endedId);
-                Self.Tell(new PeerUpgraded(replacement.Actor, replacement.Candidate));
+                Self.Tell(replacement);
             }
         }
 

@@ -1,0 +1,326 @@
+using Akka;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.Streams.Stage;
+
+namespace TendermintActors.Streams.Internal;
+
+/// <summary>
+/// Joins two separately materialised streams of one connection: the lower part (transport and SecretConnection),
+/// which runs from the first byte, and the upper part (the MConnection), which a peer actor materialises in its own
+/// context once the switch has admitted the remote. <see cref="Lower"/> goes on the SecretConnection's plaintext side;
+/// <see cref="Upper"/> is what the MConnection joins, at most once, possibly long after. Until then, what the lower
+/// part has to say (its end, its failure) is kept and given to the upper part when it attaches.
+/// </summary>
+/// <remarks>
+/// Each direction is a pipe that carries one element at a time: its sink end pulls its upstream only after the
+/// source end was pulled again, so an element that upstream lends (valid until it is pulled again) stays valid
+/// until downstream is done with it. The one exception: before the upper part attaches, the lower part reads ahead up
+/// to <c>prefetchBytes</c> of plaintext (copying it), as the MConnection would have. Ends, failures and cancellations
+/// cross in both directions; an end whose stream stops abruptly (its actor stopped) fails the other side with an
+/// <see cref="AbruptStageTerminationException"/> (the peer's ordinary "stopped" reason), so that stopping either
+/// stream ends the other.
+/// </remarks>
+internal sealed class ConnectionHandover(long prefetchBytes)
+{
+    private readonly long _prefetchBytes = prefetchBytes;
+    private readonly Pipe _up = new(); // lower (opened plaintext) → upper (MConnection input)
+    private readonly Pipe _down = new(); // upper (MConnection output) → lower (plaintext to seal)
+
+    /// <summary>For the lower stream, in place of the MConnection: opened plaintext in, plaintext to seal out.</summary>
+    public Flow<ByteString, ByteString, NotUsed> Lower =>
+        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_up, this)), Source.FromGraph(new SourceEnd(_down, this)));
+
+    /// <summary>For the upper stream: join the MConnection to it (its output in, the remote's plaintext out).</summary>
+    public Flow<ByteString, ByteString, NotUsed> Upper =>
+        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_down, null)), Source.FromGraph(new SourceEnd(_up, null)));
+
+    // The lower source end's callback that completes it (set in its PreStart; the lower sink end, in the same
+    // stream, calls it): see SinkEnd.OnUpstreamEnd.
+    private Action<NotUsed>? _closeLowerOutput;
+
+    /// <summary>No upper part will come: ends the lower part's waiting ends with <paramref name="reason"/>.</summary>
+    public void Abandon(Exception reason)
+    {
+        _up.Source.TrySetException(reason);
+        _down.Sink.TrySetException(reason);
+    }
+
+    /// <summary>What a source end offers its sink end (async callbacks into the source's stream).</summary>
+    private sealed record SourceCallbacks(Action<ByteString> Element, Action<Exception?> End);
+
+    /// <summary>What a sink end offers its source end (async callbacks into the sink's stream).</summary>
+    private sealed record SinkCallbacks(Action<NotUsed> Demand, Action<Exception?> Cancel);
+
+    /// <summary>One direction: each end publishes its callbacks once and waits for the other's.</summary>
+    private sealed class Pipe
+    {
+        public readonly TaskCompletionSource<SinkCallbacks> Sink = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly TaskCompletionSource<SourceCallbacks> Source = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class SinkEnd(Pipe pipe, ConnectionHandover? lowerOf) : GraphStage<SinkShape<ByteString>>
+    {
+        private readonly Inlet<ByteString> _in = new("handover.in");
+
+        public override SinkShape<ByteString> Shape => new(_in);
+
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe, lowerOf);
+
+        private sealed class Logic : InGraphStageLogic
+        {
+            private readonly Pipe _pipe;
+            private readonly Inlet<ByteString> _in;
+            private readonly ConnectionHandover? _lowerOf;
+            // Before the upper part attaches, the lower sink end reads ahead up to the prefetch bound (copies, since
+            // upstream may lend), so that a remote that sends a little and closes is seen to close.
+            private readonly Queue<ByteString> _held = new();
+            private long _heldBytes;
+            private SourceCallbacks? _partner;
+            private bool _wanted; // the source end asked for an element that it has not had yet
+            private bool _upstreamEnded;
+            private Exception? _upstreamFailure;
+            private bool _done;
+
+            public Logic(SinkEnd stage, Pipe pipe, ConnectionHandover? lowerOf) : base(stage.Shape)
+            {
+                _pipe = pipe;
+                _lowerOf = lowerOf;
+                _in = stage._in;
+                SetHandler(_in, this);
+            }
+
+            private long PrefetchBytes => _lowerOf?._prefetchBytes ?? 0;
+
+            public override void PreStart()
+            {
+                // Kept alive after its upstream ended until the other end has heard of it.
+                SetKeepGoing(true);
+                var me = new SinkCallbacks(GetAsyncCallback<NotUsed>(_ => OnDemand()), GetAsyncCallback<Exception?>(OnCancel));
+                if (!_pipe.Sink.TrySetResult(me))
+                {
+                    OnCancel(_pipe.Sink.Task.Exception!.GetBaseException());
+                    return;
+                }
+                var attached = GetAsyncCallback<Task<SourceCallbacks>>(OnAttached);
+                _pipe.Source.Task.ContinueWith(attached, TaskContinuationOptions.ExecuteSynchronously);
+                if (PrefetchBytes > 0) Pull(_in);
+            }
+
+            private void OnAttached(Task<SourceCallbacks> partner)
+            {
+                if (_done) return;
+                if (!partner.IsCompletedSuccessfully)
+                {
+                    OnCancel(partner.Exception!.GetBaseException());
+                    return;
+                }
+                _partner = partner.Result;
+                Serve();
+            }
+
+            private void OnDemand()
+            {
+                if (_done) return;
+                _wanted = true;
+                Serve();
+            }
+
+            /// <summary>Answers the source end's demand from what is held, or pulls upstream for it; ends after the last.</summary>
+            private void Serve()
+            {
+                if (_partner is null) return;
+                if (_wanted && _held.TryDequeue(out var element))
+                {
+                    _heldBytes -= element.Count;
+                    _wanted = false;
+                    _partner.Element(element);
+                }
+                if (_held.Count > 0) return;
+                if (_upstreamEnded)
+                    End();
+                else if (_wanted && !HasBeenPulled(_in))
+                    Pull(_in);
+            }
+
+            private void OnCancel(Exception? cause)
+            {
+                if (_done) return;
+                _done = true;
+                CancelStage(cause ?? SubscriptionWithCancelException.NoMoreElementsNeeded.Instance);
+            }
+
+            public override void OnPush()
+            {
+                var element = Grab(_in);
+                if (_partner is not null && _wanted && _held.Count == 0)
+                {
+                    // Pulled for this demand: possibly lent, valid until the source end is pulled again (and asks).
+                    _wanted = false;
+                    _partner.Element(element);
+                    return;
+                }
+                // Held beyond a demand: upstream may lend it (valid only until pulled again), so keep a copy.
+                _held.Enqueue(ByteString.FromBytes(element.ToArray()));
+                _heldBytes += element.Count;
+                if (_partner is null && _heldBytes < PrefetchBytes) Pull(_in);
+            }
+
+            public override void OnUpstreamFinish() => OnUpstreamEnd(null);
+
+            public override void OnUpstreamFailure(Exception e) => OnUpstreamEnd(e);
+
+            private void OnUpstreamEnd(Exception? failure)
+            {
+                _upstreamEnded = true;
+                _upstreamFailure = failure;
+                if (_partner is not null)
+                    Serve();
+                else if (failure is null)
+                    // The remote closed before the MConnection attached. Once attached, it would end at once and
+                    // close our direction too (docs/protocol.md §5): close it now, so the remote's graceful close
+                    // completes while the switch decides; what the remote sent still goes to the MConnection.
+                    _lowerOf?._closeLowerOutput?.Invoke(NotUsed.Instance);
+            }
+
+            private void End()
+            {
+                if (_done) return;
+                _done = true;
+                _partner!.End(_upstreamFailure);
+                CompleteStage();
+            }
+
+            public override void PostStop()
+            {
+                if (!_done && _partner is not null)
+                    _partner.End(new AbruptStageTerminationException(this));
+                _done = true;
+            }
+        }
+    }
+
+    private sealed class SourceEnd(Pipe pipe, ConnectionHandover? lowerOf) : GraphStage<SourceShape<ByteString>>
+    {
+        private readonly Outlet<ByteString> _out = new("handover.out");
+
+        public override SourceShape<ByteString> Shape => new(_out);
+
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe, lowerOf);
+
+        private sealed class Logic : OutGraphStageLogic
+        {
+            private readonly Pipe _pipe;
+            private readonly Outlet<ByteString> _out;
+            private SinkCallbacks? _partner;
+            private bool _demand; // pulled before the partner's callbacks came
+            private bool _cancelled;
+            private bool _closedEarly;
+            private Exception? _cancelCause;
+            private bool _done;
+
+            private readonly ConnectionHandover? _lowerOf;
+
+            public Logic(SourceEnd stage, Pipe pipe, ConnectionHandover? lowerOf) : base(stage.Shape)
+            {
+                _pipe = pipe;
+                _lowerOf = lowerOf;
+                _out = stage._out;
+                SetHandler(_out, this);
+            }
+
+            public override void PreStart()
+            {
+                // Kept alive after its downstream cancelled until the other end has heard of it.
+                SetKeepGoing(true);
+                var me = new SourceCallbacks(GetAsyncCallback<ByteString>(OnElement), GetAsyncCallback<Exception?>(OnEnd));
+                if (!_pipe.Source.TrySetResult(me))
+                {
+                    OnEnd(_pipe.Source.Task.Exception!.GetBaseException());
+                    return;
+                }
+                if (_lowerOf is not null)
+                    _lowerOf._closeLowerOutput = GetAsyncCallback<NotUsed>(_ => CloseEarly());
+                var attached = GetAsyncCallback<Task<SinkCallbacks>>(OnAttached);
+                _pipe.Sink.Task.ContinueWith(attached, TaskContinuationOptions.ExecuteSynchronously);
+            }
+
+            private void OnAttached(Task<SinkCallbacks> partner)
+            {
+                if (_done) return;
+                if (!partner.IsCompletedSuccessfully)
+                {
+                    OnEnd(partner.Exception!.GetBaseException());
+                    return;
+                }
+                _partner = partner.Result;
+                if (_cancelled)
+                    Cancelled();
+                else if (_demand && !_closedEarly)
+                {
+                    _demand = false;
+                    _partner.Demand(NotUsed.Instance);
+                }
+            }
+
+            // Sent only for a demand, so the outlet is free.
+            private void OnElement(ByteString element)
+            {
+                if (!_done) Push(_out, element);
+            }
+
+            private void OnEnd(Exception? failure)
+            {
+                if (_done) return;
+                _done = true;
+                if (failure is null)
+                    CompleteStage();
+                else
+                    FailStage(failure);
+            }
+
+            public override void OnPull()
+            {
+                if (_closedEarly) return;
+                if (_partner is null)
+                    _demand = true;
+                else
+                    _partner.Demand(NotUsed.Instance);
+            }
+
+            /// <summary>
+            /// Completes the outlet before the upper part attached. Once it does, it is never asked for output (so the
+            /// MConnection, which has the remote's end to read, finishes on its own rather than at our cancel, which
+            /// would drop what the remote sent); its end then stops this stage.
+            /// </summary>
+            private void CloseEarly()
+            {
+                if (_done || _partner is not null || _cancelled) return;
+                _closedEarly = true;
+                Complete(_out);
+            }
+
+            public override void OnDownstreamFinish(Exception cause)
+            {
+                _cancelled = true;
+                _cancelCause = cause;
+                if (_partner is not null) Cancelled();
+            }
+
+            private void Cancelled()
+            {
+                _done = true;
+                _partner!.Cancel(_cancelCause);
+                CompleteStage();
+            }
+
+            public override void PostStop()
+            {
+                if (!_done && _partner is not null)
+                    _partner.Cancel(new AbruptStageTerminationException(this));
+                _done = true;
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.Streams.TestKit;
+using Akka.TestKit.Xunit2;
+using TendermintActors.Streams.Internal;
+using Xunit.Abstractions;
+
+namespace TendermintActors.Tests.Streams;
+
+/// <summary>
+/// The handover between a connection's lower part (transport, SecretConnection) and its upper part (the peer's
+/// MConnection), with probes standing in for both: what the lower part reads before the upper attaches is copied and
+/// kept, and ends and failures cross both ways.
+/// </summary>
+public sealed class ConnectionHandoverSpecs(ITestOutputHelper output) : TestKit(output: output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>Opened plaintext in (from the SecretConnection), plaintext to seal out.</summary>
+    private sealed record Side(TestPublisher.Probe<ByteString> In, TestSubscriber.Probe<ByteString> Out);
+
+    private Side Run(Flow<ByteString, ByteString, Akka.NotUsed> flow, IMaterializer? materializer = null)
+    {
+        var (input, output) = this.SourceProbe<ByteString>().Via(flow).ToMaterialized(this.SinkProbe<ByteString>(), Keep.Both)
+            .Run(materializer ?? Sys.Materializer());
+        return new Side(input, output);
+    }
+
+    private static ByteString Bytes(string text) => ByteString.FromBytes(System.Text.Encoding.ASCII.GetBytes(text));
+
+    [Fact]
+    public void What_the_lower_part_reads_before_the_upper_attaches_is_copied_kept_and_delivered_with_its_end()
+    {
+        var handover = new ConnectionHandover(prefetchBytes: 1024);
+        var lower = Run(handover.Lower);
+        var lent = System.Text.Encoding.ASCII.GetBytes("hello");
+        lower.In.SendNext(ByteString.FromBytes(lent));
+        lower.In.SendNext(Bytes("!"));
+        lower.In.SendComplete();
+        // The remote closed: our direction is closed too, before any upper part attaches.
+        lower.Out.Request(1);
+        lower.Out.ExpectComplete();
+        // The lender has long pulled again and may reuse its buffer: the handover kept copies.
+        lent.AsSpan().Fill((byte)'x');
+
+        var upper = Run(handover.Upper);
+        upper.Out.Request(3);
+        Assert.Equal(Bytes("hello"), upper.Out.ExpectNext(Dilated(Timeout)));
+        Assert.Equal(Bytes("!"), upper.Out.ExpectNext(Dilated(Timeout)));
+        upper.Out.ExpectComplete();
+    }
+
+    [Fact]
+    public void A_failure_of_the_lower_part_reaches_the_upper_part_as_it_is()
+    {
+        var handover = new ConnectionHandover(prefetchBytes: 0);
+        var lower = Run(handover.Lower);
+        var upper = Run(handover.Upper);
+        var failure = new IOException("reset");
+
+        upper.Out.Request(1);
+        lower.In.ExpectRequest();
+        lower.In.SendError(failure);
+
+        Assert.Same(failure, upper.Out.ExpectError());
+    }
+
+    [Fact]
+    public void The_upper_part_stopping_abruptly_ends_the_lower_part()
+    {
+        var handover = new ConnectionHandover(prefetchBytes: 0);
+        var lower = Run(handover.Lower);
+        var upperMaterializer = Sys.Materializer(namePrefix: "upper");
+        var upper = Run(handover.Upper, upperMaterializer);
+        upper.Out.Request(1);
+        lower.In.ExpectRequest();
+
+        // As when the peer actor, in whose context the upper part runs, is stopped.
+        upperMaterializer.Shutdown();
+
+        lower.In.ExpectCancellation();
+        lower.Out.Request(1);
+        // Either as the stream's abort reached our stage's ports, or from its PostStop: both mean "stopped".
+        Assert.True(lower.Out.ExpectError() is AbruptTerminationException or AbruptStageTerminationException);
+    }
+
+    [Fact]
+    public void An_abandoned_handover_ends_the_lower_part_with_the_reason()
+    {
+        var handover = new ConnectionHandover(prefetchBytes: 0);
+        var lower = Run(handover.Lower);
+        var reason = new InvalidOperationException("refused");
+
+        handover.Abandon(reason);
+
+        lower.In.ExpectCancellation();
+        lower.Out.Request(1);
+        Assert.Same(reason, lower.Out.ExpectError());
+    }
+}

@@ -1,0 +1,201 @@
+using System.Net;
+using Akka;
+using Akka.Actor;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using TendermintActors.Peers;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Streams;
+using TendermintActors.Switching;
+using TendermintActors.Tests.Support;
+using TendermintActors.Transport;
+using Xunit.Abstractions;
+using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
+
+namespace TendermintActors.Tests.Switching;
+
+/// <summary>
+/// Each connection is an actor tree: a <c>handshake-N</c> actor while it is upgraded and admitted, then the peer
+/// actor <c>peer-&lt;id&gt;</c>, whose MConnection stream runs in its own context and which owns the connection's
+/// lifetime. Over the in-memory transport and loopback TCP (our socket stages and Akka.IO).
+/// </summary>
+public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: output)
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+    private static readonly ChannelDescriptor[] Channels = [new(0x40, 1)];
+    private InMemoryNetwork? _network;
+    private int _nodes;
+
+    private IP2PTransport Transport(string kind) => kind switch
+    {
+        "memory" => new InMemoryTransport(_network ??= InMemoryNetwork.Create(Sys)),
+        "tcp" => new TcpTransport(),
+        "akka-io" => new AkkaIoTransport(),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    private sealed record Node(NodeKey Key, IActorRef Switch, TestProbe Reactor, NetAddress Address);
+
+    private async Task<Node> StartNode(IP2PTransport transport, Func<Switch.Settings, Switch.Settings>? configure = null, NodeKey? key = null)
+    {
+        var name = $"n{++_nodes}";
+        key ??= NodeKey.Generate();
+        var reactor = CreateTestProbe();
+        var settings = new Switch.Settings { ListenHost = "127.0.0.1", ListenPort = 0, Moniker = name, DialStartJitter = TimeSpan.Zero };
+        settings = configure?.Invoke(settings) ?? settings;
+        var registration = new ReactorRegistration("recorder", Sys.ActorOf(RecordingReactor.Props(reactor.Ref), $"{name}-reactor"), Channels);
+        var sw = Sys.ActorOf(Switch.Props(key, settings, [registration], transport), $"{name}-switch");
+        var events = CreateTestProbe();
+        sw.Tell(new Switch.Subscribe(events.Ref));
+        var endpoint = (IPEndPoint)(await events.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout))).ListenAddress!;
+        return new Node(key, sw, reactor, new NetAddress(key.Id, endpoint.Address, endpoint.Port));
+    }
+
+    private static NodeInfoModel RemoteInfo(NodeKey key) =>
+        NodeInfoModel.Create(key.Id, "tcp://127.0.0.1:1", "test-net", "remote", [0x40]);
+
+    private async Task<IActorRef?> Identify(ActorPath path) =>
+        (await Sys.ActorSelection(path).Ask<ActorIdentity>(new Identify(null), Dilated(Timeout))).Subject;
+
+    [Fact]
+    public async Task Connection_is_a_handshake_actor_until_admitted_then_a_peer_actor_named_after_the_remote_ID()
+    {
+        // b's filter holds the admission, so b's side of the connection waits in its handshake actor.
+        var admit = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var b = await StartNode(Transport("memory"), s => s with { PeerFilters = [(_, _) => admit.Task] });
+        var a = await StartNode(Transport("memory"));
+        a.Switch.Tell(new Switch.DialPeers([b.Address]));
+        var atA = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        Assert.Equal(a.Switch.Path / ("peer-" + b.Key.Id.Hex), atA.Actor.Path);
+
+        var handshake = await Identify(b.Switch.Path / "handshake-*");
+        Assert.NotNull(handshake);
+        Assert.Null(await Identify(b.Switch.Path / "peer-*"));
+
+        admit.SetResult(null);
+        var atB = (await b.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        Assert.Equal(b.Switch.Path / ("peer-" + a.Key.Id.Hex), atB.Actor.Path);
+        Watch(handshake!);
+        await ExpectTerminatedAsync(handshake!, Dilated(Timeout));
+    }
+
+    [Fact]
+    public async Task Peer_connection_stream_runs_in_the_peer_actors_context()
+    {
+        var a = await StartNode(Transport("memory"));
+        var b = await StartNode(Transport("memory"));
+        a.Switch.Tell(new Switch.DialPeers([b.Address]));
+        var peer = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
+
+        // The materializer's supervisor is the peer's child, and the stream's actors are its children.
+        var streamActor = await Identify(peer.Path / "*" / "*");
+        Assert.NotNull(streamActor);
+        Assert.Equal(peer.Path, streamActor!.Path.Parent.Parent);
+
+        // They stop with the peer.
+        Watch(streamActor);
+        peer.Tell(PoisonPill.Instance);
+        await ExpectTerminatedAsync(streamActor, Dilated(Timeout));
+    }
+
+    [Fact]
+    public async Task A_crossing_connection_takes_over_the_peer_actor_name_once_the_replaced_peer_actor_has_gone()
+    {
+        var keys = new[] { NodeKey.Generate(), NodeKey.Generate() }.OrderBy(k => k.Id.Hex, StringComparer.Ordinal).ToArray();
+        // Both nodes keep the connection dialled by the lower ID (b's). a admits its own dial at once and holds b's
+        // until that one is admitted; b holds a's dial for good, so b's stays the only one it admits.
+        var inboundAtA = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseAtA = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var memory = Transport("memory");
+        var a = await StartNode(memory, s => s with
+        {
+            PeerFilters = [(peer, _) =>
+            {
+                if (peer.IsOutbound) return Task.FromResult<string?>(null);
+                inboundAtA.TrySetResult();
+                return releaseAtA.Task;
+            }],
+        }, keys[1]);
+        var b = await StartNode(memory, s => s with
+        {
+            PeerFilters = [(peer, _) => peer.IsOutbound ? Task.FromResult<string?>(null) : new TaskCompletionSource<string?>().Task],
+        }, keys[0]);
+
+        a.Switch.Tell(new Switch.DialPeers([b.Address]));
+        var first = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        b.Switch.Tell(new Switch.DialPeers([a.Address]));
+        await inboundAtA.Task.WaitAsync(Dilated(Timeout));
+        releaseAtA.SetResult(null);
+
+        // The old peer ends first; the new one gets the same name, which only its termination frees.
+        var removed = await a.Reactor.ExpectMsgAsync<Reactor.PeerRemoved>(Dilated(Timeout));
+        Assert.Equal(first, removed.Peer);
+        Assert.Equal("replaced", removed.Reason.Code);
+        var second = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        Assert.Equal(first.Actor.Path, second.Actor.Path);
+        Assert.NotEqual(first.Actor, second.Actor);
+        Assert.False(second.IsOutbound);
+    }
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("tcp")]
+    [InlineData("akka-io")]
+    public async Task Stopping_the_peer_actor_closes_its_connection_as_the_remote_sees(string kind)
+    {
+        var transport = Transport(kind);
+        var remoteKey = NodeKey.Generate();
+        var server = await UpgradeServer.Start(Sys, Sys.Materializer(), remoteKey, RemoteInfo(remoteKey), new SecretConnectionSettings(),
+            TestActor, transport);
+        var node = await StartNode(transport);
+        node.Switch.Tell(new Switch.DialPeers([new NetAddress(remoteKey.Id, server.Endpoint.Address, server.Endpoint.Port)]));
+        var peer = (await node.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        await ExpectMsgAsync<UpgradeServer.Upgraded>(Dilated(Timeout));
+
+        // Stopped as an actor, not asked to stop: the connection still ends, and the remote sees it end.
+        peer.Actor.Tell(PoisonPill.Instance);
+
+        await ExpectMsgAsync<UpgradeServer.ConnectionEnded>(Dilated(Timeout));
+        var removed = await node.Reactor.FishForMessageAsync<Reactor.PeerRemoved>(_ => true, Dilated(Timeout));
+        Assert.Equal(peer, removed.Peer);
+    }
+
+    [Fact]
+    public async Task Connection_failing_below_the_MConnection_stops_the_peer_with_that_failure()
+    {
+        var transport = Transport("memory");
+        var remoteKey = NodeKey.Generate();
+        // A remote whose transport side the test fails once it is upgraded; the in-memory transport passes the
+        // failure itself to our side, as far as our SecretConnection stage, below the handover.
+        var killSwitches = CreateTestProbe();
+        var binding = await transport.Bind("127.0.0.1", 0)
+            .To(Sink.ForEach<TransportConnection>(connection =>
+            {
+                var app = Flow.FromSinkAndSource(Sink.Ignore<ByteString>(), Source.Maybe<ByteString>(), Keep.None);
+                var (kill, upgraded) = connection.Flow
+                    .ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Right)
+                    .JoinMaterialized(SecretConnection.Upgrade(remoteKey, RemoteInfo(remoteKey)).JoinUnderMat(app, Keep.Left), Keep.Both)
+                    .Run(Sys.Materializer());
+                upgraded.ContinueWith(_ => killSwitches.Ref.Tell(kill));
+            }))
+            .Run(Sys.Materializer());
+        var endpoint = (IPEndPoint)binding.LocalAddress;
+        var node = await StartNode(transport);
+        node.Switch.Tell(new Switch.DialPeers([new NetAddress(remoteKey.Id, endpoint.Address, endpoint.Port)]));
+        var peer = (await node.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        var kill = await killSwitches.ExpectMsgAsync<UniqueKillSwitch>(Dilated(Timeout));
+        Watch(peer.Actor);
+
+        var failure = new IOException("connection reset by the test");
+        kill.Abort(failure);
+
+        var removed = await node.Reactor.FishForMessageAsync<Reactor.PeerRemoved>(_ => true, Dilated(Timeout));
+        // The in-memory transport's channel reader wraps it in AggregateExceptions on the way.
+        Assert.Same(failure, removed.Reason.Error?.GetBaseException());
+        await ExpectTerminatedAsync(peer.Actor, Dilated(Timeout));
+    }
+}
