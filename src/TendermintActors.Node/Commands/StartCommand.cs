@@ -73,6 +73,8 @@ internal static class StartCommand
         public IActorRef? Sink { get; } = sink;
         /// <summary>The bound RPC server (its <see cref="RpcServer.Running.Url"/> for clients), null when turned off.</summary>
         public RpcServer.Running? Rpc { get; } = rpc;
+        /// <summary>Whether the node exports its metrics (it does when it serves RPC, whose /metrics they are).</summary>
+        public bool ExportsMetrics => metrics.IsExporting;
 
         /// <summary>"id@host:port" for another node's persistent-peers.</summary>
         public string PeerAddress => $"{Id.Hex}@{NetAddress.FormatHostPort(((IPEndPoint)ListenAddress).Address.ToString(), ((IPEndPoint)ListenAddress).Port)}";
@@ -211,7 +213,7 @@ internal static class StartCommand
             // RPC binds first, so that the node info tells peers the address it serves (a port 0 resolved).
             if (rpcSettings.ListenAddress.Length > 0)
                 rpc = await RpcServer.Start(new RpcServer.Settings(rpcSettings.ListenAddress, rpcSettings.Unsafe, options.StartTimeout),
-                    rpcTarget.Task, metrics.Provider, cancellation);
+                    rpcTarget.Task, metrics.Exporter, cancellation);
             var switchSettings = Switch.Settings.From(p2p) with { RpcAddress = rpc?.Address ?? p2p.RpcAddress };
             var sw = await NodeSwitch.Start(system, "p2p", key, switchSettings, reactors, options.StartTimeout, cancellation, metrics.P2P, pex,
                 p2p.CreateTransport());

@@ -7,19 +7,34 @@ using TendermintActors.Metrics;
 namespace TendermintActors.Node.Rpc;
 
 /// <summary>
-/// One node's p2p instruments and the OpenTelemetry meter provider that exports them to <c>/metrics</c>.
-/// Every node's meter is called <see cref="P2PMetrics.MeterName"/>, and a provider listens by name, so the meters
+/// One node's p2p instruments and, when the node serves <c>/metrics</c>, the OpenTelemetry meter provider that exports
+/// them. Every node's meter is called <see cref="P2PMetrics.MeterName"/>, and a provider listens by name, so the meters
 /// come from a factory of this node and the provider drops instruments of other factories: nodes sharing a process
-/// (tests, localnet) each export only their own numbers.
+/// (tests, localnet) each export only their own numbers. A node without RPC has no exporter: the instruments then
+/// record into nothing, and the OpenTelemetry SDK and its dependencies are never loaded (a few MB of an idle node's
+/// resident set, docs/performance.md, "An idle node").
 /// </summary>
 internal sealed class NodeMetrics : IDisposable
 {
     private readonly NodeMeterFactory _factory = new();
+    private MeterProvider? _provider;
 
     public NodeMetrics(P2PSettings p2p)
     {
         P2P = new P2PMetrics(p2p.Network, p2p.Metrics.Namespace, p2p.Metrics.PerPeerLabels, _factory);
-        Provider = Sdk.CreateMeterProviderBuilder()
+    }
+
+    public P2PMetrics P2P { get; }
+
+    /// <summary>The provider that exports this node's instruments, built on first use (before the switch starts).</summary>
+    public MeterProvider Exporter => _provider ??= BuildExporter();
+
+    /// <summary>Whether <see cref="Exporter"/> has been built.</summary>
+    public bool IsExporting => _provider is not null;
+
+    private MeterProvider BuildExporter()
+    {
+        var provider = Sdk.CreateMeterProviderBuilder()
             .AddMeter(P2PMetrics.MeterName)
             .AddView(instrument => instrument.Meter.Scope == _factory ? null : MetricStreamConfiguration.Drop)
             .AddPrometheusExporter(options =>
@@ -35,15 +50,12 @@ internal sealed class NodeMetrics : IDisposable
         // peer instead of being absent (dashboards and alerts tell "no series" from "no peers").
         P2P.PeerAdded();
         P2P.PeerRemoved();
+        return provider;
     }
-
-    public P2PMetrics P2P { get; }
-
-    public MeterProvider Provider { get; }
 
     public void Dispose()
     {
-        Provider.Dispose();
+        _provider?.Dispose();
         P2P.Dispose();
         _factory.Dispose();
     }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Diagnostics.Metrics;
 
 namespace TendermintActors.Metrics;
@@ -28,7 +29,12 @@ public sealed class P2PMetrics : IDisposable
     private readonly Counter<long> _messageSendBytes;
     private readonly Counter<long> _peerStops;
     private readonly KeyValuePair<string, object?> _chainId;
+    private readonly KeyValuePair<string, object?>[] _chainIdTags;
     private readonly KeyValuePair<string, object?>[][] _messageTypeTags; // per channel: chain_id, message_type
+    private readonly KeyValuePair<string, object?>[][]? _channelTags;   // per channel: chain_id, chID (per-peer labels off)
+    // Named message types' label sets (chain_id, message_type), shared by every peer. Each published dictionary is
+    // never changed again: a peer that meets a new name publishes a copy with it (compare-and-swap, no lock).
+    private FrozenDictionary<string, KeyValuePair<string, object?>[]> _namedTags = FrozenDictionary<string, KeyValuePair<string, object?>[]>.Empty;
 
     public P2PMetrics(string chainId, string @namespace = "cometbft", bool perPeerLabels = true, IMeterFactory? meterFactory = null,
         IReadOnlyDictionary<byte, MessageTypeName>? messageTypes = null)
@@ -50,8 +56,12 @@ public sealed class P2PMetrics : IDisposable
         if (messageTypes is not null)
             foreach (var (channel, namer) in messageTypes)
                 _namers[channel] = namer;
+        _chainIdTags = [_chainId];
         _messageTypeTags = Enumerable.Range(0, 256)
             .Select(c => new KeyValuePair<string, object?>[] { _chainId, new("message_type", MessageTypeNames.Unnamed((byte)c)) }).ToArray();
+        if (!perPeerLabels)
+            _channelTags = Enumerable.Range(0, 256)
+                .Select(c => new KeyValuePair<string, object?>[] { _chainId, new("chID", ChannelLabels[c]) }).ToArray();
     }
 
     private readonly MessageTypeName?[] _namers; // per channel; null: every message counts as the channel's fixed name
@@ -71,21 +81,25 @@ public sealed class P2PMetrics : IDisposable
 
     /// <summary>
     /// The instruments of one peer. Label sets are arrays built once (per channel on first use), so recording costs
-    /// the exporter's lookup and nothing else; it belongs to the peer's actor (not thread-safe).
+    /// the exporter's lookup and nothing else; it belongs to the peer's actor (not thread-safe). A node holds one per
+    /// peer for the peer's life, so it keeps only what is the peer's own: the label sets that carry its ID, for the
+    /// few channels it uses (label sets without the peer's ID are the node's, shared by all its peers).
     /// </summary>
     public sealed class PeerMetrics
     {
         private readonly P2PMetrics _metrics;
         private readonly string _peerId;
         private readonly KeyValuePair<string, object?>[] _pendingTags;
-        private readonly KeyValuePair<string, object?>[]?[] _channelTags = new KeyValuePair<string, object?>[]?[256];
-        private readonly Dictionary<string, KeyValuePair<string, object?>[]> _namedTags = new(StringComparer.Ordinal);
+        // The channels this peer has used and their label sets (chain_id, chID, peer_id), in first-use order: a peer
+        // uses a handful of channels, so a short scan beats a 256-entry table on every idle peer.
+        private byte[] _channels = [];
+        private KeyValuePair<string, object?>[][] _channelTags = [];
 
         internal PeerMetrics(P2PMetrics metrics, string peerId)
         {
             _metrics = metrics;
             _peerId = peerId;
-            _pendingTags = metrics.PerPeerLabels ? [metrics._chainId, new("peer_id", peerId)] : [metrics._chainId];
+            _pendingTags = metrics.PerPeerLabels ? [metrics._chainId, new("peer_id", peerId)] : metrics._chainIdTags;
         }
 
         /// <summary>
@@ -120,19 +134,39 @@ public sealed class P2PMetrics : IDisposable
         {
             if (_metrics._namers[channel] is not { } namer)
                 return;
-            var name = namer(message);
-            if (!_namedTags.TryGetValue(name, out var tags))
-                _namedTags[name] = tags = [_metrics._chainId, new("message_type", name)];
-            counter.Add(message.Length, tags);
+            counter.Add(message.Length, _metrics.NamedTags(namer(message)));
         }
 
         /// <summary>Bytes queued for the peer (+) or written (−).</summary>
         public void PendingSend(long delta) => _metrics._peerPendingSendBytes.Add(delta, _pendingTags);
 
-        private ReadOnlySpan<KeyValuePair<string, object?>> ChannelTags(byte channel) =>
-            _channelTags[channel] ??= _metrics.PerPeerLabels
-                ? [_metrics._chainId, new("chID", ChannelLabels[channel]), new("peer_id", _peerId)]
-                : [_metrics._chainId, new("chID", ChannelLabels[channel])];
+        private ReadOnlySpan<KeyValuePair<string, object?>> ChannelTags(byte channel)
+        {
+            if (_metrics._channelTags is { } shared)
+                return shared[channel];
+            var at = _channels.AsSpan().IndexOf(channel);
+            if (at >= 0)
+                return _channelTags[at];
+            KeyValuePair<string, object?>[] tags = [_metrics._chainId, new("chID", ChannelLabels[channel]), new("peer_id", _peerId)];
+            _channels = [.. _channels, channel];
+            _channelTags = [.. _channelTags, tags];
+            return tags;
+        }
+    }
+
+    private KeyValuePair<string, object?>[] NamedTags(string name)
+    {
+        while (true)
+        {
+            var known = Volatile.Read(ref _namedTags);
+            if (known.TryGetValue(name, out var tags))
+                return tags;
+            tags = [_chainId, new("message_type", name)];
+            var more = new Dictionary<string, KeyValuePair<string, object?>[]>(known, StringComparer.Ordinal) { [name] = tags }
+                .ToFrozenDictionary(StringComparer.Ordinal);
+            if (Interlocked.CompareExchange(ref _namedTags, more, known) == known)
+                return tags;
+        }
     }
 
     /// <summary>CometBFT's chID label values: Go's <c>fmt.Sprintf("%#x", chID)</c>, so "0x0", "0x20", "0x40", "0xff".</summary>

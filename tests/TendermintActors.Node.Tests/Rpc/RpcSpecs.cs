@@ -144,6 +144,23 @@ public sealed class RpcSpecs
     }
 
     [Fact]
+    public async Task A_node_without_rpc_builds_no_metrics_exporter_and_one_with_rpc_does()
+    {
+        using var quietHome = InitHome("quiet");
+        await using var quiet = await StartCommand.StartAsync(new StartCommand.Options(quietHome.Home)
+        {
+            ListenAddress = "tcp://127.0.0.1:0",
+            RpcListenAddress = "",
+            SinkChannel = 0x43,
+        }, new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
+        using var servingHome = InitHome("serving");
+        await using var serving = await Start(servingHome, rpcUnsafe: false);
+
+        Assert.False(quiet.ExportsMetrics);
+        Assert.True(serving.ExportsMetrics);
+    }
+
+    [Fact]
     public void Start_refuses_an_rpc_address_that_is_not_host_and_port()
     {
         using var home = InitHome("bad-rpc");

@@ -65,6 +65,46 @@ public sealed class P2PMetricsSpecs
         Assert.Equal("0x0", seen.Single(m => m.Name == "cometbft_p2p_peer_send_bytes").Tags["chID"]);
     }
 
+    [Fact]
+    public void A_peer_keeps_label_sets_only_for_the_channels_it_uses_and_shares_message_type_labels_with_other_peers()
+    {
+        // A meter of its own name: no listener of another test enables these instruments, so recording allocates
+        // nothing but the label sets themselves.
+        using var factory = new RenamingMeterFactory($"alloc-{Guid.NewGuid():N}");
+        using var metrics = new P2PMetrics("alloc", meterFactory: factory);
+        var request = Convert.FromHexString("0a00");
+        var first = metrics.ForPeer(new string('a', 40));
+        first.Queued(0x00, request);
+        first.Sent(0x00, request.Length);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var peer = metrics.ForPeer(new string('b', 40));
+        peer.Queued(0x00, request);      // p2p_PexRequest: the first peer's label set
+        peer.Sent(0x00, request.Length);  // chID 0x0: this peer's own
+        peer.Received(0x42, 7);           // chID 0x42: another
+        peer.Received(0x42, 7);
+        peer.PendingSend(7);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        // Two label sets of three, the pending-bytes set, the peer itself and its channel list: about 0.5 KiB
+        // (a table indexed by channel ID would be 2 KiB by itself).
+        Assert.InRange(allocated, 1, 768);
+    }
+
+    private sealed class RenamingMeterFactory(string name) : IMeterFactory
+    {
+        private readonly List<Meter> _meters = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(name);
+            _meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose() => _meters.ForEach(m => m.Dispose());
+    }
+
     private static IEnumerable<(string, long, string)> MessageTypes(List<(string Name, long Value, Dictionary<string, object?> Tags)> seen, string name) =>
         seen.Where(m => m.Name == name).Select(m => (m.Name, m.Value, (string)m.Tags["message_type"]!));
 
