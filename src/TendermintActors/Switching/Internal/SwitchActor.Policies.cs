@@ -40,9 +40,13 @@ internal sealed partial class SwitchActor
 
     private TimeSpan? NextRedialDelay(int attempt) => _redial.NextDelay(attempt);
 
-    private PeerSetSnapshot Snapshot() => new(
-        _peers.Values.Select(p => new ConnectedPeer(p.Id, p.RemoteIp ?? IPAddress.None, p.IsOutbound, p.IsPersistent)).ToList(),
-        _dialling.Keys.ToHashSet());
+    // The policies' view of the peer set, kept beside _peers and _dialling as they change: an admission check reads
+    // it as it is instead of copying both (which cost two lists per inbound connection, growing with the peer count).
+    private readonly Dictionary<NodeId, ConnectedPeer> _admittedPeers = new();
+    private readonly HashSet<NodeId> _diallingIds = new();
+
+    /// <summary>Valid until the switch's next change to its peers or dials; the policies read it at once.</summary>
+    private PeerSetSnapshot Snapshot() => new(_admittedPeers.Values, _diallingIds);
 
     private bool ShouldReplace(PeerHandle existing, PeerHandle candidate) =>
         _admission.ShouldReplace(existing.IsOutbound,

@@ -10,6 +10,7 @@ using TendermintActors.Peers.Internal;
 using TendermintActors.Protocol.Errors;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.MConnection;
+using TendermintActors.Protocol.Switch;
 using TendermintActors.Logging;
 using TendermintActors.Transport;
 using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
@@ -324,6 +325,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         if (_peers.ContainsKey(address.Id) || _dialling.ContainsKey(address.Id))
             return;
         _dialling[address.Id] = address;
+        _diallingIds.Add(address.Id);
         Spawn(new PeerOrigin.Outbound(address, persistent), default);
     }
 
@@ -430,7 +432,9 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         actor.Tell(new HandshakeActor.HandedOver());
         _connections[peer] = connection;
         _peers[candidate.Id] = candidate;
+        _admittedPeers[candidate.Id] = new ConnectedPeer(candidate.Id, candidate.RemoteIp ?? IPAddress.None, candidate.IsOutbound, candidate.IsPersistent);
         _dialling.Remove(candidate.Id);
+        _diallingIds.Remove(candidate.Id);
         _redialAttempts.Remove(candidate.Id);
         // Reserve handshake room for the IPs of peers we must always let in (see HandshakeSlots).
         if ((candidate.IsPersistent || _unconditional.Contains(candidate.Id) || _persistent.ContainsKey(candidate.Id))
@@ -463,11 +467,17 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         ReleaseSlot(connection);
         var dialled = (connection.Origin as PeerOrigin.Outbound)?.Address;
         if (dialled is not null && _dialling.TryGetValue(dialled.Id, out var pending) && pending == dialled)
+        {
             _dialling.Remove(dialled.Id);
+            _diallingIds.Remove(dialled.Id);
+        }
         // Admitted by us, even if the connection ended before it heard so (then reactors never heard of it either).
         var wasPeer = ended.Handle is { } handle && _peers.TryGetValue(handle.Id, out var current) && current.Equals(handle);
         if (wasPeer)
+        {
             _peers.Remove(ended.Handle!.Id);
+            _admittedPeers.Remove(ended.Handle!.Id);
+        }
         if (ended.Id is { } endedId && _replacing.TryGetValue(endedId, out var replacement))
         {
             if (replacement.Actor.Equals(ended.Actor))
