@@ -184,7 +184,7 @@ internal static class Soak
 
     /// <summary>
     /// From the Prometheus text of the target's <c>/metrics</c>: <c>*_p2p_peer_stops_total</c> summed by its
-    /// <c>reason</c> label, and how many series there are.
+    /// <c>reason</c> label (marked when <c>was_peer</c> is false), and how many series there are.
     /// </summary>
     internal static (IReadOnlyDictionary<string, long> StopsByReason, int Series) Metrics(string text)
     {
@@ -201,6 +201,9 @@ internal static class Soak
             if (at < 0 || close < 0) continue;
             var start = at + "reason=\"".Length;
             var reason = line[start..line.IndexOf('"', start)];
+            // Connections that never became peers (failed dials and handshakes) apart from peers' ends.
+            if (line.Contains("was_peer=\"false\"", StringComparison.Ordinal))
+                reason += " (no peer)";
             var value = line[(close + 1)..].Trim().Split(' ')[0];
             if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var count))
                 stops[reason] = stops.GetValueOrDefault(reason) + (long)count;

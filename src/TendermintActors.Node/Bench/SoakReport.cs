@@ -117,6 +117,9 @@ internal sealed record SoakTrend(string Name, string Unit, int Samples, double M
 /// <summary>The end of a soak run: the trends after warm-up and the checks that must hold for the whole run.</summary>
 internal sealed record SoakVerdict(IReadOnlyList<SoakTrend> Trends, IReadOnlyList<string> Failures, double WarmupSeconds, int PostWarmupSamples)
 {
+    /// <summary>The slowest answer of the target's RPC (<c>/net_info</c>) over the run.</summary>
+    public double? RpcMaxMs { get; init; }
+
     /// <summary>Growth allowed over the post-warm-up window, as a share of the mean (and a floor for counts).</summary>
     public const double RssShare = 0.10, CountShare = 0.10;
     public const double RssFloorKb = 0, ActorFloor = 50, SocketFloor = 10, FdFloor = 10;
@@ -150,7 +153,7 @@ internal sealed record SoakVerdict(IReadOnlyList<SoakTrend> Trends, IReadOnlyLis
             trends.Add(SoakTrend.Of("sockets", "sockets", [.. post.Select(s => (s.Seconds, (double)s.Sockets))], CountShare, SocketFloor));
             trends.Add(SoakTrend.Of("fds", "fds", [.. post.Select(s => (s.Seconds, (double)s.Fds))], CountShare, FdFloor));
         }
-        return new SoakVerdict(trends, failures, warmupSeconds, post.Count);
+        return new SoakVerdict(trends, failures, warmupSeconds, post.Count) { RpcMaxMs = samples.Max(s => s.RpcMs) };
     }
 
     public string ToJson(SoakTally.Snapshot tally, double seconds) => BenchReport.Json(w =>
@@ -160,6 +163,7 @@ internal sealed record SoakVerdict(IReadOnlyList<SoakTrend> Trends, IReadOnlyLis
         w.WriteNumber("seconds", Math.Round(seconds, 1));
         w.WriteNumber("warmup_s", Math.Round(WarmupSeconds, 1));
         w.WriteNumber("post_warmup_samples", PostWarmupSamples);
+        if (RpcMaxMs is { } rpc) w.WriteNumber("rpc_max_ms", Math.Round(rpc, 1));
         w.WriteNumber("messages_sent", tally.Sent);
         w.WriteNumber("echoes", tally.Echoed);
         w.WriteNumber("lost", tally.Lost);
@@ -196,6 +200,7 @@ internal sealed record SoakVerdict(IReadOnlyList<SoakTrend> Trends, IReadOnlyLis
         foreach (var t in Trends) yield return t.ToString();
         if (PostWarmupSamples < MinSamples)
             yield return $"only {PostWarmupSamples} reports after the warm-up ({WarmupSeconds:0} s): no trend (at least {MinSamples} needed)";
+        if (RpcMaxMs is { } rpc) yield return FormattableString.Invariant($"slowest RPC answer (/net_info): {rpc:F0} ms");
         foreach (var f in Failures) yield return "FAIL: " + f;
         yield return Pass ? "PASS" : "FAIL";
     }
