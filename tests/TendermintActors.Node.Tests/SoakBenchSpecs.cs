@@ -1,9 +1,13 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using Akka.Actor;
+using Akka.Streams;
 using Akka.TestKit.Xunit2;
 using TendermintActors.Node.Bench;
+using TendermintActors.Node.Commands;
+using TendermintActors.Protocol.Identity;
 using TendermintActors.Streams;
+using TendermintActors.Transport;
 
 namespace TendermintActors.Node.Tests;
 
@@ -71,6 +75,36 @@ public sealed class SoakBenchSpecs : TestKit
         {
             dir.Delete(recursive: true);
         }
+    }
+
+    // Fails today: 3 to 7 of the 10 streams are still alive 30 s after their connections closed (see docs/soak.md).
+    [Theory(Skip = "a peer stopped for a protocol violation may leave its stream actor behind; see docs/soak.md, Findings")]
+    [InlineData(SoakScenarios.UnknownChannel)]
+    [InlineData(SoakScenarios.Oversized)]
+    [InlineData(SoakScenarios.Garbage)]
+    public async Task A_peer_stopped_for_a_protocol_violation_leaves_no_stream_actor_behind(string scenario)
+    {
+        using var home = new TempHome();
+        Assert.Equal(0, CliRun.Of("init", "--home", home.Root, "--moniker", "target").ExitCode);
+        await using var node = await StartCommand.StartAsync(new StartCommand.Options(home.Home)
+        {
+            ListenAddress = "tcp://127.0.0.1:0",
+            RpcListenAddress = "",
+            EchoChannel = SoakTarget.EchoChannel,
+            Sets = ["tendermint.p2p.allow-duplicate-ip=on"],
+        }, new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
+        int PeerStreams() => SoakTargetProcess.CountActors(node.System).Where(k => k.Key.Contains("-peer-", StringComparison.Ordinal)).Sum(k => k.Value);
+        var target = NetAddress.Parse(node.PeerAddress);
+
+        for (var i = 0; i < 10; i++)
+        {
+            var outcome = await SoakHostilePeer.RunAsync(new TcpTransport(), Sys.Materializer(), target, node.Settings.Network, scenario,
+                TimeSpan.FromSeconds(30), CancellationToken.None).WaitAsync(Timeout);
+            Assert.Equal("closed", outcome.Result);
+        }
+
+        // Every connection is closed; the stream that carried it should be gone too.
+        await AwaitAssertAsync(() => Assert.Equal(0, PeerStreams()), Dilated(TimeSpan.FromSeconds(30)), Dilated(TimeSpan.FromMilliseconds(500)));
     }
 
     private static MConnection.MessagesReceived Echoes(params long[] seqs) =>

@@ -33,6 +33,8 @@ internal static class Soak
         public TimeSpan? Warmup { get; init; }
         /// <summary>The share of connections that are hostile, spread evenly over the hostile scenarios.</summary>
         public double HostileShare { get; init; } = 0.2;
+        /// <summary>The hostile scenarios to run (<see cref="SoakScenarios.Hostile"/> by default): one alone tells which leaves something behind.</summary>
+        public IReadOnlyList<string> HostileKinds { get; init; } = SoakScenarios.Hostile;
         public TimeSpan MinLifetime { get; init; } = TimeSpan.FromSeconds(5);
         public TimeSpan MaxLifetime { get; init; } = TimeSpan.FromSeconds(30);
         /// <summary>A well-behaved peer sends one message on each of the echo and sink channels per interval.</summary>
@@ -48,9 +50,6 @@ internal static class Soak
 
     /// <summary>The reports, the client's counts at the end, and the verdict.</summary>
     internal sealed record Result(IReadOnlyList<SoakSample> Samples, SoakTally.Snapshot Tally, SoakVerdict Verdict);
-
-    /// <summary>The target's admission and handshake deadline: a stalled handshake is over by then (its default, 20 s) plus our timeout.</summary>
-    private static readonly TimeSpan TargetHandshakeTimeout = TimeSpan.FromSeconds(20);
 
     public static async Task<Result> RunAsync(Options options, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
@@ -214,8 +213,7 @@ internal static class Soak
     /// <summary>What the slots share: all of it immutable or an actor.</summary>
     private sealed class Run(Options options, SoakTarget target, ActorSystem system, IMaterializer materializer, IActorRef tally)
     {
-        private static readonly ChannelDescriptor[] Channels =
-            [new(PexConstants.Channel, 1), new(SoakTarget.EchoChannel, 1), new(SoakTarget.SinkChannel, 1)];
+        private static readonly ChannelDescriptor[] Channels = [.. SoakHostilePeer.Channels.Select(id => new ChannelDescriptor(id, 1))];
 
         // No rate limits on our side: the target's are what is exercised.
         private static readonly MConnectionSettings Connection = new() { SendRate = 0, RecvRate = 0 };
@@ -241,14 +239,14 @@ internal static class Soak
             for (var n = 0; !churning.IsCancellationRequested; n++)
             {
                 var scenario = random.NextDouble() < options.HostileShare
-                    ? SoakScenarios.Hostile[random.Next(SoakScenarios.Hostile.Count)]
+                    ? options.HostileKinds[random.Next(options.HostileKinds.Count)]
                     : SoakScenarios.WellBehaved;
                 SoakTally.Outcome outcome;
                 try
                 {
                     outcome = scenario == SoakScenarios.WellBehaved
                         ? await WellBehaved($"{slot}-{n}", random, churning)
-                        : await Hostile(scenario, churning);
+                        : await SoakHostilePeer.RunAsync(_transport, materializer, target.Address, options.Network, scenario, options.Timeout, churning);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !churning.IsCancellationRequested)
                 {
@@ -262,10 +260,6 @@ internal static class Soak
             }
         }
 
-        private NodeInfoModel Info(NodeKey key, string name) =>
-            // Port 1: the target's PEX learns an address that refuses its dials at once.
-            NodeInfoModel.Create(key.Id, "tcp://127.0.0.1:1", options.Network, $"soak-{name}", [.. Channels.Select(c => c.Id)]);
-
         private SecretConnectionSettings Secret => new() { HandshakeTimeout = options.Timeout, ExpectedRemoteId = target.Address.Id };
 
         private async Task<SoakTally.Outcome> WellBehaved(string name, Random random, CancellationToken churning)
@@ -274,7 +268,7 @@ internal static class Soak
             var client = system.ActorOf(SoakClient.Props(tally, options.Interval, options.Size), $"peer-{name}");
             try
             {
-                var handler = SecretConnection.Upgrade(key, Info(key, name), Secret)
+                var handler = SecretConnection.Upgrade(key, SoakHostilePeer.Info(key, options.Network, name), Secret)
                     .JoinUnderMat(MConnection.Create(Connection, Channels, client), (u, h) => (u, h));
                 var (remote, (upgraded, handle)) = _transport.Dial(target.Address.Host, target.Address.Port, options.Timeout)
                     .JoinMaterialized(handler, (r, h) => (r, h))
@@ -324,82 +318,6 @@ internal static class Soak
             {
                 system.Stop(client);
             }
-        }
-
-        /// <summary>
-        /// A hostile connection: it misbehaves (or stalls) and waits for the target to hang up. <c>closed</c> when it
-        /// did within the timeout (a stalled handshake: the target's handshake deadline plus the timeout),
-        /// <c>not-closed</c> otherwise.
-        /// </summary>
-        private async Task<SoakTally.Outcome> Hostile(string scenario, CancellationToken churning)
-        {
-            using var key = NodeKey.Generate();
-            // Our side: what to send, then nothing more (a source that stays open until we complete it).
-            var payload = scenario switch
-            {
-                SoakScenarios.Garbage => Garbage(),
-                SoakScenarios.Oversized => Packet(SoakTarget.EchoChannel, PacketCodec.DefaultMaxPayloadSize * 4),
-                SoakScenarios.UnknownChannel => Packet(0x77, 16),
-                _ => null,
-            };
-            var ours = payload is null
-                ? Source.Maybe<ByteString>()
-                : Source.Single(payload).ConcatMaterialized(Source.Maybe<ByteString>(), Keep.Right);
-            var app = Flow.FromSinkAndSource(Sink.Ignore<ByteString>(), ours, Keep.Both);
-            var dial = _transport.Dial(target.Address.Host, target.Address.Port, options.Timeout);
-            Task<Done> closed;
-            TaskCompletionSource<ByteString?> end;
-            Task? upgraded = null;
-            if (payload is null)
-                (closed, end) = dial.JoinMaterialized(app, Keep.Right).Run(materializer);
-            else
-            {
-                var (up, (c, e)) = dial.JoinMaterialized(SecretConnection.Upgrade(key, Info(key, scenario), Secret).JoinUnderMat(app, (u, a) => (u, a)), Keep.Right)
-                    .Run(materializer);
-                (upgraded, closed, end) = (up, c, e);
-            }
-            try
-            {
-                if (upgraded is not null)
-                {
-                    try
-                    {
-                        await upgraded.WaitAsync(options.Timeout + TimeSpan.FromSeconds(5), churning);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        return new SoakTally.Outcome(scenario, "connect-failed", e.GetBaseException().Message);
-                    }
-                }
-                var limit = options.Timeout + (payload is null ? TargetHandshakeTimeout : TimeSpan.Zero);
-                try
-                {
-                    await closed.WaitAsync(limit, churning);
-                }
-                catch (TimeoutException)
-                {
-                    return new SoakTally.Outcome(scenario, "not-closed", $"still open after {limit.TotalSeconds:0} s");
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    // Reset rather than closed: hung up on all the same.
-                }
-                return new SoakTally.Outcome(scenario, "closed");
-            }
-            finally
-            {
-                end.TrySetResult(null);
-            }
-        }
-
-        /// <summary>A packet of 5 bytes that is no protobuf: field 31, wire type 7 (none such), then noise.</summary>
-        private static ByteString Garbage() => ByteString.FromBytes([0x05, 0xff, 0xff, 0xff, 0xff, 0x0f]);
-
-        private static ByteString Packet(byte channel, int size)
-        {
-            var writer = new ArrayBufferWriter<byte>();
-            PacketCodec.WritePacketMsg(writer, channel, eof: true, new byte[size]);
-            return ByteString.FromBytes(writer.WrittenSpan.ToArray());
         }
     }
 }

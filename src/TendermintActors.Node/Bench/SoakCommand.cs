@@ -18,6 +18,7 @@ internal static class SoakCommand
         var reportEvery = new Option<string>("--report-every") { Description = "Report the target's figures this often", HelpName = "DURATION", DefaultValueFactory = _ => "1m" };
         var warmup = new Option<string>("--warmup") { Description = "Reports before this are left out of the trends (default: a fifth of --duration)", HelpName = "DURATION" };
         var hostile = new Option<string>("--hostile") { Description = "Share of connections that misbehave (garbage after the handshake, an oversized packet, an unknown channel, a stalled handshake)", HelpName = "SHARE", DefaultValueFactory = _ => "0.2" };
+        var kinds = new Option<string>("--hostile-kinds") { Description = "The hostile scenarios to run, comma-separated", HelpName = "LIST", DefaultValueFactory = _ => string.Join(',', SoakScenarios.Hostile) };
         var lifetime = new Option<string>("--lifetime") { Description = "A well-behaved peer stays connected for a random time in this range", HelpName = "MIN-MAX", DefaultValueFactory = _ => "5s-30s" };
         var interval = new Option<string>("--interval") { Description = "A well-behaved peer sends one message on each of the echo and sink channels per interval", HelpName = "DURATION", DefaultValueFactory = _ => "200ms" };
         var network = new Option<string>("--network") { Description = "Network (chain ID) of the target", HelpName = "NAME", DefaultValueFactory = _ => "test-net" };
@@ -27,7 +28,7 @@ internal static class SoakCommand
         var command = new Command("soak", "Run a node with PEX under constant churn of well-behaved and hostile peers (as a child process); report its peers, actors, " +
                                           "descriptors, memory, message rate and stops by reason every --report-every, and PASS when none of them grows after the warm-up, " +
                                           "no well-behaved message was lost and RPC answered throughout");
-        foreach (var option in new Option[] { peers, duration, reportEvery, warmup, hostile, lifetime, interval, network, timeout, output, svg })
+        foreach (var option in new Option[] { peers, duration, reportEvery, warmup, hostile, kinds, lifetime, interval, network, timeout, output, svg })
             command.Options.Add(option);
         command.SetAction(async (parse, cancellation) =>
         {
@@ -51,6 +52,9 @@ internal static class SoakCommand
             }
             if (!double.TryParse(parse.GetValue(hostile), NumberStyles.Float, CultureInfo.InvariantCulture, out var share) || share is < 0 or > 1)
                 return Fail($"--hostile '{parse.GetValue(hostile)}' must be a share from 0 to 1");
+            var hostileKinds = parse.GetValue(kinds)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            if (hostileKinds.Length == 0 || hostileKinds.Any(k => !SoakScenarios.Hostile.Contains(k)))
+                return Fail($"--hostile-kinds '{parse.GetValue(kinds)}' must list some of {string.Join(", ", SoakScenarios.Hostile)}");
             var range = parse.GetValue(lifetime)!.Split('-');
             if (range.Length != 2 || !TryPositive(range[0], out var min) || !TryPositive(range[1], out var max) || min > max)
                 return Fail($"--lifetime '{parse.GetValue(lifetime)}' must be MIN-MAX, two positive durations such as 5s-30s");
@@ -60,7 +64,7 @@ internal static class SoakCommand
             var svgPath = parse.GetValue(svg) ?? (outPath is null ? null : Path.ChangeExtension(outPath, ".svg"));
             var options = new Soak.Options(parse.GetValue(network)!, n, length, every, wait)
             {
-                Warmup = warm, HostileShare = share, MinLifetime = min, MaxLifetime = max, Interval = tick, Out = outPath, Svg = svgPath,
+                Warmup = warm, HostileShare = share, HostileKinds = hostileKinds, MinLifetime = min, MaxLifetime = max, Interval = tick, Out = outPath, Svg = svgPath,
             };
             using var signals = new ShutdownSignals(cancellation);
             return await RunAsync(options, parse.InvocationConfiguration.Output, stderr, signals.Token);

@@ -46,6 +46,10 @@ internal sealed record SoakSample(double Seconds, bool Final)
             w.WriteNumber("gc_gen1", t.Gen1);
             w.WriteNumber("gc_gen2", t.Gen2);
             w.WriteNumber("sink_received", t.SinkMessages);
+            w.WriteStartObject("actor_kinds");
+            foreach (var (kind, count) in t.ActorKinds)
+                w.WriteNumber(kind, count);
+            w.WriteEndObject();
         }
         w.WriteNumber("fds", Fds);
         w.WriteNumber("sockets", Sockets);

@@ -17,6 +17,12 @@ namespace TendermintActors.Node.Bench;
 /// </summary>
 internal sealed record SoakTargetSample(int Actors, long GcHeapBytes, int Gen0, int Gen1, int Gen2, long SinkMessages, long SinkBytes)
 {
+    /// <summary>
+    /// The most numerous kinds of actor: paths with their numbers and IDs made <c>*</c> (<c>/user/p2p/switch/peer-*</c>),
+    /// with how many there are; what grows, when the count does.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> ActorKinds { get; init; } = new Dictionary<string, int>();
+
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     public static SoakTargetSample Parse(string line) =>
@@ -32,7 +38,7 @@ internal sealed record SoakTargetSample(int Actors, long GcHeapBytes, int Gen0, 
 /// <c>sample</c> line on its stdin with one <see cref="SoakTargetSample"/> JSON line, and stops at the end of its stdin
 /// or on SIGTERM.
 /// </summary>
-internal static class SoakTargetProcess
+internal static partial class SoakTargetProcess
 {
     /// <summary>The <c>--set</c>s that let <paramref name="peers"/> churning peers in from 127.0.0.1.</summary>
     internal static IReadOnlyList<string> Sets(int peers) =>
@@ -76,8 +82,12 @@ internal static class SoakTargetProcess
                 {
                     if (line != "sample") continue;
                     var counts = await node.Sink!.Ask<SinkReactor.Counts>(SinkReactor.GetCounts.Instance, TimeSpan.FromSeconds(10), cancellation);
-                    var sample = new SoakTargetSample(CountActors(node.System), GC.GetTotalMemory(forceFullCollection: false),
-                        GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), counts.Messages, counts.Bytes);
+                    var kinds = CountActors(node.System);
+                    var sample = new SoakTargetSample(kinds.Values.Sum(), GC.GetTotalMemory(forceFullCollection: false),
+                        GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), counts.Messages, counts.Bytes)
+                    {
+                        ActorKinds = kinds.OrderByDescending(k => k.Value).Take(TopKinds).ToDictionary(k => k.Key, k => k.Value),
+                    };
                     await stdout.WriteLineAsync(sample.ToJson());
                     await stdout.FlushAsync(cancellation);
                 }
@@ -95,20 +105,30 @@ internal static class SoakTargetProcess
     /// from outside their parents, as Akka's own tree printing does: a snapshot good enough for a count, taken while
     /// peers come and go.
     /// </summary>
-    internal static int CountActors(ActorSystem system)
+    internal static Dictionary<string, int> CountActors(ActorSystem system)
     {
-        var count = 0;
+        var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
         var pending = new Stack<IActorRef>();
         pending.Push(((ExtendedActorSystem)system).Provider.RootGuardian);
         while (pending.TryPop(out var actor))
         {
-            count++;
+            var kind = Kind(actor.Path);
+            kinds[kind] = kinds.GetValueOrDefault(kind) + 1;
             if (actor is ActorRefWithCell withCell)
                 foreach (var child in withCell.Children)
                     pending.Push(child);
         }
-        return count;
+        return kinds;
     }
+
+    private const int TopKinds = 8;
+
+    /// <summary>An actor's path without the address, its numbers and IDs made <c>*</c>.</summary>
+    internal static string Kind(ActorPath path) =>
+        "/" + string.Join('/', path.Elements.Select(e => Numbers().Replace(e, "*")));
+
+    [System.Text.RegularExpressions.GeneratedRegex("[0-9a-fA-F]{8,}|[0-9]+")]
+    private static partial System.Text.RegularExpressions.Regex Numbers();
 }
 
 /// <summary>
