@@ -1,19 +1,14 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Akka;
 using Akka.Actor;
-using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using TendermintActors.Node.Runtime;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.MConnection;
-using TendermintActors.Protocol.Pex;
 using TendermintActors.Streams;
 using TendermintActors.Transport;
-using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
 
 namespace TendermintActors.Node.Bench;
 
@@ -213,7 +208,7 @@ internal static class Soak
     /// <summary>What the slots share: all of it immutable or an actor.</summary>
     private sealed class Run(Options options, SoakTarget target, ActorSystem system, IMaterializer materializer, IActorRef tally)
     {
-        private static readonly ChannelDescriptor[] Channels = [.. SoakHostilePeer.Channels.Select(id => new ChannelDescriptor(id, 1))];
+        private static readonly ChannelDescriptor[] Channels = [.. SoakScenarios.PeerChannels.Select(id => new ChannelDescriptor(id, 1))];
 
         // No rate limits on our side: the target's are what is exercised.
         private static readonly MConnectionSettings Connection = new() { SendRate = 0, RecvRate = 0 };
@@ -268,7 +263,7 @@ internal static class Soak
             var client = system.ActorOf(SoakClient.Props(tally, options.Interval, options.Size), $"peer-{name}");
             try
             {
-                var handler = SecretConnection.Upgrade(key, SoakHostilePeer.Info(key, options.Network, name), Secret)
+                var handler = SecretConnection.Upgrade(key, SoakScenarios.PeerInfo(key, options.Network, name), Secret)
                     .JoinUnderMat(MConnection.Create(Connection, Channels, client), (u, h) => (u, h));
                 var (remote, (upgraded, handle)) = _transport.Dial(target.Address.Host, target.Address.Port, options.Timeout)
                     .JoinMaterialized(handler, (r, h) => (r, h))

@@ -5,23 +5,14 @@ using Akka.Streams;
 using Akka.Streams.Dsl;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.MConnection;
-using TendermintActors.Protocol.Pex;
 using TendermintActors.Streams;
 using TendermintActors.Transport;
-using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
 
 namespace TendermintActors.Node.Bench;
 
 /// <summary>The hostile peers of <c>bench soak</c> (<see cref="SoakScenarios.Hostile"/>), built from the public stream API.</summary>
 internal static class SoakHostilePeer
 {
-    /// <summary>The channels every soak peer declares: PEX, the target's echo and sink.</summary>
-    public static readonly byte[] Channels = [PexConstants.Channel, SoakTarget.EchoChannel, SoakTarget.SinkChannel];
-
-    /// <summary>A soak peer's node info. Port 1: the target's PEX learns an address that refuses its dials at once.</summary>
-    public static NodeInfoModel Info(NodeKey key, string network, string name) =>
-        NodeInfoModel.Create(key.Id, "tcp://127.0.0.1:1", network, $"soak-{name}", Channels);
-
     /// <summary>The target's handshake deadline (its default): a stalled handshake is hung up on by then.</summary>
     private static readonly TimeSpan TargetHandshakeTimeout = TimeSpan.FromSeconds(20);
 
@@ -54,7 +45,7 @@ internal static class SoakHostilePeer
             (closed, end) = dial.JoinMaterialized(app, Keep.Right).Run(materializer);
         else
         {
-            var (up, (c, e)) = dial.JoinMaterialized(SecretConnection.Upgrade(key, Info(key, network, scenario), new SecretConnectionSettings { HandshakeTimeout = timeout, ExpectedRemoteId = target.Id }).JoinUnderMat(app, (u, a) => (u, a)), Keep.Right)
+            var (up, (c, e)) = dial.JoinMaterialized(SecretConnection.Upgrade(key, SoakScenarios.PeerInfo(key, network, scenario), new SecretConnectionSettings { HandshakeTimeout = timeout, ExpectedRemoteId = target.Id }).JoinUnderMat(app, (u, a) => (u, a)), Keep.Right)
                 .Run(materializer);
             (upgraded, closed, end) = (up, c, e);
         }

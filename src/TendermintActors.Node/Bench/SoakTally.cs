@@ -1,4 +1,7 @@
 using Akka.Actor;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.Pex;
+using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
 
 namespace TendermintActors.Node.Bench;
 
@@ -12,6 +15,13 @@ internal static class SoakScenarios
     public const string StalledHandshake = "stalled-handshake";
 
     public static readonly IReadOnlyList<string> Hostile = [Garbage, Oversized, UnknownChannel, StalledHandshake];
+
+    /// <summary>The channels every soak peer declares: PEX, the target's echo and sink.</summary>
+    public static readonly byte[] PeerChannels = [PexConstants.Channel, SoakTarget.EchoChannel, SoakTarget.SinkChannel];
+
+    /// <summary>A soak peer's node info. Port 1: the target's PEX learns an address that refuses its dials at once.</summary>
+    public static NodeInfoModel PeerInfo(NodeKey key, string network, string name) =>
+        NodeInfoModel.Create(key.Id, "tcp://127.0.0.1:1", network, $"soak-{name}", PeerChannels);
 
     /// <summary>
     /// Outcomes (<c>scenario/result</c>) that are no failure: a well-behaved peer whose every echo came back, a hostile
