@@ -88,6 +88,8 @@ internal static class BenchCommand
         bench.Subcommands.Add(CreateSink(home));
         bench.Subcommands.Add(CreateEcho(home));
         bench.Subcommands.Add(CreatePeers(home));
+        bench.Subcommands.Add(SoakCommand.Create());
+        bench.Subcommands.Add(SoakCommand.CreateTarget());
         bench.Options.Add(new HelpOption { Action = new BenchHelp() });
         return bench;
     }
