@@ -79,7 +79,7 @@ public sealed class SoakBenchSpecs : TestKit
 
     // Fails today with the default transport (sockets): 3 to 7 of the 10 streams are still alive 30 s after their
     // connections closed. With tendermint.p2p.transport=akka-io it passes (see docs/soak.md).
-    [Theory(Skip = "a peer stopped for a protocol violation may leave its stream actor behind; see docs/soak.md, Findings")]
+    [Theory]
     [InlineData(SoakScenarios.UnknownChannel)]
     [InlineData(SoakScenarios.Oversized)]
     [InlineData(SoakScenarios.Garbage)]
