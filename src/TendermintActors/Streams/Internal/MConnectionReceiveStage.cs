@@ -138,7 +138,6 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                 if (command.SendStatus is { } send)
                 {
                     _owner.Tell(new MConnection.Status(GetStatus(send)));
-                    Signal.StatusAnswered = true;
                 }
                 else
                 {
@@ -147,10 +146,10 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             }
             if (commands.OutputClosed)
                 Signal.OutputClosed = true;
-            Pull(_commands);
             TellDelivered();
             MaybePull();
             ReportPause();
+            Pull(_commands); // last: the send stage goes on once everything above is told
         }
 
         private void Ack(byte channel, int count)

@@ -77,9 +77,12 @@ internal sealed class MConnectionSendStage
 
         private bool _pongOwed;
         private bool _pingDue;
-        // A status request is on its way round the receive stage: the handle's later commands, and writes (which tell
-        // the owner MessagesSent), wait until it has been answered, so that the owner hears in the order it asked.
-        private bool _awaitingStatus;
+        // Commands are with the receive stage (pushed, and it has not pulled again): writes wait until it has handled
+        // them, and after a status request so do the handle's later commands, so that the owner hears everything in the
+        // order it asked (a Status, then what acknowledgements freed, then MessagesSent), as from one stage.
+        private bool _controlPending;
+        private bool _awaitingStatus; // a status request is queued for the receive stage or with it
+        private bool _statusPending; // ... and with it
         private bool _closing;
         private bool _outputClosed;
         private bool _inputFinished;
@@ -110,7 +113,7 @@ internal sealed class MConnectionSendStage
 
             SetHandler(_liveness, onPush: OnLiveness, onUpstreamFinish: Finish, onUpstreamFailure: Fail);
             SetHandler(_out, onPull: PushOut, onDownstreamFinish: OnDownstreamFinish);
-            SetHandler(_control, onPull: FlushControl, onDownstreamFinish: OnDownstreamFinish);
+            SetHandler(_control, onPull: OnControlPull, onDownstreamFinish: OnDownstreamFinish);
         }
 
         private TokenBucket Send => _limit.Bucket;
@@ -154,18 +157,21 @@ internal sealed class MConnectionSendStage
             Pull(_liveness);
             _pongOwed |= signal.PongOwed;
             _pingDue |= signal.PingDue;
-            if (signal.StatusAnswered)
-            {
-                _awaitingStatus = false;
-                DrainCommands(); // what the handle asked after the status, then a write
-                if (_finished) return;
-            }
             if (signal.InputFinished)
             {
                 OnInputFinished();
                 return;
             }
             PushOut();
+        }
+
+        /// <summary>The receive stage has handled the last commands (a status request among them told): go on.</summary>
+        private void OnControlPull()
+        {
+            _controlPending = false;
+            if (_statusPending)
+                _awaitingStatus = _statusPending = false;
+            DrainCommands(); // what the handle asked after a status, what gathered meanwhile, then a write
         }
 
         // ---- commands from the handle ----
@@ -229,6 +235,8 @@ internal sealed class MConnectionSendStage
         private void FlushControl()
         {
             if (_controlOutbox.IsEmpty || !IsAvailable(_control)) return;
+            _controlPending = true;
+            _statusPending = _awaitingStatus; // a status request is always the last of its lot
             var sending = _controlOutbox;
             // Pulled again: the receive stage is done with the one in flight, which fills next.
             _controlOutbox = _controlInFlight;
@@ -245,7 +253,7 @@ internal sealed class MConnectionSendStage
         /// </summary>
         private void PushOut()
         {
-            if (_finished || _outputClosed || _awaitingStatus || !IsAvailable(_out)) return;
+            if (_finished || _outputClosed || _controlPending || _controlOutbox.Items.Count > 0 || !IsAvailable(_out)) return;
 
             var pong = _pongOwed;
             var ping = _pingDue;

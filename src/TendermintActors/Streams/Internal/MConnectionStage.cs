@@ -80,9 +80,6 @@ internal sealed class LinkSignal
 
     /// <summary>Our direction has completed (relayed from the send stage).</summary>
     public bool OutputClosed { get; set; }
-
-    /// <summary>A status request was answered: the send stage may go on with the handle's commands.</summary>
-    public bool StatusAnswered { get; set; }
 }
 
 /// <summary>What the ping/pong stage tells the send stage; facts since the last push.</summary>
@@ -94,9 +91,8 @@ internal sealed class LivenessSignal
     /// <summary>The ping interval has passed: write a ping (its pong deadline is already running).</summary>
     public bool PingDue { get; set; }
 
+    /// <summary>The remote has ended its direction (relayed from the receive stage).</summary>
     public bool InputFinished { get; set; }
-
-    public bool StatusAnswered { get; set; }
 }
 
 /// <summary>

@@ -116,8 +116,6 @@ internal sealed class PingPongStage : GraphStage<FlowShape<LinkSignal, LivenessS
                 Stop();
             if (signal.InputFinished)
                 Signal.InputFinished = true;
-            if (signal.StatusAnswered)
-                Signal.StatusAnswered = true;
             Flush();
         }
 
