@@ -10,12 +10,12 @@ using static TendermintActors.Streams.MConnection;
 namespace TendermintActors.Streams.Internal;
 
 /// <summary>
-/// The MConnection's receive path (<see cref="MConnectionStage"/>): reads plaintext (in0) within the receive rate limit
-/// and while every channel's receive window has room, decodes packets in place, reassembles messages and tells them to
-/// the owner; takes acknowledgements and status requests from the send stage (in1) and tells the ping/pong stage what
-/// it read (out). It stays until the send stage ends the connection, also after the remote has ended its direction.
+/// The MConnection's receive path (<see cref="MConnectionStage"/>): reads plaintext (in0, through the
+/// <see cref="ReceiveRateLimitStage"/>, which says when its budget is spent on in2) while every channel's receive
+/// window has room, decodes packets in place, reassembles messages and tells them to the owner; takes
+/// acknowledgements and status requests from the send stage (in1) and tells the ping/pong stage what it read (out). It stays until the send stage ends the connection, also after the remote has ended its direction.
 /// </summary>
-internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString, ReceiveCommands, LinkSignal>>
+internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString, ReceiveCommands, ReceiveBudget, LinkSignal>>
 {
     private readonly MConnectionSettings _settings;
     private readonly ChannelDescriptor[] _channels;
@@ -26,13 +26,14 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         _settings = settings;
         _channels = channels;
         _owner = owner;
-        Shape = new FanInShape<ByteString, ReceiveCommands, LinkSignal>(
+        Shape = new FanInShape<ByteString, ReceiveCommands, ReceiveBudget, LinkSignal>(
             new Outlet<LinkSignal>("MConnection.signals"),
             new Inlet<ByteString>("MConnection.in"),
-            new Inlet<ReceiveCommands>("MConnection.commands"));
+            new Inlet<ReceiveCommands>("MConnection.commands"),
+            new Inlet<ReceiveBudget>("MConnection.budget"));
     }
 
-    public override FanInShape<ByteString, ReceiveCommands, LinkSignal> Shape { get; }
+    public override FanInShape<ByteString, ReceiveCommands, ReceiveBudget, LinkSignal> Shape { get; }
 
     protected override Attributes InitialAttributes { get; } = Attributes.CreateName("mconnection-receive");
 
@@ -41,10 +42,10 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
     private sealed class Logic : TimerGraphStageLogic
     {
         private const string DecayTimer = "decay";
-        private const string RefillTimer = "refill";
 
         private readonly Inlet<ByteString> _in;
         private readonly Inlet<ReceiveCommands> _commands;
+        private readonly Inlet<ReceiveBudget> _budget;
         private readonly Outlet<LinkSignal> _signals;
         private readonly MConnectionSettings _settings;
         private readonly IActorRef _owner;
@@ -55,8 +56,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private readonly ReceiveWindow[] _receiveChannels; // in the channels' order (_channelIndex)
         // Messages delivered but not yet told to the owner: told together at the end of each read (or ack).
         private readonly List<ReceivedMessage> _delivered = [];
-        private readonly RateLimit _limit;
-        private StageClock _clock = null!;
+        private bool _budgetSpent;
         private LinkSignal? _signal; // facts gathered for the ping/pong stage, pushed once it has pulled
         private bool _pausedReported;
 
@@ -70,6 +70,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         {
             _in = stage.Shape.In0;
             _commands = stage.Shape.In1;
+            _budget = stage.Shape.In2;
             _signals = stage.Shape.Out;
             _settings = stage._settings;
             _owner = stage._owner;
@@ -80,11 +81,12 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             _receiveChannels = new ReceiveWindow[stage._channels.Length];
             for (var i = 0; i < stage._channels.Length; i++)
                 _receiveChannels[i] = new ReceiveWindow(stage._channels[i], _settings.ReceiveWindowBytes);
-            _limit = new RateLimit(_settings.RecvRate, _settings.FlushThrottle);
 
             SetHandler(_in, onPush: OnPush, onUpstreamFinish: OnUpstreamFinish, onUpstreamFailure: FailStage);
             // The send stage ends the connection: its end (or failure) is ours.
             SetHandler(_commands, onPush: OnCommands, onUpstreamFinish: CompleteStage, onUpstreamFailure: FailStage);
+            // The rate limit stage ends with the input (OnUpstreamFinish), or fails the input too.
+            SetHandler(_budget, onPush: OnBudget, onUpstreamFinish: () => { }, onUpstreamFailure: FailStage);
             SetHandler(_signals, onPull: FlushSignals, onDownstreamFinish: cause =>
             {
                 if (cause is SubscriptionWithCancelException.NonFailureCancellation)
@@ -94,20 +96,19 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             });
         }
 
-        private TokenBucket Recv => _limit.Bucket;
-
-        /// <summary>Reads stop because of us (a channel at its bound, or the receive budget spent), not the remote.</summary>
-        private bool ReadsPausedByUs => _channelsAtBound > 0 || !Recv.HasBudget;
-
-        private bool ReceivePaused => ReadsPausedByUs && !HasBeenPulled(_in) && !IsClosed(_in);
+        /// <summary>
+        /// Reads stop because of us, not the remote: a channel at its bound (we do not ask the rate limit stage for
+        /// more), or the receive budget spent (it does not read on though we asked).
+        /// </summary>
+        private bool ReceivePaused => !IsClosed(_in) && (_channelsAtBound > 0 && !HasBeenPulled(_in) || _budgetSpent);
 
         private LinkSignal Signal => _signal ??= new LinkSignal();
 
         public override void PreStart()
         {
-            _clock = new StageClock(Materializer);
             ScheduleRepeatedly(DecayTimer, _settings.StatusDecayInterval);
             Pull(_commands);
+            Pull(_budget);
             MaybePull();
         }
 
@@ -119,13 +120,14 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                     _recvRate = (long)((_bytesReceived - _bytesReceivedAtSample) / _settings.StatusDecayInterval.TotalSeconds);
                     _bytesReceivedAtSample = _bytesReceived;
                     break;
-                case RefillTimer:
-                    if (_limit.Refill(_clock.Now))
-                        CancelTimer(RefillTimer);
-                    MaybePull();
-                    ReportPause();
-                    break;
             }
+        }
+
+        private void OnBudget()
+        {
+            _budgetSpent = Grab(_budget).IsSpent;
+            Pull(_budget);
+            ReportPause();
         }
 
         // ---- from the send stage ----
@@ -205,11 +207,6 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         {
             var chunk = Grab(_in);
             _bytesReceived += chunk.Count;
-            if (Recv.Limited)
-            {
-                Recv.Spend(chunk.Count);
-                EnsureRefilling();
-            }
             try
             {
                 _decoder.Decode(chunk.ToReadOnlySpan(), _onPacket); // whole packets read in place, not copied first
@@ -269,15 +266,8 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 
         private void MaybePull()
         {
-            if (_inputFinished || IsClosed(_in) || HasBeenPulled(_in) || ReadsPausedByUs) return;
+            if (_inputFinished || IsClosed(_in) || HasBeenPulled(_in) || _channelsAtBound > 0) return;
             Pull(_in);
-        }
-
-        private void EnsureRefilling()
-        {
-            if (IsTimerActive(RefillTimer)) return;
-            _limit.StartRefilling(_clock.Now);
-            ScheduleRepeatedly(RefillTimer, _limit.Tick);
         }
 
         private void OnUpstreamFinish()
@@ -305,7 +295,6 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                     Deliver(ch, message);
             TellDelivered();
             _inputFinished = true;
-            CancelTimer(RefillTimer);
             Signal.InputFinished = true;
             ReportPause();
         }

@@ -9,8 +9,8 @@ namespace TendermintActors.Streams.Internal;
 /// <summary>
 /// The MConnection as a graph of separate stages, all fused in one interpreter (docs/architecture.md, "MConnection
 /// stages"). The send path (<see cref="MConnectionSendStage"/>: the handle's commands, the scheduler, batching and the
-/// send rate limit) and the receive path (<see cref="MConnectionReceiveStage"/>: the receive rate limit, the decoder,
-/// reassembly and the receive windows) form a BidiFlow: top = liveness signals in, plaintext out; bottom = plaintext
+/// send rate limit) and the receive path (<see cref="ReceiveRateLimitStage"/>, then <see cref="MConnectionReceiveStage"/>:
+/// the decoder, reassembly and the receive windows) form a BidiFlow: top = liveness signals in, plaintext out; bottom = plaintext
 /// in, link signals out. <see cref="PingPongStage"/> closes the loop on top: it turns what the receive side read
 /// (pings, pongs, pauses) into what the send side must write (pongs, pings) and owns the ping and pong timers.
 /// The send stage also hands the receive stage what the handle asked of it (acknowledgements, status requests) on a
@@ -26,9 +26,12 @@ internal static class MConnectionStage
         MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef owner) =>
         BidiFlow.FromGraph(GraphDsl.Create(new MConnectionSendStage(settings, channels, owner), (builder, send) =>
         {
+            var receiveRate = builder.Add(new ReceiveRateLimitStage(settings));
             var receive = builder.Add(new MConnectionReceiveStage(settings, channels, owner));
+            builder.From(receiveRate.Out0).To(receive.In0);
+            builder.From(receiveRate.Out1).To(receive.In2);
             builder.From(send.Out1).To(receive.In1);
-            return new BidiShape<LivenessSignal, ByteString, ByteString, LinkSignal>(send.In, send.Out0, receive.In0, receive.Out);
+            return new BidiShape<LivenessSignal, ByteString, ByteString, LinkSignal>(send.In, send.Out0, receiveRate.In, receive.Out);
         }));
 
     /// <summary>The whole MConnection: <see cref="PingPongStage"/> joined on top of <see cref="CreateBidi"/>.</summary>
