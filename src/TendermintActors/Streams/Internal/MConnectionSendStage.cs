@@ -169,16 +169,25 @@ internal sealed class MConnectionSendStage
         private void OnControlPull()
         {
             _controlPending = false;
-            if (_statusPending)
-                _awaitingStatus = _statusPending = false;
-            DrainCommands(); // what the handle asked after a status, what gathered meanwhile, then a write
+            if (!_statusPending)
+            {
+                FlushControl();
+                PushOut();
+                return;
+            }
+            _awaitingStatus = _statusPending = false;
+            // What the handle asked after the status, then a write. Not a wake-up: later calls have posted their own.
+            Drain(wake: false);
         }
 
         // ---- commands from the handle ----
 
-        private void DrainCommands()
+        private void DrainCommands() => Drain(wake: true);
+
+        private void Drain(bool wake)
         {
-            _handle.BeginDrain();
+            if (wake)
+                _handle.BeginDrain();
             while (!_finished && !_awaitingStatus && _handle.TryTake(out var command))
             {
                 switch (command.Kind)
