@@ -8,10 +8,10 @@ namespace TendermintActors.Streams.Internal;
 
 /// <summary>
 /// The MConnection as a graph of separate stages, all fused in one interpreter (docs/architecture.md, "MConnection
-/// stages"). The send path (<see cref="MConnectionSendStage"/>: the handle's commands, the scheduler, batching and the
-/// send rate limit) and the receive path (<see cref="ReceiveRateLimitStage"/>, then <see cref="MConnectionReceiveStage"/>:
-/// the decoder, reassembly and the receive windows) form a BidiFlow: top = liveness signals in, plaintext out; bottom = plaintext
-/// in, link signals out. <see cref="PingPongStage"/> closes the loop on top: it turns what the receive side read
+/// stages"). The send path (<see cref="MConnectionSendStage"/>: the handle's commands, the scheduler, batching and
+/// the send rate limit) and the receive path (<see cref="ReceiveRateLimitStage"/>, then
+/// <see cref="MConnectionReceiveStage"/>: the decoder, reassembly and the receive windows) form a BidiFlow: top =
+/// liveness signals in, plaintext out; bottom = plaintext in, link signals out. <see cref="PingPongStage"/> closes the loop on top: it turns what the receive side read
 /// (pings, pongs, pauses) into what the send side must write (pongs, pings) and owns the ping and pong timers.
 /// The send stage also hands the receive stage what the handle asked of it (acknowledgements, status requests) on a
 /// control edge inside the BidiFlow. The stages share nothing: every fact crosses an edge as an element.
