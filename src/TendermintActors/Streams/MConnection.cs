@@ -57,7 +57,7 @@ public static class MConnection
         ArgumentNullException.ThrowIfNull(owner);
         settings.Validate();
         ChannelDescriptor.ValidateSet(channels);
-        return Flow.FromGraph(new MConnectionStage(settings, channels.ToArray(), owner));
+        return MConnectionStage.Create(settings, channels.ToArray(), owner);
     }
 
     /// <summary>What an MConnection tells its owner.</summary>
