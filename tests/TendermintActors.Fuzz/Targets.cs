@@ -233,8 +233,11 @@ public static class Targets
     private static string Describe(Wire.Packet.SumOneofCase kind, int channel, bool eof, ReadOnlySpan<byte> data) =>
         $"{kind}/{channel}/{eof}/{Convert.ToHexString(data)}";
 
-    /// <summary>Channels of the reassembler target: one small receive capacity so that the limit is reachable.</summary>
-    private static readonly ChannelDescriptor[] ReassemblerChannels =
+    /// <summary>
+    /// Channels of the reassembler target: one small receive capacity so that the limit is reachable. Made per run
+    /// rather than in a static initialiser: instrumented code must not run before SharpFuzz has set up its trace.
+    /// </summary>
+    private static ChannelDescriptor[] ReassemblerChannels() =>
     [
         new(0x01, 1) { RecvMessageCapacity = 4096 },
         StandardChannels.Pex,
@@ -244,7 +247,7 @@ public static class Targets
     /// <summary>MConnection/Reassembler.cs fed the packets of a stream; rejects with ProtocolViolationException.</summary>
     public static void ReassemblerTarget(byte[] input)
     {
-        var reassembler = new Reassembler(ReassemblerChannels);
+        var reassembler = new Reassembler(ReassemblerChannels());
         var decoder = new PacketDecoder(PacketCodec.MaxPacketSize(PacketCodec.DefaultMaxPayloadSize));
         var pending = new Dictionary<int, long>();
         try
