@@ -38,7 +38,11 @@ internal static class HoconSyntax
                         return new Fault(line, "the \"\"\" string that starts here is never closed");
                     line += Count(text, i, end, '\n');
                     i = end + 3;
-                    while (i < text.Length && text[i] == '"') i++; // """a"""" ends with the last three quotes
+                    // The HOCON spec ends """a"""" with the last three quotes; Akka's parser ends it at the first three
+                    // and reads what follows as a new string, so the two disagree on where strings (and so brackets)
+                    // are. Refused rather than guessed: such a string can hang the parser.
+                    if (i < text.Length && text[i] == '"')
+                        return new Fault(line, "a quote right after the closing \"\"\" of a string (Akka's parser reads it as the start of another string): put it inside the string, or use a \"...\" string with \\\"");
                     break;
                 }
                 case '"':
