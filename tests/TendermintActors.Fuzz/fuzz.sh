@@ -66,7 +66,9 @@ for t in "${targets[@]}"; do
   out="$here/findings/$t"
   rm -rf "$out"
   mkdir -p "$here/findings"
-  afl-fuzz -i "$here/corpus/$t" -o "$out" -t "$timeout_ms" -m none -V "$time" \
+  dict=()
+  if [[ -f "$here/dict/$t.dict" ]]; then dict=(-x "$here/dict/$t.dict"); fi
+  afl-fuzz -i "$here/corpus/$t" -o "$out" -t "$timeout_ms" -m none -V "$time" "${dict[@]}" \
     -- dotnet "$here/out/bin/TendermintActors.Fuzz.dll" "$t" >"$here/findings/$t.log" 2>&1 || true
   stats="$out/default/fuzzer_stats"
   if [[ ! -f $stats ]]; then
