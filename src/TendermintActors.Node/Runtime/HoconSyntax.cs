@@ -55,6 +55,10 @@ internal static class HoconSyntax
                     i++;
                     break;
                 }
+                case ':' or '=' when open.Count > 0 && open.Peek().Bracket == '[':
+                    // Akka's parser refuses unquoted text holding ':' or '=' in a list, and never returns when an
+                    // element starts with one: no list it accepts has one outside a string or an object.
+                    return new Fault(line, $"'{c}' in a [ ] list outside a quoted string (quote the element, e.g. \"[::1]:26656\")");
                 case '{' or '[':
                     open.Push((c, line));
                     i++;

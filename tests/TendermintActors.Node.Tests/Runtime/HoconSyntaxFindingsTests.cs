@@ -19,6 +19,33 @@ public sealed class HoconSyntaxFindingsTests
         Assert.Contains("right after the closing", fault.Problem);
     }
 
+    // Minimised from afl's hangs: an element of a list that starts with ':' or '=' (Akka's parser refuses one that
+    // merely holds them, so the check refuses both).
+    [Theory]
+    [InlineData("{d=[:]}")]
+    [InlineData("d=[=]")]
+    [InlineData("{d=[1,:]}")]
+    [InlineData("{d=[1\n:]}")]
+    [InlineData("{d=[[:]]}")]
+    [InlineData("tendermint.p2p {\n  addr-book-strict =[::1]:1 off\n}")]
+    [InlineData("d=[a:b]")]
+    public void A_colon_or_equals_sign_in_a_list_outside_a_string_is_a_fault(string hocon)
+    {
+        var fault = HoconSyntax.Check(hocon);
+        Assert.NotNull(fault);
+        Assert.Contains("in a [ ] list outside a quoted string", fault.Problem);
+    }
+
+    [Fact]
+    public void Colons_in_quoted_list_elements_and_in_objects_in_lists_still_parse()
+    {
+        const string hocon = "d = [\"[::1]:26656\", {a: 1, b = \"x:y\"}]\ne: [1, 2]";
+        Assert.Null(HoconSyntax.Check(hocon));
+        var config = ConfigurationFactory.ParseString(hocon);
+        Assert.Equal("[::1]:26656", config.GetValue("d").GetArray()[0].GetString());
+        Assert.Equal([1, 2], config.GetIntList("e"));
+    }
+
     [Fact]
     public void Strings_that_end_exactly_at_three_quotes_still_parse()
     {
