@@ -59,6 +59,17 @@ internal static class HoconSyntax
                     // Akka's parser refuses unquoted text holding ':' or '=' in a list, and never returns when an
                     // element starts with one: no list it accepts has one outside a string or an object.
                     return new Fault(line, $"'{c}' in a [ ] list outside a quoted string (quote the element, e.g. \"[::1]:26656\")");
+                case '$' or '!' or '&' or '?' or '^' or '@' or '*' or '`' or '\\' when open.Any(o => o.Bracket == '['):
+                    // In a list, Akka's parser never returns from unquoted text holding one of these (elsewhere it
+                    // fails with "Unknown token"), nor from an optional substitution ${?...}; ${...} is fine.
+                    if (c == '$' && i + 2 < text.Length && text[i + 1] == '{' && text[i + 2] != '?')
+                    {
+                        i++;
+                        break;
+                    }
+                    return new Fault(line, c == '$' || (c == '?' && i > 1 && text[i - 1] == '{' && text[i - 2] == '$')
+                        ? "an optional substitution ${?...} in a [ ] list (Akka's parser does not return from one)"
+                        : $"'{c}' in a [ ] list outside a quoted string (quote the element)");
                 case '{' or '[':
                     open.Push((c, line));
                     i++;

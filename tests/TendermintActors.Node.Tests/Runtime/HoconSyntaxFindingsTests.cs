@@ -36,6 +36,31 @@ public sealed class HoconSyntaxFindingsTests
         Assert.Contains("in a [ ] list outside a quoted string", fault.Problem);
     }
 
+    // Minimised from afl's hangs (third run): characters HOCON forbids in unquoted text, inside a list.
+    [Theory]
+    [InlineData("{d=[\\]}", "'\\' in a [ ] list")]
+    [InlineData("d=[a*b]", "'*' in a [ ] list")]
+    [InlineData("d=[@]", "'@' in a [ ] list")]
+    [InlineData("d=[{a=1}, ^]", "'^' in a [ ] list")]
+    [InlineData("d=[$]", "optional substitution")]
+    [InlineData("x=1\nd=[${?x}]", "optional substitution")]
+    [InlineData("d=[{a=${?x}}]", "optional substitution")]
+    public void A_character_forbidden_in_unquoted_text_in_a_list_is_a_fault(string hocon, string problem)
+    {
+        var fault = HoconSyntax.Check(hocon);
+        Assert.NotNull(fault);
+        Assert.Contains(problem, fault.Problem);
+    }
+
+    [Fact]
+    public void Substitutions_and_quoted_special_characters_in_lists_still_parse()
+    {
+        const string hocon = "x = 1\nd = [${x}, \"a@b*c\\\\\", 1e+5, -2]\ne = ${?y}";
+        Assert.Null(HoconSyntax.Check(hocon));
+        var values = ConfigurationFactory.ParseString(hocon).GetValue("d").GetArray();
+        Assert.Equal(["1", "a@b*c\\", "1e+5", "-2"], values.Select(v => v.GetString()));
+    }
+
     [Fact]
     public void Colons_in_quoted_list_elements_and_in_objects_in_lists_still_parse()
     {
