@@ -32,7 +32,10 @@ internal static class HoconSyntax
                     break;
                 case '"' when string.CompareOrdinal(text, i, "\"\"\"", 0, 3) == 0:
                 {
-                    // A triple-quoted string may span lines and holds no escapes; it ends at the first """.
+                    // A triple-quoted string may span lines and holds no escapes; it ends at the first """. One that
+                    // starts with a quote ("""") is where Akka's parser and the spec part ways, as at the end below.
+                    if (i + 3 < text.Length && text[i + 3] == '"')
+                        return new Fault(line, "a \"\"\" string that starts with a quote (Akka's parser reads it differently from the HOCON spec): use a \"...\" string with \\\"");
                     var end = text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal);
                     if (end < 0)
                         return new Fault(line, "the \"\"\" string that starts here is never closed");

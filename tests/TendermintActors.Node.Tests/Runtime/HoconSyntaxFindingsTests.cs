@@ -9,7 +9,6 @@ public sealed class HoconSyntaxFindingsTests
     // Minimised from afl's hangs: the spec ends the first string at the last three quotes of the run, Akka's parser at
     // the first three, so Akka then saw the '[' outside a string and never returned.
     [Theory]
-    [InlineData("{k=\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\" \"[:\"}")]
     [InlineData("a = \"\"\"x\"\"\"\" \"[\"")]
     [InlineData("a = \"\"\"x\"\"\"\"")]
     public void A_quote_right_after_a_closing_triple_quote_is_a_fault(string hocon)
@@ -17,6 +16,18 @@ public sealed class HoconSyntaxFindingsTests
         var fault = HoconSyntax.Check(hocon);
         Assert.NotNull(fault);
         Assert.Contains("right after the closing", fault.Problem);
+    }
+
+    // Minimised from afl's hangs (fourth run): the string's first quote is where Akka's parser and the spec part ways.
+    [Theory]
+    [InlineData("\"\"\"\":[*\"\"\"")]
+    [InlineData("{k=\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\" \"[:\"}")]
+    [InlineData("a = \"\"\"\"\"\"")]
+    public void A_triple_quoted_string_that_starts_with_a_quote_is_a_fault(string hocon)
+    {
+        var fault = HoconSyntax.Check(hocon);
+        Assert.NotNull(fault);
+        Assert.Contains("starts with a quote", fault.Problem);
     }
 
     // Minimised from afl's hangs: an element of a list that starts with ':' or '=' (Akka's parser refuses one that
@@ -74,7 +85,7 @@ public sealed class HoconSyntaxFindingsTests
     [Fact]
     public void Strings_that_end_exactly_at_three_quotes_still_parse()
     {
-        const string hocon = "a = \"\"\"x \"y\" z\"\"\"\nb = \"\"\"\"\"\"\nc = [\"\"\"[\"\"\"]";
+        const string hocon = "a = \"\"\"x \"y\" z\"\"\"\nc = [\"\"\"[\"\"\"]";
         Assert.Null(HoconSyntax.Check(hocon));
         var config = ConfigurationFactory.ParseString(hocon);
         Assert.Equal("x \"y\" z", config.GetString("a"));
