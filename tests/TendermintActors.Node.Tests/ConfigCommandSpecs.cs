@@ -104,7 +104,7 @@ public sealed class ConfigCommandSpecs
 
     [Theory]
     [InlineData("a = \"\"\"one\ntwo\"\"\"\nb = { c = [1, \"]\"] } # }\n// ]\nd = \"\\\"{\"")]
-    [InlineData("a = \"\"\"x\"\"\"\"")]
+    [InlineData("a = \"\"\"x\"\"\"")]
     [InlineData("a = ${?b}\nc = \"tcp://x\"")]
     public void Hocon_syntax_accepts_strings_comments_and_substitutions_that_hold_brackets(string hocon) =>
         Assert.Null(HoconSyntax.Check(hocon));

@@ -32,13 +32,20 @@ internal static class HoconSyntax
                     break;
                 case '"' when string.CompareOrdinal(text, i, "\"\"\"", 0, 3) == 0:
                 {
-                    // A triple-quoted string may span lines and holds no escapes; it ends at the first """.
+                    // A triple-quoted string may span lines and holds no escapes; it ends at the first """. One that
+                    // starts with a quote ("""") is where Akka's parser and the spec part ways, as at the end below.
+                    if (i + 3 < text.Length && text[i + 3] == '"')
+                        return new Fault(line, "a \"\"\" string that starts with a quote (Akka's parser reads it differently from the HOCON spec): use a \"...\" string with \\\"");
                     var end = text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal);
                     if (end < 0)
                         return new Fault(line, "the \"\"\" string that starts here is never closed");
                     line += Count(text, i, end, '\n');
                     i = end + 3;
-                    while (i < text.Length && text[i] == '"') i++; // """a"""" ends with the last three quotes
+                    // The HOCON spec ends """a"""" with the last three quotes; Akka's parser ends it at the first three
+                    // and reads what follows as a new string, so the two disagree on where strings (and so brackets)
+                    // are. Refused rather than guessed: such a string can hang the parser.
+                    if (i < text.Length && text[i] == '"')
+                        return new Fault(line, "a quote right after the closing \"\"\" of a string (Akka's parser reads it as the start of another string): put it inside the string, or use a \"...\" string with \\\"");
                     break;
                 }
                 case '"':
@@ -51,6 +58,21 @@ internal static class HoconSyntax
                     i++;
                     break;
                 }
+                case ':' or '=' when open.Count > 0 && open.Peek().Bracket == '[':
+                    // Akka's parser refuses unquoted text holding ':' or '=' in a list, and never returns when an
+                    // element starts with one: no list it accepts has one outside a string or an object.
+                    return new Fault(line, $"'{c}' in a [ ] list outside a quoted string (quote the element, e.g. \"[::1]:26656\")");
+                case '$' or '!' or '&' or '?' or '^' or '@' or '*' or '`' or '\\' when open.Any(o => o.Bracket == '['):
+                    // In a list, Akka's parser never returns from unquoted text holding one of these (elsewhere it
+                    // fails with "Unknown token"), nor from an optional substitution ${?...}; ${...} is fine.
+                    if (c == '$' && i + 2 < text.Length && text[i + 1] == '{' && text[i + 2] != '?')
+                    {
+                        i++;
+                        break;
+                    }
+                    return new Fault(line, c == '$' || (c == '?' && i > 1 && text[i - 1] == '{' && text[i - 2] == '$')
+                        ? "an optional substitution ${?...} in a [ ] list (Akka's parser does not return from one)"
+                        : $"'{c}' in a [ ] list outside a quoted string (quote the element)");
                 case '{' or '[':
                     open.Push((c, line));
                     i++;

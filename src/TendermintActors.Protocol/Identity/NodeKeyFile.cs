@@ -32,7 +32,8 @@ public static class NodeKeyFile
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(json);
+            // A key given twice would otherwise surface as an ArgumentException at the first lookup.
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {

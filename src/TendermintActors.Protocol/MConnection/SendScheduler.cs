@@ -263,9 +263,10 @@ public sealed class SendScheduler
 
     private Channel? NextTurn(bool quietOnly)
     {
-        // Each eligible channel's credit reaches at least one largest packet on its turn, so one pass over the
-        // channels (plus the one whose turn it is) finds a sender whenever one is eligible.
-        for (var visited = 0; visited <= _channels.Length; visited++)
+        // Each turn adds at least one largest packet to an eligible channel's credit, but a channel may owe a few bytes
+        // from its last packet (see below), so one turn can fall short: two passes over the channels (plus the one
+        // whose turn it is) credit every eligible channel twice and so find a sender whenever one is eligible.
+        for (var visited = 0; visited <= 2 * _channels.Length; visited++)
         {
             var ch = _channels[_turn];
             if (!Eligible(ch, quietOnly))

@@ -1,0 +1,94 @@
+using Akka.Configuration;
+using TendermintActors.Node.Runtime;
+
+namespace TendermintActors.Node.Tests.Runtime;
+
+/// <summary>Inputs found by the hocon-settings fuzz target (docs/fuzzing.md) that the bracket and quote check let through to a parser that hung.</summary>
+public sealed class HoconSyntaxFindingsTests
+{
+    // Minimised from afl's hangs: the spec ends the first string at the last three quotes of the run, Akka's parser at
+    // the first three, so Akka then saw the '[' outside a string and never returned.
+    [Theory]
+    [InlineData("a = \"\"\"x\"\"\"\" \"[\"")]
+    [InlineData("a = \"\"\"x\"\"\"\"")]
+    public void A_quote_right_after_a_closing_triple_quote_is_a_fault(string hocon)
+    {
+        var fault = HoconSyntax.Check(hocon);
+        Assert.NotNull(fault);
+        Assert.Contains("right after the closing", fault.Problem);
+    }
+
+    // Minimised from afl's hangs (fourth run): the string's first quote is where Akka's parser and the spec part ways.
+    [Theory]
+    [InlineData("\"\"\"\":[*\"\"\"")]
+    [InlineData("{k=\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\" \"[:\"}")]
+    [InlineData("a = \"\"\"\"\"\"")]
+    public void A_triple_quoted_string_that_starts_with_a_quote_is_a_fault(string hocon)
+    {
+        var fault = HoconSyntax.Check(hocon);
+        Assert.NotNull(fault);
+        Assert.Contains("starts with a quote", fault.Problem);
+    }
+
+    // Minimised from afl's hangs: an element of a list that starts with ':' or '=' (Akka's parser refuses one that
+    // merely holds them, so the check refuses both).
+    [Theory]
+    [InlineData("{d=[:]}")]
+    [InlineData("d=[=]")]
+    [InlineData("{d=[1,:]}")]
+    [InlineData("{d=[1\n:]}")]
+    [InlineData("{d=[[:]]}")]
+    [InlineData("tendermint.p2p {\n  addr-book-strict =[::1]:1 off\n}")]
+    [InlineData("d=[a:b]")]
+    public void A_colon_or_equals_sign_in_a_list_outside_a_string_is_a_fault(string hocon)
+    {
+        var fault = HoconSyntax.Check(hocon);
+        Assert.NotNull(fault);
+        Assert.Contains("in a [ ] list outside a quoted string", fault.Problem);
+    }
+
+    // Minimised from afl's hangs (third run): characters HOCON forbids in unquoted text, inside a list.
+    [Theory]
+    [InlineData("{d=[\\]}", "'\\' in a [ ] list")]
+    [InlineData("d=[a*b]", "'*' in a [ ] list")]
+    [InlineData("d=[@]", "'@' in a [ ] list")]
+    [InlineData("d=[{a=1}, ^]", "'^' in a [ ] list")]
+    [InlineData("d=[$]", "optional substitution")]
+    [InlineData("x=1\nd=[${?x}]", "optional substitution")]
+    [InlineData("d=[{a=${?x}}]", "optional substitution")]
+    public void A_character_forbidden_in_unquoted_text_in_a_list_is_a_fault(string hocon, string problem)
+    {
+        var fault = HoconSyntax.Check(hocon);
+        Assert.NotNull(fault);
+        Assert.Contains(problem, fault.Problem);
+    }
+
+    [Fact]
+    public void Substitutions_and_quoted_special_characters_in_lists_still_parse()
+    {
+        const string hocon = "x = 1\nd = [${x}, \"a@b*c\\\\\", 1e+5, -2]\ne = ${?y}";
+        Assert.Null(HoconSyntax.Check(hocon));
+        var values = ConfigurationFactory.ParseString(hocon).GetValue("d").GetArray();
+        Assert.Equal(["1", "a@b*c\\", "1e+5", "-2"], values.Select(v => v.GetString()));
+    }
+
+    [Fact]
+    public void Colons_in_quoted_list_elements_and_in_objects_in_lists_still_parse()
+    {
+        const string hocon = "d = [\"[::1]:26656\", {a: 1, b = \"x:y\"}]\ne: [1, 2]";
+        Assert.Null(HoconSyntax.Check(hocon));
+        var config = ConfigurationFactory.ParseString(hocon);
+        Assert.Equal("[::1]:26656", config.GetValue("d").GetArray()[0].GetString());
+        Assert.Equal([1, 2], config.GetIntList("e"));
+    }
+
+    [Fact]
+    public void Strings_that_end_exactly_at_three_quotes_still_parse()
+    {
+        const string hocon = "a = \"\"\"x \"y\" z\"\"\"\nc = [\"\"\"[\"\"\"]";
+        Assert.Null(HoconSyntax.Check(hocon));
+        var config = ConfigurationFactory.ParseString(hocon);
+        Assert.Equal("x \"y\" z", config.GetString("a"));
+        Assert.Equal("[", Assert.Single(config.GetStringList("c")));
+    }
+}
