@@ -300,7 +300,7 @@ internal static class StartCommand
             throw new StartFailedException($"'{file}' line {fault.Line} is not valid HOCON: {fault.Problem}");
         try
         {
-            nodeConf = ConfigurationFactory.ParseString(text);
+            nodeConf = HoconSyntax.Parse(text);
         }
         catch (Exception e) when (e is ConfigurationException or FormatException or ArgumentException)
         {

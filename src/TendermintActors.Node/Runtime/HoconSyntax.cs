@@ -1,3 +1,5 @@
+using Akka.Configuration;
+
 namespace TendermintActors.Node.Runtime;
 
 /// <summary>
@@ -99,6 +101,40 @@ internal static class HoconSyntax
             return new Fault(at, $"'{bracket}' is never closed (the file ends first)");
         }
         return null;
+    }
+
+    /// <summary>How long Akka's parser may take before the text is refused (a node.conf parses in milliseconds).</summary>
+    internal static readonly TimeSpan ParseDeadline = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Akka's parser, under a deadline. <see cref="Check"/> catches the constructs known to make that parser loop for
+    /// ever (docs/fuzzing.md lists what fuzzing found), but it only approximates the parser's tokenizer; for anything
+    /// it misses, the parse runs on a background thread and the text is refused with a
+    /// <see cref="ConfigurationException"/> once <paramref name="deadline"/> passes, instead of the node never starting.
+    /// The looping thread is abandoned (it cannot be stopped) and does not keep the process alive.
+    /// </summary>
+    public static Config Parse(string text, TimeSpan? deadline = null) =>
+        Parse(text, ConfigurationFactory.ParseString, deadline ?? ParseDeadline);
+
+    internal static Config Parse(string text, Func<string, Config> parse, TimeSpan deadline)
+    {
+        var result = new TaskCompletionSource<Config>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result.TrySetResult(parse(text));
+            }
+            catch (Exception e)
+            {
+                result.TrySetException(e);
+            }
+        }, maxStackSize: 16 * 1024 * 1024) { IsBackground = true, Name = "hocon-parse" };
+        thread.Start();
+        if (Task.WaitAny([result.Task], deadline) < 0)
+            throw new ConfigurationException(
+                $"Akka's HOCON parser did not finish within {deadline.TotalSeconds:0.###} s: the text holds a construct it loops on (check unusual quoting, \"\"\" strings and ${{...}} substitutions)");
+        return result.Task.GetAwaiter().GetResult();
     }
 
     private static int Count(string text, int from, int to, char c)

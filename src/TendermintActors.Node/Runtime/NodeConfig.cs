@@ -55,7 +55,7 @@ internal static partial class NodeConfig
         }
         try
         {
-            config = ConfigurationFactory.ParseString($"{path} = {literal}");
+            config = HoconSyntax.Parse($"{path} = {literal}");
             if (UnknownKeys(config) is [_, ..] unknown)
             {
                 error = string.Join("\n", unknown.Select(u => $"--set '{assignment}': {u.Key}: {u.Problem}"));

@@ -1,0 +1,43 @@
+using Akka.Configuration;
+using TendermintActors.Node.Runtime;
+
+namespace TendermintActors.Node.Tests.Runtime;
+
+/// <summary>
+/// The parse deadline that covers what the bracket and quote check cannot foresee: Akka's parser looping on text
+/// fuzzing has not found yet. A stub parser stands in for the loop (one that blocks, so no core is burnt).
+/// </summary>
+public sealed class HoconParseDeadlineTests
+{
+    [Fact]
+    public void A_parse_that_does_not_finish_is_refused_at_the_deadline_with_a_configuration_error()
+    {
+        using var never = new ManualResetEventSlim();
+        try
+        {
+            var error = Assert.Throws<ConfigurationException>(() =>
+                HoconSyntax.Parse("a = 1", _ => { never.Wait(); return Config.Empty; }, TimeSpan.FromMilliseconds(50)));
+            Assert.Contains("did not finish within 0.05 s", error.Message);
+        }
+        finally
+        {
+            never.Set(); // lets the abandoned parse thread end
+        }
+    }
+
+    [Fact]
+    public void A_parse_error_passes_through_as_it_is()
+    {
+        var thrown = new ConfigurationException("bad token");
+        var error = Assert.Throws<ConfigurationException>(() => HoconSyntax.Parse("a = 1", _ => throw thrown, TimeSpan.FromSeconds(30)));
+        Assert.Same(thrown, error);
+    }
+
+    [Fact]
+    public void A_finished_parse_gives_Akkas_config()
+    {
+        var config = HoconSyntax.Parse("tendermint.p2p { laddr = \"tcp://0.0.0.0:26656\", pex = on }");
+        Assert.Equal("tcp://0.0.0.0:26656", config.GetString("tendermint.p2p.laddr"));
+        Assert.True(config.GetBoolean("tendermint.p2p.pex"));
+    }
+}
