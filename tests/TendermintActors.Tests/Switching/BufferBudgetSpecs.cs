@@ -1,7 +1,9 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
+using TendermintActors.Metrics;
 using TendermintActors.Peers;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.MConnection;
@@ -31,7 +33,7 @@ public sealed class BufferBudgetSpecs(ITestOutputHelper output)
 
     private sealed record Node(NodeKey Key, IActorRef Switch, TestProbe Reactor, TestProbe Events, NetAddress Address);
 
-    private async Task<Node> StartNode(Func<Switch.Settings, Switch.Settings>? configure = null)
+    private async Task<Node> StartNode(Func<Switch.Settings, Switch.Settings>? configure = null, P2PMetrics? metrics = null)
     {
         var name = $"n{++_nodes}";
         var key = NodeKey.Generate();
@@ -41,7 +43,7 @@ public sealed class BufferBudgetSpecs(ITestOutputHelper output)
         settings = configure?.Invoke(settings) ?? settings;
         var registration = new ReactorRegistration("reactor", Sys.ActorOf(RecordingReactor.Props(reactor.Ref), $"{name}-reactor"),
             [new ChannelDescriptor(Channel, 1)]);
-        var sw = Sys.ActorOf(Switch.Props(key, settings, [registration], new InMemoryTransport(Network)), $"{name}-switch");
+        var sw = Sys.ActorOf(Switch.Props(key, settings, [registration], new InMemoryTransport(Network), metrics), $"{name}-switch");
         var events = CreateTestProbe();
         sw.Tell(new Switch.Subscribe(events.Ref));
         var endpoint = (IPEndPoint)(await events.ExpectMsgAsync<Switch.Listening>(Dilated(Timeout))).ListenAddress!;
@@ -80,12 +82,16 @@ public sealed class BufferBudgetSpecs(ITestOutputHelper output)
         // of them hold ~800 KB at the receiver, over its 500 KB budget.
         const int stallers = 4;
         var budgetTimeout = TimeSpan.FromSeconds(30);
+        var chainId = $"budget-{Guid.NewGuid():N}";
+        var seen = new List<(string Name, long Value)>();
+        using var listener = Listen(chainId, seen);
+        using var metrics = new P2PMetrics(chainId);
         var receiver = await StartNode(s => s with
         {
             MaxBufferedBytes = 500_000,
             BufferedBytesTimeout = budgetTimeout,
             Connection = s.Connection with { RecvRate = 0 },
-        });
+        }, metrics);
         var good = await StartNode();
         var (goodAtGood, goodAtReceiver) = await Connect(good, receiver);
 
@@ -128,6 +134,33 @@ public sealed class BufferBudgetSpecs(ITestOutputHelper output)
         }
         await Exchange(goodAtGood, receiver, 3);
         await Exchange(goodAtReceiver, good, 4);
+
+        // The metrics show the budget, its use past it, and the pauses.
+        lock (seen)
+        {
+            Assert.Equal(500_000, seen.Where(m => m.Name == "cometbft_p2p_max_buffered_bytes").Sum(m => m.Value));
+            Assert.True(seen.Count(m => m.Name == "cometbft_p2p_buffer_budget_pauses") >= paused.Count);
+            var use = seen.Where(m => m.Name == "cometbft_p2p_buffered_bytes").Select(m => m.Value).ToList();
+            var running = use.Select((_, i) => use.Take(i + 1).Sum()).ToList();
+            Assert.True(running.Max() > 500_000, $"buffered bytes peaked at {running.Max()}");
+        }
+    }
+
+    private static MeterListener Listen(string chainId, List<(string, long)> seen)
+    {
+        var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == P2PMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag.Key == "chain_id" && Equals(tag.Value, chainId))
+                    lock (seen) seen.Add((instrument.Name, value));
+        });
+        listener.Start();
+        return listener;
     }
 
     [Fact]
