@@ -193,6 +193,12 @@ public sealed record MConnectionSettings
     internal bool LendOutput { get; init; }
 
     /// <summary>
+    /// Tell the owner <see cref="MConnection.BufferedBytes"/> (for the node's buffer budget). Off unless the switch
+    /// keeps a budget, so that owners that do not need them never see them.
+    /// </summary>
+    internal bool ReportBufferedBytes { get; init; }
+
+    /// <summary>
     /// Per channel, the message bytes delivered to the owner and not yet acknowledged at which reading pauses (besides
     /// the channel's <see cref="ChannelDescriptor.RecvBufferCapacity"/> messages). It bounds what a peer can make us
     /// hold for a slow reactor: without it, 4096 messages of up to 21 MiB each.

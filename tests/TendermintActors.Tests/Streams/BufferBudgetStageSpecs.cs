@@ -25,7 +25,7 @@ public sealed class BufferBudgetStageSpecs(ITestOutputHelper output) : MConnecti
         var owner = CreateTestProbe();
         var remote = CreateTestProbe();
         Assert.Equal(64 * 1024, MConnection.BufferedBytesReportStep);
-        RunAgainst(Unlimited, Channels, owner, Writes(
+        RunAgainst(Unlimited with { ReportBufferedBytes = true }, Channels, owner, Writes(
             Fragments(70),                      // 71,680 bytes held: past the step, reported
             Fragments(10),                      // 81,920: 10 KiB more, not reported
             PacketWire.Chunk(PacketWire.Msg(0x02, true, new byte[1]))), remote); // the message ends: 0, reported

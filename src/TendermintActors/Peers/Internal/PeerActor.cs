@@ -105,7 +105,9 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
         // lower part, which closes the socket). Its messages to us all come after PeerAdded below.
         // Lent output: the handover takes each write to the SecretConnection and pulls again only once it is sealed.
         _connection = _upgraded.Handover.Upper
-            .JoinMaterialized(MConnection.Create(_ctx.Settings.Connection with { LendOutput = true }, _ctx.Channels, Self), Keep.Right)
+            .JoinMaterialized(MConnection.Create(
+                _ctx.Settings.Connection with { LendOutput = true, ReportBufferedBytes = _ctx.Settings.MaxBufferedBytes > 0 },
+                _ctx.Channels, Self), Keep.Right)
             .Run(Context.Materializer());
 
         var added = new Reactor.PeerAdded(_handle);
@@ -266,7 +268,7 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
     /// </summary>
     private void ReportBufferedBytes()
     {
-        if (_finished) return;
+        if (_finished || _ctx.Settings.MaxBufferedBytes <= 0) return;
         var held = _partialReceiveBytes + _pendingSendBytes;
         var change = Math.Abs(held - _bufferedBytesReported);
         if (change < MConnection.BufferedBytesReportStep && (held != 0 || change == 0)) return;

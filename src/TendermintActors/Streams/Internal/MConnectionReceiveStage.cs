@@ -234,6 +234,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         /// <summary>Tells the owner the reassembly bytes when they moved by a report step, or reached zero.</summary>
         private void ReportBufferedBytes()
         {
+            if (!_settings.ReportBufferedBytes) return;
             var change = Math.Abs(_partialBytes - _partialBytesReported);
             if (change < BufferedBytesReportStep && (_partialBytes != 0 || change == 0)) return;
             _partialBytesReported = _partialBytes;
