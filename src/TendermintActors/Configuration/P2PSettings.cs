@@ -135,6 +135,10 @@ public sealed record P2PSettings
     public required long MaxWriteBatch { get; init; }
     /// <summary>Bytes per channel delivered to reactors and not yet acknowledged at which a peer's reading pauses.</summary>
     public required long RecvWindow { get; init; }
+    /// <summary>Bytes held for all peers together at which the largest holders are paused; 0 = no budget.</summary>
+    public required long MaxBufferedBytes { get; init; }
+    /// <summary>How long a peer may stay paused by the budget before it is disconnected.</summary>
+    public required TimeSpan BufferedBytesTimeout { get; init; }
 
     /// <summary>The TCP implementation (<c>transport</c>).</summary>
     public required P2PTransportKind Transport { get; init; }
@@ -236,6 +240,8 @@ public sealed record P2PSettings
             StatusDecayInterval = r.PositiveDuration("status-decay-interval"),
             MaxWriteBatch = r.Bytes("max-write-batch", SealedFrameSize, MaxWriteBatchLimit),
             RecvWindow = r.Bytes("recv-window", 1, long.MaxValue),
+            MaxBufferedBytes = r.Bytes("max-buffered-bytes", 0, long.MaxValue),
+            BufferedBytesTimeout = r.PositiveDuration("buffered-bytes-timeout", Switching.Switch.Settings.MaxTimeout),
             QueueType = QueueTypeValue(r, "queue-type"),
             Transport = r.String("transport") switch
             {

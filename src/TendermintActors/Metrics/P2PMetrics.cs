@@ -28,6 +28,9 @@ public sealed class P2PMetrics : IDisposable
     private readonly Counter<long> _messageReceiveBytes;
     private readonly Counter<long> _messageSendBytes;
     private readonly Counter<long> _peerStops;
+    private readonly UpDownCounter<long> _bufferedBytes;
+    private readonly UpDownCounter<long> _maxBufferedBytes;
+    private readonly Counter<long> _bufferBudgetPauses;
     private readonly KeyValuePair<string, object?> _chainId;
     private readonly KeyValuePair<string, object?>[] _chainIdTags;
     private readonly KeyValuePair<string, object?>[][] _messageTypeTags; // per channel: chain_id, message_type
@@ -50,6 +53,9 @@ public sealed class P2PMetrics : IDisposable
         _messageReceiveBytes = _meter.CreateCounter<long>(prefix + "message_receive_bytes", description: "Number of bytes of each message type received.");
         _messageSendBytes = _meter.CreateCounter<long>(prefix + "message_send_bytes", description: "Number of bytes of each message type sent.");
         _peerStops = _meter.CreateCounter<long>(prefix + "peer_stops", description: "Number of connections ended, by reason (including those that never became peers).");
+        _bufferedBytes = _meter.CreateUpDownCounter<long>(prefix + "buffered_bytes", description: "Bytes held for all peers: unfinished received messages, unsent messages and handshakes in progress (estimated).");
+        _maxBufferedBytes = _meter.CreateUpDownCounter<long>(prefix + "max_buffered_bytes", description: "The node's buffer budget (max-buffered-bytes).");
+        _bufferBudgetPauses = _meter.CreateCounter<long>(prefix + "buffer_budget_pauses", description: "Number of times a peer's reads were paused because the buffer budget was exceeded.");
         _namers = new MessageTypeName?[256];
         foreach (var (channel, namer) in MessageTypeNames.Standard)
             _namers[channel] = namer;
@@ -71,6 +77,15 @@ public sealed class P2PMetrics : IDisposable
     public void PeerAdded() => _peers.Add(1, _chainId);
 
     public void PeerRemoved() => _peers.Add(-1, _chainId);
+
+    /// <summary>The node's buffer budget in bytes; recorded once by the switch that keeps it.</summary>
+    public void BufferBudget(long maxBytes) => _maxBufferedBytes.Add(maxBytes, _chainId);
+
+    /// <summary>Bytes held for all peers grew (+) or shrank (−).</summary>
+    public void BufferedBytesChanged(long delta) => _bufferedBytes.Add(delta, _chainId);
+
+    /// <summary><paramref name="count"/> peers were paused because the buffer budget was exceeded.</summary>
+    public void BufferBudgetPaused(int count) => _bufferBudgetPauses.Add(count, _chainId);
 
     /// <summary>One peer's instruments with every label set built once, for the peer's actor to record per batch.</summary>
     public PeerMetrics ForPeer(string peerId) => new(this, peerId);

@@ -15,6 +15,13 @@ public sealed record PeerStopReason(string Code, string Description, Exception? 
 
     public static PeerStopReason Closed() => new("closed", "the remote closed the connection");
 
+    /// <summary>
+    /// The node's buffer budget (<c>max-buffered-bytes</c>) was exceeded and this peer, among those holding the most,
+    /// stayed paused past <c>buffered-bytes-timeout</c>. Not an error: the peer may only be slow.
+    /// </summary>
+    public static PeerStopReason BudgetExceeded(long bytesHeld, TimeSpan paused) =>
+        new("budget/exceeded", $"held {bytesHeld} bytes while the node's buffer budget was exceeded, paused for {paused.TotalSeconds:0.###} s");
+
     public static PeerStopReason FromException(Exception e) => e switch
     {
         PeerConnectionException p => new PeerStopReason(p.Code, p.Message, p) { IsError = p.IsError },

@@ -100,6 +100,16 @@ public static class MConnection
     /// <summary>A message given to <see cref="MConnectionHandle.Send"/> was dropped; its slot is free again.</summary>
     public sealed record SendRejected(byte Channel, SendRejection Reason) : IEvent;
 
+    /// <summary>
+    /// The bytes of unfinished messages the connection holds for reassembly, told when they have changed by
+    /// <see cref="BufferedBytesReportStep"/> or more since the last report, or dropped to zero: one actor message per
+    /// step rather than per packet. The owner forwards them to the node's buffer budget.
+    /// </summary>
+    internal sealed record BufferedBytes(long PartialReceiveBytes) : IEvent;
+
+    /// <summary>How much the reassembly bytes change before <see cref="BufferedBytes"/> is told again.</summary>
+    internal const long BufferedBytesReportStep = 64 * 1024;
+
     /// <summary>The answer to <see cref="MConnectionHandle.RequestStatus"/>.</summary>
     public sealed record Status(ConnectionStatus Connection) : IEvent;
 
@@ -183,6 +193,12 @@ public sealed record MConnectionSettings
     internal bool LendOutput { get; init; }
 
     /// <summary>
+    /// Tell the owner <see cref="MConnection.BufferedBytes"/> (for the node's buffer budget). Off unless the switch
+    /// keeps a budget, so that owners that do not need them never see them.
+    /// </summary>
+    internal bool ReportBufferedBytes { get; init; }
+
+    /// <summary>
     /// Per channel, the message bytes delivered to the owner and not yet acknowledged at which reading pauses (besides
     /// the channel's <see cref="ChannelDescriptor.RecvBufferCapacity"/> messages). It bounds what a peer can make us
     /// hold for a slow reactor: without it, 4096 messages of up to 21 MiB each.
@@ -263,6 +279,12 @@ internal sealed class MConnectionHandle
             Enqueue(new Command(CommandKind.Ack, channel, count, default));
     }
 
+    /// <summary>
+    /// Stops (or resumes) reading from the remote for the node's buffer budget, as a full receive window does: TCP then
+    /// pushes back on this peer alone, and the pong timeout is not held against it meanwhile.
+    /// </summary>
+    public void PauseReads(bool paused) => Enqueue(new Command(CommandKind.PauseReads, 0, paused ? 1 : 0, default));
+
     /// <summary>Asks for a <see cref="MConnection.Status"/>, told to the owner.</summary>
     public void RequestStatus() => Enqueue(new Command(CommandKind.Status, 0, 0, default));
 
@@ -314,6 +336,7 @@ internal sealed class MConnectionHandle
         Ack,
         Status,
         Close,
+        PauseReads,
     }
 
     internal readonly record struct Command(CommandKind Kind, byte Channel, int Count, ReadOnlyMemory<byte> Message);

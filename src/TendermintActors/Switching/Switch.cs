@@ -66,6 +66,13 @@ public static class Switch
         public TimeSpan DialStartJitter { get; init; } = TimeSpan.FromSeconds(3);
         public IReadOnlyList<PeerFilter> PeerFilters { get; init; } = [];
         public TimeSpan FilterTimeout { get; init; } = TimeSpan.FromSeconds(5);
+        /// <summary>
+        /// Bytes held for all peers together (partial messages, pending sends, handshakes) at which the peers holding
+        /// the most are paused; 0 = no budget. See <see cref="Protocol.Switch.BufferBudget{TKey}"/>.
+        /// </summary>
+        public long MaxBufferedBytes { get; init; } = 256L * 1024 * 1024;
+        /// <summary>A peer paused by the budget this long is stopped with <see cref="PeerStopReason.BudgetExceeded"/>.</summary>
+        public TimeSpan BufferedBytesTimeout { get; init; } = TimeSpan.FromSeconds(30);
         public MConnectionSettings Connection { get; init; } = new();
 
         /// <summary>
@@ -81,6 +88,9 @@ public static class Switch
             RequireTimeout(nameof(HandshakeTimeout), HandshakeTimeout, zeroAllowed: false);
             RequireTimeout(nameof(FilterTimeout), FilterTimeout, zeroAllowed: false);
             RequireTimeout(nameof(SendTimeout), SendTimeout, zeroAllowed: true);
+            RequireTimeout(nameof(BufferedBytesTimeout), BufferedBytesTimeout, zeroAllowed: false);
+            if (MaxBufferedBytes < 0)
+                throw new ArgumentException($"{nameof(MaxBufferedBytes)} must be 0 (no budget) or more, got {MaxBufferedBytes}");
             Connection.Validate();
         }
 
@@ -122,6 +132,8 @@ public static class Switch
             SendTimeout = p2p.SendQueueSendTimeout,
             DialStartJitter = p2p.DialStartJitter,
             FilterTimeout = p2p.FilterTimeout,
+            MaxBufferedBytes = p2p.MaxBufferedBytes,
+            BufferedBytesTimeout = p2p.BufferedBytesTimeout,
             Connection = new MConnectionSettings
             {
                 MaxPacketMsgPayloadSize = p2p.MaxPacketMsgPayloadSize,

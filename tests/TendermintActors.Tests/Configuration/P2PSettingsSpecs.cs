@@ -65,6 +65,8 @@ public class P2PSettingsSpecs
         Assert.Equal(TimeSpan.FromSeconds(2), s.StatusDecayInterval);
         Assert.Equal(64 * 1024, s.MaxWriteBatch);
         Assert.Equal(256 * 1024, s.RecvWindow);
+        Assert.Equal(256L * 1024 * 1024, s.MaxBufferedBytes);
+        Assert.Equal(TimeSpan.FromSeconds(30), s.BufferedBytesTimeout);
         Assert.Equal(TimeSpan.FromSeconds(30), s.EnsurePeersPeriod);
         Assert.Equal(20, s.PersistentPeersInitialRedials);
         Assert.Equal(TimeSpan.FromSeconds(5), s.PersistentPeersRedialInterval);
@@ -102,6 +104,8 @@ public class P2PSettingsSpecs
             send-rate = 0
             max-write-batch = 1MiB
             recv-window = 1MiB
+            max-buffered-bytes = 0
+            buffered-bytes-timeout = 5s
             max-packet-msg-payload-size = 1400
             external-address = "tcp://[2001:db8::1]:26657"
             protocol-version.block = 12
@@ -116,6 +120,8 @@ public class P2PSettingsSpecs
         Assert.Equal(0, s.SendRate);
         Assert.Equal(1024 * 1024, s.MaxWriteBatch);
         Assert.Equal(1024 * 1024, s.RecvWindow);
+        Assert.Equal(0, s.MaxBufferedBytes); // 0 = no budget
+        Assert.Equal(TimeSpan.FromSeconds(5), s.BufferedBytesTimeout);
         // The switch hands both to every connection.
         var connection = TendermintActors.Switching.Switch.Settings.From(s).Connection;
         Assert.Equal(1024 * 1024, connection.MaxWriteBatchBytes);
@@ -236,6 +242,9 @@ public class P2PSettingsSpecs
     [InlineData("max-packet-msg-payload-size = 2MiB", "max-packet-msg-payload-size", "2MiB", "from 1 to 1048576")]
     [InlineData("max-write-batch = 1000", "max-write-batch", "1000", "from 1044 to")]
     [InlineData("recv-window = 0", "recv-window", "0", "from 1 to")]
+    [InlineData("max-buffered-bytes = -1", "max-buffered-bytes", "-1", "from 0 to")]
+    [InlineData("buffered-bytes-timeout = 0s", "buffered-bytes-timeout", "0s", "longer than 0s")]
+    [InlineData("buffered-bytes-timeout = 2h", "buffered-bytes-timeout", "2h", "must be at most 1h")]
     [InlineData("send-rate = -1", "send-rate", "-1", "0 = unlimited")]
     [InlineData("recv-rate = -1", "recv-rate", "-1", "0 = unlimited")]
     // durations that must be > 0
@@ -385,7 +394,7 @@ public class P2PSettingsSpecs
             "max-num-outbound-peers = 0", "flush-throttle-timeout = 1ms", "ping-interval = 2ms", "pong-timeout = 1ms",
             "max-packet-msg-payload-size = 1", "max-write-batch = 1044", "recv-window = 1", "send-rate = 0", "recv-rate = 0",
             "status-decay-interval = 1ms", "dial-timeout = 1ms", "handshake-timeout = 1ms", "filter-timeout = 1ms",
-            "send-queue-send-timeout = 0s",
+            "send-queue-send-timeout = 0s", "max-buffered-bytes = 0", "buffered-bytes-timeout = 1ms",
         ];
         string[] high =
         [
@@ -394,6 +403,7 @@ public class P2PSettingsSpecs
             $"max-packet-msg-payload-size = {P2PSettings.MaxPayloadSizeLimit}", $"max-write-batch = {P2PSettings.MaxWriteBatchLimit}",
             "send-rate = 1000000000000", "recv-rate = 1000000000000", "max-incoming-connection-attempts = 1000000",
             "dial-timeout = 1h", "handshake-timeout = 1h", "filter-timeout = 1h", "send-queue-send-timeout = 1h",
+            "max-buffered-bytes = 1000000000000000", "buffered-bytes-timeout = 1h",
         ];
         var settings = TendermintActors.Switching.Switch.Settings.From(With(string.Join('\n', edge == "low" ? low : high)));
 

@@ -48,6 +48,9 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
 {
     // Internal protocol between the peer and its stream.
     public sealed record Acked(byte Channel) : IDeadLetterSuppression;
+
+    /// <summary>From the switch: the node's buffer budget stops (or resumes) reading from this peer.</summary>
+    public sealed record PauseReads(bool Paused) : IDeadLetterSuppression;
     private sealed record SendTimeoutsDue
     {
         public static readonly SendTimeoutsDue Instance = new();
@@ -71,6 +74,11 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
     // next MessagesSent (which the stage sends once it writes), so a busy channel costs one gauge update per write.
     private long _unreportedPending;
     private bool _finished;
+    // What this peer holds for the node's buffer budget (SwitchActor.Budget.cs): unfinished received messages (as the
+    // stage last told) and messages handed to the stage and not yet written; told to the switch by report steps.
+    private long _partialReceiveBytes;
+    private long _pendingSendBytes;
+    private long _bufferedBytesReported;
 
     public PeerActor(PeerContext ctx, PeerHandle candidate, UpgradedConnection upgraded, IActorRef @switch)
     {
@@ -97,7 +105,9 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
         // lower part, which closes the socket). Its messages to us all come after PeerAdded below.
         // Lent output: the handover takes each write to the SecretConnection and pulls again only once it is sealed.
         _connection = _upgraded.Handover.Upper
-            .JoinMaterialized(MConnection.Create(_ctx.Settings.Connection with { LendOutput = true }, _ctx.Channels, Self), Keep.Right)
+            .JoinMaterialized(MConnection.Create(
+                _ctx.Settings.Connection with { LendOutput = true, ReportBufferedBytes = _ctx.Settings.MaxBufferedBytes > 0 },
+                _ctx.Channels, Self), Keep.Right)
             .Run(Context.Materializer());
 
         var added = new Reactor.PeerAdded(_handle);
@@ -120,6 +130,13 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
                 break;
             case Acked acked:
                 _connection!.Ack(acked.Channel);
+                break;
+            case MConnection.BufferedBytes buffered:
+                _partialReceiveBytes = buffered.PartialReceiveBytes;
+                ReportBufferedBytes();
+                break;
+            case PauseReads pause:
+                _connection!.PauseReads(pause.Paused);
                 break;
             case Peer.TrySend trySend:
                 if (!CanSendOn(trySend.Channel) || !HasRoom(trySend.Channel))
@@ -228,6 +245,8 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
         if (!_queued.TryGetValue(channel, out var queued))
             _queued[channel] = queued = new Queue<int>();
         queued.Enqueue(message.Length);
+        _pendingSendBytes += message.Length;
+        ReportBufferedBytes();
         if (_metrics is { } metrics)
         {
             metrics.Queued(channel, message.Span);
@@ -241,6 +260,20 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
         }
         _connection!.Send(channel, message);
         Reply(replyTo, channel, true, correlationId);
+    }
+
+    /// <summary>
+    /// Tells the switch's buffer budget what this peer holds, when it moved by a report step since the last report or
+    /// dropped to zero: a busy peer costs the switch one message per step, not per message.
+    /// </summary>
+    private void ReportBufferedBytes()
+    {
+        if (_finished || _ctx.Settings.MaxBufferedBytes <= 0) return;
+        var held = _partialReceiveBytes + _pendingSendBytes;
+        var change = Math.Abs(held - _bufferedBytesReported);
+        if (change < MConnection.BufferedBytesReportStep && (held != 0 || change == 0)) return;
+        _bufferedBytesReported = held;
+        _switch.Tell(new SwitchActor.BufferedBytes(held));
     }
 
     /// <summary>Waiting sends are bounded per channel (<see cref="ChannelDescriptor.HasRoomToWait"/>), like the queue itself.</summary>
@@ -266,6 +299,8 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
         if (_queued.TryGetValue(channel, out var queued))
             for (var i = 0; i < count && queued.TryDequeue(out var size); i++)
                 bytes += size;
+        _pendingSendBytes -= bytes;
+        ReportBufferedBytes();
         if (bytes > 0 && _metrics is { } metrics)
         {
             metrics.Sent(channel, bytes);

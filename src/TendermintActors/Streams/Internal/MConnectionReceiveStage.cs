@@ -59,6 +59,9 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private bool _budgetSpent;
         private LinkSignal? _signal; // facts gathered for the ping/pong stage, pushed once it has pulled
         private bool _pausedReported;
+        private bool _budgetPaused; // the node's buffer budget stopped our reads
+        private long _partialBytes; // unfinished messages held by the reassembler, all channels
+        private long _partialBytesReported;
 
         private int _channelsAtBound;
         private bool _inputFinished;
@@ -98,9 +101,10 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 
         /// <summary>
         /// Reads stop because of us, not the remote: a channel at its bound (we do not ask the rate limit stage for
-        /// more), or the receive budget spent (it does not read on though we asked).
+        /// more), the receive budget spent (it does not read on though we asked), or the node's buffer budget (the
+        /// read already asked for is taken, then no more).
         /// </summary>
-        private bool ReceivePaused => !IsClosed(_in) && (_channelsAtBound > 0 && !HasBeenPulled(_in) || _budgetSpent);
+        private bool ReceivePaused => !IsClosed(_in) && (_channelsAtBound > 0 && !HasBeenPulled(_in) || _budgetSpent || _budgetPaused);
 
         private LinkSignal Signal => _signal ??= new LinkSignal();
 
@@ -137,7 +141,11 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             var commands = Grab(_commands);
             foreach (var command in commands.Items)
             {
-                if (command.SendStatus is { } send)
+                if (command.BudgetPause is { } pause)
+                {
+                    _budgetPaused = pause;
+                }
+                else if (command.SendStatus is { } send)
                 {
                     _owner.Tell(new MConnection.Status(GetStatus(send)));
                 }
@@ -218,8 +226,19 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                 return;
             }
             TellDelivered();
+            ReportBufferedBytes();
             MaybePull();
             ReportPause();
+        }
+
+        /// <summary>Tells the owner the reassembly bytes when they moved by a report step, or reached zero.</summary>
+        private void ReportBufferedBytes()
+        {
+            if (!_settings.ReportBufferedBytes) return;
+            var change = Math.Abs(_partialBytes - _partialBytesReported);
+            if (change < BufferedBytesReportStep && (_partialBytes != 0 || change == 0)) return;
+            _partialBytesReported = _partialBytes;
+            _owner.Tell(new BufferedBytes(_partialBytes));
         }
 
         private void OnPacket(Packet.SumOneofCase kind, int channelId, bool eof, ReadOnlySpan<byte> data)
@@ -234,7 +253,14 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                     break;
                 case Packet.SumOneofCase.PacketMsg:
                     if (_reassembler.Accept(channelId, eof, data) is { } message)
+                    {
+                        _partialBytes -= message.Length - data.Length; // the message is what was held plus this packet
                         Receive(_receiveChannels[_channelIndex[channelId]], message);
+                    }
+                    else
+                    {
+                        _partialBytes += data.Length;
+                    }
                     break;
             }
         }
@@ -266,7 +292,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 
         private void MaybePull()
         {
-            if (_inputFinished || IsClosed(_in) || HasBeenPulled(_in) || _channelsAtBound > 0) return;
+            if (_inputFinished || IsClosed(_in) || HasBeenPulled(_in) || _channelsAtBound > 0 || _budgetPaused) return;
             Pull(_in);
         }
 

@@ -198,6 +198,9 @@ internal sealed class MConnectionSendStage
                     case MConnectionHandle.CommandKind.Ack:
                         _controlOutbox.Items.Add(new ReceiveCommand(command.Channel, command.Count, null));
                         break;
+                    case MConnectionHandle.CommandKind.PauseReads:
+                        _controlOutbox.Items.Add(new ReceiveCommand(0, 0, null, command.Count != 0));
+                        break;
                     case MConnectionHandle.CommandKind.Status:
                         _controlOutbox.Items.Add(new ReceiveCommand(0, 0,
                             new SendStatus(_scheduler.GetStatus(), _bytesSent, _sendRate)));

@@ -63,8 +63,11 @@ internal sealed class ReceiveCommands
     }
 }
 
-/// <summary>An acknowledgement (<see cref="SendStatus"/> null) or a status request.</summary>
-internal readonly record struct ReceiveCommand(byte Channel, int Count, SendStatus? SendStatus);
+/// <summary>
+/// An acknowledgement (<see cref="SendStatus"/> and <see cref="BudgetPause"/> null), a status request, or the node's
+/// buffer budget pausing (true) or resuming (false) reads.
+/// </summary>
+internal readonly record struct ReceiveCommand(byte Channel, int Count, SendStatus? SendStatus, bool? BudgetPause = null);
 
 /// <summary>The send side's part of a <see cref="MConnection.ConnectionStatus"/>, taken when the request was drained.</summary>
 internal sealed record SendStatus(ChannelSendStatus[] Channels, long BytesSent, long SendRate);

@@ -105,6 +105,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         foreach (var address in settings.PersistentPeers)
             _persistent[address.Id] = address;
         InitPolicies();
+        InitBudget();
     }
 
     public IStash Stash { get; set; } = null!;
@@ -242,6 +243,12 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
             case PeerEnded ended:
                 OnPeerEnded(ended);
                 break;
+            case BufferedBytes buffered:
+                OnBufferedBytes(buffered);
+                break;
+            case BudgetDeadline:
+                OnBudgetDeadline();
+                break;
             case Terminated terminated when _connections.ContainsKey(terminated.ActorRef):
                 // A peer actor that died without reporting (it should not happen): forget it all the same.
                 OnPeerEnded(new PeerEnded(terminated.ActorRef, null, null, null, false, false, PeerStopReason.Stopped("peer actor terminated")));
@@ -334,6 +341,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         var actor = Context.ActorOf(HandshakeActor.Props(_peerContext!, origin, Self), "handshake-" + ++_handshakes);
         Context.Watch(actor);
         _connections[actor] = new Connection(origin, slot);
+        BudgetHandshakeStarted(actor);
     }
 
     private void ReleaseSlot(Connection connection)
@@ -348,6 +356,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         var (actor, candidate, _) = upgraded;
         if (!_connections.TryGetValue(actor, out var connection)) return;
         ReleaseSlot(connection);
+        BudgetReleased(actor); // the peer actor, if admitted, reports for itself
         if (_peers.TryGetValue(candidate.Id, out var existing) && ShouldReplace(existing, candidate))
         {
             // Crossing dials, each admitted on one side first: keep the one dialled by the lower ID, as the other node
@@ -463,6 +472,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     private void OnPeerEnded(PeerEnded ended)
     {
         if (!_connections.Remove(ended.Actor, out var connection)) return;
+        BudgetReleased(ended.Actor);
         // Still watched: a peer actor's Terminated frees its name for an admission waiting for it (see Admit).
         ReleaseSlot(connection);
         var dialled = (connection.Origin as PeerOrigin.Outbound)?.Address;
