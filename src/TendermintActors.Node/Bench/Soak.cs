@@ -208,7 +208,10 @@ internal static class Soak
     /// <summary>What the slots share: all of it immutable or an actor.</summary>
     private sealed class Run(Options options, SoakTarget target, ActorSystem system, IMaterializer materializer, IActorRef tally)
     {
-        private static readonly ChannelDescriptor[] Channels = [.. SoakScenarios.PeerChannels.Select(id => new ChannelDescriptor(id, 1))];
+        // Room for 20 s of a peer's messages per channel: with Go's default of one, a client held up for two ticks
+        // (a loaded machine) refused its own sends, and a refusal at the end of a connection shows in no echo gap.
+        private static readonly ChannelDescriptor[] Channels =
+            [.. SoakScenarios.PeerChannels.Select(id => new ChannelDescriptor(id, 1) { SendQueueCapacity = 100 })];
 
         // No rate limits on our side: the target's are what is exercised.
         private static readonly MConnectionSettings Connection = new() { SendRate = 0, RecvRate = 0 };

@@ -186,10 +186,52 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
                 if (!stop.Graceful) Abort();
                 break;
             case MConnection.Stopped stopped:
-                Finish(EndReason(stopped.Reason));
+                var reason = EndReason(stopped.Reason);
+                if (_upgraded.Handover.UpperEnded.IsCompleted)
+                {
+                    Finish(reason);
+                    break;
+                }
+                // The MConnection has ended, but the handover may still be passing its last write (or its end) to the
+                // lower part. Stopping now would kill that and reset the socket instead of closing it in order.
+                _ending = reason;
+                var self = Self;
+                _upgraded.Handover.UpperEnded.ContinueWith(_ => self.Tell(UpperEnded.Instance), TaskContinuationOptions.ExecuteSynchronously);
+                Timers.StartSingleTimer(UpperEnded.Instance, UpperEnded.Instance, EndingGrace);
+                Become(Ending);
                 break;
             default:
                 Unhandled(message);
+                break;
+        }
+    }
+
+    /// <summary>Most we wait, after the MConnection ended, for the handover to finish (it is normally a few messages).</summary>
+    private static readonly TimeSpan EndingGrace = TimeSpan.FromSeconds(5);
+
+    private sealed record UpperEnded
+    {
+        public static readonly UpperEnded Instance = new();
+    }
+
+    private PeerStopReason? _ending;
+
+    /// <summary>The connection has ended and its last bytes are crossing to the lower part: sends are refused.</summary>
+    private void Ending(object message)
+    {
+        switch (message)
+        {
+            case UpperEnded:
+                Finish(_ending!);
+                break;
+            case Peer.TrySend trySend:
+                Reply(trySend.ReplyTo, trySend.Channel, false, trySend.CorrelationId);
+                break;
+            case Peer.Send send:
+                Reply(send.ReplyTo, send.Channel, false, send.CorrelationId);
+                break;
+            case Peer.Stop { Graceful: false }:
+                Abort();
                 break;
         }
     }

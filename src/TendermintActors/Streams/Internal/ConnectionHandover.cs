@@ -30,11 +30,28 @@ internal sealed class ConnectionHandover(long prefetchBytes)
 
     /// <summary>For the lower stream, in place of the MConnection: opened plaintext in, plaintext to seal out.</summary>
     public Flow<ByteString, ByteString, NotUsed> Lower =>
-        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_up, this)), Source.FromGraph(new SourceEnd(_down, this)));
+        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_up, this, null)), Source.FromGraph(new SourceEnd(_down, this, null)));
 
     /// <summary>For the upper stream: join the MConnection to it (its output in, the remote's plaintext out).</summary>
     public Flow<ByteString, ByteString, NotUsed> Upper =>
-        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_down, null)), Source.FromGraph(new SourceEnd(_up, null)));
+        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_down, null, this)), Source.FromGraph(new SourceEnd(_up, null, this)));
+
+    // The upper part's two ends count down here as they stop (normally or not).
+    private int _upperEndsRunning = 2;
+    private readonly TaskCompletionSource _upperEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Completes once both ends of the upper part have stopped, so that everything the MConnection wrote has been
+    /// handed to the lower part and its ends have been told. Until then, stopping the upper stream's actor would end
+    /// the lower part abruptly (the socket reset) rather than after its orderly close.
+    /// </summary>
+    public Task UpperEnded => _upperEnded.Task;
+
+    private void UpperEndStopped()
+    {
+        if (Interlocked.Decrement(ref _upperEndsRunning) == 0)
+            _upperEnded.TrySetResult();
+    }
 
     // The lower source end's callback that completes it (set in its PreStart; the lower sink end, in the same
     // stream, calls it): see SinkEnd.OnUpstreamEnd.
@@ -60,13 +77,13 @@ internal sealed class ConnectionHandover(long prefetchBytes)
         public readonly TaskCompletionSource<SourceCallbacks> Source = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed class SinkEnd(Pipe pipe, ConnectionHandover? lowerOf) : GraphStage<SinkShape<ByteString>>
+    private sealed class SinkEnd(Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : GraphStage<SinkShape<ByteString>>
     {
         private readonly Inlet<ByteString> _in = new("handover.in");
 
         public override SinkShape<ByteString> Shape => new(_in);
 
-        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe, lowerOf);
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe, lowerOf, upperOf);
 
         private sealed class Logic : InGraphStageLogic
         {
@@ -83,10 +100,13 @@ internal sealed class ConnectionHandover(long prefetchBytes)
             private Exception? _upstreamFailure;
             private bool _done;
 
-            public Logic(SinkEnd stage, Pipe pipe, ConnectionHandover? lowerOf) : base(stage.Shape)
+            private readonly ConnectionHandover? _upperOf;
+
+            public Logic(SinkEnd stage, Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : base(stage.Shape)
             {
                 _pipe = pipe;
                 _lowerOf = lowerOf;
+                _upperOf = upperOf;
                 _in = stage._in;
                 SetHandler(_in, this);
             }
@@ -197,17 +217,18 @@ internal sealed class ConnectionHandover(long prefetchBytes)
                 if (!_done && _partner is not null)
                     _partner.End(new AbruptStageTerminationException(this));
                 _done = true;
+                _upperOf?.UpperEndStopped();
             }
         }
     }
 
-    private sealed class SourceEnd(Pipe pipe, ConnectionHandover? lowerOf) : GraphStage<SourceShape<ByteString>>
+    private sealed class SourceEnd(Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : GraphStage<SourceShape<ByteString>>
     {
         private readonly Outlet<ByteString> _out = new("handover.out");
 
         public override SourceShape<ByteString> Shape => new(_out);
 
-        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe, lowerOf);
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe, lowerOf, upperOf);
 
         private sealed class Logic : OutGraphStageLogic
         {
@@ -222,10 +243,13 @@ internal sealed class ConnectionHandover(long prefetchBytes)
 
             private readonly ConnectionHandover? _lowerOf;
 
-            public Logic(SourceEnd stage, Pipe pipe, ConnectionHandover? lowerOf) : base(stage.Shape)
+            private readonly ConnectionHandover? _upperOf;
+
+            public Logic(SourceEnd stage, Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : base(stage.Shape)
             {
                 _pipe = pipe;
                 _lowerOf = lowerOf;
+                _upperOf = upperOf;
                 _out = stage._out;
                 SetHandler(_out, this);
             }
@@ -320,6 +344,7 @@ internal sealed class ConnectionHandover(long prefetchBytes)
                 if (!_done && _partner is not null)
                     _partner.Cancel(new AbruptStageTerminationException(this));
                 _done = true;
+                _upperOf?.UpperEndStopped();
             }
         }
     }
