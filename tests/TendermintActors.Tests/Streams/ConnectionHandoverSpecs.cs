@@ -86,6 +86,29 @@ public sealed class ConnectionHandoverSpecs(ITestOutputHelper output) : TestKit(
     }
 
     [Fact]
+    public void The_upper_part_has_ended_only_once_its_last_write_and_its_end_have_crossed_to_the_lower_part()
+    {
+        var handover = new ConnectionHandover(prefetchBytes: 0);
+        var lower = Run(handover.Lower);
+        var upper = Run(handover.Upper);
+        // The remote's end reaches the MConnection...
+        upper.Out.Request(1);
+        lower.In.SendComplete();
+        upper.Out.ExpectComplete();
+        // ...which writes its last bytes and ends, while the lower part has not asked for them yet.
+        upper.In.SendNext(Bytes("bye"));
+        upper.In.SendComplete();
+
+        // The last write still waits in the handover: stopping the peer now would cut it (and reset the socket).
+        Assert.False(handover.UpperEnded.IsCompleted);
+
+        lower.Out.Request(2);
+        Assert.Equal(Bytes("bye"), lower.Out.ExpectNext(Dilated(Timeout)));
+        lower.Out.ExpectComplete();
+        Assert.True(handover.UpperEnded.Wait(Dilated(Timeout)));
+    }
+
+    [Fact]
     public void An_abandoned_handover_ends_the_lower_part_with_the_reason()
     {
         var handover = new ConnectionHandover(prefetchBytes: 0);

@@ -78,14 +78,15 @@ internal sealed partial class SwitchActor
             _metrics?.BufferedBytesChanged(_budgetTotalReported - before);
         if (!decision.IsNone)
         {
+            // Counted before the peers hear of it, so that whoever sees a peer paused also sees it counted.
+            if (decision.Pause.Count > 0)
+                _metrics?.BufferBudgetPaused(decision.Pause.Count);
             foreach (var actor in decision.Pause)
             {
                 _log.Warning("Buffer budget: {Total} of {Max} bytes held; pausing reads from {Peer} ({Bytes} bytes)",
                     _budget.TotalBytes, _budget.MaxBytes, actor.Path.Name, _budget.UsageOf(actor));
                 actor.Tell(new PeerActor.PauseReads(true));
             }
-            if (decision.Pause.Count > 0)
-                _metrics?.BufferBudgetPaused(decision.Pause.Count);
             foreach (var actor in decision.Resume)
                 actor.Tell(new PeerActor.PauseReads(false));
             foreach (var actor in decision.Drop)
