@@ -351,6 +351,8 @@ public sealed class BenchCommandSpecs
     [InlineData("send", "--channel", "0x1ff", "--channel '0x1ff' is not a channel ID")]
     [InlineData("echo", "--sizes", "64,x", "--sizes 'x' is not a size")]
     [InlineData("echo", "--timeout", "soon", "--timeout 'soon' is not a positive duration")]
+    [InlineData("echo", "--send-rate", "5MB", "--send-rate '5MB' is not a rate in bytes per second (0 for none)")]
+    [InlineData("echo", "--recv-rate", "-1", "--recv-rate '-1' is not a rate in bytes per second (0 for none)")]
     public void Bench_refuses_a_bad_argument_naming_the_option(string command, string option, string value, string message)
     {
         var run = CliRun.Of("bench", command, "--target", $"{new string('a', 40)}@127.0.0.1:26656", option, value);

@@ -28,6 +28,9 @@ internal sealed class BenchNode : IAsyncDisposable
         /// <summary>A second channel for a bulk transfer beside the measured one (bench echo --load-channel), at a lower priority.</summary>
         public byte? LoadChannel { get; init; }
         public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(10);
+        /// <summary>This side's rate limits in bytes per second (0: none, the default, so that the target's are what is measured).</summary>
+        public long SendRate { get; init; }
+        public long RecvRate { get; init; }
     }
 
     private readonly NodeKey _key;
@@ -74,7 +77,7 @@ internal sealed class BenchNode : IAsyncDisposable
                 ListenHost = settings.ListenHost,
                 ListenPort = settings.ListenPort,
                 DialStartJitter = TimeSpan.Zero,
-                Connection = new MConnectionSettings { SendRate = 0, RecvRate = 0 },
+                Connection = new MConnectionSettings { SendRate = settings.SendRate, RecvRate = settings.RecvRate },
             };
             var sw = await NodeSwitch.Start(system, "p2p", key, switchSettings, [new ReactorRegistration("bench", reactor, descriptors)],
                 settings.StartTimeout, cancellation);

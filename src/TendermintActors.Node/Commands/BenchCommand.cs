@@ -77,6 +77,9 @@ internal static class BenchCommand
         /// </summary>
         public byte? LoadChannel { get; init; }
         public int LoadSize { get; init; } = 64 * 1024;
+        /// <summary>The bench side's own rate limits (0: none): CometBFT's 5120000 makes both ends of the link a default node.</summary>
+        public long SendRate { get; init; }
+        public long RecvRate { get; init; }
     }
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
@@ -256,12 +259,24 @@ internal static class BenchCommand
             HelpName = "ID",
         };
         var loadSize = new Option<string>("--load-size") { Description = "Message size of the bulk transfer in bytes", HelpName = "BYTES", DefaultValueFactory = _ => "65536" };
+        var sendRate = new Option<string>("--send-rate")
+        {
+            Description = "This side's send rate limit in bytes per second, as the node's send-rate (0: none; 5120000 is CometBFT's default)",
+            HelpName = "BYTES", DefaultValueFactory = _ => "0",
+        };
+        var recvRate = new Option<string>("--recv-rate")
+        {
+            Description = "This side's receive rate limit in bytes per second, as the node's recv-rate (0: none; 5120000 is CometBFT's default)",
+            HelpName = "BYTES", DefaultValueFactory = _ => "0",
+        };
         var command = new Command("echo", "Send messages one at a time to an echo reactor and report round-trip percentiles per size");
         command.Options.Add(target);
         command.Options.Add(sizes);
         command.Options.Add(count);
         command.Options.Add(loadChannel);
         command.Options.Add(loadSize);
+        command.Options.Add(sendRate);
+        command.Options.Add(recvRate);
         var common = CommonOptions.Add(command, "0x42", "How long to wait for the target to connect, and for each echo to come back");
         command.SetAction(async (parse, cancellation) =>
         {
@@ -289,8 +304,18 @@ internal static class BenchCommand
             var ls = parse.GetValue(loadSize)!;
             if (!long.TryParse(ls, NumberStyles.None, CultureInfo.InvariantCulture, out var loadBytes) || loadBytes < 1 || loadBytes > 64L * 1024 * 1024)
                 return Fail(stderr, "echo", $"--load-size '{ls}' is not a size from 1 to {64 * 1024 * 1024} bytes");
+            var rates = new long[2];
+            foreach (var (option, i) in new[] { (sendRate, 0), (recvRate, 1) })
+            {
+                var text = parse.GetValue(option)!;
+                if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out rates[i]))
+                    return Fail(stderr, "echo", $"{option.Name} '{text}' is not a rate in bytes per second (0 for none)");
+            }
             using var signals = new ShutdownSignals(cancellation);
-            return await RunEchoAsync(new EchoOptions(c, address, list, (int)k) { LoadChannel = load, LoadSize = (int)loadBytes },
+            return await RunEchoAsync(new EchoOptions(c, address, list, (int)k)
+                {
+                    LoadChannel = load, LoadSize = (int)loadBytes, SendRate = rates[0], RecvRate = rates[1],
+                },
                 parse.InvocationConfiguration.Output, stderr, signals.Token);
         });
         return command;
@@ -565,6 +590,8 @@ internal static class BenchCommand
             {
                 Home = c.Home,
                 LoadChannel = options.LoadChannel,
+                SendRate = options.SendRate,
+                RecvRate = options.RecvRate,
             }, stderr, cancellation);
             var peer = await Connect(node, options.Target, c, stderr, cancellation);
             var load = options.LoadChannel is { } loadChannel ? await StartLoad(node, peer, loadChannel, options.LoadSize, c, cancellation) : null;
