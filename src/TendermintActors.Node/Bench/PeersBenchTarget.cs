@@ -194,42 +194,5 @@ internal sealed class PeersBenchTarget : IAsyncDisposable
         return lines.Count == 0 ? "" : "; its stderr ends with:\n" + string.Join('\n', lines);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                // SIGTERM; then, should it not stop in time, SIGKILL.
-                _ = kill(_process.Id, Sigterm);
-                try
-                {
-                    await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
-                }
-                catch (TimeoutException)
-                {
-                    _process.Kill(entireProcessTree: true);
-                    await _process.WaitForExitAsync();
-                }
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Never started.
-        }
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_home, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A throw-away directory under the temporary folder; leaving it is harmless.
-        }
-    }
-
-    private const int Sigterm = 15;
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
+    public async ValueTask DisposeAsync() => await ChildNode.StopAsync(_process, _home);
 }

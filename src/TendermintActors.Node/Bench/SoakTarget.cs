@@ -252,57 +252,16 @@ internal sealed class SoakTarget : IAsyncDisposable
         return lines.Count == 0 ? "" : "; its stderr ends with:\n" + string.Join('\n', lines);
     }
 
-    public async ValueTask DisposeAsync()
+    // The end of its stdin stops it as SIGTERM would; then SIGTERM, then SIGKILL.
+    public async ValueTask DisposeAsync() => await ChildNode.StopAsync(_process, _home, () =>
     {
         try
         {
-            if (!_process.HasExited)
-            {
-                // The end of its stdin stops it as SIGTERM would; then SIGTERM, then SIGKILL.
-                try
-                {
-                    _process.StandardInput.Close();
-                }
-                catch (IOException)
-                {
-                    // Its end of the pipe is gone already.
-                }
-                try
-                {
-                    await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(15));
-                }
-                catch (TimeoutException)
-                {
-                    _ = kill(_process.Id, Sigterm);
-                    try
-                    {
-                        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-                    }
-                    catch (TimeoutException)
-                    {
-                        _process.Kill(entireProcessTree: true);
-                        await _process.WaitForExitAsync();
-                    }
-                }
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Never started.
-        }
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_home, recursive: true);
+            _process.StandardInput.Close();
         }
         catch (IOException)
         {
-            // A throw-away directory under the temporary folder; leaving it is harmless.
+            // Its end of the pipe is gone already.
         }
-    }
-
-    private const int Sigterm = 15;
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
+    });
 }
