@@ -133,7 +133,7 @@ internal static class RpcServer
                 var sw = (await node).Switch;
                 var info = await sw.Ask<Switch.NodeInfoReply>(Switch.GetNodeInfo.Instance, timeout);
                 var peers = await sw.Ask<Switch.Peers>(Switch.GetPeers.Instance, timeout);
-                var statuses = await Task.WhenAll(peers.Connected.Select(p => PeerStatus(p, timeout)));
+                var statuses = await Task.WhenAll(peers.Connected.Select(p => PeerStatus(p.Actor, timeout)));
                 // Go prints the transport's NetAddress: host:port, no scheme.
                 var listener = info.NodeInfo.ListenAddr.StartsWith("tcp://", StringComparison.Ordinal) ? info.NodeInfo.ListenAddr["tcp://".Length..] : info.NodeInfo.ListenAddr;
                 return RpcJson.NetInfo(listener, [.. statuses.OfType<Peer.Status>()], DateTimeOffset.UtcNow);
@@ -164,16 +164,30 @@ internal static class RpcServer
         return methods;
     }
 
-    /// <summary>A peer that stops while we ask is left out, as Go's net_info skips peers gone from the set.</summary>
-    private static async Task<Peer.Status?> PeerStatus(PeerHandle peer, TimeSpan timeout)
+    /// <summary>
+    /// The status of one peer, or null when it stops before it answers (Go's net_info skips peers gone from the set).
+    /// A stopped actor never answers, so the peer is watched while asked: its end answers at once instead of the ask's
+    /// timeout, which used to hold the whole <c>/net_info</c> answer for that long when a peer stopped meanwhile.
+    /// </summary>
+    internal static async Task<Peer.Status?> PeerStatus(IActorRef peer, TimeSpan timeout)
     {
+        using var done = new CancellationTokenSource();
+        var ask = peer.Ask<Peer.Status>(Peer.GetStatus.Instance, timeout, done.Token);
+        var stopped = peer.WatchAsync(done.Token);
+        var first = await Task.WhenAny(ask, stopped);
+        await done.CancelAsync();
         try
         {
-            return await peer.Actor.Ask<Peer.Status>(Peer.GetStatus.Instance, timeout);
+            return await ask;
         }
-        catch (AskTimeoutException)
+        catch (Exception e) when (e is AskTimeoutException || (e is OperationCanceledException && first == stopped))
         {
             return null;
+        }
+        finally
+        {
+            // The watch ends with the cancellation (or ended the ask); its outcome is not needed.
+            _ = stopped.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
         }
     }
 
