@@ -19,15 +19,59 @@ internal static class HoconSyntax
         var open = new Stack<(char Bracket, int Line)>();
         var line = 1;
         var i = 0;
+        // Whether a field's key may be here (at the start of the text or of an object, or after a field ended), and
+        // whether a ':' or '=' has been read with no value after it yet: Akka's parser reads keys with a tokenizer of
+        // their own, which knows no """ strings.
+        var inKey = true;
+        var valuePending = false;
         while (i < text.Length)
         {
             var c = text[i];
+            var inList = open.Count > 0 && open.Peek().Bracket == '[';
+            if (c is ':' or '=' && inKey && !inList)
+            {
+                inKey = false;
+                valuePending = true;
+                i++;
+                continue;
+            }
+            if (valuePending && c is not (' ' or '\t' or '\r' or '\n' or '#') && !(c == '/' && i + 1 < text.Length && text[i + 1] == '/'))
+                valuePending = false;
             switch (c)
             {
                 case '\n':
-                    line++;
+                case ',':
+                    if (c == '\n') line++;
+                    if (!inList && !valuePending) inKey = true;
                     i++;
                     break;
+                case '$' when i + 1 < text.Length && text[i + 1] == '{' && !(i + 2 < text.Length && text[i + 2] == '?' && open.Any(o => o.Bracket == '[')):
+                {
+                    // A substitution's path is not HOCON text: no comment starts in it (Akka's parser reads a quote
+                    // after "${//" as the start of a string where a scan for comments would skip the line), and it
+                    // ends on its line.
+                    i += 2;
+                    while (i < text.Length && text[i] != '}')
+                    {
+                        if (text[i] == '\n')
+                            return new Fault(line, "a ${...} substitution is not closed on its line");
+                        if (text[i] == '#' || (text[i] == '/' && i + 1 < text.Length && text[i + 1] == '/'))
+                            return new Fault(line, "a comment (# or //) inside a ${...} substitution: write the path alone, e.g. ${tendermint.p2p.laddr}");
+                        if (text[i] == '"')
+                        {
+                            i++;
+                            while (i < text.Length && text[i] != '"' && text[i] != '\n')
+                                i += text[i] == '\\' ? 2 : 1;
+                            if (i >= text.Length || text[i] == '\n')
+                                return new Fault(line, "a quoted string in a ${...} substitution is not closed on its line");
+                        }
+                        i++;
+                    }
+                    if (i >= text.Length)
+                        return new Fault(line, "a ${...} substitution is not closed (the text ends first)");
+                    i++;
+                    break;
+                }
                 case '#':
                 case '/' when i + 1 < text.Length && text[i + 1] == '/':
                     while (i < text.Length && text[i] != '\n') i++;
@@ -38,6 +82,8 @@ internal static class HoconSyntax
                     // starts with a quote ("""") is where Akka's parser and the spec part ways, as at the end below.
                     if (i + 3 < text.Length && text[i + 3] == '"')
                         return new Fault(line, "a \"\"\" string that starts with a quote (Akka's parser reads it differently from the HOCON spec): use a \"...\" string with \\\"");
+                    if (inKey && !inList)
+                        return new Fault(line, "a \"\"\" string in a key (Akka's parser reads it there as \"\" and a quote): write the key as a \"...\" string");
                     var end = text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal);
                     if (end < 0)
                         return new Fault(line, "the \"\"\" string that starts here is never closed");
@@ -77,6 +123,7 @@ internal static class HoconSyntax
                         : $"'{c}' in a [ ] list outside a quoted string (quote the element)");
                 case '{' or '[':
                     open.Push((c, line));
+                    inKey = c == '{';
                     i++;
                     break;
                 case '}' or ']':
@@ -87,6 +134,7 @@ internal static class HoconSyntax
                     var (bracket, at) = open.Pop();
                     if (bracket != expected)
                         return new Fault(at, $"'{bracket}' is not closed: the next closing bracket is '{c}' on line {line}");
+                    inKey = false;
                     i++;
                     break;
                 }

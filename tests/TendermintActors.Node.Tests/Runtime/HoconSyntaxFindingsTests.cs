@@ -91,4 +91,45 @@ public sealed class HoconSyntaxFindingsTests
         Assert.Equal("x \"y\" z", config.GetString("a"));
         Assert.Equal("[", Assert.Single(config.GetStringList("c")));
     }
+
+    // Minimised from afl's hangs (fourth run): Akka's parser reads a key's """ as "" and a quote, so the rest of the
+    // string was outside a string for it ('[' and ':' then hung it), inside one for the check.
+    [Theory]
+    [InlineData("\"\"\"1\":[:\"\"\"")]
+    [InlineData("a = 1\n\"\"\"1\":[:\"\"\"")]
+    [InlineData("mo\"\"\"er-1\"J : x\"\"\" = 1")]
+    [InlineData("a {\n  \"\"\"k\"\"\" = 1\n}")]
+    [InlineData("a = [1], \"\"\"k\"\"\" = 1")]
+    public void A_triple_quoted_string_in_a_key_is_a_fault(string hocon)
+    {
+        var fault = HoconSyntax.Check(hocon);
+        Assert.NotNull(fault);
+        Assert.Contains("string in a key", fault.Problem);
+    }
+
+    // Minimised from afl's hangs (fourth run): "//" in a substitution's path is no comment for Akka's parser, so the
+    // quote after it opened a string there and not for the check.
+    [Theory]
+    [InlineData("{o=${//\"\n}\"[:\"}", "comment (# or //) inside a ${...}")]
+    [InlineData("o = ${a#b}", "comment (# or //) inside a ${...}")]
+    [InlineData("o = ${a\n}", "not closed on its line")]
+    [InlineData("o = ${\"a}", "quoted string in a ${...}")]
+    [InlineData("o = ${a", "not closed (the text ends first)")]
+    public void A_substitution_that_is_not_a_plain_path_on_its_line_is_a_fault(string hocon, string problem)
+    {
+        var fault = HoconSyntax.Check(hocon);
+        Assert.NotNull(fault);
+        Assert.Contains(problem, fault.Problem);
+    }
+
+    [Theory]
+    [InlineData("a = \"\"\"x\":[:\"\"\"", "a", "x\":[:")]
+    [InlineData("a =\n  \"\"\"v\"\"\"", "a", "v")]
+    [InlineData("o { k = 1 }\np = ${o.k}", "p", "1")]
+    [InlineData("x = 3\nd = [${x}]\ne = { f = \"\"\"g\"\"\" }, h = ${?nothing}", "e.f", "g")]
+    public void Triple_quoted_values_and_plain_substitutions_still_parse(string hocon, string key, string value)
+    {
+        Assert.Null(HoconSyntax.Check(hocon));
+        Assert.Equal(value, ConfigurationFactory.ParseString(hocon).GetString(key));
+    }
 }
