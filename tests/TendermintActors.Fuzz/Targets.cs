@@ -356,7 +356,7 @@ public static class Targets
         Config config;
         try
         {
-            config = ConfigurationFactory.ParseString(text);
+            config = HoconSyntax.ParseUnbounded(text);
         }
         catch (Exception e) when (e is ConfigurationException or FormatException or ArgumentException)
         {

@@ -94,6 +94,19 @@ public sealed class ConfigCommandSpecs
     }
 
     [Fact]
+    public void Start_refuses_an_include_naming_the_file()
+    {
+        using var home = InitHome();
+        File.WriteAllText(home.NodeConfFile, "include \"common.conf\"\ntendermint.p2p.pex = on\n");
+        // Akka's parser, given no way to read an included file, throws a NullReferenceException.
+        var run = CliRun.Of("start", "--home", home.Root);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"'{home.NodeConfFile}' is not valid HOCON: 'include \"common.conf\"': a node's configuration cannot include other files", run.Stderr);
+        Assert.DoesNotContain("NullReferenceException", run.Stderr);
+    }
+
+    [Fact]
     public void A_set_value_with_an_unclosed_bracket_is_refused_not_parsed_forever()
     {
         using var home = InitHome();

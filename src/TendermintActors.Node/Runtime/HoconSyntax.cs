@@ -121,6 +121,10 @@ internal static class HoconSyntax
                     return new Fault(line, c == '$' || (c == '?' && i > 1 && text[i - 1] == '{' && text[i - 2] == '$')
                         ? "an optional substitution ${?...} in a [ ] list (Akka's parser does not return from one)"
                         : $"'{c}' in a [ ] list outside a quoted string (quote the element)");
+                case '[' when inKey && !inList:
+                    // A list is a field's value; where a key is, Akka's key tokenizer reads what follows ("""
+                    // strings included) differently from the rest of its parser.
+                    return new Fault(line, "'[' where a key is expected (a list is a field's value: key = [ ... ])");
                 case '{' or '[':
                     open.Push((c, line));
                     inKey = c == '{';
@@ -162,7 +166,26 @@ internal static class HoconSyntax
     /// The looping thread is abandoned (it cannot be stopped) and does not keep the process alive.
     /// </summary>
     public static Config Parse(string text, TimeSpan? deadline = null) =>
-        Parse(text, ConfigurationFactory.ParseString, deadline ?? ParseDeadline);
+        Parse(text, ParseUnbounded, deadline ?? ParseDeadline);
+
+    /// <summary>
+    /// Akka's parser without the deadline, its failures all <see cref="ConfigurationException"/>s: it refuses an
+    /// <c>include</c> (a node's settings live in one file and its <c>--set</c>s), which Akka's parser, given no way to
+    /// read one, answers with a <see cref="NullReferenceException"/>, and it names any other exception the parser
+    /// throws instead of letting it out as a crash.
+    /// </summary>
+    internal static Config ParseUnbounded(string text)
+    {
+        try
+        {
+            return ConfigurationFactory.ParseString(text, name => throw new ConfigurationException(
+                $"'include \"{name}\"': a node's configuration cannot include other files; put the settings in this file or pass them with --set"));
+        }
+        catch (Exception e) when (e is not (ConfigurationException or FormatException or ArgumentException))
+        {
+            throw new ConfigurationException($"Akka's HOCON parser failed on the text ({e.GetType().Name}: {e.Message}); check unusual quoting, \"\"\" strings and ${{...}} substitutions", e);
+        }
+    }
 
     internal static Config Parse(string text, Func<string, Config> parse, TimeSpan deadline)
     {

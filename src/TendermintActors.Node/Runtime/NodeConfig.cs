@@ -48,7 +48,7 @@ internal static partial class NodeConfig
             return false;
         }
         var literal = value.Length > 0 && RawValue().IsMatch(value) ? value : Quote(value);
-        if (HoconSyntax.Check(literal) is { } fault)
+        if (HoconSyntax.Check($"{path} = {literal}") is { } fault)
         {
             error = $"--set '{assignment}': the value is not valid HOCON: {fault.Problem}";
             return false;

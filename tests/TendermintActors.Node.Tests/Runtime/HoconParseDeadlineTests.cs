@@ -40,4 +40,22 @@ public sealed class HoconParseDeadlineTests
         Assert.Equal("tcp://0.0.0.0:26656", config.GetString("tendermint.p2p.laddr"));
         Assert.True(config.GetBoolean("tendermint.p2p.pex"));
     }
+
+    // Found by the hocon-settings fuzz target (docs/fuzzing.md): an include, even an empty one, made Akka's parser throw
+    // a NullReferenceException.
+    [Theory]
+    [InlineData("{include \"\"}", "'include \"\"'")]
+    [InlineData("include \"common.conf\"\na = 1", "'include \"common.conf\"'")]
+    public void An_include_is_refused_with_a_configuration_error(string hocon, string named)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => HoconSyntax.Parse(hocon));
+        Assert.Contains($"{named}: a node's configuration cannot include other files", error.Message);
+    }
+
+    [Fact]
+    public void Any_other_exception_of_the_parser_becomes_a_configuration_error_that_names_it()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => HoconSyntax.Parse("a = 1", _ => HoconSyntax.ParseUnbounded(null!), TimeSpan.FromSeconds(30)));
+        Assert.Contains("Akka's HOCON parser failed on the text (NullReferenceException", error.Message);
+    }
 }

@@ -132,4 +132,16 @@ public sealed class HoconSyntaxFindingsTests
         Assert.Null(HoconSyntax.Check(hocon));
         Assert.Equal(value, ConfigurationFactory.ParseString(hocon).GetString(key));
     }
+
+    // Minimised from afl's hangs (sixth run): a list where a key is, read there by Akka's key tokenizer.
+    [Theory]
+    [InlineData("[\"\"\" \":${\"[$\"\"\"]")]
+    [InlineData("a = 1\n[1]")]
+    [InlineData("a { [x] }")]
+    public void A_list_where_a_key_is_expected_is_a_fault(string hocon)
+    {
+        var fault = HoconSyntax.Check(hocon);
+        Assert.NotNull(fault);
+        Assert.Contains("'[' where a key is expected", fault.Problem);
+    }
 }
