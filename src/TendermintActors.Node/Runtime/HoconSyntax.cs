@@ -51,8 +51,11 @@ internal static class HoconSyntax
                     // after "${//" as the start of a string where a scan for comments would skip the line), and it
                     // ends on its line.
                     i += 2;
+                    if (i < text.Length && text[i] == '?') i++;
                     while (i < text.Length && text[i] != '}')
                     {
+                        if (text[i] is '[' or ']' or '{' or ':' or '=' or ',' or '+' or '$' or '^' or '?' or '!' or '@' or '*' or '&' or '\\' or '`')
+                            return new Fault(line, $"'{text[i]}' in a ${{...}} substitution's path (a path is names joined by dots, e.g. ${{tendermint.p2p.laddr}})");
                         if (text[i] == '\n')
                             return new Fault(line, "a ${...} substitution is not closed on its line");
                         if (text[i] == '#' || (text[i] == '/' && i + 1 < text.Length && text[i + 1] == '/'))

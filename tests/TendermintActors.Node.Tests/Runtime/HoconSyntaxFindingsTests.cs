@@ -115,6 +115,10 @@ public sealed class HoconSyntaxFindingsTests
     [InlineData("o = ${a\n}", "not closed on its line")]
     [InlineData("o = ${\"a}", "quoted string in a ${...}")]
     [InlineData("o = ${a", "not closed (the text ends first)")]
+    // Minimised from afl's hangs (seventh run).
+    [InlineData("s=${:[}", "':' in a ${...} substitution's path")]
+    [InlineData("t=${ [}", "'[' in a ${...} substitution's path")]
+    [InlineData("t=${a=b}", "'=' in a ${...} substitution's path")]
     public void A_substitution_that_is_not_a_plain_path_on_its_line_is_a_fault(string hocon, string problem)
     {
         var fault = HoconSyntax.Check(hocon);
