@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Akka.Configuration.Hocon;
 
 namespace TendermintActors.Node.Runtime;
 
@@ -181,8 +182,10 @@ internal static class HoconSyntax
     {
         try
         {
-            return ConfigurationFactory.ParseString(text, name => throw new ConfigurationException(
+            var config = ConfigurationFactory.ParseString(text, name => throw new ConfigurationException(
                 $"'include \"{name}\"': a node's configuration cannot include other files; put the settings in this file or pass them with --set"));
+            RefuseCycles(config.Root, new HashSet<HoconValue>(ReferenceEqualityComparer.Instance), null);
+            return config;
         }
         catch (Exception e) when (e is not (ConfigurationException or FormatException or ArgumentException))
         {
@@ -209,6 +212,35 @@ internal static class HoconSyntax
             throw new ConfigurationException(
                 $"Akka's HOCON parser did not finish within {deadline.TotalSeconds:0.###} s: the text holds a construct it loops on (check unusual quoting, \"\"\" strings and ${{...}} substitutions)");
         return result.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Refuses a substitution that leads back to a value it is part of (<c>a = ${a}</c>, <c>a = ${b}, b = ${a}</c>):
+    /// Akka's parser links it without a check, and the first read of such a value recurses until the process dies of a
+    /// stack overflow, which no handler can catch. The walk follows each substitution to the value it resolved to.
+    /// </summary>
+    private static void RefuseCycles(HoconValue? value, HashSet<HoconValue> path, string? through)
+    {
+        if (value is null)
+            return;
+        if (!path.Add(value))
+            throw new ConfigurationException($"the substitution ${{{through}}} refers to itself, directly or through other substitutions");
+        foreach (var element in value.Values)
+        {
+            switch (element)
+            {
+                case HoconSubstitution substitution:
+                    RefuseCycles(substitution.ResolvedValue, path, substitution.Path);
+                    break;
+                case HoconObject obj:
+                    foreach (var item in obj.Items.Values) RefuseCycles(item, path, through);
+                    break;
+                case HoconArray array:
+                    foreach (var item in array) RefuseCycles(item, path, through);
+                    break;
+            }
+        }
+        path.Remove(value);
     }
 
     private static int Count(string text, int from, int to, char c)

@@ -58,4 +58,27 @@ public sealed class HoconParseDeadlineTests
         var error = Assert.Throws<ConfigurationException>(() => HoconSyntax.Parse("a = 1", _ => HoconSyntax.ParseUnbounded(null!), TimeSpan.FromSeconds(30)));
         Assert.Contains("Akka's HOCON parser failed on the text (NullReferenceException", error.Message);
     }
+
+    // Found by the hocon-settings fuzz target (eighth run; docs/fuzzing.md): reading a value that a substitution leads
+    // back into overflowed the stack, which ends the process.
+    [Theory]
+    [InlineData("a=${a}\ntendermint=${}", "a")]
+    [InlineData("a = ${b}\nb = ${a}\nc = ${a}", "a")]
+    [InlineData("o { p = ${o} }", "o")]
+    [InlineData("l = [1, ${l}]", "l")]
+    public void A_substitution_that_leads_back_to_itself_is_refused(string hocon, string path)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => HoconSyntax.Parse(hocon));
+        Assert.Contains("refers to itself", error.Message);
+        Assert.Contains("${" + path, error.Message);
+    }
+
+    [Fact]
+    public void Substitutions_that_share_a_value_without_a_cycle_still_parse()
+    {
+        var config = HoconSyntax.Parse("base { port = 1 }\na = ${base}\nb = ${base}\nc = [${base.port}, ${base.port}]");
+        Assert.Equal(1, config.GetInt("a.port"));
+        Assert.Equal(1, config.GetInt("b.port"));
+        Assert.Equal([1, 1], config.GetIntList("c"));
+    }
 }
