@@ -24,26 +24,36 @@ internal static class HoconSyntax
         // whether a ':' or '=' has been read with no value after it yet: Akka's parser reads keys with a tokenizer of
         // their own, which knows no """ strings.
         var inKey = true;
+        var keyStarted = false;
         var valuePending = false;
         while (i < text.Length)
         {
             var c = text[i];
             var inList = open.Count > 0 && open.Peek().Bracket == '[';
-            if (c is ':' or '=' && inKey && !inList)
+            var blank = c is ' ' or '\t' or '\r' or '\n' or '#' || (c == '/' && i + 1 < text.Length && text[i + 1] == '/');
+            if (c is ':' or '=' && !inList)
             {
+                // Akka's parser refuses a value holding an unquoted ':' or '=', and does not return from some of them
+                // (a second '=' before a """ string); nor from a ':' or '=' with no key before it.
+                if (!inKey)
+                    return new Fault(line, $"'{c}' in a value outside a quoted string (quote the value, e.g. \"tcp://0.0.0.0:26656\")");
+                if (!keyStarted)
+                    return new Fault(line, $"'{c}' with no key before it");
                 inKey = false;
                 valuePending = true;
                 i++;
                 continue;
             }
-            if (valuePending && c is not (' ' or '\t' or '\r' or '\n' or '#') && !(c == '/' && i + 1 < text.Length && text[i + 1] == '/'))
+            if (inKey && !inList && !blank && c is not (',' or '{' or '}'))
+                keyStarted = true;
+            if (valuePending && !blank)
                 valuePending = false;
             switch (c)
             {
                 case '\n':
                 case ',':
                     if (c == '\n') line++;
-                    if (!inList && !valuePending) inKey = true;
+                    if (!inList && !valuePending) (inKey, keyStarted) = (true, false);
                     i++;
                     break;
                 case '$' when i + 1 < text.Length && text[i + 1] == '{' && !(i + 2 < text.Length && text[i + 2] == '?' && open.Any(o => o.Bracket == '[')):
@@ -62,13 +72,7 @@ internal static class HoconSyntax
                         if (text[i] == '#' || (text[i] == '/' && i + 1 < text.Length && text[i + 1] == '/'))
                             return new Fault(line, "a comment (# or //) inside a ${...} substitution: write the path alone, e.g. ${tendermint.p2p.laddr}");
                         if (text[i] == '"')
-                        {
-                            i++;
-                            while (i < text.Length && text[i] != '"' && text[i] != '\n')
-                                i += text[i] == '\\' ? 2 : 1;
-                            if (i >= text.Length || text[i] == '\n')
-                                return new Fault(line, "a quoted string in a ${...} substitution is not closed on its line");
-                        }
+                            return new Fault(line, "a quote in a ${...} substitution (Akka's parser does not read quoted path parts): write the path unquoted, e.g. ${tendermint.p2p.laddr}");
                         i++;
                     }
                     if (i >= text.Length)
@@ -131,7 +135,7 @@ internal static class HoconSyntax
                     return new Fault(line, "'[' where a key is expected (a list is a field's value: key = [ ... ])");
                 case '{' or '[':
                     open.Push((c, line));
-                    inKey = c == '{';
+                    (inKey, keyStarted) = (c == '{', false);
                     i++;
                     break;
                 case '}' or ']':

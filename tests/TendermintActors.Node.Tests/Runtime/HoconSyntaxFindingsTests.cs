@@ -113,7 +113,9 @@ public sealed class HoconSyntaxFindingsTests
     [InlineData("{o=${//\"\n}\"[:\"}", "comment (# or //) inside a ${...}")]
     [InlineData("o = ${a#b}", "comment (# or //) inside a ${...}")]
     [InlineData("o = ${a\n}", "not closed on its line")]
-    [InlineData("o = ${\"a}", "quoted string in a ${...}")]
+    [InlineData("o = ${\"a}", "a quote in a ${...} substitution")]
+    // Minimised from afl's hangs (ninth run).
+    [InlineData("a={}${\"[:\"}", "a quote in a ${...} substitution")]
     [InlineData("o = ${a", "not closed (the text ends first)")]
     // Minimised from afl's hangs (seventh run).
     [InlineData("s=${:[}", "':' in a ${...} substitution's path")]
@@ -147,5 +149,19 @@ public sealed class HoconSyntaxFindingsTests
         var fault = HoconSyntax.Check(hocon);
         Assert.NotNull(fault);
         Assert.Contains("'[' where a key is expected", fault.Problem);
+    }
+
+    // Minimised from afl's hangs (ninth run): a second '=' after a value, and an '=' with no key, each before a """
+    // string that Akka's parser then read differently from the check.
+    [Theory]
+    [InlineData("a=\"\"=\"\"\"{\":[=\"\"\"", "'=' in a value outside a quoted string")]
+    [InlineData("=\"\"\"[\"=[=\"\"\"", "'=' with no key before it")]
+    [InlineData("laddr = tcp://0.0.0.0:26656", "':' in a value outside a quoted string")]
+    [InlineData("a { b = 1 }\n: 2", "':' with no key before it")]
+    public void A_colon_or_equals_sign_out_of_place_outside_a_list_is_a_fault(string hocon, string problem)
+    {
+        var fault = HoconSyntax.Check(hocon);
+        Assert.NotNull(fault);
+        Assert.Contains(problem, fault.Problem);
     }
 }
