@@ -51,6 +51,7 @@ internal static class HoconSyntax
             switch (c)
             {
                 case '\n':
+                case '\r': // a line break for Akka's parser too, alone as well as before '\n'
                 case ',':
                     if (c == '\n') line++;
                     if (!inList && !valuePending) (inKey, keyStarted) = (true, false);

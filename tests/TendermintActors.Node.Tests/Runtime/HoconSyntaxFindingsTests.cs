@@ -100,6 +100,9 @@ public sealed class HoconSyntaxFindingsTests
     [InlineData("mo\"\"\"er-1\"J : x\"\"\" = 1")]
     [InlineData("a {\n  \"\"\"k\"\"\" = 1\n}")]
     [InlineData("a = [1], \"\"\"k\"\"\" = 1")]
+    // Minimised from afl's hangs (tenth run): a lone carriage return ends a line for Akka's parser.
+    [InlineData("a=b\r\"\"\"1\":[:\"\"\"")]
+    [InlineData("a=\"\"\r\"\"\"1\":[:\"\"\"")]
     public void A_triple_quoted_string_in_a_key_is_a_fault(string hocon)
     {
         var fault = HoconSyntax.Check(hocon);
@@ -133,6 +136,7 @@ public sealed class HoconSyntaxFindingsTests
     [InlineData("a =\n  \"\"\"v\"\"\"", "a", "v")]
     [InlineData("o { k = 1 }\np = ${o.k}", "p", "1")]
     [InlineData("x = 3\nd = [${x}]\ne = { f = \"\"\"g\"\"\" }, h = ${?nothing}", "e.f", "g")]
+    [InlineData("a = 1\r\nb = \"\"\"v\"\"\"\r\n", "b", "v")]
     public void Triple_quoted_values_and_plain_substitutions_still_parse(string hocon, string key, string value)
     {
         Assert.Null(HoconSyntax.Check(hocon));
