@@ -14,6 +14,9 @@ internal static class HoconSyntax
     /// <summary>A fault: its 1-based line and what is wrong there.</summary>
     internal sealed record Fault(int Line, string Problem);
 
+    /// <summary>How deep objects and lists may nest (a node's configuration uses four or five levels).</summary>
+    internal const int MaxNesting = 64;
+
     /// <summary>The first bracket or quote fault in <paramref name="text"/>, or null when they are all balanced.</summary>
     public static Fault? Check(string text)
     {
@@ -134,6 +137,9 @@ internal static class HoconSyntax
                     // A list is a field's value; where a key is, Akka's key tokenizer reads what follows ("""
                     // strings included) differently from the rest of its parser.
                     return new Fault(line, "'[' where a key is expected (a list is a field's value: key = [ ... ])");
+                case '{' or '[' when open.Count == MaxNesting:
+                    // Akka's parser recurses for each level; far deeper text would overflow its stack and end the process.
+                    return new Fault(line, $"'{c}' nests deeper than {MaxNesting} levels");
                 case '{' or '[':
                     open.Push((c, line));
                     (inKey, keyStarted) = (c == '{', false);

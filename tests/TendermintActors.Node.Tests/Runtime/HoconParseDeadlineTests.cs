@@ -81,4 +81,17 @@ public sealed class HoconParseDeadlineTests
         Assert.Equal(1, config.GetInt("b.port"));
         Assert.Equal([1, 1], config.GetIntList("c"));
     }
+
+    [Fact]
+    public void Nesting_is_bounded_before_the_parser_recurses_into_it()
+    {
+        string Nested(int depth) => "a = " + string.Concat(Enumerable.Repeat("{ b = ", depth - 1)) + "{ c = 1 }" + new string('}', depth - 1);
+
+        Assert.Null(HoconSyntax.Check(Nested(HoconSyntax.MaxNesting)));
+        Assert.Equal(1, HoconSyntax.Parse(Nested(HoconSyntax.MaxNesting)).GetInt("a" + string.Concat(Enumerable.Repeat(".b", HoconSyntax.MaxNesting - 1)) + ".c"));
+        var fault = HoconSyntax.Check(Nested(HoconSyntax.MaxNesting + 1));
+        Assert.NotNull(fault);
+        Assert.Contains($"nests deeper than {HoconSyntax.MaxNesting} levels", fault.Problem);
+        Assert.NotNull(HoconSyntax.Check("d = " + new string('[', 100_000) + new string(']', 100_000)));
+    }
 }
