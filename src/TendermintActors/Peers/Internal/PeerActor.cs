@@ -9,6 +9,7 @@ using TendermintActors.Protocol.Errors;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.MConnection;
 using TendermintActors.Streams;
+using TendermintActors.Streams.Internal;
 using TendermintActors.Switching;
 using TendermintActors.Transport;
 using TendermintActors.Transport.Internal;
@@ -34,7 +35,15 @@ internal sealed record PeerContext(
     Switch.Settings Settings,
     IP2PTransport Transport,
     IMaterializer Materializer,
-    Metrics.P2PMetrics? Metrics);
+    Metrics.P2PMetrics? Metrics)
+{
+    /// <summary>
+    /// Every peer's MConnection, fused once (materialising an unfused graph fuses it again for each peer). Lent output:
+    /// the handover takes each write to the SecretConnection and pulls again only once it is sealed.
+    /// </summary>
+    public MConnectionBlueprint Connection { get; } = new(
+        Settings.Connection with { LendOutput = true, ReportBufferedBytes = Settings.MaxBufferedBytes > 0 }, Channels);
+}
 
 /// <summary>
 /// One peer: an admitted connection, named after the remote's ID (<c>peer-&lt;hex id&gt;</c>). It materialises the
@@ -103,12 +112,7 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
     {
         // In this actor's context: the stream's actors are its children and stop with it (the handover then ends the
         // lower part, which closes the socket). Its messages to us all come after PeerAdded below.
-        // Lent output: the handover takes each write to the SecretConnection and pulls again only once it is sealed.
-        _connection = _upgraded.Handover.Upper
-            .JoinMaterialized(MConnection.Create(
-                _ctx.Settings.Connection with { LendOutput = true, ReportBufferedBytes = _ctx.Settings.MaxBufferedBytes > 0 },
-                _ctx.Channels, Self), Keep.Right)
-            .Run(Context.Materializer());
+        _connection = _ctx.Connection.Run(_upgraded.Handover, Self, Context.Materializer());
 
         var added = new Reactor.PeerAdded(_handle);
         foreach (var reactor in _ctx.Reactors)

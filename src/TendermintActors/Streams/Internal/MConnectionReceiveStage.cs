@@ -19,9 +19,10 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 {
     private readonly MConnectionSettings _settings;
     private readonly ChannelDescriptor[] _channels;
-    private readonly IActorRef _owner;
+    private readonly IActorRef? _owner;
 
-    public MConnectionReceiveStage(MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef owner)
+    // owner: null for a blueprint whose owner comes with each materialisation (ConnectionOwner).
+    public MConnectionReceiveStage(MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef? owner)
     {
         _settings = settings;
         _channels = channels;
@@ -37,7 +38,8 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 
     protected override Attributes InitialAttributes { get; } = Attributes.CreateName("mconnection-receive");
 
-    protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+    protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) =>
+        new Logic(this, ConnectionOwner.Of(_owner, inheritedAttributes));
 
     private sealed class Logic : TimerGraphStageLogic
     {
@@ -69,14 +71,14 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private long _bytesReceivedAtSample;
         private long _recvRate;
 
-        public Logic(MConnectionReceiveStage stage) : base(stage.Shape)
+        public Logic(MConnectionReceiveStage stage, IActorRef owner) : base(stage.Shape)
         {
             _in = stage.Shape.In0;
             _commands = stage.Shape.In1;
             _budget = stage.Shape.In2;
             _signals = stage.Shape.Out;
             _settings = stage._settings;
-            _owner = stage._owner;
+            _owner = owner;
             _reassembler = new Reassembler(stage._channels);
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(_settings.MaxPacketMsgPayloadSize));
             _onPacket = OnPacket;

@@ -20,9 +20,10 @@ internal sealed class MConnectionSendStage
 {
     private readonly MConnectionSettings _settings;
     private readonly ChannelDescriptor[] _channels;
-    private readonly IActorRef _owner;
+    private readonly IActorRef? _owner;
 
-    public MConnectionSendStage(MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef owner)
+    // owner: null for a blueprint whose owner comes with each materialisation (ConnectionOwner).
+    public MConnectionSendStage(MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef? owner)
     {
         _settings = settings;
         _channels = channels;
@@ -42,7 +43,7 @@ internal sealed class MConnectionSendStage
     {
         var handle = new MConnectionHandle();
         return new LogicAndMaterializedValue<MConnectionHandle>(
-            new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>()), handle);
+            new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>(), ConnectionOwner.Of(_owner, inheritedAttributes)), handle);
     }
 
     private sealed class Logic : TimerGraphStageLogic
@@ -93,7 +94,7 @@ internal sealed class MConnectionSendStage
         private long _bytesSentAtSample;
         private long _sendRate;
 
-        public Logic(MConnectionSendStage stage, MConnectionHandle handle, MConnectionOutputProbe? outputProbe) : base(stage.Shape)
+        public Logic(MConnectionSendStage stage, MConnectionHandle handle, MConnectionOutputProbe? outputProbe, IActorRef owner) : base(stage.Shape)
         {
             _liveness = stage.Shape.In;
             _out = stage.Shape.Out0;
@@ -101,7 +102,7 @@ internal sealed class MConnectionSendStage
             _outputProbe = outputProbe;
             _settings = stage._settings;
             _handle = handle;
-            _owner = stage._owner;
+            _owner = owner;
             var payload = _settings.MaxPacketMsgPayloadSize;
             _scheduler = new SendScheduler(stage._channels, payload, _settings.QueueType);
             _channelIndex = new ChannelIndex(stage._channels);
