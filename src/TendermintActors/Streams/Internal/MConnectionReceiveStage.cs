@@ -19,6 +19,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 {
     private readonly MConnectionSettings _settings;
     private readonly ChannelDescriptor[] _channels;
+    private readonly ChannelIndex _channelIndex; // immutable: one for every materialisation of a blueprint
     private readonly IActorRef? _owner;
 
     // owner: null for a blueprint whose owner comes with each materialisation (ConnectionOwner).
@@ -26,6 +27,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
     {
         _settings = settings;
         _channels = channels;
+        _channelIndex = new ChannelIndex(channels);
         _owner = owner;
         Shape = new FanInShape<ByteString, ReceiveCommands, ReceiveBudget, LinkSignal>(
             new Outlet<LinkSignal>("MConnection.signals"),
@@ -82,7 +84,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             _reassembler = new Reassembler(stage._channels);
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(_settings.MaxPacketMsgPayloadSize));
             _onPacket = OnPacket;
-            _channelIndex = new ChannelIndex(stage._channels);
+            _channelIndex = stage._channelIndex;
             _receiveChannels = new ReceiveWindow[stage._channels.Length];
             for (var i = 0; i < stage._channels.Length; i++)
                 _receiveChannels[i] = new ReceiveWindow(stage._channels[i], _settings.ReceiveWindowBytes);

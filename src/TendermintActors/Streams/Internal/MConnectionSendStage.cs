@@ -20,6 +20,7 @@ internal sealed class MConnectionSendStage
 {
     private readonly MConnectionSettings _settings;
     private readonly ChannelDescriptor[] _channels;
+    private readonly ChannelIndex _channelIndex; // immutable: one for every materialisation of a blueprint
     private readonly IActorRef? _owner;
 
     // owner: null for a blueprint whose owner comes with each materialisation (ConnectionOwner).
@@ -27,6 +28,7 @@ internal sealed class MConnectionSendStage
     {
         _settings = settings;
         _channels = channels;
+        _channelIndex = new ChannelIndex(channels);
         _owner = owner;
         // One shape instance for the stage's lifetime: Akka compares shapes when rewiring.
         Shape = new FanOutShape<LivenessSignal, ByteString, ReceiveCommands>(
@@ -105,7 +107,7 @@ internal sealed class MConnectionSendStage
             _owner = owner;
             var payload = _settings.MaxPacketMsgPayloadSize;
             _scheduler = new SendScheduler(stage._channels, payload, _settings.QueueType);
-            _channelIndex = new ChannelIndex(stage._channels);
+            _channelIndex = stage._channelIndex;
             _sentInBatch = new int[stage._channels.Length];
             // Channel IDs from 0x80 take a two-byte varint: that is the largest packet we can cut.
             _largestPacket = PacketCodec.SizeOfPacketMsg(0xff, eof: true, payload);
