@@ -89,18 +89,18 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             for (var i = 0; i < stage._channels.Length; i++)
                 _receiveChannels[i] = new ReceiveWindow(stage._channels[i], _settings.ReceiveWindowBytes);
 
-            SetHandler(_in, onPush: OnPush, onUpstreamFinish: OnUpstreamFinish, onUpstreamFailure: FailStage);
+            SetHandler(_in, new InHandlerOf<Logic>(this, static l => l.OnPush(), static l => l.OnUpstreamFinish(), static (l, e) => l.FailStage(e)));
             // The send stage ends the connection: its end (or failure) is ours.
-            SetHandler(_commands, onPush: OnCommands, onUpstreamFinish: CompleteStage, onUpstreamFailure: FailStage);
+            SetHandler(_commands, new InHandlerOf<Logic>(this, static l => l.OnCommands(), static l => l.CompleteStage(), static (l, e) => l.FailStage(e)));
             // The rate limit stage ends with the input (OnUpstreamFinish), or fails the input too.
-            SetHandler(_budget, onPush: OnBudget, onUpstreamFinish: () => { }, onUpstreamFailure: FailStage);
-            SetHandler(_signals, onPull: FlushSignals, onDownstreamFinish: cause =>
+            SetHandler(_budget, new InHandlerOf<Logic>(this, static l => l.OnBudget(), static _ => { }, static (l, e) => l.FailStage(e)));
+            SetHandler(_signals, new OutHandlerOf<Logic>(this, static l => l.FlushSignals(), static (l, cause) =>
             {
                 if (cause is SubscriptionWithCancelException.NonFailureCancellation)
-                    CompleteStage();
+                    l.CompleteStage();
                 else
-                    FailStage(cause);
-            });
+                    l.FailStage(cause);
+            }));
         }
 
         /// <summary>

@@ -114,9 +114,9 @@ internal sealed class MConnectionSendStage
             _batchLimit = Math.Max(_settings.MaxWriteBatchBytes, _largestPacket + 2 * PacketCodec.EncodedPing.Length);
             _limit = new RateLimit(_settings.SendRate, _settings.FlushThrottle);
 
-            SetHandler(_liveness, onPush: OnLiveness, onUpstreamFinish: Finish, onUpstreamFailure: Fail);
-            SetHandler(_out, onPull: PushOut, onDownstreamFinish: OnDownstreamFinish);
-            SetHandler(_control, onPull: OnControlPull, onDownstreamFinish: OnDownstreamFinish);
+            SetHandler(_liveness, new InHandlerOf<Logic>(this, static l => l.OnLiveness(), static l => l.Finish(), static (l, e) => l.Fail(e)));
+            SetHandler(_out, new OutHandlerOf<Logic>(this, static l => l.PushOut(), static (l, cause) => l.OnDownstreamFinish(cause)));
+            SetHandler(_control, new OutHandlerOf<Logic>(this, static l => l.OnControlPull(), static (l, cause) => l.OnDownstreamFinish(cause)));
         }
 
         private TokenBucket Send => _limit.Bucket;
