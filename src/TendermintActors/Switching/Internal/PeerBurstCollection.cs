@@ -70,7 +70,7 @@ internal sealed class PeerBurstCollector : UntypedActor, IWithTimers
     }
 
     /// <summary>What one collection did, for the log.</summary>
-    public readonly record struct Outcome(long CommittedBytesBefore, long CommittedBytesAfter, TimeSpan Pause);
+    public readonly record struct Outcome(long CommittedBytesBefore, long CommittedBytesAfter, TimeSpan Pause, TimeSpan Elapsed);
 
     private readonly PeerBurstCollectionPolicy _policy;
     private readonly Func<long> _allocatedBytes;
@@ -99,11 +99,13 @@ internal sealed class PeerBurstCollector : UntypedActor, IWithTimers
     /// </summary>
     private static Outcome CollectAggressively()
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var before = GC.GetGCMemoryInfo().TotalCommittedBytes;
         var paused = GC.GetTotalPauseDuration();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         TrimNativeHeap();
-        return new Outcome(before, GC.GetGCMemoryInfo().TotalCommittedBytes, GC.GetTotalPauseDuration() - paused);
+        return new Outcome(before, GC.GetGCMemoryInfo().TotalCommittedBytes, GC.GetTotalPauseDuration() - paused,
+            System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>
@@ -153,8 +155,9 @@ internal sealed class PeerBurstCollector : UntypedActor, IWithTimers
             Timers.Cancel(CheckDue.Instance);
             var outcome = _collect();
             _policy.Collected(now, _allocatedBytes());
-            _log.Info("Collected after a burst of new peers: GC heap committed {Before:0.0} -> {After:0.0} MiB, pause {Pause:0.0} ms",
-                outcome.CommittedBytesBefore / 1048576.0, outcome.CommittedBytesAfter / 1048576.0, outcome.Pause.TotalMilliseconds);
+            _log.Info("Collected after a burst of new peers: GC heap committed {Before:0.0} -> {After:0.0} MiB, pause {Pause:0.0} ms, {Elapsed:0.0} ms in all",
+                outcome.CommittedBytesBefore / 1048576.0, outcome.CommittedBytesAfter / 1048576.0, outcome.Pause.TotalMilliseconds,
+                outcome.Elapsed.TotalMilliseconds);
         }
         else if (decision.AskAgainAt is { } at)
             Timers.StartSingleTimer(CheckDue.Instance, CheckDue.Instance, at - now);
