@@ -106,7 +106,7 @@ public sealed class PeerBurstCollectorSpecs(ITestOutputHelper output)
         sw.Tell(new Identify("started"));
         ExpectMsg<ActorIdentity>();
 
-        Sys.ActorSelection(sw.Path / "gc-after-peer-burst").Tell(new Identify("collector"));
+        Sys.ActorSelection(sw.Path / "burst-collector").Tell(new Identify("collector"));
 
         Assert.Equal(expected, ExpectMsg<ActorIdentity>().Subject is not null);
     }

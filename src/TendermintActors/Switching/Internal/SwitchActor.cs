@@ -119,8 +119,9 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
 
     protected override void PreStart()
     {
+        // Not named "...-peer-...": the soak benchmark counts peer streams by that (Bench/SoakTarget.cs).
         if (_settings.GcAfterPeerBurst.MinPeers > 0)
-            _burstCollector = Context.ActorOf(PeerBurstCollector.Props(_settings.GcAfterPeerBurst), "gc-after-peer-burst");
+            _burstCollector = Context.ActorOf(PeerBurstCollector.Props(_settings.GcAfterPeerBurst), "burst-collector");
         if (_settings.ListenHost is null)
         {
             Self.Tell(new Bound(new TransportBinding(new IPEndPoint(IPAddress.Any, 0), () => Task.CompletedTask)));
