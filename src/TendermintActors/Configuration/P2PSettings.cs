@@ -140,6 +140,9 @@ public sealed record P2PSettings
     /// <summary>How long a peer may stay paused by the budget before it is disconnected.</summary>
     public required TimeSpan BufferedBytesTimeout { get; init; }
 
+    /// <summary>When the switch collects after a burst of new peers (<c>gc-after-peer-burst</c>).</summary>
+    public required Switching.Switch.PeerBurstCollection GcAfterPeerBurst { get; init; }
+
     /// <summary>The TCP implementation (<c>transport</c>).</summary>
     public required P2PTransportKind Transport { get; init; }
 
@@ -243,6 +246,13 @@ public sealed record P2PSettings
             MaxBufferedBytes = r.Bytes("max-buffered-bytes", 0, long.MaxValue),
             BufferedBytesTimeout = r.PositiveDuration("buffered-bytes-timeout", Switching.Switch.Settings.MaxTimeout),
             QueueType = QueueTypeValue(r, "queue-type"),
+            GcAfterPeerBurst = new Switching.Switch.PeerBurstCollection
+            {
+                MinPeers = r.Int("gc-after-peer-burst.min-peers", 0, note: "0 = never collect"),
+                MinAllocatedBytes = r.Bytes("gc-after-peer-burst.min-allocated", 0, long.MaxValue),
+                QuietPeriod = r.PositiveDuration("gc-after-peer-burst.quiet-period", Switching.Switch.Settings.MaxTimeout),
+                MinInterval = r.PositiveDuration("gc-after-peer-burst.min-interval"),
+            },
             Transport = r.String("transport") switch
             {
                 "sockets" => P2PTransportKind.Sockets,

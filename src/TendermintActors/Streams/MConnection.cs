@@ -249,8 +249,9 @@ public sealed record MConnectionSettings
 internal sealed class MConnectionHandle
 {
     // Commands wait here until the stage drains them: the stage's async callback cannot be used before the stream
-    // has started, and a queue keeps calls made before and after that point in order.
-    private readonly ConcurrentQueue<Command> _commands = new();
+    // has started, and a queue keeps calls made before and after that point in order. Made at the first command (its
+    // first segment is ~1 KiB, which an idle connection would hold for nothing) and dropped, not cleared, at the end.
+    private ConcurrentQueue<Command>? _commands;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Action? _wake;
     private int _wakePending;
@@ -301,7 +302,13 @@ internal sealed class MConnectionHandle
     private void Enqueue(Command command)
     {
         if (Volatile.Read(ref _stopped) != 0) return;
-        _commands.Enqueue(command);
+        var commands = Volatile.Read(ref _commands);
+        if (commands is null)
+        {
+            Interlocked.CompareExchange(ref _commands, new ConcurrentQueue<Command>(), null);
+            commands = Volatile.Read(ref _commands)!;
+        }
+        commands.Enqueue(command);
         // One wake-up per batch of calls; the stage clears the flag before draining, so none is lost.
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
             Volatile.Read(ref _wake)?.Invoke();
@@ -317,13 +324,22 @@ internal sealed class MConnectionHandle
     /// <summary>The stage calls this before draining with <see cref="TryTake"/>.</summary>
     internal void BeginDrain() => Volatile.Write(ref _wakePending, 0);
 
-    internal bool TryTake(out Command command) => _commands.TryDequeue(out command);
+    internal bool TryTake(out Command command)
+    {
+        if (Volatile.Read(ref _commands) is { } commands)
+            return commands.TryDequeue(out command);
+        command = default;
+        return false;
+    }
+
+    /// <summary>Whether a command was ever queued (and the connection has not ended since).</summary>
+    internal bool HoldsCommandQueue => Volatile.Read(ref _commands) is not null;
 
     internal void Stopped(Exception? reason)
     {
         Volatile.Write(ref _stopped, 1);
         Volatile.Write(ref _wake, null);
-        _commands.Clear();
+        Volatile.Write(ref _commands, null); // what was still queued goes with it (clearing would allocate a segment)
         if (reason is null)
             _completion.TrySetResult();
         else

@@ -24,6 +24,40 @@ public static class Switch
 {
     public interface ICommand;
 
+    /// <summary>
+    /// After a burst of new peers has settled, one full, compacting collection that returns the freed memory to the OS:
+    /// connecting a peer leaves ~100 KiB of garbage (handshake, stream materialisation), and a node that then idles
+    /// allocates nothing, so no collection would otherwise run and the resident set would keep it. Bounded to one per
+    /// <see cref="MinInterval"/>. See docs/performance.md, "Handing a burst's garbage back".
+    /// </summary>
+    public sealed record PeerBurstCollection
+    {
+        /// <summary>Peers admitted since the last such collection that make a burst; 0 = never collect.</summary>
+        public int MinPeers { get; init; } = 32;
+
+        /// <summary>Bytes the process allocated since the last such collection (the most it can hand back) below which it is not worth one.</summary>
+        public long MinAllocatedBytes { get; init; } = 16L * 1024 * 1024;
+
+        /// <summary>How long no new peer must have been admitted: the burst has settled.</summary>
+        public TimeSpan QuietPeriod { get; init; } = TimeSpan.FromSeconds(2);
+
+        /// <summary>At most one such collection per this interval.</summary>
+        public TimeSpan MinInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+        /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+        public void Validate()
+        {
+            if (MinPeers < 0)
+                throw new ArgumentException($"{nameof(MinPeers)} must be 0 (off) or more, got {MinPeers}");
+            if (MinAllocatedBytes < 0)
+                throw new ArgumentException($"{nameof(MinAllocatedBytes)} must be 0 or more, got {MinAllocatedBytes}");
+            if (QuietPeriod <= TimeSpan.Zero || QuietPeriod > Settings.MaxTimeout)
+                throw new ArgumentException($"{nameof(QuietPeriod)} must be longer than 0 and at most {Settings.MaxTimeout.TotalHours:0} h, got {QuietPeriod}");
+            if (MinInterval <= TimeSpan.Zero)
+                throw new ArgumentException($"{nameof(MinInterval)} must be longer than 0, got {MinInterval}");
+        }
+    }
+
     /// <summary>Options of the switch (built from <c>tendermint.p2p</c> by the node; every default is CometBFT's).</summary>
     public sealed record Settings
     {
@@ -74,6 +108,8 @@ public static class Switch
         /// <summary>A peer paused by the budget this long is stopped with <see cref="PeerStopReason.BudgetExceeded"/>.</summary>
         public TimeSpan BufferedBytesTimeout { get; init; } = TimeSpan.FromSeconds(30);
         public MConnectionSettings Connection { get; init; } = new();
+        /// <summary>When the switch collects the garbage a burst of new peers left (<c>gc-after-peer-burst</c>).</summary>
+        public PeerBurstCollection GcAfterPeerBurst { get; init; } = new();
 
         /// <summary>
         /// The longest dial, handshake, filter and send timeout. .NET's timers under them (cancellation sources, Ask)
@@ -92,6 +128,7 @@ public static class Switch
             if (MaxBufferedBytes < 0)
                 throw new ArgumentException($"{nameof(MaxBufferedBytes)} must be 0 (no budget) or more, got {MaxBufferedBytes}");
             Connection.Validate();
+            GcAfterPeerBurst.Validate();
         }
 
         private static void RequireTimeout(string name, TimeSpan value, bool zeroAllowed)
@@ -134,6 +171,7 @@ public static class Switch
             FilterTimeout = p2p.FilterTimeout,
             MaxBufferedBytes = p2p.MaxBufferedBytes,
             BufferedBytesTimeout = p2p.BufferedBytesTimeout,
+            GcAfterPeerBurst = p2p.GcAfterPeerBurst,
             Connection = new MConnectionSettings
             {
                 MaxPacketMsgPayloadSize = p2p.MaxPacketMsgPayloadSize,

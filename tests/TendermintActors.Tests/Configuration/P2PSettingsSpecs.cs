@@ -138,6 +138,26 @@ public class P2PSettingsSpecs
     }
 
     [Fact]
+    public void The_collection_after_a_burst_of_peers_reaches_the_switch()
+    {
+        var defaults = TendermintActors.Switching.Switch.Settings.From(With("")).GcAfterPeerBurst;
+        Assert.Equal(new TendermintActors.Switching.Switch.PeerBurstCollection(), defaults);
+
+        var set = TendermintActors.Switching.Switch.Settings.From(With("""
+            gc-after-peer-burst {
+              min-peers = 0
+              min-allocated = 1MiB
+              quiet-period = 30s
+              min-interval = 1h
+            }
+            """)).GcAfterPeerBurst;
+        Assert.Equal(new TendermintActors.Switching.Switch.PeerBurstCollection
+        {
+            MinPeers = 0, MinAllocatedBytes = 1024 * 1024, QuietPeriod = TimeSpan.FromSeconds(30), MinInterval = TimeSpan.FromHours(1),
+        }, set);
+    }
+
+    [Fact]
     public void The_akka_io_transport_is_chosen_by_name()
     {
         var settings = With("transport = akka-io");
@@ -291,6 +311,11 @@ public class P2PSettingsSpecs
     [InlineData("tx-index = maybe", "tx-index", "\"maybe\"", "\"on\", \"off\" or \"\"")]
     [InlineData("queue-type = lifo", "queue-type", "\"lifo\"", "\"priority\", \"fifo\" or \"wdrr\"")]
     [InlineData("transport = akka", "transport", "\"akka\"", "\"sockets\" or \"akka-io\"")]
+    [InlineData("gc-after-peer-burst.min-peers = -1", "gc-after-peer-burst.min-peers", "-1", "0 = never collect")]
+    [InlineData("gc-after-peer-burst.min-allocated = -1", "gc-after-peer-burst.min-allocated", "-1", "from 0 to")]
+    [InlineData("gc-after-peer-burst.quiet-period = 0s", "gc-after-peer-burst.quiet-period", "0s", "longer than 0s")]
+    [InlineData("gc-after-peer-burst.quiet-period = 2h", "gc-after-peer-burst.quiet-period", "2h", "must be at most 1h")]
+    [InlineData("gc-after-peer-burst.min-interval = 0s", "gc-after-peer-burst.min-interval", "0s", "longer than 0s")]
     [InlineData("metrics.namespace = \"1abc\"", "metrics.namespace", "\"1abc\"", "starting with a letter")]
     [InlineData("metrics.namespace = \"_abc\"", "metrics.namespace", "\"_abc\"", "starting with a letter")]
     [InlineData("metrics.namespace = \"a-b\"", "metrics.namespace", "\"a-b\"", "letters, digits and '_'")]
@@ -395,6 +420,8 @@ public class P2PSettingsSpecs
             "max-packet-msg-payload-size = 1", "max-write-batch = 1044", "recv-window = 1", "send-rate = 0", "recv-rate = 0",
             "status-decay-interval = 1ms", "dial-timeout = 1ms", "handshake-timeout = 1ms", "filter-timeout = 1ms",
             "send-queue-send-timeout = 0s", "max-buffered-bytes = 0", "buffered-bytes-timeout = 1ms",
+            "gc-after-peer-burst.min-peers = 0", "gc-after-peer-burst.min-allocated = 0", "gc-after-peer-burst.quiet-period = 1ms",
+            "gc-after-peer-burst.min-interval = 1ms",
         ];
         string[] high =
         [
@@ -404,6 +431,8 @@ public class P2PSettingsSpecs
             "send-rate = 1000000000000", "recv-rate = 1000000000000", "max-incoming-connection-attempts = 1000000",
             "dial-timeout = 1h", "handshake-timeout = 1h", "filter-timeout = 1h", "send-queue-send-timeout = 1h",
             "max-buffered-bytes = 1000000000000000", "buffered-bytes-timeout = 1h",
+            "gc-after-peer-burst.min-peers = 2147483647", "gc-after-peer-burst.min-allocated = 1000000000000000",
+            "gc-after-peer-burst.quiet-period = 1h", "gc-after-peer-burst.min-interval = 3650d",
         ];
         var settings = TendermintActors.Switching.Switch.Settings.From(With(string.Join('\n', edge == "low" ? low : high)));
 

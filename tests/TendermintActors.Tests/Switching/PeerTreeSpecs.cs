@@ -91,10 +91,11 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         a.Switch.Tell(new Switch.DialPeers([b.Address]));
         var peer = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
 
-        // The materializer's supervisor is the peer's child, and the stream's actors are its children.
-        var streamActor = await Identify(peer.Path / "*" / "*");
+        // The stream's actor is the peer's own child (no stream supervisor actor in between).
+        var streamActor = await Identify(peer.Path / "*");
         Assert.NotNull(streamActor);
-        Assert.Equal(peer.Path, streamActor!.Path.Parent.Parent);
+        Assert.Equal(peer.Path, streamActor!.Path.Parent);
+        Assert.Null(await Identify(peer.Path / "*" / "*"));
 
         // They stop with the peer.
         Watch(streamActor);

@@ -9,6 +9,7 @@ using TendermintActors.Protocol.Errors;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.MConnection;
 using TendermintActors.Streams;
+using TendermintActors.Streams.Internal;
 using TendermintActors.Switching;
 using TendermintActors.Transport;
 using TendermintActors.Transport.Internal;
@@ -34,7 +35,27 @@ internal sealed record PeerContext(
     Switch.Settings Settings,
     IP2PTransport Transport,
     IMaterializer Materializer,
-    Metrics.P2PMetrics? Metrics);
+    Metrics.P2PMetrics? Metrics)
+{
+    /// <summary>
+    /// Every peer's MConnection, fused once (materialising an unfused graph fuses it again for each peer). Lent output:
+    /// the handover takes each write to the SecretConnection and pulls again only once it is sealed.
+    /// </summary>
+    public MConnectionBlueprint Connection { get; } = new(
+        Settings.Connection with { LendOutput = true, ReportBufferedBytes = Settings.MaxBufferedBytes > 0 }, Channels);
+
+    /// <summary>
+    /// A materializer whose stream actors are <paramref name="peer"/>'s own children, which must stop them on failure
+    /// (as Akka's stream supervisor does). <c>Context.Materializer()</c> would start a stream supervisor actor per peer
+    /// to be their parent (and read the materializer's settings from the configuration again); this takes the
+    /// switch's settings and makes the peer the supervisor. Never shut it down: that would stop the peer.
+    /// </summary>
+    public IMaterializer MaterializerFor(IActorRef peer, ActorSystem system) =>
+        Materializer is ActorMaterializer shared
+            ? new Akka.Streams.Implementation.ActorMaterializerImpl(system, shared.Settings, system.Dispatchers, peer,
+                new Akka.Util.AtomicBoolean(), Akka.Streams.Implementation.EnumerableActorName.Create("mconnection"))
+            : throw new InvalidOperationException("the switch's peer materializer must be an ActorMaterializer");
+}
 
 /// <summary>
 /// One peer: an admitted connection, named after the remote's ID (<c>peer-&lt;hex id&gt;</c>). It materialises the
@@ -91,6 +112,10 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    // The stream's interpreter is our child (PeerContext.MaterializerFor): a failing one is stopped, as Akka's stream
+    // supervisor would, never restarted.
+    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
+
     /// <summary>The name of the peer actor for <paramref name="id"/>; one per ID at a time.</summary>
     public static string Name(NodeId id) => "peer-" + id.Hex;
 
@@ -103,12 +128,7 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
     {
         // In this actor's context: the stream's actors are its children and stop with it (the handover then ends the
         // lower part, which closes the socket). Its messages to us all come after PeerAdded below.
-        // Lent output: the handover takes each write to the SecretConnection and pulls again only once it is sealed.
-        _connection = _upgraded.Handover.Upper
-            .JoinMaterialized(MConnection.Create(
-                _ctx.Settings.Connection with { LendOutput = true, ReportBufferedBytes = _ctx.Settings.MaxBufferedBytes > 0 },
-                _ctx.Channels, Self), Keep.Right)
-            .Run(Context.Materializer());
+        _connection = _ctx.Connection.Run(_upgraded.Handover, Self, _ctx.MaterializerFor(Self, Context.System));
 
         var added = new Reactor.PeerAdded(_handle);
         foreach (var reactor in _ctx.Reactors)

@@ -22,7 +22,7 @@ namespace TendermintActors.Streams.Internal;
 /// <see cref="AbruptStageTerminationException"/> (the peer's ordinary "stopped" reason), so that stopping either
 /// stream ends the other.
 /// </remarks>
-internal sealed class ConnectionHandover(long prefetchBytes)
+internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttribute
 {
     private readonly long _prefetchBytes = prefetchBytes;
     private readonly Pipe _up = new(); // lower (opened plaintext) → upper (MConnection input)
@@ -30,11 +30,23 @@ internal sealed class ConnectionHandover(long prefetchBytes)
 
     /// <summary>For the lower stream, in place of the MConnection: opened plaintext in, plaintext to seal out.</summary>
     public Flow<ByteString, ByteString, NotUsed> Lower =>
-        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_up, this, null)), Source.FromGraph(new SourceEnd(_down, this, null)));
+        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(this, upper: false)), Source.FromGraph(new SourceEnd(this, upper: false)));
 
     /// <summary>For the upper stream: join the MConnection to it (its output in, the remote's plaintext out).</summary>
     public Flow<ByteString, ByteString, NotUsed> Upper =>
-        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(_down, null, this)), Source.FromGraph(new SourceEnd(_up, null, this)));
+        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(this, upper: true)), Source.FromGraph(new SourceEnd(this, upper: true)));
+
+    /// <summary>
+    /// <see cref="Upper"/> for any handover: each materialisation attaches to the one given as an attribute (this class
+    /// is one), so that a graph built on it can be fused once and run for every peer (<see cref="MConnectionBlueprint"/>).
+    /// </summary>
+    public static Flow<ByteString, ByteString, NotUsed> UpperOfAny =>
+        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(null, upper: true)), Source.FromGraph(new SourceEnd(null, upper: true)));
+
+    /// <summary>The stage's own handover, else the one its materialisation carries.</summary>
+    private static ConnectionHandover Of(ConnectionHandover? own, Attributes attributes) =>
+        own ?? attributes.GetAttribute<ConnectionHandover>()
+        ?? throw new InvalidOperationException("a handover end built without its handover was materialised without one as an attribute");
 
     // The upper part's two ends count down here as they stop (normally or not).
     private int _upperEndsRunning = 2;
@@ -77,13 +89,18 @@ internal sealed class ConnectionHandover(long prefetchBytes)
         public readonly TaskCompletionSource<SourceCallbacks> Source = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed class SinkEnd(Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : GraphStage<SinkShape<ByteString>>
+    /// <summary>The end that takes elements: the lower part's (opened plaintext) or, when <paramref name="upper"/>, the upper part's (MConnection output).</summary>
+    private sealed class SinkEnd(ConnectionHandover? handover, bool upper) : GraphStage<SinkShape<ByteString>>
     {
         private readonly Inlet<ByteString> _in = new("handover.in");
 
         public override SinkShape<ByteString> Shape => new(_in);
 
-        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe, lowerOf, upperOf);
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes)
+        {
+            var of = Of(handover, inheritedAttributes);
+            return upper ? new Logic(this, of._down, null, of) : new Logic(this, of._up, of, null);
+        }
 
         private sealed class Logic : InGraphStageLogic
         {
@@ -222,13 +239,18 @@ internal sealed class ConnectionHandover(long prefetchBytes)
         }
     }
 
-    private sealed class SourceEnd(Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : GraphStage<SourceShape<ByteString>>
+    /// <summary>The end that emits elements: the lower part's (plaintext to seal) or, when <paramref name="upper"/>, the upper part's (the remote's plaintext).</summary>
+    private sealed class SourceEnd(ConnectionHandover? handover, bool upper) : GraphStage<SourceShape<ByteString>>
     {
         private readonly Outlet<ByteString> _out = new("handover.out");
 
         public override SourceShape<ByteString> Shape => new(_out);
 
-        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, pipe, lowerOf, upperOf);
+        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes)
+        {
+            var of = Of(handover, inheritedAttributes);
+            return upper ? new Logic(this, of._up, null, of) : new Logic(this, of._down, of, null);
+        }
 
         private sealed class Logic : OutGraphStageLogic
         {

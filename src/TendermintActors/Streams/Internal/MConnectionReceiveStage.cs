@@ -19,12 +19,15 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 {
     private readonly MConnectionSettings _settings;
     private readonly ChannelDescriptor[] _channels;
-    private readonly IActorRef _owner;
+    private readonly ChannelIndex _channelIndex; // immutable: one for every materialisation of a blueprint
+    private readonly IActorRef? _owner;
 
-    public MConnectionReceiveStage(MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef owner)
+    // owner: null for a blueprint whose owner comes with each materialisation (ConnectionOwner).
+    public MConnectionReceiveStage(MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef? owner)
     {
         _settings = settings;
         _channels = channels;
+        _channelIndex = new ChannelIndex(channels);
         _owner = owner;
         Shape = new FanInShape<ByteString, ReceiveCommands, ReceiveBudget, LinkSignal>(
             new Outlet<LinkSignal>("MConnection.signals"),
@@ -37,7 +40,8 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 
     protected override Attributes InitialAttributes { get; } = Attributes.CreateName("mconnection-receive");
 
-    protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+    protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) =>
+        new Logic(this, ConnectionOwner.Of(_owner, inheritedAttributes));
 
     private sealed class Logic : TimerGraphStageLogic
     {
@@ -69,34 +73,34 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private long _bytesReceivedAtSample;
         private long _recvRate;
 
-        public Logic(MConnectionReceiveStage stage) : base(stage.Shape)
+        public Logic(MConnectionReceiveStage stage, IActorRef owner) : base(stage.Shape)
         {
             _in = stage.Shape.In0;
             _commands = stage.Shape.In1;
             _budget = stage.Shape.In2;
             _signals = stage.Shape.Out;
             _settings = stage._settings;
-            _owner = stage._owner;
+            _owner = owner;
             _reassembler = new Reassembler(stage._channels);
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(_settings.MaxPacketMsgPayloadSize));
             _onPacket = OnPacket;
-            _channelIndex = new ChannelIndex(stage._channels);
+            _channelIndex = stage._channelIndex;
             _receiveChannels = new ReceiveWindow[stage._channels.Length];
             for (var i = 0; i < stage._channels.Length; i++)
                 _receiveChannels[i] = new ReceiveWindow(stage._channels[i], _settings.ReceiveWindowBytes);
 
-            SetHandler(_in, onPush: OnPush, onUpstreamFinish: OnUpstreamFinish, onUpstreamFailure: FailStage);
+            SetHandler(_in, new InHandlerOf<Logic>(this, static l => l.OnPush(), static l => l.OnUpstreamFinish(), static (l, e) => l.FailStage(e)));
             // The send stage ends the connection: its end (or failure) is ours.
-            SetHandler(_commands, onPush: OnCommands, onUpstreamFinish: CompleteStage, onUpstreamFailure: FailStage);
+            SetHandler(_commands, new InHandlerOf<Logic>(this, static l => l.OnCommands(), static l => l.CompleteStage(), static (l, e) => l.FailStage(e)));
             // The rate limit stage ends with the input (OnUpstreamFinish), or fails the input too.
-            SetHandler(_budget, onPush: OnBudget, onUpstreamFinish: () => { }, onUpstreamFailure: FailStage);
-            SetHandler(_signals, onPull: FlushSignals, onDownstreamFinish: cause =>
+            SetHandler(_budget, new InHandlerOf<Logic>(this, static l => l.OnBudget(), static _ => { }, static (l, e) => l.FailStage(e)));
+            SetHandler(_signals, new OutHandlerOf<Logic>(this, static l => l.FlushSignals(), static (l, cause) =>
             {
                 if (cause is SubscriptionWithCancelException.NonFailureCancellation)
-                    CompleteStage();
+                    l.CompleteStage();
                 else
-                    FailStage(cause);
-            });
+                    l.FailStage(cause);
+            }));
         }
 
         /// <summary>

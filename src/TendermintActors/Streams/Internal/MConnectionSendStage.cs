@@ -20,12 +20,15 @@ internal sealed class MConnectionSendStage
 {
     private readonly MConnectionSettings _settings;
     private readonly ChannelDescriptor[] _channels;
-    private readonly IActorRef _owner;
+    private readonly ChannelIndex _channelIndex; // immutable: one for every materialisation of a blueprint
+    private readonly IActorRef? _owner;
 
-    public MConnectionSendStage(MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef owner)
+    // owner: null for a blueprint whose owner comes with each materialisation (ConnectionOwner).
+    public MConnectionSendStage(MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef? owner)
     {
         _settings = settings;
         _channels = channels;
+        _channelIndex = new ChannelIndex(channels);
         _owner = owner;
         // One shape instance for the stage's lifetime: Akka compares shapes when rewiring.
         Shape = new FanOutShape<LivenessSignal, ByteString, ReceiveCommands>(
@@ -42,7 +45,7 @@ internal sealed class MConnectionSendStage
     {
         var handle = new MConnectionHandle();
         return new LogicAndMaterializedValue<MConnectionHandle>(
-            new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>()), handle);
+            new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>(), ConnectionOwner.Of(_owner, inheritedAttributes)), handle);
     }
 
     private sealed class Logic : TimerGraphStageLogic
@@ -93,7 +96,7 @@ internal sealed class MConnectionSendStage
         private long _bytesSentAtSample;
         private long _sendRate;
 
-        public Logic(MConnectionSendStage stage, MConnectionHandle handle, MConnectionOutputProbe? outputProbe) : base(stage.Shape)
+        public Logic(MConnectionSendStage stage, MConnectionHandle handle, MConnectionOutputProbe? outputProbe, IActorRef owner) : base(stage.Shape)
         {
             _liveness = stage.Shape.In;
             _out = stage.Shape.Out0;
@@ -101,19 +104,19 @@ internal sealed class MConnectionSendStage
             _outputProbe = outputProbe;
             _settings = stage._settings;
             _handle = handle;
-            _owner = stage._owner;
+            _owner = owner;
             var payload = _settings.MaxPacketMsgPayloadSize;
             _scheduler = new SendScheduler(stage._channels, payload, _settings.QueueType);
-            _channelIndex = new ChannelIndex(stage._channels);
+            _channelIndex = stage._channelIndex;
             _sentInBatch = new int[stage._channels.Length];
             // Channel IDs from 0x80 take a two-byte varint: that is the largest packet we can cut.
             _largestPacket = PacketCodec.SizeOfPacketMsg(0xff, eof: true, payload);
             _batchLimit = Math.Max(_settings.MaxWriteBatchBytes, _largestPacket + 2 * PacketCodec.EncodedPing.Length);
             _limit = new RateLimit(_settings.SendRate, _settings.FlushThrottle);
 
-            SetHandler(_liveness, onPush: OnLiveness, onUpstreamFinish: Finish, onUpstreamFailure: Fail);
-            SetHandler(_out, onPull: PushOut, onDownstreamFinish: OnDownstreamFinish);
-            SetHandler(_control, onPull: OnControlPull, onDownstreamFinish: OnDownstreamFinish);
+            SetHandler(_liveness, new InHandlerOf<Logic>(this, static l => l.OnLiveness(), static l => l.Finish(), static (l, e) => l.Fail(e)));
+            SetHandler(_out, new OutHandlerOf<Logic>(this, static l => l.PushOut(), static (l, cause) => l.OnDownstreamFinish(cause)));
+            SetHandler(_control, new OutHandlerOf<Logic>(this, static l => l.OnControlPull(), static (l, cause) => l.OnDownstreamFinish(cause)));
         }
 
         private TokenBucket Send => _limit.Bucket;

@@ -23,7 +23,7 @@ internal static class MConnectionStage
 
     /// <summary>The send and receive paths: liveness in on top, plaintext out; plaintext in below, link signals out.</summary>
     internal static BidiFlow<LivenessSignal, ByteString, ByteString, LinkSignal, MConnectionHandle> CreateBidi(
-        MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef owner) =>
+        MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef? owner) =>
         BidiFlow.FromGraph(GraphDsl.Create(new MConnectionSendStage(settings, channels, owner), (builder, send) =>
         {
             var receiveRate = builder.Add(new ReceiveRateLimitStage(settings));
@@ -35,11 +35,24 @@ internal static class MConnectionStage
         }));
 
     /// <summary>The whole MConnection: <see cref="PingPongStage"/> joined on top of <see cref="CreateBidi"/>.</summary>
+    // owner: null for a blueprint whose owner comes with each materialisation (ConnectionOwner).
     internal static Flow<ByteString, ByteString, MConnectionHandle> Create(
-        MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef owner) =>
+        MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef? owner) =>
         CreateBidi(settings, channels, owner)
             .JoinUnderMat(Flow.FromGraph(new PingPongStage(settings)), Keep.Left)
             .Named("mconnection");
+}
+
+/// <summary>
+/// The owner of one materialisation of an MConnection built without one (a blueprint fused once and run per peer,
+/// <see cref="MConnectionBlueprint"/>): given as an attribute when the graph is materialised.
+/// </summary>
+internal sealed record ConnectionOwner(IActorRef Actor) : Attributes.IAttribute
+{
+    /// <summary>The stage's own owner, else the one the materialisation carries.</summary>
+    public static IActorRef Of(IActorRef? stageOwner, Attributes attributes) =>
+        stageOwner ?? attributes.GetAttribute<ConnectionOwner>()?.Actor
+        ?? throw new InvalidOperationException("an MConnection built without an owner was materialised without a ConnectionOwner attribute");
 }
 
 /// <summary>

@@ -48,14 +48,14 @@ internal sealed class PingPongStage : GraphStage<FlowShape<LinkSignal, LivenessS
             _in = stage.Shape.Inlet;
             _out = stage.Shape.Outlet;
             _settings = stage._settings;
-            SetHandler(_in, onPush: OnSignal);
-            SetHandler(_out, onPull: Flush, onDownstreamFinish: cause =>
+            SetHandler(_in, new InHandlerOf<Logic>(this, static l => l.OnSignal()));
+            SetHandler(_out, new OutHandlerOf<Logic>(this, static l => l.Flush(), static (l, cause) =>
             {
                 if (cause is SubscriptionWithCancelException.NonFailureCancellation)
-                    CompleteStage();
+                    l.CompleteStage();
                 else
-                    FailStage(cause);
-            });
+                    l.FailStage(cause);
+            }));
         }
 
         private LivenessSignal Signal => _signal ??= new LivenessSignal();

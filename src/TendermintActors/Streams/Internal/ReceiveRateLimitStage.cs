@@ -48,9 +48,9 @@ internal sealed class ReceiveRateLimitStage : GraphStage<FanOutShape<ByteString,
             _out = stage.Shape.Out0;
             _budget = stage.Shape.Out1;
             _limit = new RateLimit(stage._settings.RecvRate, stage._settings.FlushThrottle);
-            SetHandler(_in, onPush: OnPush, onUpstreamFinish: CompleteStage, onUpstreamFailure: FailStage);
-            SetHandler(_out, onPull: MaybePull, onDownstreamFinish: OnDownstreamFinish);
-            SetHandler(_budget, onPull: FlushBudget, onDownstreamFinish: OnDownstreamFinish);
+            SetHandler(_in, new InHandlerOf<Logic>(this, static l => l.OnPush(), static l => l.CompleteStage(), static (l, e) => l.FailStage(e)));
+            SetHandler(_out, new OutHandlerOf<Logic>(this, static l => l.MaybePull(), static (l, cause) => l.OnDownstreamFinish(cause)));
+            SetHandler(_budget, new OutHandlerOf<Logic>(this, static l => l.FlushBudget(), static (l, cause) => l.OnDownstreamFinish(cause)));
         }
 
         public override void PreStart() => _clock = new StageClock(Materializer);

@@ -61,10 +61,10 @@ internal sealed class SecretConnectionStage<TMat>(
             _batchLimit = Math.Max(Frame.SealedSize, stage._settings.MaxWriteBatchBytes);
             _upgrade = new ConnectionUpgrade(stage._localKey, stage._localNodeInfo, stage._settings.ExpectedRemoteId);
 
-            SetHandler(stage._cipherIn, onPush: OnCipherPush, onUpstreamFinish: OnCipherFinish, onUpstreamFailure: OnCipherFailure);
-            SetHandler(stage._plainOut, onPull: OnPlainPull, onDownstreamFinish: OnPlainCancel);
-            SetHandler(stage._plainIn, onPush: OnPlainPush, onUpstreamFinish: OnPlainFinish, onUpstreamFailure: Fail);
-            SetHandler(stage._cipherOut, onPull: OnCipherPull, onDownstreamFinish: OnCipherCancel);
+            SetHandler(stage._cipherIn, new InHandlerOf<Logic>(this, static l => l.OnCipherPush(), static l => l.OnCipherFinish(), static (l, e) => l.OnCipherFailure(e)));
+            SetHandler(stage._plainOut, new OutHandlerOf<Logic>(this, static l => l.OnPlainPull(), static (l, cause) => l.OnPlainCancel(cause)));
+            SetHandler(stage._plainIn, new InHandlerOf<Logic>(this, static l => l.OnPlainPush(), static l => l.OnPlainFinish(), static (l, e) => l.Fail(e)));
+            SetHandler(stage._cipherOut, new OutHandlerOf<Logic>(this, static l => l.OnCipherPull(), static (l, cause) => l.OnCipherCancel(cause)));
         }
 
         private bool Upgraded => _session is not null;

@@ -114,8 +114,14 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     // Peers own sockets: a failing one is stopped, never restarted.
     protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
 
+    // Told of each admitted peer; null when gc-after-peer-burst is off.
+    private IActorRef? _burstCollector;
+
     protected override void PreStart()
     {
+        // Not named "...-peer-...": the soak benchmark counts peer streams by that (Bench/SoakTarget.cs).
+        if (_settings.GcAfterPeerBurst.MinPeers > 0)
+            _burstCollector = Context.ActorOf(PeerBurstCollector.Props(_settings.GcAfterPeerBurst), "burst-collector");
         if (_settings.ListenHost is null)
         {
             Self.Tell(new Bound(new TransportBinding(new IPEndPoint(IPAddress.Any, 0), () => Task.CompletedTask)));
@@ -434,6 +440,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         }
         var peer = Context.ActorOf(PeerActor.Props(_peerContext!, candidate, upgradedConnection, Self), name);
         Context.Watch(peer);
+        _burstCollector?.Tell(PeerBurstCollector.PeerAdmitted.Instance);
         candidate = candidate.WithActor(peer);
         // The peer actor owns the connection from here on; the handshake actor stops without a word.
         _connections.Remove(actor);

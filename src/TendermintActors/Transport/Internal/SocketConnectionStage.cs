@@ -231,8 +231,8 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             _probe = probe;
             _onRead = GetAsyncCallback<Completion>(OnRead);
             _onWrite = GetAsyncCallback<Completion>(OnWrite);
-            SetHandler(stage._in, onPush: OnPush, onUpstreamFinish: OnUpstreamFinish, onUpstreamFailure: Abort);
-            SetHandler(stage._out, onPull: OnPull, onDownstreamFinish: OnDownstreamFinish);
+            SetHandler(stage._in, new InHandlerOf<Logic>(this, static l => l.OnPush(), static l => l.OnUpstreamFinish(), static (l, e) => l.Abort(e)));
+            SetHandler(stage._out, new OutHandlerOf<Logic>(this, static l => l.OnPull(), static (l, cause) => l.OnDownstreamFinish(cause)));
         }
 
         private bool Connected => _socket is not null;

@@ -1,0 +1,113 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Protocol.MConnection;
+using TendermintActors.Switching;
+using TendermintActors.Transport;
+using Xunit.Abstractions;
+
+namespace TendermintActors.Tests.Switching;
+
+/// <summary>
+/// The switch's collector on Akka's <see cref="TestScheduler"/>: it collects once a burst of peers has settled, and
+/// not before, with the collection and the allocation counter standing in for the runtime's.
+/// </summary>
+public sealed class PeerBurstCollectorSpecs(ITestOutputHelper output)
+    : TestKit("akka.scheduler.implementation = \"Akka.TestKit.TestScheduler, Akka.TestKit\"", output)
+{
+    private static readonly Switch.PeerBurstCollection Settings = new()
+    {
+        MinPeers = 3, MinAllocatedBytes = 1000, QuietPeriod = TimeSpan.FromSeconds(2), MinInterval = TimeSpan.FromMinutes(5),
+    };
+
+    private TestScheduler Clock => (TestScheduler)Sys.Scheduler;
+
+    private sealed record Collected;
+
+    private (IActorRef Collector, TestProbe Collections) Start(Func<long> allocated)
+    {
+        var collections = CreateTestProbe();
+        var collector = Sys.ActorOf(PeerBurstCollector.Props(Settings, allocated, () =>
+        {
+            collections.Ref.Tell(new Collected());
+            return new PeerBurstCollector.Outcome(2000, 1000, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(2));
+        }));
+        return (collector, collections);
+    }
+
+    /// <summary>Sends <paramref name="peers"/> admissions and waits until the collector has taken them (and set its timer).</summary>
+    private void Admit(IActorRef collector, int peers)
+    {
+        for (var i = 0; i < peers; i++)
+            collector.Tell(PeerBurstCollector.PeerAdmitted.Instance);
+        // A message behind them: answered once the admissions before it are processed.
+        collector.Tell(new Identify(null), TestActor);
+        ExpectMsg<ActorIdentity>();
+    }
+
+    [Fact]
+    public void A_burst_of_peers_is_collected_once_the_quiet_period_has_passed_and_only_once()
+    {
+        var (collector, collections) = Start(() => 5000);
+        Admit(collector, 3);
+
+        Clock.Advance(Settings.QuietPeriod - TimeSpan.FromMilliseconds(10));
+        collections.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Clock.Advance(TimeSpan.FromMilliseconds(10));
+        collections.ExpectMsg<Collected>();
+
+        // Nothing new allocated and no new peer: nothing more, however long.
+        Clock.Advance(TimeSpan.FromHours(1));
+        collections.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Peers_that_keep_coming_put_the_collection_off_until_they_stop()
+    {
+        var (collector, collections) = Start(() => 5000);
+        Admit(collector, 3);
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        Admit(collector, 1);
+        Clock.Advance(TimeSpan.FromSeconds(1.5)); // 2.5 s after the first three, 1.5 s after the last
+        collections.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        Clock.Advance(TimeSpan.FromSeconds(0.5));
+        collections.ExpectMsg<Collected>();
+    }
+
+    [Fact]
+    public void A_second_burst_within_the_interval_is_collected_at_its_end()
+    {
+        long allocated = 5000;
+        var (collector, collections) = Start(() => Interlocked.Read(ref allocated));
+        Admit(collector, 3);
+        Clock.Advance(Settings.QuietPeriod);
+        collections.ExpectMsg<Collected>();
+
+        Interlocked.Add(ref allocated, 5000);
+        Admit(collector, 3);
+        Clock.Advance(Settings.QuietPeriod);
+        collections.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Clock.Advance(Settings.MinInterval - Settings.QuietPeriod);
+        collections.ExpectMsg<Collected>();
+    }
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(3, true)]
+    public void The_switch_runs_a_collector_unless_the_setting_is_off(int minPeers, bool expected)
+    {
+        var settings = new Switch.Settings { ListenHost = null, GcAfterPeerBurst = Settings with { MinPeers = minPeers } };
+        var reactors = new[] { new ReactorRegistration("echo", TestActor, [new ChannelDescriptor(0x42, 1)]) };
+        var sw = Sys.ActorOf(Switch.Props(NodeKey.Generate(), settings, reactors,
+            new InMemoryTransport(InMemoryNetwork.Create(Sys))), "switch");
+        // Answered once the switch has started (and made its children).
+        sw.Tell(new Identify("started"));
+        ExpectMsg<ActorIdentity>();
+
+        Sys.ActorSelection(sw.Path / "burst-collector").Tell(new Identify("collector"));
+
+        Assert.Equal(expected, ExpectMsg<ActorIdentity>().Subject is not null);
+    }
+}
