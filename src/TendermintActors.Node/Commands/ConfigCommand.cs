@@ -170,7 +170,7 @@ internal static partial class ConfigCommand
     /// </summary>
     internal static string Render(Config config)
     {
-        var reference = P2PReferenceConfig.Load();
+        var reference = NodeConfig.Defaults();
         var sb = new StringBuilder("# Effective configuration: the reference, then node.conf, the flags and --set, each over the one before.\n");
         foreach (var section in NodeConfig.Sections)
         {

@@ -186,7 +186,7 @@ internal static class LocalnetCommand
 
     // Through P2PSettings like any node's configuration, so localnet runs what `start` would validate.
     private static Config NodeConfig(Options options, string moniker, int port, string seeds, bool seedMode, string book) =>
-        ConfigurationFactory.ParseString(NodeHocon(options, moniker, port, seeds, seedMode, Runtime.NodeConfig.Quote(book))).WithFallback(P2PReferenceConfig.Load());
+        ConfigurationFactory.ParseString(NodeHocon(options, moniker, port, seeds, seedMode, Runtime.NodeConfig.Quote(book))).WithFallback(Runtime.NodeConfig.Defaults());
 
     private static string NodeHocon(Options options, string moniker, int port, string seeds, bool seedMode, string quotedBook) => $$"""
             tendermint.p2p {

@@ -317,7 +317,7 @@ internal static class StartCommand
                 throw new StartFailedException(error!);
             sets.Add(one);
         }
-        return NodeConfig.Layer([.. sets, Flags(options), nodeConf, P2PReferenceConfig.Load()]);
+        return NodeConfig.Layer([.. sets, Flags(options), nodeConf, NodeConfig.Defaults()]);
     }
 
     private static Config Flags(Options options)

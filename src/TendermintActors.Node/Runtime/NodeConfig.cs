@@ -74,6 +74,16 @@ internal static partial class NodeConfig
     /// <summary>The sections of <c>tendermint</c> the node reads; every key under them must be in the reference.</summary>
     public static readonly IReadOnlyList<string> Sections = [P2PSettings.Section, RpcSection];
 
+    /// <summary>
+    /// Where the node's defaults differ from the library's reference: a node process owns its heap, so it hands a burst
+    /// of peers' garbage back to the OS (docs/performance.md, "Handing a burst's garbage back"); a host application
+    /// embedding the library decides that for itself.
+    /// </summary>
+    public static readonly Config NodeDefaults = ConfigurationFactory.ParseString("tendermint.p2p.gc-after-peer-burst.min-peers = 32");
+
+    /// <summary>The node's defaults over the library's reference: what a node runs with when nothing is set.</summary>
+    public static Config Defaults() => NodeDefaults.WithFallback(P2PReferenceConfig.Load());
+
     public const string RpcSection = "tendermint.rpc";
 
     /// <summary>

@@ -32,8 +32,11 @@ public static class Switch
     /// </summary>
     public sealed record PeerBurstCollection
     {
-        /// <summary>Peers admitted since the last such collection that make a burst; 0 = never collect.</summary>
-        public int MinPeers { get; init; } = 32;
+        /// <summary>
+        /// Peers admitted since the last such collection that make a burst; 0 = never collect (the default: in a host
+        /// application the heap and its pauses are the host's; the <c>tmactors</c> node sets 32).
+        /// </summary>
+        public int MinPeers { get; init; }
 
         /// <summary>Bytes the process allocated since the last such collection (the most it can hand back) below which it is not worth one.</summary>
         public long MinAllocatedBytes { get; init; } = 16L * 1024 * 1024;
