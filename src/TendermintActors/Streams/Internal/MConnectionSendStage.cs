@@ -109,7 +109,7 @@ internal sealed class MConnectionSendStage
             // Channel IDs from 0x80 take a two-byte varint: that is the largest packet we can cut.
             _largestPacket = PacketCodec.SizeOfPacketMsg(0xff, eof: true, payload);
             _batchLimit = Math.Max(_settings.MaxWriteBatchBytes, _largestPacket + 2 * PacketCodec.EncodedPing.Length);
-            _limit = new RateLimit(_settings.SendRate, _settings.FlushThrottle);
+            _limit = new RateLimit(TokenBucket.PacedSendRate(_settings.SendRate), _settings.FlushThrottle);
 
             SetHandler(_liveness, onPush: OnLiveness, onUpstreamFinish: Finish, onUpstreamFailure: Fail);
             SetHandler(_out, onPull: PushOut, onDownstreamFinish: OnDownstreamFinish);
