@@ -257,14 +257,30 @@ public sealed class BenchCommandSpecs
         var stderr = new StringWriter();
 
         var code = await BenchCommand.RunEchoAsync(
-            new BenchCommand.EchoOptions(Common(0x42), NetAddress.Parse(node.PeerAddress), [64], 20) { LoadChannel = 0x43, LoadSize = 16 * 1024 },
+            new BenchCommand.EchoOptions(Common(0x42), NetAddress.Parse(node.PeerAddress), [64, 1024], 20)
+            {
+                LoadChannel = 0x43, LoadSize = 16 * 1024,
+                // A short baseline and no JIT wait: the figures' presence and consistency are tested, not their size.
+                LoadBaseline = TimeSpan.FromMilliseconds(300), LoadWarmupMinimum = TimeSpan.Zero, LoadWarmupMaximum = TimeSpan.Zero,
+            },
             stdout, stderr, CancellationToken.None).WaitAsync(Timeout);
 
         Assert.True(code == 0, stderr.ToString());
-        var line = Assert.Single(JsonLines(stdout));
-        Assert.Equal(20, line.GetProperty("count").GetInt32());
-        Assert.True(line.GetProperty("p50_ms").GetDouble() > 0);
-        Assert.True(line.GetProperty("load_mb_per_s").GetDouble() > 0, line.ToString());
+        var lines = JsonLines(stdout);
+        Assert.Equal([64, 1024], lines.Select(l => l.GetProperty("size").GetInt32()));
+        var unloaded = lines[0].GetProperty("load_unloaded_mb_per_s").GetDouble();
+        Assert.True(unloaded > 0, lines[0].ToString());
+        foreach (var line in lines)
+        {
+            Assert.Equal(20, line.GetProperty("count").GetInt32());
+            Assert.True(line.GetProperty("p50_ms").GetDouble() > 0);
+            var load = line.GetProperty("load_mb_per_s").GetDouble();
+            Assert.True(load > 0, line.ToString());
+            // One baseline, measured once before the round trips, for every size.
+            Assert.Equal(unloaded, line.GetProperty("load_unloaded_mb_per_s").GetDouble());
+            Assert.Equal(Math.Round(100 * load / unloaded, 1), line.GetProperty("load_kept_percent").GetDouble(), 0.2);
+        }
+        Assert.Contains("load alone: warm-up", stderr.ToString());
         // The bulk messages went to the target's sink on the load channel, beside the echoes.
         var counts = await node.Sink!.Ask<Diagnostics.SinkReactor.Counts>(Diagnostics.SinkReactor.GetCounts.Instance, Timeout);
         Assert.True(counts.Messages > 60, $"{counts.Messages} bulk messages reached the sink"); // at least its first megabyte
@@ -385,6 +401,30 @@ public sealed class BenchCommandSpecs
         var latency = Latency.Of(64, Enumerable.Range(1, 100).Select(i => (double)(101 - i)).ToArray());
 
         Assert.Equal(new Latency(64, 100, 50, 99, 100), latency);
+    }
+
+    [Fact]
+    public void Latency_under_load_reports_the_share_of_the_unloaded_rate_kept()
+    {
+        var latency = new Latency(64, 300, 1, 2, 3) { LoadMegabytesPerSecond = 450, LoadUnloadedMegabytesPerSecond = 600 };
+
+        Assert.Equal("""{"size":64,"count":300,"p50_ms":1,"p99_ms":2,"max_ms":3,"load_mb_per_s":450,"load_unloaded_mb_per_s":600,"load_kept_percent":75}""",
+            latency.ToJson());
+        Assert.EndsWith("(under a bulk transfer at 450.00 MB/s, 75.0 % of its 600.00 MB/s alone)", latency.ToString());
+        // Without a baseline, neither figure is made up.
+        var unmeasured = latency with { LoadUnloadedMegabytesPerSecond = null };
+        Assert.Null(unmeasured.LoadKeptPercent);
+        Assert.DoesNotContain("load_kept_percent", unmeasured.ToJson());
+        Assert.EndsWith("(under a bulk transfer at 450.00 MB/s)", unmeasured.ToString());
+    }
+
+    [Fact]
+    public void Bench_echo_refuses_a_load_baseline_that_is_not_a_duration()
+    {
+        var run = CliRun.Of("bench", "echo", "--target", "0123456789abcdef0123456789abcdef01234567@127.0.0.1:1", "--load-channel", "0x43", "--load-baseline", "soon");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("tmactors bench echo: --load-baseline 'soon' is not a positive duration", run.Stderr);
     }
 
     [Fact]

@@ -38,6 +38,12 @@ internal sealed record Latency(int Size, int Count, double P50Ms, double P99Ms, 
     /// <summary>With a bulk transfer on the same connection (bench echo --load-channel): what it moved meanwhile.</summary>
     public double? LoadMegabytesPerSecond { get; init; }
 
+    /// <summary>What the same bulk transfer moved alone on the same connection just before (bench echo --load-baseline).</summary>
+    public double? LoadUnloadedMegabytesPerSecond { get; init; }
+
+    /// <summary>The share of its unloaded rate the bulk transfer kept meanwhile, in per cent.</summary>
+    public double? LoadKeptPercent => LoadMegabytesPerSecond is { } load && LoadUnloadedMegabytesPerSecond is { } alone && alone > 0 ? 100 * load / alone : null;
+
     /// <summary>Nearest-rank percentiles of the samples (milliseconds), so every figure is one that was measured.</summary>
     public static Latency Of(int size, IReadOnlyList<double> samplesMs)
     {
@@ -56,11 +62,17 @@ internal sealed record Latency(int Size, int Count, double P50Ms, double P99Ms, 
         w.WriteNumber("max_ms", Math.Round(MaxMs, 4));
         if (LoadMegabytesPerSecond is { } load)
             w.WriteNumber("load_mb_per_s", Math.Round(load, 3));
+        if (LoadUnloadedMegabytesPerSecond is { } alone)
+            w.WriteNumber("load_unloaded_mb_per_s", Math.Round(alone, 3));
+        if (LoadKeptPercent is { } kept)
+            w.WriteNumber("load_kept_percent", Math.Round(kept, 1));
     });
 
     public override string ToString() =>
         FormattableString.Invariant($"{Size,7} B x {Count}: p50 {P50Ms:F3} ms, p99 {P99Ms:F3} ms, max {MaxMs:F3} ms") +
-        (LoadMegabytesPerSecond is { } load ? FormattableString.Invariant($" (under a bulk transfer at {load:F2} MB/s)") : "");
+        (LoadMegabytesPerSecond is { } load ? FormattableString.Invariant($" (under a bulk transfer at {load:F2} MB/s") : "") +
+        (LoadKeptPercent is { } kept ? FormattableString.Invariant($", {kept:F1} % of its {LoadUnloadedMegabytesPerSecond:F2} MB/s alone") : "") +
+        (LoadMegabytesPerSecond is null ? "" : ")");
 }
 
 internal static class BenchReport

@@ -80,6 +80,22 @@ internal static class BenchCommand
         /// <summary>The bench side's own rate limits (0: none): CometBFT's 5120000 makes both ends of the link a default node.</summary>
         public long SendRate { get; init; }
         public long RecvRate { get; init; }
+
+        /// <summary>
+        /// With <see cref="LoadChannel"/>: how long the bulk transfer runs alone before the round trips (after its
+        /// warm-up), for the figure it keeps under them to be compared with; zero for none.
+        /// </summary>
+        public TimeSpan LoadBaseline { get; init; } = DefaultLoadBaseline;
+
+        public static readonly TimeSpan DefaultLoadBaseline = TimeSpan.FromSeconds(3);
+
+        /// <summary>
+        /// The load's warm-up before its baseline: at least <see cref="LoadWarmupMinimum"/>, then until this process's
+        /// JIT has settled (<see cref="JitSettling"/>), at most <see cref="LoadWarmupMaximum"/>; so that the baseline,
+        /// like the round trips after it, runs warm code.
+        /// </summary>
+        public TimeSpan LoadWarmupMinimum { get; init; } = TimeSpan.FromSeconds(1);
+        public TimeSpan LoadWarmupMaximum { get; init; } = TimeSpan.FromSeconds(15);
     }
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(500);
@@ -259,6 +275,12 @@ internal static class BenchCommand
             HelpName = "ID",
         };
         var loadSize = new Option<string>("--load-size") { Description = "Message size of the bulk transfer in bytes", HelpName = "BYTES", DefaultValueFactory = _ => "65536" };
+        var loadBaseline = new Option<string>("--load-baseline")
+        {
+            Description = "With --load-channel: first run the bulk transfer alone on the same connection (after a warm-up until the JIT has settled) " +
+                          "for this long (0: not at all); the report adds load_unloaded_mb_per_s and load_kept_percent",
+            HelpName = "DURATION", DefaultValueFactory = _ => $"{EchoOptions.DefaultLoadBaseline.TotalSeconds:0}s",
+        };
         var sendRate = new Option<string>("--send-rate")
         {
             Description = "This side's send rate limit in bytes per second, as the node's send-rate (0: none; 5120000 is CometBFT's default)",
@@ -275,6 +297,7 @@ internal static class BenchCommand
         command.Options.Add(count);
         command.Options.Add(loadChannel);
         command.Options.Add(loadSize);
+        command.Options.Add(loadBaseline);
         command.Options.Add(sendRate);
         command.Options.Add(recvRate);
         var common = CommonOptions.Add(command, "0x42", "How long to wait for the target to connect, and for each echo to come back");
@@ -304,6 +327,10 @@ internal static class BenchCommand
             var ls = parse.GetValue(loadSize)!;
             if (!long.TryParse(ls, NumberStyles.None, CultureInfo.InvariantCulture, out var loadBytes) || loadBytes < 1 || loadBytes > 64L * 1024 * 1024)
                 return Fail(stderr, "echo", $"--load-size '{ls}' is not a size from 1 to {64 * 1024 * 1024} bytes");
+            var baselineText = parse.GetValue(loadBaseline)!;
+            var baseline = TimeSpan.Zero;
+            if (baselineText != "0" && !Durations.TryParse(baselineText, out baseline, out var baselineError))
+                return Fail(stderr, "echo", $"--load-baseline {baselineError} (or 0 for none)");
             var rates = new long[2];
             foreach (var (option, i) in new[] { (sendRate, 0), (recvRate, 1) })
             {
@@ -314,7 +341,7 @@ internal static class BenchCommand
             using var signals = new ShutdownSignals(cancellation);
             return await RunEchoAsync(new EchoOptions(c, address, list, (int)k)
                 {
-                    LoadChannel = load, LoadSize = (int)loadBytes, SendRate = rates[0], RecvRate = rates[1],
+                    LoadChannel = load, LoadSize = (int)loadBytes, SendRate = rates[0], RecvRate = rates[1], LoadBaseline = baseline,
                 },
                 parse.InvocationConfiguration.Output, stderr, signals.Token);
         });
@@ -594,7 +621,16 @@ internal static class BenchCommand
                 RecvRate = options.RecvRate,
             }, stderr, cancellation);
             var peer = await Connect(node, options.Target, c, stderr, cancellation);
-            var load = options.LoadChannel is { } loadChannel ? await StartLoad(node, peer, loadChannel, options.LoadSize, c, cancellation) : null;
+            var load = options.LoadChannel is { } loadChannel ? await EchoLoad.Start(node, peer, loadChannel, options.LoadSize, c.Timeout, cancellation) : null;
+            if (load is not null)
+            {
+                if (c.Progress) stderr.Write("echo: the bulk transfer alone...");
+                await load.RunAlone(new JitSettling(options.LoadWarmupMinimum, options.LoadWarmupMaximum), options.LoadBaseline, cancellation);
+                if (c.Progress) stderr.Write("\r");
+                stderr.WriteLine(load.UnloadedMegabytesPerSecond is { } alone
+                    ? FormattableString.Invariant($"load alone: warm-up {load.WarmupOutcome}, then {alone:F2} MB/s over {options.LoadBaseline.TotalSeconds:0.###} s")
+                    : $"load alone: warm-up {load.WarmupOutcome}");
+            }
             foreach (var size in options.Sizes)
             {
                 var message = new byte[size];
@@ -610,7 +646,7 @@ internal static class BenchCommand
                 if (c.Progress) stderr.Write("\r");
                 var latency = Latency.Of(size, samples);
                 if (load is not null)
-                    latency = latency with { LoadMegabytesPerSecond = await load.Rate(cancellation) };
+                    latency = latency with { LoadMegabytesPerSecond = await load.Rate(cancellation), LoadUnloadedMegabytesPerSecond = load.UnloadedMegabytesPerSecond };
                 stdout.WriteLine(c.Json ? latency.ToJson() : latency.ToString());
             }
             if (load is not null)
@@ -624,50 +660,6 @@ internal static class BenchCommand
         catch (Exception e) when (IsRunFailure(e))
         {
             return Fail(stderr, "echo", Describe(e));
-        }
-    }
-
-    /// <summary>
-    /// The bulk transfer of bench echo's <c>--load-channel</c>: an unbounded <see cref="BulkSender"/> keeping a few
-    /// messages queued, measured by the bytes the connection wrote (not by what was queued) since the last reading.
-    /// </summary>
-    private sealed class Load(IActorRef sender, PeerHandle peer, TimeSpan timeout, long bytesAtStart)
-    {
-        private long _bytes = bytesAtStart;
-        private long _at = Stopwatch.GetTimestamp();
-
-        public IActorRef Sender { get; } = sender;
-
-        /// <summary>MB/s written on the connection since the last call (the round trips' own bytes are negligible).</summary>
-        public async Task<double> Rate(CancellationToken cancellation)
-        {
-            var status = await peer.Actor.Ask<Peer.Status>(Peer.GetStatus.Instance, timeout, cancellation);
-            var now = Stopwatch.GetTimestamp();
-            var seconds = (double)(now - _at) / Stopwatch.Frequency;
-            var rate = seconds > 0 ? (status.Connection.BytesSent - _bytes) / seconds / 1e6 : 0;
-            (_bytes, _at) = (status.Connection.BytesSent, now);
-            return rate;
-        }
-    }
-
-    /// <summary>Starts the bulk transfer and waits until it has written its first megabyte, so every round trip meets it.</summary>
-    private static async Task<Load> StartLoad(BenchNode node, PeerHandle peer, byte channel, int size, Common c, CancellationToken cancellation)
-    {
-        var message = new byte[size];
-        Random.Shared.NextBytes(message);
-        // Enough queued to keep the connection busy between two SendResults, few enough that the figure is what was written.
-        var window = Math.Max(4, (int)Math.Min(BenchNode.SendQueueCapacity, 4L * 1024 * 1024 / size));
-        var sender = node.System.ActorOf(BulkSender.Props(peer, channel, message, long.MaxValue, window), "load");
-        sender.Tell(BulkSender.Start.Instance);
-        var deadline = Stopwatch.GetTimestamp() + (long)(c.Timeout.TotalSeconds * Stopwatch.Frequency);
-        while (true)
-        {
-            var status = await peer.Actor.Ask<Peer.Status>(Peer.GetStatus.Instance, c.Timeout, cancellation);
-            if (status.Connection.BytesSent >= 1_000_000)
-                return new Load(sender, peer, c.Timeout, status.Connection.BytesSent);
-            if (Stopwatch.GetTimestamp() > deadline)
-                throw new TimeoutException($"the bulk transfer on channel 0x{channel:x2} did not get going within {c.Timeout.TotalSeconds:0.###} s: does the target have that channel (start --sink-channel)?");
-            await Task.Delay(TimeSpan.FromMilliseconds(10), cancellation);
         }
     }
 

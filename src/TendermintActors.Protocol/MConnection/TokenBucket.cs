@@ -43,6 +43,20 @@ public sealed class TokenBucket
 
     private double _carry;
 
+    /// <summary>
+    /// The rate a sender limited to <paramref name="sendRate"/> bytes per second (0 = unlimited) paces itself at: 2 %
+    /// under it. A receiver limited to the same rate (both ends at CometBFT's defaults) can drain what waits in its
+    /// socket only if the sender is slower than it: at exactly its rate, whatever queued early in a transfer (the
+    /// receiver's first read a few ms behind the sender's first write) stays queued ahead of every later message, a
+    /// priority one included, for as long as the transfer lasts (docs/performance.md, "Round trips under a bulk
+    /// transfer"). 2 % drains a 100 ms queue in 5 s.
+    /// </summary>
+    public static long PacedSendRate(long sendRate)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sendRate);
+        return sendRate - sendRate / 50;
+    }
+
     /// <summary>What <paramref name="rate"/> earns over <paramref name="period"/>, at least one byte (0 without a limit).</summary>
     public static long Budget(long rate, TimeSpan period) =>
         rate == 0 ? 0 : Math.Max(1, (long)(rate * period.TotalSeconds));

@@ -170,7 +170,7 @@ public sealed record MConnectionSettings
     /// </summary>
     public TimeSpan FlushThrottle { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Bytes per second written on this connection; 0 for no limit.</summary>
+    /// <summary>Most bytes per second written on this connection (paced 2 % under it: <see cref="TokenBucket.PacedSendRate"/>); 0 for no limit.</summary>
     public long SendRate { get; init; } = 5_120_000;
 
     /// <summary>Bytes per second read from this connection; 0 for no limit.</summary>

@@ -107,6 +107,15 @@ public class TokenBucketTests
     }
 
     [Fact]
+    public void A_sender_paces_itself_2_percent_under_its_send_rate_and_no_limit_stays_none()
+    {
+        Assert.Equal(5_017_600, TokenBucket.PacedSendRate(5_120_000));
+        Assert.Equal(0, TokenBucket.PacedSendRate(0));
+        Assert.Equal(1, TokenBucket.PacedSendRate(1)); // never down to no limit
+        Assert.Throws<ArgumentOutOfRangeException>(() => TokenBucket.PacedSendRate(-1));
+    }
+
+    [Fact]
     public void Negative_rates_and_empty_periods_are_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new TokenBucket(-1, Tick));

@@ -256,12 +256,12 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
     {
         var owner = CreateTestProbe();
         var remote = CreateTestProbe();
-        // 1 000 000 B/s: a 100 000-byte burst, 10 000 bytes per 10 ms tick.
+        // 1 000 000 B/s, paced at 980 000 (TokenBucket.PacedSendRate): a 98 000-byte burst, 9 800 bytes per 10 ms tick.
         var settings = Unlimited with { SendRate = 1_000_000 };
         var handle = RunAgainst(settings, Channels, owner, Writes(), remote);
 
         handle.Send(0x02, Bytes(200 * 1024, 1)); // a bulk transfer spends the whole budget: packets go until it is
-        var burst = ExpectBurst(remote, 0x02, 100_000).Count;
+        var burst = ExpectBurst(remote, 0x02, 98_000).Count;
         var pending = Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes;
         Assert.Equal(200 * 1024 - burst * 1024, pending);
 
@@ -293,13 +293,13 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
     {
         var owner = CreateTestProbe();
         var remote = CreateTestProbe();
-        // 1 000 000 B/s: a 100 000-byte burst, then 10 000 bytes per 10 ms tick.
+        // 1 000 000 B/s, paced at 980 000 (TokenBucket.PacedSendRate): a 98 000-byte burst, then 9 800 bytes per 10 ms tick.
         var settings = Unlimited with { SendRate = 1_000_000 };
         var handle = RunAgainst(settings, Channels, owner, Writes(), remote);
         static int Wire(PacketMsg p) => PacketCodec.SizeOfPacketMsg((byte)p.ChannelId, p.Eof, p.Data.Length);
 
         handle.Send(0x02, Bytes(4 * 1024 * 1024, 1)); // more than the test will let through
-        ExpectBurst(remote, 0x02, 100_000);
+        ExpectBurst(remote, 0x02, 98_000);
         var pending = Channel(AwaitStatus(handle, owner), 0x02).PendingSendBytes;
         var packetSize = PacketCodec.SizeOfPacketMsg(0x02, eof: false, 1024);
 
@@ -321,8 +321,8 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
 
         // What went on the wire after the burst is what the refills paid for, give or take the debt (at most one
         // refill) and the packet that takes a bucket below zero.
-        const long paid = ticks * 10_000L;
-        Assert.InRange(wire, paid - 10_000 - 2 * packetSize, paid + 10_000 + 2 * packetSize);
+        const long paid = ticks * 9_800L;
+        Assert.InRange(wire, paid - 9_800 - 2 * packetSize, paid + 9_800 + 2 * packetSize);
     }
 
     [Fact]

@@ -112,7 +112,7 @@ internal sealed class MConnectionSendStage
             // Channel IDs from 0x80 take a two-byte varint: that is the largest packet we can cut.
             _largestPacket = PacketCodec.SizeOfPacketMsg(0xff, eof: true, payload);
             _batchLimit = Math.Max(_settings.MaxWriteBatchBytes, _largestPacket + 2 * PacketCodec.EncodedPing.Length);
-            _limit = new RateLimit(_settings.SendRate, _settings.FlushThrottle);
+            _limit = new RateLimit(TokenBucket.PacedSendRate(_settings.SendRate), _settings.FlushThrottle);
 
             SetHandler(_liveness, new InHandlerOf<Logic>(this, static l => l.OnLiveness(), static l => l.Finish(), static (l, e) => l.Fail(e)));
             SetHandler(_out, new OutHandlerOf<Logic>(this, static l => l.PushOut(), static (l, cause) => l.OnDownstreamFinish(cause)));

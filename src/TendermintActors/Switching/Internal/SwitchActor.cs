@@ -122,6 +122,11 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         // Not named "...-peer-...": the soak benchmark counts peer streams by that (Bench/SoakTarget.cs).
         if (_settings.GcAfterPeerBurst.MinPeers > 0)
             _burstCollector = Context.ActorOf(PeerBurstCollector.Props(_settings.GcAfterPeerBurst), "burst-collector");
+        // Akka's default scheduler starts its clock on first use, and every caller waits until the clock's task has run
+        // on the thread pool. Left to the first burst of inbound connections, each handshake stage scheduling its
+        // timeout from a pool thread, those waits could hold every pool thread, the clock's task queued behind them,
+        // for seconds until the pool had added enough threads (docs/performance.md, "Many peers"). Start it now.
+        Context.System.Scheduler.Advanced.ScheduleOnce(TimeSpan.Zero, static () => { });
         if (_settings.ListenHost is null)
         {
             Self.Tell(new Bound(new TransportBinding(new IPEndPoint(IPAddress.Any, 0), () => Task.CompletedTask)));
