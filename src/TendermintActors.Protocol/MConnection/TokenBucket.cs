@@ -57,6 +57,18 @@ public sealed class TokenBucket
         return sendRate - sendRate / 50;
     }
 
+    /// <summary>
+    /// The rate a receiver limited to <paramref name="recvRate"/> bytes per second (0 = unlimited) reads at: 2 % over
+    /// it, the mirror of <see cref="PacedSendRate"/>. A sender that does not pace itself under our limit (a Go node
+    /// at the same default, whose sender runs at exactly its rate) would otherwise keep whatever queued in our socket
+    /// early in a transfer queued ahead of every later message for as long as the transfer lasts.
+    /// </summary>
+    public static long ReceiveAllowance(long recvRate)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(recvRate);
+        return recvRate + recvRate / 50;
+    }
+
     /// <summary>What <paramref name="rate"/> earns over <paramref name="period"/>, at least one byte (0 without a limit).</summary>
     public static long Budget(long rate, TimeSpan period) =>
         rate == 0 ? 0 : Math.Max(1, (long)(rate * period.TotalSeconds));

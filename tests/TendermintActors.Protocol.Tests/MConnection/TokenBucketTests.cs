@@ -116,6 +116,15 @@ public class TokenBucketTests
     }
 
     [Fact]
+    public void A_receiver_reads_up_to_2_percent_over_its_recv_rate_and_no_limit_stays_none()
+    {
+        Assert.Equal(5_222_400, TokenBucket.ReceiveAllowance(5_120_000));
+        Assert.Equal(0, TokenBucket.ReceiveAllowance(0));
+        Assert.Equal(1, TokenBucket.ReceiveAllowance(1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TokenBucket.ReceiveAllowance(-1));
+    }
+
+    [Fact]
     public void Negative_rates_and_empty_periods_are_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new TokenBucket(-1, Tick));

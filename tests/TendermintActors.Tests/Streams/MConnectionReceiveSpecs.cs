@@ -213,11 +213,12 @@ public sealed class MConnectionReceiveSpecs(ITestOutputHelper output) : MConnect
     {
         var owner = CreateTestProbe();
         var remote = CreateTestProbe();
-        // 10 000 B/s: 1000 bytes per 100 ms (the burst), and each chunk below is just over that.
+        // 10 000 B/s, read at up to 10 200 (TokenBucket.ReceiveAllowance): 1020 bytes per 100 ms (the burst), and each
+        // chunk below is just over that.
         var settings = Unlimited with { RecvRate = 10_000 };
-        var messages = Enumerable.Range(1, 3).Select(i => Bytes(990, i)).ToArray();
+        var messages = Enumerable.Range(1, 3).Select(i => Bytes(1010, i)).ToArray();
         var chunks = messages.Select(m => PacketWire.Chunk(PacketWire.Message(0x02, m))).ToArray();
-        Assert.All(chunks, c => Assert.InRange(c.Count, 1001, 1100));
+        Assert.All(chunks, c => Assert.InRange(c.Count, 1021, 1100));
         var handle = RunAgainst(settings, Channels, owner, Writes(chunks), remote);
 
         foreach (var message in messages)

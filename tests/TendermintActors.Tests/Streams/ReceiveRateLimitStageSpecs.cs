@@ -32,8 +32,8 @@ public sealed class ReceiveRateLimitStageSpecs(ITestOutputHelper output) : MConn
     [Fact]
     public void Reads_pass_as_they_are_and_a_spent_budget_is_told_and_restored_by_a_refill()
     {
-        // 10 000 B/s: a 1000-byte burst, 100 bytes per 10 ms refill.
-        var first = ByteString.FromBytes(Bytes(1001, 1));
+        // 10 000 B/s, read at up to 10 200 (TokenBucket.ReceiveAllowance): a 1020-byte burst, 102 bytes per 10 ms refill.
+        var first = ByteString.FromBytes(Bytes(1021, 1));
         var second = ByteString.FromBytes(Bytes(10, 2));
         var (reads, budget) = Run(10_000, Writes(first, second));
         budget.Request(10);
@@ -42,7 +42,7 @@ public sealed class ReceiveRateLimitStageSpecs(ITestOutputHelper output) : MConn
         Assert.True(budget.ExpectNext(Timeout).IsSpent);
 
         reads.Request(1);
-        AdvanceInRefillTicks(MConnectionStage.MaxRefillTick); // 100 bytes pay the 1-byte debt
+        AdvanceInRefillTicks(MConnectionStage.MaxRefillTick); // 102 bytes pay the 1-byte debt
         Assert.False(budget.ExpectNext(Timeout).IsSpent);
         Assert.Same(second, reads.ExpectNext(Timeout)); // and reading goes on
     }

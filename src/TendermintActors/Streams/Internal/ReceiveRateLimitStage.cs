@@ -1,6 +1,7 @@
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Stage;
+using TendermintActors.Protocol.MConnection;
 
 namespace TendermintActors.Streams.Internal;
 
@@ -47,7 +48,7 @@ internal sealed class ReceiveRateLimitStage : GraphStage<FanOutShape<ByteString,
             _in = stage.Shape.In;
             _out = stage.Shape.Out0;
             _budget = stage.Shape.Out1;
-            _limit = new RateLimit(stage._settings.RecvRate, stage._settings.FlushThrottle);
+            _limit = new RateLimit(TokenBucket.ReceiveAllowance(stage._settings.RecvRate), stage._settings.FlushThrottle);
             SetHandler(_in, new InHandlerOf<Logic>(this, static l => l.OnPush(), static l => l.CompleteStage(), static (l, e) => l.FailStage(e)));
             SetHandler(_out, new OutHandlerOf<Logic>(this, static l => l.MaybePull(), static (l, cause) => l.OnDownstreamFinish(cause)));
             SetHandler(_budget, new OutHandlerOf<Logic>(this, static l => l.FlushBudget(), static (l, cause) => l.OnDownstreamFinish(cause)));
