@@ -305,8 +305,10 @@ internal sealed class MConnectionHandle
         var commands = Volatile.Read(ref _commands);
         if (commands is null)
         {
-            Interlocked.CompareExchange(ref _commands, new ConcurrentQueue<Command>(), null);
-            commands = Volatile.Read(ref _commands)!;
+            // The queue this call made, or the one another made first; never a read after the exchange, which a
+            // connection ending meanwhile (Stopped drops the queue) would answer with null.
+            var made = new ConcurrentQueue<Command>();
+            commands = Interlocked.CompareExchange(ref _commands, made, null) ?? made;
         }
         commands.Enqueue(command);
         // One wake-up per batch of calls; the stage clears the flag before draining, so none is lost.
