@@ -195,7 +195,7 @@ internal static class HoconSyntax
         {
             var config = ConfigurationFactory.ParseString(text, name => throw new ConfigurationException(
                 $"'include \"{name}\"': a node's configuration cannot include other files; put the settings in this file or pass them with --set"));
-            RefuseCycles(config.Root, new HashSet<HoconValue>(ReferenceEqualityComparer.Instance), null);
+            RefuseCycles(config.Root, new HashSet<HoconValue>(ReferenceEqualityComparer.Instance), new HashSet<HoconValue>(ReferenceEqualityComparer.Instance), null);
             return config;
         }
         catch (Exception e) when (e is not (ConfigurationException or FormatException or ArgumentException))
@@ -228,11 +228,13 @@ internal static class HoconSyntax
     /// <summary>
     /// Refuses a substitution that leads back to a value it is part of (<c>a = ${a}</c>, <c>a = ${b}, b = ${a}</c>):
     /// Akka's parser links it without a check, and the first read of such a value recurses until the process dies of a
-    /// stack overflow, which no handler can catch. The walk follows each substitution to the value it resolved to.
+    /// stack overflow, which no handler can catch. The walk follows each substitution to the value it resolved to, and
+    /// visits each value once (<paramref name="cleared"/>): values that many substitutions share would otherwise be
+    /// walked once per path to them, exponentially many for a few lines of text.
     /// </summary>
-    private static void RefuseCycles(HoconValue? value, HashSet<HoconValue> path, string? through)
+    private static void RefuseCycles(HoconValue? value, HashSet<HoconValue> path, HashSet<HoconValue> cleared, string? through)
     {
-        if (value is null)
+        if (value is null || cleared.Contains(value))
             return;
         if (!path.Add(value))
             throw new ConfigurationException($"the substitution ${{{through}}} refers to itself, directly or through other substitutions");
@@ -241,17 +243,18 @@ internal static class HoconSyntax
             switch (element)
             {
                 case HoconSubstitution substitution:
-                    RefuseCycles(substitution.ResolvedValue, path, substitution.Path);
+                    RefuseCycles(substitution.ResolvedValue, path, cleared, substitution.Path);
                     break;
                 case HoconObject obj:
-                    foreach (var item in obj.Items.Values) RefuseCycles(item, path, through);
+                    foreach (var item in obj.Items.Values) RefuseCycles(item, path, cleared, through);
                     break;
                 case HoconArray array:
-                    foreach (var item in array) RefuseCycles(item, path, through);
+                    foreach (var item in array) RefuseCycles(item, path, cleared, through);
                     break;
             }
         }
         path.Remove(value);
+        cleared.Add(value);
     }
 
     private static int Count(string text, int from, int to, char c)

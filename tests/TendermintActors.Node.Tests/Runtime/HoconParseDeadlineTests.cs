@@ -94,4 +94,13 @@ public sealed class HoconParseDeadlineTests
         Assert.Contains($"nests deeper than {HoconSyntax.MaxNesting} levels", fault.Problem);
         Assert.NotNull(HoconSyntax.Check("d = " + new string('[', 100_000) + new string(']', 100_000)));
     }
+
+    [Fact]
+    public async Task Values_shared_by_many_substitutions_are_checked_once_each()
+    {
+        // Each level refers to the one before twice: 2^40 paths to v0, 41 values.
+        var hocon = "v0 = { x = 1 }\n" + string.Concat(Enumerable.Range(1, 40).Select(i => $"v{i} = [${{v{i - 1}}}, ${{v{i - 1}}}]\n"));
+        var config = await Task.Run(() => HoconSyntax.Parse(hocon)).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, config.GetValue("v40").GetArray().Count);
+    }
 }
