@@ -193,7 +193,7 @@ internal static class StartCommand
         }
 
         var metrics = new NodeMetrics(p2p);
-        var system = ActorSystem.Create("tmactors", config.WithFallback(NodeAkkaConfig.Create(options.Log.Levels)));
+        var system = ActorSystem.Create("tmactors", NodeAkkaConfig.Create(options.Log.Levels, config));
         // Held until the node has started: a node that does not start says why in one line (see LogSink.Discard).
         var logs = LogSinks.Start(system, TextWriter.Synchronized(stderr), hold: true, options.Log);
         RpcServer.Running? rpc = null;

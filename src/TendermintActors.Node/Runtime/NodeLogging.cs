@@ -133,17 +133,39 @@ internal static class LogSinks
 
 /// <summary>
 /// The Akka settings of the node process: logs through <see cref="LogSink"/> only, Akka itself at the lowest level
-/// any module logs at.
+/// any module logs at; and, while the actor system is local and nothing asks it to serialise, no JSON serializer
+/// (<see cref="LocalOnlySerializer"/>).
 /// </summary>
 internal static class NodeAkkaConfig
 {
-    public static Config Create(LogLevels levels) => ConfigurationFactory.ParseString($$"""
-        akka {
-          loglevel = {{levels.AkkaLogLevel}}
-          stdout-loglevel = OFF
-          loggers = ["{{typeof(SilentLogger).FullName}}, {{typeof(SilentLogger).Assembly.GetName().Name}}"]
-          log-dead-letters-during-shutdown = off
-          coordinated-shutdown.run-by-clr-shutdown-hook = on
-        }
-        """);
+    private static readonly Config WithoutJson = ConfigurationFactory.ParseString(
+        $"akka.actor.serializers.json = \"{typeof(LocalOnlySerializer).FullName}, {typeof(LocalOnlySerializer).Assembly.GetName().Name}\"");
+
+    /// <summary>The node's settings under <paramref name="operatorConfig"/> (the operator's win).</summary>
+    public static Config Create(LogLevels levels, Config? operatorConfig = null)
+    {
+        var node = ConfigurationFactory.ParseString($$"""
+            akka {
+              loglevel = {{levels.AkkaLogLevel}}
+              stdout-loglevel = OFF
+              loggers = ["{{typeof(SilentLogger).FullName}}, {{typeof(SilentLogger).Assembly.GetName().Name}}"]
+              log-dead-letters-during-shutdown = off
+              coordinated-shutdown.run-by-clr-shutdown-hook = on
+            }
+            """);
+        var config = operatorConfig is null ? node : operatorConfig.WithFallback(node);
+        return IsLocalWithoutSerialisation(config) ? config.WithFallback(WithoutJson) : config;
+    }
+
+    /// <summary>
+    /// Whether the system is local (Akka's default provider) and nothing makes it serialise messages or props: a
+    /// remote or cluster provider sends messages to other processes, and they keep Akka's serializers.
+    /// </summary>
+    internal static bool IsLocalWithoutSerialisation(Config config)
+    {
+        var provider = config.GetString("akka.actor.provider", "local");
+        var local = provider is "local" || provider.StartsWith("Akka.Actor.LocalActorRefProvider", StringComparison.Ordinal);
+        return local && !config.GetBoolean("akka.actor.serialize-messages", false)
+            && !config.GetBoolean("akka.actor.serialize-creators", false);
+    }
 }

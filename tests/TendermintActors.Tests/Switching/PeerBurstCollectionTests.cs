@@ -90,8 +90,61 @@ public sealed class PeerBurstCollectionTests
     public void Zero_peers_is_off()
     {
         var policy = AfterPeers(1000, Settings with { MinPeers = 0 });
+        policy.Started(T0);
 
         Assert.Equal(new PeerBurstCollectionPolicy.Decision(false, null), policy.Check(T0 + TimeSpan.FromDays(1), long.MaxValue));
+    }
+
+    [Fact]
+    public void The_start_is_collected_once_settled_whatever_it_allocated_and_only_once()
+    {
+        var policy = new PeerBurstCollectionPolicy(Settings);
+        policy.Started(T0);
+
+        Assert.Equal(new PeerBurstCollectionPolicy.Decision(false, T0 + Settings.QuietPeriod), policy.Check(T0, 0));
+        Assert.True(policy.AfterStart);
+        // Below min-allocated: the start's garbage is handed back all the same.
+        Assert.True(policy.Check(T0 + Settings.QuietPeriod, 1).Collect);
+        policy.Collected(T0 + Settings.QuietPeriod, 1);
+
+        Assert.False(policy.AfterStart);
+        Assert.Equal(new PeerBurstCollectionPolicy.Decision(false, null), policy.Check(T0 + TimeSpan.FromDays(1), 100 * MiB));
+    }
+
+    [Fact]
+    public void The_starts_collection_does_not_hold_the_first_burst_back_for_the_interval()
+    {
+        var policy = new PeerBurstCollectionPolicy(Settings);
+        policy.Started(T0);
+        var started = T0 + Settings.QuietPeriod;
+        Assert.True(policy.Check(started, 5 * MiB).Collect);
+        policy.Collected(started, 5 * MiB);
+
+        var burst = started + TimeSpan.FromSeconds(10);
+        for (var i = 0; i < 3; i++)
+            policy.PeerAdmitted(burst);
+
+        // Its bytes count from the start's collection (5 MiB), but the interval does not.
+        Assert.Equal(new PeerBurstCollectionPolicy.Decision(false, null), policy.Check(burst + Settings.QuietPeriod, 15 * MiB - 1));
+        Assert.True(policy.Check(burst + Settings.QuietPeriod, 15 * MiB).Collect);
+    }
+
+    [Fact]
+    public void Peers_right_after_the_start_put_its_collection_off_and_share_it()
+    {
+        var policy = new PeerBurstCollectionPolicy(Settings);
+        policy.Started(T0);
+        var peer = T0 + TimeSpan.FromSeconds(1);
+        policy.PeerAdmitted(peer);
+
+        Assert.Equal(new PeerBurstCollectionPolicy.Decision(false, peer + Settings.QuietPeriod), policy.Check(T0 + Settings.QuietPeriod, 0));
+        Assert.True(policy.Check(peer + Settings.QuietPeriod, 0).Collect);
+        policy.Collected(peer + Settings.QuietPeriod, 0);
+
+        // The peer was counted in that collection: two more are not a burst.
+        policy.PeerAdmitted(peer + TimeSpan.FromHours(1));
+        policy.PeerAdmitted(peer + TimeSpan.FromHours(1));
+        Assert.Equal(new PeerBurstCollectionPolicy.Decision(false, null), policy.Check(peer + TimeSpan.FromHours(2), 100 * MiB));
     }
 
     [Theory]

@@ -10,8 +10,8 @@ using Xunit.Abstractions;
 namespace TendermintActors.Tests.Switching;
 
 /// <summary>
-/// The switch's collector on Akka's <see cref="TestScheduler"/>: it collects once a burst of peers has settled, and
-/// not before, with the collection and the allocation counter standing in for the runtime's.
+/// The switch's collector on Akka's <see cref="TestScheduler"/>: it collects once its start or a burst of peers has
+/// settled, and not before, with the collection and the allocation counter standing in for the runtime's.
 /// </summary>
 public sealed class PeerBurstCollectorSpecs(ITestOutputHelper output)
     : TestKit("akka.scheduler.implementation = \"Akka.TestKit.TestScheduler, Akka.TestKit\"", output)
@@ -58,6 +58,23 @@ public sealed class PeerBurstCollectorSpecs(ITestOutputHelper output)
         collections.ExpectMsg<Collected>();
 
         // Nothing new allocated and no new peer: nothing more, however long.
+        Clock.Advance(TimeSpan.FromHours(1));
+        collections.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void The_start_is_collected_once_it_has_settled_with_no_peer_and_nothing_more_after()
+    {
+        var (collector, collections) = Start(() => 0);
+        // Answered once the collector has started (and set its timer).
+        collector.Tell(new Identify(null), TestActor);
+        ExpectMsg<ActorIdentity>();
+
+        Clock.Advance(Settings.QuietPeriod - TimeSpan.FromMilliseconds(10));
+        collections.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Clock.Advance(TimeSpan.FromMilliseconds(10));
+        collections.ExpectMsg<Collected>();
+
         Clock.Advance(TimeSpan.FromHours(1));
         collections.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
