@@ -31,7 +31,7 @@ public sealed class PeerBurstCollectorSpecs(ITestOutputHelper output)
         var collector = Sys.ActorOf(PeerBurstCollector.Props(Settings, allocated, () =>
         {
             collections.Ref.Tell(new Collected());
-            return new PeerBurstCollector.Outcome(2000, 1000, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(2));
+            return new PeerBurstCollector.Outcome(2000, 1000, 500, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(2));
         }));
         return (collector, collections);
     }

@@ -87,7 +87,7 @@ internal sealed class PeerBurstCollector : UntypedActor, IWithTimers
     }
 
     /// <summary>What one collection did, for the log.</summary>
-    public readonly record struct Outcome(long ResidentBytesBefore, long ResidentBytesAfter, TimeSpan Pause, TimeSpan Elapsed);
+    public readonly record struct Outcome(long ResidentBytesBefore, long ResidentBytesAfter, long CommittedBytesAfter, TimeSpan Pause, TimeSpan Elapsed);
 
     private readonly PeerBurstCollectionPolicy _policy;
     private readonly Func<long> _allocatedBytes;
@@ -121,7 +121,7 @@ internal sealed class PeerBurstCollector : UntypedActor, IWithTimers
         var paused = GC.GetTotalPauseDuration();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         TrimNativeHeap();
-        return new Outcome(before, Environment.WorkingSet, GC.GetTotalPauseDuration() - paused,
+        return new Outcome(before, Environment.WorkingSet, GC.GetGCMemoryInfo().TotalCommittedBytes, GC.GetTotalPauseDuration() - paused,
             System.Diagnostics.Stopwatch.GetElapsedTime(started));
     }
 
@@ -179,8 +179,9 @@ internal sealed class PeerBurstCollector : UntypedActor, IWithTimers
             var afterStart = _policy.AfterStart;
             var outcome = _collect();
             _policy.Collected(now, _allocatedBytes());
-            _log.Info("Collected after {What}: resident set {Before:0.0} -> {After:0.0} MiB, pause {Pause:0.0} ms, {Elapsed:0.0} ms in all",
-                afterStart ? "the switch started" : "a burst of new peers", outcome.ResidentBytesBefore / 1048576.0, outcome.ResidentBytesAfter / 1048576.0, outcome.Pause.TotalMilliseconds,
+            _log.Info("Collected after {What}: resident set {Before:0.0} -> {After:0.0} MiB (GC heap committed {Committed:0.0} MiB), pause {Pause:0.0} ms, {Elapsed:0.0} ms in all",
+                afterStart ? "the switch started" : "a burst of new peers", outcome.ResidentBytesBefore / 1048576.0, outcome.ResidentBytesAfter / 1048576.0,
+                outcome.CommittedBytesAfter / 1048576.0, outcome.Pause.TotalMilliseconds,
                 outcome.Elapsed.TotalMilliseconds);
         }
         else if (decision.AskAgainAt is { } at)
