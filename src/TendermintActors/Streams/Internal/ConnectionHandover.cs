@@ -119,7 +119,10 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
 
             private readonly ConnectionHandover? _upperOf;
 
-            public Logic(SinkEnd stage, Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : base(stage.Shape)
+            protected override object LogSource => "handover";
+
+            // Not base(Shape), which makes a log source with the shape's text for every logic (see TimerLogic).
+            public Logic(SinkEnd stage, Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : base(inCount: 1, outCount: 0)
             {
                 _pipe = pipe;
                 _lowerOf = lowerOf;
@@ -267,7 +270,9 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
 
             private readonly ConnectionHandover? _upperOf;
 
-            public Logic(SourceEnd stage, Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : base(stage.Shape)
+            protected override object LogSource => "handover";
+
+            public Logic(SourceEnd stage, Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : base(inCount: 0, outCount: 1)
             {
                 _pipe = pipe;
                 _lowerOf = lowerOf;

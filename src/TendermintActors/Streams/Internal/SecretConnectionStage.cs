@@ -41,7 +41,7 @@ internal sealed class SecretConnectionStage<TMat>(
         return new LogicAndMaterializedValue<Task<TMat>>(new Logic(this, promise), promise.Task);
     }
 
-    private sealed class Logic : TimerGraphStageLogic
+    private sealed class Logic : TimerLogic
     {
         private const string DeadlineTimer = "handshake-deadline";
         private readonly SecretConnectionStage<TMat> _stage;

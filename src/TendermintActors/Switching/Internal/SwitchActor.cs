@@ -169,7 +169,10 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 _binding = bound.Binding;
                 _nodeInfo = BuildNodeInfo(bound.Binding.LocalAddress);
                 _peerContext = new PeerContext(_key, _nodeInfo, _channels, _reactorsByChannel,
-                    _reactors.Select(r => r.Reactor).Distinct().ToList(), _settings, _transport, _peerMaterializer, _metrics);
+                    _reactors.Select(r => r.Reactor).Distinct().ToList(), _settings, _transport, _peerMaterializer, _metrics)
+                {
+                    PeerLog = new BusLogging(Context.System.EventStream, Self.Path + "/peer", typeof(PeerActor), Context.System.Settings.LogFormatter),
+                };
                 _log.Info("P2P switch {NodeId} started; listening on {Listen}, advertising {Advertised}", _key.Id.Hex,
                     _listening ? bound.Binding.LocalAddress.ToString() : "(not listening)", _nodeInfo.ListenAddr);
                 Become(Running);

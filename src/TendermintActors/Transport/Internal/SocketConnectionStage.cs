@@ -187,7 +187,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
 
     private readonly record struct Completion(int Bytes, SocketError Error);
 
-    private sealed class Logic : TimerGraphStageLogic
+    private sealed class Logic : TimerLogic
     {
         private const string DialTimer = "dial-timeout";
         private const string CloseTimer = "close-timeout";
