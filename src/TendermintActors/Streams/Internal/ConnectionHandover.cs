@@ -65,9 +65,9 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
             _upperEnded.TrySetResult();
     }
 
-    // The lower source end's callback that completes it (set in its PreStart; the lower sink end, in the same
-    // stream, calls it): see SinkEnd.OnUpstreamEnd.
-    private Action<NotUsed>? _closeLowerOutput;
+    // The lower source end's callback (set in its PreStart), to which the lower sink end, in the same stream, signals
+    // CloseEarly: see SinkEnd.OnUpstreamEnd.
+    private Action<object>? _lowerSourceSignals;
 
     /// <summary>No upper part will come: ends the lower part's waiting ends with <paramref name="reason"/>.</summary>
     public void Abandon(Exception reason)
@@ -76,18 +76,34 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
         _down.Sink.TrySetException(reason);
     }
 
-    /// <summary>What a source end offers its sink end (async callbacks into the source's stream).</summary>
-    private sealed record SourceCallbacks(Action<ByteString> Element, Action<Exception?> End);
+    // What the ends of a pipe signal each other, each through the other's one async callback (an async callback costs
+    // an idle connection ~0.2 KiB; one per end instead of one per kind of signal). To a source end: an element (the
+    // ByteString itself), Ended, CloseEarly (lower only), or its partner's attachment (the task). To a sink end:
+    // Demand, Cancelled, or its partner's attachment.
+    private sealed record Ended(Exception? Failure);
 
-    /// <summary>What a sink end offers its source end (async callbacks into the sink's stream).</summary>
-    private sealed record SinkCallbacks(Action<NotUsed> Demand, Action<Exception?> Cancel);
+    private sealed record Cancelled(Exception? Cause);
 
-    /// <summary>One direction: each end publishes its callbacks once and waits for the other's.</summary>
+    private sealed class Demand
+    {
+        public static readonly Demand Instance = new();
+    }
+
+    private sealed class CloseEarly
+    {
+        public static readonly CloseEarly Instance = new();
+    }
+
+    /// <summary>One direction: each end publishes its callback once and waits for the other's.</summary>
     private sealed class Pipe
     {
-        public readonly TaskCompletionSource<SinkCallbacks> Sink = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public readonly TaskCompletionSource<SourceCallbacks> Source = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly TaskCompletionSource<Action<object>> Sink = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly TaskCompletionSource<Action<object>> Source = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
+
+    /// <summary>Signals <paramref name="partner"/>'s attachment (or the pipe's abandonment) to <paramref name="signals"/> when it comes.</summary>
+    private static void OnAttachment(Task<Action<object>> partner, Action<object> signals) =>
+        partner.ContinueWith(static (task, state) => ((Action<object>)state!)(task), signals, TaskContinuationOptions.ExecuteSynchronously);
 
     /// <summary>The end that takes elements: the lower part's (opened plaintext) or, when <paramref name="upper"/>, the upper part's (MConnection output).</summary>
     private sealed class SinkEnd(ConnectionHandover? handover, bool upper) : GraphStage<SinkShape<ByteString>>
@@ -111,7 +127,7 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
             // upstream may lend), so that a remote that sends a little and closes is seen to close.
             private readonly Queue<ByteString> _held = new();
             private long _heldBytes;
-            private SourceCallbacks? _partner;
+            private Action<object>? _partner; // the source end's callback
             private bool _wanted; // the source end asked for an element that it has not had yet
             private bool _upstreamEnded;
             private Exception? _upstreamFailure;
@@ -137,18 +153,33 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
             {
                 // Kept alive after its upstream ended until the other end has heard of it.
                 SetKeepGoing(true);
-                var me = new SinkCallbacks(GetAsyncCallback<NotUsed>(_ => OnDemand()), GetAsyncCallback<Exception?>(OnCancel));
-                if (!_pipe.Sink.TrySetResult(me))
+                var signals = GetAsyncCallback<object>(OnSignal);
+                if (!_pipe.Sink.TrySetResult(signals))
                 {
                     OnCancel(_pipe.Sink.Task.Exception!.GetBaseException());
                     return;
                 }
-                var attached = GetAsyncCallback<Task<SourceCallbacks>>(OnAttached);
-                _pipe.Source.Task.ContinueWith(attached, TaskContinuationOptions.ExecuteSynchronously);
+                OnAttachment(_pipe.Source.Task, signals);
                 if (PrefetchBytes > 0) Pull(_in);
             }
 
-            private void OnAttached(Task<SourceCallbacks> partner)
+            private void OnSignal(object signal)
+            {
+                switch (signal)
+                {
+                    case Demand:
+                        OnDemand();
+                        break;
+                    case Cancelled cancelled:
+                        OnCancel(cancelled.Cause);
+                        break;
+                    case Task<Action<object>> partner:
+                        OnAttached(partner);
+                        break;
+                }
+            }
+
+            private void OnAttached(Task<Action<object>> partner)
             {
                 if (_done) return;
                 if (!partner.IsCompletedSuccessfully)
@@ -175,7 +206,7 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
                 {
                     _heldBytes -= element.Count;
                     _wanted = false;
-                    _partner.Element(element);
+                    _partner(element);
                 }
                 if (_held.Count > 0) return;
                 if (_upstreamEnded)
@@ -198,7 +229,7 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
                 {
                     // Pulled for this demand: possibly lent, valid until the source end is pulled again (and asks).
                     _wanted = false;
-                    _partner.Element(element);
+                    _partner(element);
                     return;
                 }
                 // Held beyond a demand: upstream may lend it (valid only until pulled again), so keep a copy.
@@ -221,21 +252,21 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
                     // The remote closed before the MConnection attached. Once attached, it would end at once and
                     // close our direction too (docs/protocol.md §5): close it now, so the remote's graceful close
                     // completes while the switch decides; what the remote sent still goes to the MConnection.
-                    _lowerOf?._closeLowerOutput?.Invoke(NotUsed.Instance);
+                    _lowerOf?._lowerSourceSignals?.Invoke(CloseEarly.Instance);
             }
 
             private void End()
             {
                 if (_done) return;
                 _done = true;
-                _partner!.End(_upstreamFailure);
+                _partner!(new Ended(_upstreamFailure));
                 CompleteStage();
             }
 
             public override void PostStop()
             {
                 if (!_done && _partner is not null)
-                    _partner.End(new AbruptStageTerminationException(this));
+                    _partner(new Ended(new AbruptStageTerminationException(this)));
                 _done = true;
                 _upperOf?.UpperEndStopped();
             }
@@ -259,7 +290,7 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
         {
             private readonly Pipe _pipe;
             private readonly Outlet<ByteString> _out;
-            private SinkCallbacks? _partner;
+            private Action<object>? _partner; // the sink end's callback
             private bool _demand; // pulled before the partner's callbacks came
             private bool _cancelled;
             private bool _closedEarly;
@@ -285,19 +316,37 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
             {
                 // Kept alive after its downstream cancelled until the other end has heard of it.
                 SetKeepGoing(true);
-                var me = new SourceCallbacks(GetAsyncCallback<ByteString>(OnElement), GetAsyncCallback<Exception?>(OnEnd));
-                if (!_pipe.Source.TrySetResult(me))
+                var signals = GetAsyncCallback<object>(OnSignal);
+                if (!_pipe.Source.TrySetResult(signals))
                 {
                     OnEnd(_pipe.Source.Task.Exception!.GetBaseException());
                     return;
                 }
                 if (_lowerOf is not null)
-                    _lowerOf._closeLowerOutput = GetAsyncCallback<NotUsed>(_ => CloseEarly());
-                var attached = GetAsyncCallback<Task<SinkCallbacks>>(OnAttached);
-                _pipe.Sink.Task.ContinueWith(attached, TaskContinuationOptions.ExecuteSynchronously);
+                    _lowerOf._lowerSourceSignals = signals;
+                OnAttachment(_pipe.Sink.Task, signals);
             }
 
-            private void OnAttached(Task<SinkCallbacks> partner)
+            private void OnSignal(object signal)
+            {
+                switch (signal)
+                {
+                    case ByteString element:
+                        OnElement(element);
+                        break;
+                    case Ended ended:
+                        OnEnd(ended.Failure);
+                        break;
+                    case CloseEarly:
+                        CloseOutputEarly();
+                        break;
+                    case Task<Action<object>> partner:
+                        OnAttached(partner);
+                        break;
+                }
+            }
+
+            private void OnAttached(Task<Action<object>> partner)
             {
                 if (_done) return;
                 if (!partner.IsCompletedSuccessfully)
@@ -311,7 +360,7 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
                 else if (_demand && !_closedEarly)
                 {
                     _demand = false;
-                    _partner.Demand(NotUsed.Instance);
+                    _partner(Demand.Instance);
                 }
             }
 
@@ -337,7 +386,7 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
                 if (_partner is null)
                     _demand = true;
                 else
-                    _partner.Demand(NotUsed.Instance);
+                    _partner(Demand.Instance);
             }
 
             /// <summary>
@@ -345,7 +394,7 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
             /// MConnection, which has the remote's end to read, finishes on its own rather than at our cancel, which
             /// would drop what the remote sent); its end then stops this stage.
             /// </summary>
-            private void CloseEarly()
+            private void CloseOutputEarly()
             {
                 if (_done || _partner is not null || _cancelled) return;
                 _closedEarly = true;
@@ -362,14 +411,14 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
             private void Cancelled()
             {
                 _done = true;
-                _partner!.Cancel(_cancelCause);
+                _partner!(new Cancelled(_cancelCause));
                 CompleteStage();
             }
 
             public override void PostStop()
             {
                 if (!_done && _partner is not null)
-                    _partner.Cancel(new AbruptStageTerminationException(this));
+                    _partner(new Cancelled(new AbruptStageTerminationException(this)));
                 _done = true;
                 _upperOf?.UpperEndStopped();
             }

@@ -68,18 +68,35 @@ internal abstract class TimerLogic : GraphStageLogic
     {
         CancelTimer(timerKey);
         var id = ++_lastTimerId;
-        // One async callback for all of this logic's timers, made at the first.
-        var onFired = _onFired ??= GetAsyncCallback<Fired>(OnFired);
         var fired = new Fired(timerKey, id);
         var task = repeating
-            ? Materializer.ScheduleRepeatedly(initialDelay, interval, () => onFired(fired))
-            : Materializer.ScheduleOnce(initialDelay, () => onFired(fired));
+            ? Materializer.ScheduleRepeatedly(initialDelay, interval, () => OnFiredCallback(fired))
+            : Materializer.ScheduleOnce(initialDelay, () => OnFiredCallback(fired));
         if (_timers is null)
             _timers = new Timer[2];
         else if (_timerCount == _timers.Length)
             Array.Resize(ref _timers, _timerCount * 2);
         _timers[_timerCount++] = new Timer(timerKey, id, repeating, task);
     }
+
+    /// <summary>
+    /// One async callback for all of this logic's timers, made when one first fires, on the scheduler's thread (as
+    /// Akka's timer logic does): a stage whose timers never fire (a deadline met, a ping not yet due) never makes it.
+    /// Two timers firing at once may each make one; one of them is kept, and either delivers.
+    /// </summary>
+    private void OnFiredCallback(Fired fired)
+    {
+        var callback = Volatile.Read(ref _onFired);
+        if (callback is null)
+        {
+            var made = GetAsyncCallback<Fired>(OnFired);
+            callback = Interlocked.CompareExchange(ref _onFired, made, null) ?? made;
+        }
+        callback(fired);
+    }
+
+    /// <summary>Whether a timer has fired yet (specs: the callback is made then).</summary>
+    internal bool HasTimerCallback => Volatile.Read(ref _onFired) is not null;
 
     private void OnFired(Fired fired)
     {
