@@ -50,6 +50,25 @@ internal sealed record PeerContext(
     /// </summary>
     public ILoggingAdapter? PeerLog { get; init; }
 
+    /// <summary>The connection upgrade's settings, but for the ID a dialled remote must prove.</summary>
+    public SecretConnectionSettings UpgradeSettings { get; } = new()
+    {
+        HandshakeTimeout = Settings.HandshakeTimeout,
+        MaxWriteBatchBytes = Settings.Connection.MaxWriteBatchBytes,
+        // The handover passes each opened read on and pulls again only once the MConnection (which copies what it
+        // keeps) is done with it; what it reads ahead before the peer attaches, it copies. The SecretConnection
+        // recycles a lent buffer only when pulled again, never when it stops.
+        LendPlaintext = true,
+        LendCiphertext = Transport.TakesWritesBeforePulling,
+    };
+
+    /// <summary>The lower part of every connection over a socket, fused once.</summary>
+    public LowerBlueprint Lower => _lower ??= new LowerBlueprint(LocalKey, LocalNodeInfo, UpgradeSettings);
+
+    // Made at the first connection over a socket (none on other transports). Handshake actors run at once: two may
+    // each make one, and each runs on the one it made.
+    private LowerBlueprint? _lower;
+
     /// <summary>Our channels by ID, for every peer.</summary>
     public IReadOnlyDictionary<byte, ChannelDescriptor> ChannelsById { get; } = Channels.ToDictionary(c => c.Id);
 

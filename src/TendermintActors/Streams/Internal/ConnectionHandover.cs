@@ -43,6 +43,10 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
     public static Flow<ByteString, ByteString, NotUsed> UpperOfAny =>
         Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(null, upper: true)), Source.FromGraph(new SourceEnd(null, upper: true)));
 
+    /// <summary><see cref="Lower"/> for any handover: each materialisation attaches to the one given as an attribute.</summary>
+    public static Flow<ByteString, ByteString, NotUsed> LowerOfAny =>
+        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(null, upper: false)), Source.FromGraph(new SourceEnd(null, upper: false)));
+
     /// <summary>The stage's own handover, else the one its materialisation carries.</summary>
     private static ConnectionHandover Of(ConnectionHandover? own, Attributes attributes) =>
         own ?? attributes.GetAttribute<ConnectionHandover>()

@@ -9,6 +9,12 @@ using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
 namespace TendermintActors.Streams.Internal;
 
 /// <summary>
+/// The ID the remote must authenticate as (<see cref="SecretConnectionSettings.ExpectedRemoteId"/>), given to one
+/// materialisation of a SecretConnection stage built for every connection.
+/// </summary>
+internal sealed record ExpectedRemoteId(NodeId Id) : Attributes.IAttribute;
+
+/// <summary>
 /// I/O shell around <see cref="ConnectionUpgrade"/>: shape is plain-in → cipher-out (top) and cipher-in →
 /// plain-out (bottom). Back-pressure: TCP is only read while the application has taken all plaintext opened so
 /// far; the application is read while the pending ciphertext is under the batch limit.
@@ -38,7 +44,9 @@ internal sealed class SecretConnectionStage<TMat>(
     public override ILogicAndMaterializedValue<Task<TMat>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
         var promise = new TaskCompletionSource<TMat>(TaskCreationOptions.RunContinuationsAsynchronously);
-        return new LogicAndMaterializedValue<Task<TMat>>(new Logic(this, promise), promise.Task);
+        // A graph fused once for every connection carries the ID a dialled remote must prove as an attribute.
+        var expected = inheritedAttributes.GetAttribute<ExpectedRemoteId>()?.Id ?? _settings.ExpectedRemoteId;
+        return new LogicAndMaterializedValue<Task<TMat>>(new Logic(this, promise, expected), promise.Task);
     }
 
     private sealed class Logic : TimerLogic
@@ -54,12 +62,12 @@ internal sealed class SecretConnectionStage<TMat>(
         private bool _cipherInFinished;
         private int _lent; // plaintext bytes pushed as a view of the session's buffer, taken once downstream pulls again
 
-        public Logic(SecretConnectionStage<TMat> stage, TaskCompletionSource<TMat> promise) : base(stage.Shape)
+        public Logic(SecretConnectionStage<TMat> stage, TaskCompletionSource<TMat> promise, NodeId? expectedRemoteId) : base(stage.Shape)
         {
             _stage = stage;
             _promise = promise;
             _batchLimit = Math.Max(Frame.SealedSize, stage._settings.MaxWriteBatchBytes);
-            _upgrade = new ConnectionUpgrade(stage._localKey, stage._localNodeInfo, stage._settings.ExpectedRemoteId);
+            _upgrade = new ConnectionUpgrade(stage._localKey, stage._localNodeInfo, expectedRemoteId);
 
             SetHandler(stage._cipherIn, new InHandlerOf<Logic>(this, static l => l.OnCipherPush(), static l => l.OnCipherFinish(), static (l, e) => l.OnCipherFailure(e)));
             SetHandler(stage._plainOut, new OutHandlerOf<Logic>(this, static l => l.OnPlainPull(), static (l, cause) => l.OnPlainCancel(cause)));

@@ -1,0 +1,57 @@
+using System.Net;
+using Akka.IO;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using TendermintActors.Protocol.Identity;
+using TendermintActors.Streams;
+using TendermintActors.Streams.Internal;
+using TendermintActors.Transport.Internal;
+using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
+
+namespace TendermintActors.Peers.Internal;
+
+/// <summary>
+/// The lower part of a connection over a socket (the socket stage, the kill switch, the SecretConnection upgrade and
+/// the handover's lower ends), built and fused once per switch and materialised for every connection, as
+/// <see cref="MConnectionBlueprint"/> does for the upper part. What differs between connections, the socket or the
+/// address to dial (<see cref="SocketTarget"/>), the ID a dialled remote must prove (<see cref="ExpectedRemoteId"/>)
+/// and the handover, comes as attributes of each materialisation.
+/// </summary>
+/// <remarks>
+/// Built per connection, the graph was fused for every connection, and each kept its own stages, modules, port sets
+/// and assembly for as long as it lived (~2 KiB of an idle peer's live objects: docs/performance.md, "Memory per
+/// connection"). Fused once, the stages and the assembly are shared; only their logics are made per connection.
+/// </remarks>
+internal sealed class LowerBlueprint
+{
+    /// <summary>The fused graph: a <see cref="Fusing.FusedGraph{TShape,TMat}"/>, which the materializer does not fuse again.</summary>
+    internal IGraph<ClosedShape, ((Task<EndPoint> Remote, UniqueKillSwitch KillSwitch), Task<UpgradeResult> Upgraded)> Graph { get; }
+
+    /// <param name="localKey">Our key.</param>
+    /// <param name="localNodeInfo">Our node info.</param>
+    /// <param name="settings">The upgrade's settings, but for <see cref="SecretConnectionSettings.ExpectedRemoteId"/>, which each run gives.</param>
+    public LowerBlueprint(NodeKey localKey, NodeInfoModel localNodeInfo, SecretConnectionSettings settings)
+    {
+        var handler = SecretConnection.Upgrade(localKey, localNodeInfo, settings with { ExpectedRemoteId = null })
+            .JoinUnderMat(ConnectionHandover.LowerOfAny, Keep.Left);
+        var graph = Flow.FromGraph(new SocketConnectionStage())
+            // The SecretConnection stage opens each read before it pulls the next, so the socket may lend them.
+            .AddAttributes(LendReads.Attributes)
+            .ViaMaterialized(KillSwitches.Single<ByteString>(), (r, k) => (r, k))
+            .JoinMaterialized(handler, (a, b) => (a, b));
+        Graph = Fusing.Aggressive(graph);
+    }
+
+    /// <summary>
+    /// Runs one connection to <paramref name="target"/> up to <paramref name="handover"/>: the remote's address once
+    /// connected, the kill switch between the socket and the SecretConnection, and the upgrade's outcome.
+    /// </summary>
+    public ((Task<EndPoint> Remote, UniqueKillSwitch KillSwitch), Task<UpgradeResult> Upgraded) Run(
+        SocketTarget target, NodeId? expectedRemoteId, ConnectionHandover handover, IMaterializer materializer)
+    {
+        var attributes = Attributes.None.And(target).And(handover);
+        if (expectedRemoteId is { } id)
+            attributes = attributes.And(new ExpectedRemoteId(id));
+        return materializer.Materialize(Graph, attributes);
+    }
+}
