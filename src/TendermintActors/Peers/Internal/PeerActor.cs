@@ -69,6 +69,9 @@ internal sealed record PeerContext(
     // each make one, and each runs on the one it made.
     private LowerBlueprint? _lower;
 
+    /// <summary>Whether <see cref="Lower"/> was made (specs: only for connections over a socket).</summary>
+    internal bool HasLower => _lower is not null;
+
     /// <summary>Our channels by ID, for every peer.</summary>
     public IReadOnlyDictionary<byte, ChannelDescriptor> ChannelsById { get; } = Channels.ToDictionary(c => c.Id);
 
