@@ -54,7 +54,9 @@ internal sealed class SecretConnectionStage<TMat>(
         private const string DeadlineTimer = "handshake-deadline";
         private readonly SecretConnectionStage<TMat> _stage;
         private readonly TaskCompletionSource<TMat> _promise;
-        private readonly ConnectionUpgrade _upgrade;
+        // Dropped once the upgrade is complete: the handshake's state (transcript, buffers, ~1.5 KiB) is then garbage,
+        // and only the session it made is needed.
+        private ConnectionUpgrade? _upgrade;
         private readonly int _batchLimit;
         private readonly ByteStringWriter _cipherPending = new(Frame.SealedSize);
         private SecretConnectionSession? _session;
@@ -77,9 +79,12 @@ internal sealed class SecretConnectionStage<TMat>(
 
         private bool Upgraded => _session is not null;
 
+        /// <summary>Whether the upgrade's handshake state is still held (specs: not once upgraded).</summary>
+        internal bool HoldsHandshake => _upgrade is not null;
+
         public override void PreStart()
         {
-            _cipherPending.Write(_upgrade.Start());
+            _cipherPending.Write(_upgrade!.Start());
             ScheduleOnce(DeadlineTimer, _stage._settings.HandshakeTimeout);
             Pull(_stage._cipherIn);
         }
@@ -103,7 +108,7 @@ internal sealed class SecretConnectionStage<TMat>(
                 }
                 else
                 {
-                    _upgrade.Feed(bytes.ToReadOnlySpan(), _cipherPending);
+                    _upgrade!.Feed(bytes.ToReadOnlySpan(), _cipherPending);
                     if (_upgrade.IsComplete)
                         OnUpgraded();
                     else
@@ -122,9 +127,12 @@ internal sealed class SecretConnectionStage<TMat>(
         private void OnUpgraded()
         {
             CancelTimer(DeadlineTimer);
-            _session = _upgrade.Session!;
+            _session = _upgrade!.Session!;
             var connection = new SecretConnectionInfo(_session.RemoteId, _session.RemotePublicKey);
-            _promise.TrySetResult(_stage._project(new UpgradeResult(connection, _upgrade.RemoteNodeInfo)));
+            var remoteNodeInfo = _upgrade.RemoteNodeInfo;
+            _upgrade.Dispose(); // a complete upgrade leaves its session alone
+            _upgrade = null;
+            _promise.TrySetResult(_stage._project(new UpgradeResult(connection, remoteNodeInfo)));
             PullPlainIfRoom();
         }
 
@@ -134,7 +142,7 @@ internal sealed class SecretConnectionStage<TMat>(
             try
             {
                 if (!Upgraded)
-                    _upgrade.OnEndOfStream();
+                    _upgrade!.OnEndOfStream();
                 else if (_session!.Opener.PendingBytes > 0)
                     throw new ProtocolViolationException(ProtocolViolation.UnexpectedEof,
                         $"stream ended inside a frame ({_session.Opener.PendingBytes} of {Frame.SealedSize} bytes)");
@@ -294,7 +302,7 @@ internal sealed class SecretConnectionStage<TMat>(
             _promise.TrySetException(_cipherInFinished
                 ? new HandshakeFailedException(HandshakeFailure.UnexpectedEof, "stream ended before the upgrade finished")
                 : new AbruptStageTerminationException(this));
-            _upgrade.Dispose();
+            _upgrade?.Dispose();
             _session?.Dispose();
         }
     }
