@@ -16,15 +16,15 @@ namespace TendermintActors.Peers.Internal;
 
 /// <summary>
 /// A connection upgraded and admitted, ready to become a peer: its lower part (transport and SecretConnection) runs
-/// and waits at <see cref="Handover"/> for the peer's MConnection. <see cref="KillSwitch"/> ends the lower part at
-/// once (it sits between the transport and the SecretConnection).
+/// and waits at <see cref="Handover"/> for the peer's MConnection. <see cref="AbortLower"/> ends the lower part at
+/// once (a kill switch between the transport and the SecretConnection, or the socket stage's own).
 /// </summary>
-internal sealed record UpgradedConnection(ConnectionHandover Handover, UniqueKillSwitch KillSwitch, DateTime StartedAt)
+internal sealed record UpgradedConnection(ConnectionHandover Handover, Action<Exception> AbortLower, DateTime StartedAt)
 {
     /// <summary>Ends the lower part at once (the socket closes); an upper part not yet attached fails with the same reason.</summary>
     public void Abort(Exception reason)
     {
-        KillSwitch.Abort(reason);
+        AbortLower(reason);
         Handover.Abandon(reason);
     }
 }
@@ -81,10 +81,10 @@ internal sealed class HandshakeActor : UntypedActor
             _ => throw new InvalidOperationException(),
         };
         // Over a socket: the lower part fused once for every connection. Otherwise built for this one.
-        var ((remote, killSwitch), upgraded) = socket is not null
+        var ((remote, abortLower), upgraded) = socket is not null
             ? _ctx.Lower.Run(socket, DialledAddress?.Id, handover, _ctx.Materializer)
             : RunLower(handover);
-        _connection = new UpgradedConnection(handover, killSwitch, DateTime.UtcNow);
+        _connection = new UpgradedConnection(handover, abortLower, DateTime.UtcNow);
 
         var self = Self;
         // A failed dial fails the upgrade too; report whichever explains it better (the dial error).
@@ -101,7 +101,7 @@ internal sealed class HandshakeActor : UntypedActor
     }
 
     /// <summary>The lower part over a transport's own flow, built for this connection.</summary>
-    private ((Task<EndPoint>, UniqueKillSwitch), Task<UpgradeResult>) RunLower(ConnectionHandover handover)
+    private ((Task<EndPoint>, Action<Exception>), Task<UpgradeResult>) RunLower(ConnectionHandover handover)
     {
         var settings = _ctx.Settings;
         var handler = SecretConnection.Upgrade(_ctx.LocalKey, _ctx.LocalNodeInfo, _ctx.UpgradeSettings with { ExpectedRemoteId = DialledAddress?.Id })
@@ -115,7 +115,7 @@ internal sealed class HandshakeActor : UntypedActor
         return transport
             // The SecretConnection stage opens each read before it pulls the next, so a transport may lend them.
             .AddAttributes(LendReads.Attributes)
-            .ViaMaterialized(KillSwitches.Single<ByteString>(), (r, k) => (r, k))
+            .ViaMaterialized(KillSwitches.Single<ByteString>(), (r, k) => (r, (Action<Exception>)k.Abort))
             .JoinMaterialized(handler, (a, b) => (a, b))
             .Run(_ctx.Materializer);
     }
