@@ -43,7 +43,8 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
 
     private sealed class Connection(PeerOrigin origin, Protocol.Switch.HandshakeSlot slot)
     {
-        public PeerOrigin Origin { get; } = origin;
+        /// <summary>The address we dialled (outbound only). Not the origin: an inbound one holds the transport's flow, which the peer no longer needs.</summary>
+        public NetAddress? Dialled { get; } = (origin as PeerOrigin.Outbound)?.Address;
         /// <summary>The inbound handshake slot, held until the upgrade ends one way or the other.</summary>
         public Protocol.Switch.HandshakeSlot Slot { get; set; } = slot;
     }
@@ -490,7 +491,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         BudgetReleased(ended.Actor);
         // Still watched: a peer actor's Terminated frees its name for an admission waiting for it (see Admit).
         ReleaseSlot(connection);
-        var dialled = (connection.Origin as PeerOrigin.Outbound)?.Address;
+        var dialled = connection.Dialled;
         if (dialled is not null && _dialling.TryGetValue(dialled.Id, out var pending) && pending == dialled)
         {
             _dialling.Remove(dialled.Id);
