@@ -15,12 +15,18 @@ public sealed class Reassembler
     private readonly Channel[] _channels;
     private readonly ChannelIndex _index;
 
-    public Reassembler(IEnumerable<ChannelDescriptor> channels)
+    public Reassembler(IEnumerable<ChannelDescriptor> channels) : this(channels, index: null)
+    {
+    }
+
+    /// <param name="channels">The channels.</param>
+    /// <param name="index">An index of exactly these channels to share (connections of one node share one), or null to make one.</param>
+    internal Reassembler(IEnumerable<ChannelDescriptor> channels, ChannelIndex? index)
     {
         var descriptors = channels?.ToArray() ?? throw new ArgumentNullException(nameof(channels));
         ChannelDescriptor.ValidateSet(descriptors);
         _channels = descriptors.Select(d => new Channel(d)).ToArray();
-        _index = new ChannelIndex(descriptors);
+        _index = index ?? new ChannelIndex(descriptors);
     }
 
     private Channel? ById(int channelId) => _index[channelId] is var i and >= 0 ? _channels[i] : null;

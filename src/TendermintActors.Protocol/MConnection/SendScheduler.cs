@@ -98,7 +98,15 @@ public sealed class SendScheduler
     private bool _turnCredited;
 
     public SendScheduler(IEnumerable<ChannelDescriptor> channels, int maxPacketPayloadSize = PacketCodec.DefaultMaxPayloadSize,
-        SendQueueType queueType = SendQueueType.Priority)
+        SendQueueType queueType = SendQueueType.Priority) : this(channels, maxPacketPayloadSize, queueType, index: null)
+    {
+    }
+
+    /// <param name="channels">The channels.</param>
+    /// <param name="maxPacketPayloadSize">Most data bytes per packet.</param>
+    /// <param name="queueType">How to choose among channels.</param>
+    /// <param name="index">An index of exactly these channels to share (connections of one node share one), or null to make one.</param>
+    internal SendScheduler(IEnumerable<ChannelDescriptor> channels, int maxPacketPayloadSize, SendQueueType queueType, ChannelIndex? index)
     {
         if (!Enum.IsDefined(queueType))
             throw new ArgumentOutOfRangeException(nameof(queueType), queueType, "not a queue type");
@@ -111,7 +119,7 @@ public sealed class SendScheduler
         _channels = new Channel[descriptors.Length];
         for (var i = 0; i < descriptors.Length; i++)
             _channels[i] = new Channel(descriptors[i]);
-        _index = new ChannelIndex(descriptors);
+        _index = index ?? new ChannelIndex(descriptors);
         Channels = descriptors;
     }
 

@@ -205,11 +205,21 @@ public sealed class FrameOpener : IDisposable
         _partial = null;
     }
 
+    // The copying path's scratch frame: one per thread, as the sealer's, so that an opener that once copied a frame
+    // (the handshake's, for the node info) does not keep 1 KiB for the connection's life. OpenFrame's view has its own.
+    [ThreadStatic] private static byte[]? t_scratch;
+
     private void OpenFrameTo(ReadOnlySpan<byte> sealedFrame, IBufferWriter<byte> plaintext, PlaintextBuffer? inPlace)
     {
-        if (inPlace is null || !OpenFrameInto(sealedFrame, inPlace))
-            Write(OpenFrame(sealedFrame), plaintext);
+        if (inPlace is not null && OpenFrameInto(sealedFrame, inPlace)) return;
+        var plain = t_scratch ??= new byte[Frame.PlainSize];
+        var length = OpenFrame(sealedFrame, plain);
+        Write(plain.AsSpan(Frame.LengthSize, length), plaintext);
+        plain.AsSpan(0, Frame.LengthSize + length).Clear(); // no plaintext left behind in a buffer shared by the thread
     }
+
+    /// <summary>Whether the opener holds a scratch frame of its own (specs: only after <see cref="OpenFrame(ReadOnlySpan{byte})"/>).</summary>
+    internal bool HoldsScratchFrame => _plain is not null;
 
     /// <summary>
     /// Opens a frame so that its data lands right after the buffer's pending bytes, with no copy: the plain frame

@@ -29,5 +29,7 @@ public sealed class TcpTransport : IP2PTransport
 
     /// <summary>A DNS name is resolved at every dial (each materialisation); the first address that answers wins.</summary>
     public Flow<ByteString, ByteString, Task<EndPoint>> Dial(string host, int port, TimeSpan timeout) =>
-        Flow.FromGraph(new SocketConnectionStage(host, port, timeout));
+        Flow.FromGraph(new SocketConnectionStage(SocketTarget.Dial(host, port, timeout)));
+
+    SocketTarget? IP2PTransport.DialTarget(string host, int port, TimeSpan timeout) => SocketTarget.Dial(host, port, timeout);
 }

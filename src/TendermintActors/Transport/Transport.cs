@@ -9,7 +9,14 @@ namespace TendermintActors.Transport;
 /// One raw connection from a transport: the remote's address and a flow whose input is written to the remote and
 /// whose output is what the remote sent. Run it by joining a handler (<c>Flow.JoinMaterialized</c>).
 /// </summary>
-public sealed record TransportConnection(EndPoint RemoteAddress, Flow<ByteString, ByteString, NotUsed> Flow);
+public sealed record TransportConnection(EndPoint RemoteAddress, Flow<ByteString, ByteString, NotUsed> Flow)
+{
+    /// <summary>
+    /// The accepted socket that <see cref="Flow"/> runs, when the transport is <see cref="TcpTransport"/>: the peer
+    /// pipeline then runs it in a graph fused once for every connection, instead of joining <see cref="Flow"/>.
+    /// </summary>
+    internal Internal.SocketTarget? Socket { get; init; }
+}
 
 /// <summary>A bound listener: where it listens, and how to stop listening.</summary>
 public sealed record TransportBinding(EndPoint LocalAddress, Func<Task> Unbind);
@@ -36,4 +43,10 @@ public interface IP2PTransport
     /// of a fresh array per write. False unless the transport knows it.
     /// </summary>
     internal bool TakesWritesBeforePulling => false;
+
+    /// <summary>
+    /// What <see cref="Dial"/> would connect, for a transport whose connections are <see cref="Internal.SocketConnectionStage"/>s
+    /// (then the peer pipeline runs it in a graph fused once for every connection); null otherwise.
+    /// </summary>
+    internal Internal.SocketTarget? DialTarget(string host, int port, TimeSpan timeout) => null;
 }

@@ -41,6 +41,21 @@ public class IdleBufferTests
     }
 
     [Fact]
+    public void An_opener_that_copies_frames_out_keeps_no_scratch_frame_of_its_own()
+    {
+        // The handshake opens the node info into a plain buffer writer, which copies each frame's data out.
+        var key = Key();
+        using var sealer = new FrameSealer(key);
+        using var opener = new FrameOpener(key);
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        var data = Enumerable.Range(0, 2500).Select(i => (byte)i).ToArray();
+
+        opener.Open(Seal(sealer, data), output);
+        Assert.Equal(data, output.WrittenSpan.ToArray());
+        Assert.False(opener.HoldsScratchFrame);
+    }
+
+    [Fact]
     public void The_plaintext_buffer_is_given_back_once_everything_pending_is_consumed()
     {
         var key = Key();

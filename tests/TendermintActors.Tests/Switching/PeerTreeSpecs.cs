@@ -1,4 +1,5 @@
 using System.Net;
+using System.Reflection;
 using Akka;
 using Akka.Actor;
 using Akka.IO;
@@ -7,6 +8,7 @@ using Akka.Streams.Dsl;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using TendermintActors.Peers;
+using TendermintActors.Peers.Internal;
 using TendermintActors.Protocol.Identity;
 using TendermintActors.Protocol.MConnection;
 using TendermintActors.Streams;
@@ -81,6 +83,47 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         Assert.Equal(b.Switch.Path / ("peer-" + a.Key.Id.Hex), atB.Actor.Path);
         Watch(handshake!);
         await ExpectTerminatedAsync(handshake!, Dilated(Timeout));
+    }
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("tcp")]
+    public async Task An_idle_peer_holds_no_handle_to_its_stopped_handshake_actor_nor_what_it_has_not_used(string kind)
+    {
+        var a = await StartNode(Transport(kind));
+        var b = await StartNode(Transport(kind));
+        a.Switch.Tell(new Switch.DialPeers([b.Address]));
+        var peer = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
+
+        // The props the peer's cell keeps for its life name no other actor (the candidate handle named the
+        // handshake actor, whose cell, stopped, was kept with it).
+        var cell = (ActorCell)((ActorRefWithCell)peer).Underlying;
+        var kept = Assert.Single(cell.Props.Arguments.OfType<PeerHandle>());
+        Assert.Equal(ActorRefs.Nobody, kept.Actor);
+        // Queues, timers and the logger are made on first use; the lower part over a socket runs on the switch's
+        // graph fused once.
+        var actor = (PeerActor)typeof(ActorCell).GetProperty("Actor", BindingFlags.Instance | BindingFlags.NonPublic)!.GetValue(cell)!;
+        Assert.True(actor.HoldsOnlyWhatIdleNeeds);
+        var context = Assert.Single(cell.Props.Arguments.OfType<PeerContext>());
+        Assert.Equal(kind == "tcp", context.HasLower);
+    }
+
+    [Fact]
+    public async Task Over_TCP_a_dialled_address_that_answers_with_another_key_is_refused_as_an_ID_mismatch()
+    {
+        var a = await StartNode(Transport("tcp"));
+        var b = await StartNode(Transport("tcp"));
+        var events = CreateTestProbe();
+        a.Switch.Tell(new Switch.Subscribe(events.Ref));
+        // b's address under another ID: the lower part fused once must still check the ID of this dial.
+        a.Switch.Tell(new Switch.DialPeers([new NetAddress(NodeKey.Generate().Id, b.Address.Ip!, b.Address.Port)]));
+        var rejected = (Switch.ConnectionRejected)await events.FishForMessageAsync(m => m is Switch.ConnectionRejected, Dilated(Timeout));
+        Assert.NotNull(rejected.Dialled);
+        Assert.Equal("handshake/dialled-id-mismatch", rejected.Reason.Code);
+
+        // The same address under its own ID connects.
+        a.Switch.Tell(new Switch.DialPeers([b.Address]));
+        Assert.Equal(b.Key.Id, (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Id);
     }
 
     [Fact]

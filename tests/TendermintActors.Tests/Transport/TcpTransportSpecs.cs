@@ -143,6 +143,37 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         return bytes;
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_stages_own_kill_switch_resets_the_connection_and_fails_the_stream_with_its_reason(bool beforeItStarts)
+    {
+        using var listener = Listen();
+        var accepting = listener.AcceptAsync();
+        var killSwitch = new SocketConnectionStage.KillSwitch();
+        var reason = new IOException("killed");
+        if (beforeItStarts) killSwitch.Abort(reason);
+        var (connected, done) = Source.Never<ByteString>()
+            .ViaMaterialized(Flow.FromGraph(new SocketConnectionStage(SocketTarget.Dial("127.0.0.1", PortOf(listener), Timeout)))
+                .AddAttributes(new Attributes(killSwitch)), Keep.Right)
+            .ToMaterialized(Sink.Ignore<ByteString>(), Keep.Both)
+            .Run(Sys.Materializer());
+        if (beforeItStarts)
+        {
+            // It never dials.
+            Assert.Same(reason, await Assert.ThrowsAsync<IOException>(() => done.WaitAsync(Dilated(Timeout))));
+            Assert.False(accepting.IsCompleted);
+            return;
+        }
+        using var server = await accepting.WaitAsync(Dilated(Timeout));
+        await connected.WaitAsync(Dilated(Timeout));
+        killSwitch.Abort(reason);
+        Assert.Same(reason, await Assert.ThrowsAsync<IOException>(() => done.WaitAsync(Dilated(Timeout))));
+        // The reset shows at the remote as the socket's pending error (ECONNRESET).
+        AwaitCondition(() => (SocketError)(int)server.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)! == SocketError.ConnectionReset,
+            Dilated(Timeout));
+    }
+
     [Fact]
     public async Task A_last_write_that_a_remote_never_takes_is_given_up_after_the_close_timeout()
     {

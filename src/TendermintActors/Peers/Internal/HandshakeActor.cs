@@ -16,15 +16,15 @@ namespace TendermintActors.Peers.Internal;
 
 /// <summary>
 /// A connection upgraded and admitted, ready to become a peer: its lower part (transport and SecretConnection) runs
-/// and waits at <see cref="Handover"/> for the peer's MConnection. <see cref="KillSwitch"/> ends the lower part at
-/// once (it sits between the transport and the SecretConnection).
+/// and waits at <see cref="Handover"/> for the peer's MConnection. <see cref="AbortLower"/> ends the lower part at
+/// once (a kill switch between the transport and the SecretConnection, or the socket stage's own).
 /// </summary>
-internal sealed record UpgradedConnection(ConnectionHandover Handover, UniqueKillSwitch KillSwitch, DateTime StartedAt)
+internal sealed record UpgradedConnection(ConnectionHandover Handover, Action<Exception> AbortLower, DateTime StartedAt)
 {
     /// <summary>Ends the lower part at once (the socket closes); an upper part not yet attached fails with the same reason.</summary>
     public void Abort(Exception reason)
     {
-        KillSwitch.Abort(reason);
+        AbortLower(reason);
         Handover.Abandon(reason);
     }
 }
@@ -72,34 +72,19 @@ internal sealed class HandshakeActor : UntypedActor
     protected override void PreStart()
     {
         var settings = _ctx.Settings;
-        var upgrade = SecretConnection.Upgrade(_ctx.LocalKey, _ctx.LocalNodeInfo, new SecretConnectionSettings
-        {
-            HandshakeTimeout = settings.HandshakeTimeout,
-            MaxWriteBatchBytes = settings.Connection.MaxWriteBatchBytes,
-            ExpectedRemoteId = DialledAddress?.Id,
-            // The handover passes each opened read on and pulls again only once the MConnection (which copies what
-            // it keeps) is done with it; what it reads ahead before the peer attaches, it copies. The SecretConnection
-            // recycles a lent buffer only when pulled again, never when it stops.
-            LendPlaintext = true,
-            LendCiphertext = _ctx.Transport.TakesWritesBeforePulling,
-        });
         // While the switch decides, read ahead what the MConnection could take (its receive window), as it would.
         var handover = new ConnectionHandover(settings.Connection.ReceiveWindowBytes);
-        var handler = upgrade.JoinUnderMat(handover.Lower, Keep.Left);
-
-        Flow<ByteString, ByteString, Task<EndPoint>> transport = _origin switch
+        var socket = _origin switch
         {
-            PeerOrigin.Inbound inbound => inbound.Connection.Flow.MapMaterializedValue(_ => Task.FromResult(inbound.Connection.RemoteAddress)),
-            PeerOrigin.Outbound outbound => _ctx.Transport.Dial(outbound.Address.Host, outbound.Address.Port, settings.DialTimeout),
+            PeerOrigin.Inbound inbound => inbound.Connection.Socket,
+            PeerOrigin.Outbound outbound => _ctx.Transport.DialTarget(outbound.Address.Host, outbound.Address.Port, settings.DialTimeout),
             _ => throw new InvalidOperationException(),
         };
-        var ((remote, killSwitch), upgraded) = transport
-            // The SecretConnection stage opens each read before it pulls the next, so a transport may lend them.
-            .AddAttributes(LendReads.Attributes)
-            .ViaMaterialized(KillSwitches.Single<ByteString>(), (r, k) => (r, k))
-            .JoinMaterialized(handler, (a, b) => (a, b))
-            .Run(_ctx.Materializer);
-        _connection = new UpgradedConnection(handover, killSwitch, DateTime.UtcNow);
+        // Over a socket: the lower part fused once for every connection. Otherwise built for this one.
+        var ((remote, abortLower), upgraded) = socket is not null
+            ? _ctx.Lower.Run(socket, DialledAddress?.Id, handover, _ctx.Materializer)
+            : RunLower(handover);
+        _connection = new UpgradedConnection(handover, abortLower, DateTime.UtcNow);
 
         var self = Self;
         // A failed dial fails the upgrade too; report whichever explains it better (the dial error).
@@ -113,6 +98,26 @@ internal sealed class HandshakeActor : UntypedActor
                 self.Tell(new UpgradeFailed(t.Exception?.GetBaseException() ?? new TaskCanceledException()));
         }, TaskContinuationOptions.ExecuteSynchronously);
         Become(Upgrading);
+    }
+
+    /// <summary>The lower part over a transport's own flow, built for this connection.</summary>
+    private ((Task<EndPoint>, Action<Exception>), Task<UpgradeResult>) RunLower(ConnectionHandover handover)
+    {
+        var settings = _ctx.Settings;
+        var handler = SecretConnection.Upgrade(_ctx.LocalKey, _ctx.LocalNodeInfo, _ctx.UpgradeSettings with { ExpectedRemoteId = DialledAddress?.Id })
+            .JoinUnderMat(handover.Lower, Keep.Left);
+        Flow<ByteString, ByteString, Task<EndPoint>> transport = _origin switch
+        {
+            PeerOrigin.Inbound inbound => inbound.Connection.Flow.MapMaterializedValue(_ => Task.FromResult(inbound.Connection.RemoteAddress)),
+            PeerOrigin.Outbound outbound => _ctx.Transport.Dial(outbound.Address.Host, outbound.Address.Port, settings.DialTimeout),
+            _ => throw new InvalidOperationException(),
+        };
+        return transport
+            // The SecretConnection stage opens each read before it pulls the next, so a transport may lend them.
+            .AddAttributes(LendReads.Attributes)
+            .ViaMaterialized(KillSwitches.Single<ByteString>(), (r, k) => (r, (Action<Exception>)k.Abort))
+            .JoinMaterialized(handler, (a, b) => (a, b))
+            .Run(_ctx.Materializer);
     }
 
     protected override void OnReceive(object message) => Unhandled(message);

@@ -45,6 +45,37 @@ internal sealed record PeerContext(
         Settings.Connection with { LendOutput = true, ReportBufferedBytes = Settings.MaxBufferedBytes > 0 }, Channels);
 
     /// <summary>
+    /// The peers' logger: one for all of them (a logger of each peer's own, with its path as the source, cost each
+    /// ~0.2 KiB); their lines name the peer. Null: each peer makes its own at its first line (specs).
+    /// </summary>
+    public ILoggingAdapter? PeerLog { get; init; }
+
+    /// <summary>The connection upgrade's settings, but for the ID a dialled remote must prove.</summary>
+    public SecretConnectionSettings UpgradeSettings { get; } = new()
+    {
+        HandshakeTimeout = Settings.HandshakeTimeout,
+        MaxWriteBatchBytes = Settings.Connection.MaxWriteBatchBytes,
+        // The handover passes each opened read on and pulls again only once the MConnection (which copies what it
+        // keeps) is done with it; what it reads ahead before the peer attaches, it copies. The SecretConnection
+        // recycles a lent buffer only when pulled again, never when it stops.
+        LendPlaintext = true,
+        LendCiphertext = Transport.TakesWritesBeforePulling,
+    };
+
+    /// <summary>The lower part of every connection over a socket, fused once.</summary>
+    public LowerBlueprint Lower => _lower ??= new LowerBlueprint(LocalKey, LocalNodeInfo, UpgradeSettings);
+
+    // Made at the first connection over a socket (none on other transports). Handshake actors run at once: two may
+    // each make one, and each runs on the one it made.
+    private LowerBlueprint? _lower;
+
+    /// <summary>Whether <see cref="Lower"/> was made (specs: only for connections over a socket).</summary>
+    internal bool HasLower => _lower is not null;
+
+    /// <summary>Our channels by ID, for every peer.</summary>
+    public IReadOnlyDictionary<byte, ChannelDescriptor> ChannelsById { get; } = Channels.ToDictionary(c => c.Id);
+
+    /// <summary>
     /// A materializer whose stream actors are <paramref name="peer"/>'s own children, which must stop them on failure
     /// (as Akka's stream supervisor does). <c>Context.Materializer()</c> would start a stream supervisor actor per peer
     /// to be their parent (and read the materializer's settings from the configuration again); this takes the
@@ -65,7 +96,7 @@ internal sealed record PeerContext(
 /// Reactors hear PeerAdded, messages and PeerRemoved from this actor alone, so Akka's per-sender ordering guarantees
 /// their order. It owns a socket, so its supervisor stops it; it never restarts.
 /// </summary>
-internal sealed class PeerActor : UntypedActor, IWithTimers
+internal sealed class PeerActor : UntypedActor
 {
     // Internal protocol between the peer and its stream.
     public sealed record Acked(byte Channel) : IDeadLetterSuppression;
@@ -80,14 +111,18 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
     private readonly PeerContext _ctx;
     private readonly UpgradedConnection _upgraded;
     private readonly IActorRef _switch;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<byte, Queue<int>> _queued = new(); // sizes of messages handed to the stage, per channel
+    // What an idle peer never uses is made at its first use: the per-channel queues, the status requesters, the
+    // timers (docs/performance.md, "Memory per connection").
+    private ILoggingAdapter? _log;
+    private Dictionary<byte, Queue<int>>? _queued; // sizes of messages handed to the stage, per channel
     // Sends waiting for room, per channel in arrival order (at most SendQueueCapacity, see MayWait), each with the
     // time it gives up. All wait the same timeout, so each queue's head expires first: one timer for the earliest head
     // serves them all (a timer per send cost a start and a cancel per message on a busy channel).
-    private readonly Dictionary<byte, Queue<(DateTimeOffset Deadline, Peer.Send Send)>> _waiting = new();
-    private readonly Dictionary<byte, ChannelDescriptor> _channels;
-    private readonly List<IActorRef> _statusRequesters = new();
+    private Dictionary<byte, Queue<(DateTimeOffset Deadline, Peer.Send Send)>>? _waiting;
+    private ICancelable? _sendTimeoutsTimer; // the timer of SendTimeoutsDue while one is due
+    private ICancelable? _endingTimer;
+    private readonly IReadOnlyDictionary<byte, ChannelDescriptor> _channels;
+    private List<IActorRef>? _statusRequesters;
     private readonly PeerHandle _handle;
     private MConnectionHandle? _connection;
     private Metrics.P2PMetrics.PeerMetrics? _metrics;
@@ -107,10 +142,14 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
         _upgraded = upgraded;
         _switch = @switch;
         _handle = candidate.WithActor(Self);
-        _channels = ctx.Channels.ToDictionary(c => c.Id);
+        _channels = ctx.ChannelsById;
     }
 
-    public ITimerScheduler Timers { get; set; } = null!;
+    private ILoggingAdapter Log => _log ??= _ctx.PeerLog ?? Context.GetLogger();
+
+    /// <summary>Whether this peer has made what it makes only when used (specs: an idle peer has not).</summary>
+    internal bool HoldsOnlyWhatIdleNeeds =>
+        (_log is null || _log == _ctx.PeerLog) && _queued is null && _waiting is null && _statusRequesters is null;
 
     // The stream's interpreter is our child (PeerContext.MaterializerFor): a failing one is stopped, as Akka's stream
     // supervisor would, never restarted.
@@ -119,8 +158,15 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
     /// <summary>The name of the peer actor for <paramref name="id"/>; one per ID at a time.</summary>
     public static string Name(NodeId id) => "peer-" + id.Hex;
 
-    public static Props Props(PeerContext ctx, PeerHandle candidate, UpgradedConnection upgraded, IActorRef @switch) =>
-        Akka.Actor.Props.Create(() => new PeerActor(ctx, candidate, upgraded, @switch));
+    /// <remarks>
+    /// The props (kept by the actor's cell as long as it lives) keep a handle without the handshake actor that
+    /// <paramref name="candidate"/> names: that actor has stopped, and its cell would be kept with it.
+    /// </remarks>
+    public static Props Props(PeerContext ctx, PeerHandle candidate, UpgradedConnection upgraded, IActorRef @switch)
+    {
+        var detached = candidate.WithActor(ActorRefs.Nobody);
+        return Akka.Actor.Props.Create(() => new PeerActor(ctx, detached, upgraded, @switch));
+    }
 
     private NetAddress? DialledAddress => _handle.DialledAddress;
 
@@ -135,7 +181,7 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
             reactor.Tell(added);
         _ctx.Metrics?.PeerAdded();
         _metrics = _ctx.Metrics?.ForPeer(_handle.Id.Hex);
-        _log.Info("Added peer {Peer} ({Direction}, {Addr})", _handle.Id, _handle.IsOutbound ? "outbound" : "inbound", _handle.RemoteAddress);
+        Log.Info("Added peer {Peer} ({Direction}, {Addr})", _handle.Id, _handle.IsOutbound ? "outbound" : "inbound", _handle.RemoteAddress);
         Become(Running);
     }
 
@@ -167,7 +213,7 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
             case Peer.Send send:
                 if (!CanSendOn(send.Channel))
                     Reply(send.ReplyTo, send.Channel, false, send.CorrelationId);
-                else if (HasRoom(send.Channel) && !_waiting.ContainsKey(send.Channel))
+                else if (HasRoom(send.Channel) && _waiting?.ContainsKey(send.Channel) != true)
                     Enqueue(send.Channel, send.Message, send.ReplyTo, send.CorrelationId);
                 else if (MayWait(send.Channel))
                     Wait(send);
@@ -175,22 +221,24 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
                     Reply(send.ReplyTo, send.Channel, false, send.CorrelationId); // Switch.Broadcast's sends too
                 break;
             case SendTimeoutsDue:
+                _sendTimeoutsTimer = null;
                 ExpireWaitingSends();
                 break;
             case MConnection.MessagesSent sent:
                 OnSent(sent.Channel, sent.Count);
                 break;
             case MConnection.SendRejected rejected:
-                _log.Warning("Peer {Peer}: connection refused a message on channel {Channel} ({Reason})", _handle.Id, $"0x{rejected.Channel:x2}", rejected.Reason);
+                Log.Warning("Peer {Peer}: connection refused a message on channel {Channel} ({Reason})", _handle.Id, $"0x{rejected.Channel:x2}", rejected.Reason);
                 break;
             case Peer.GetStatus:
+                _statusRequesters ??= new List<IActorRef>();
                 if (_statusRequesters.Count == 0) _connection!.RequestStatus();
                 _statusRequesters.Add(Sender);
                 break;
             case MConnection.Status status:
                 var reply = new Peer.Status(_handle, DateTime.UtcNow - _upgraded.StartedAt, status.Connection);
-                foreach (var requester in _statusRequesters) requester.Tell(reply);
-                _statusRequesters.Clear();
+                foreach (var requester in _statusRequesters ?? []) requester.Tell(reply);
+                _statusRequesters?.Clear();
                 break;
             case Peer.Stop stop:
                 // The first stop's reason stands; a stop without flush after a graceful one aborts, and then the
@@ -217,7 +265,7 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
                 _ending = reason;
                 var self = Self;
                 _upgraded.Handover.UpperEnded.ContinueWith(_ => self.Tell(UpperEnded.Instance), TaskContinuationOptions.ExecuteSynchronously);
-                Timers.StartSingleTimer(UpperEnded.Instance, UpperEnded.Instance, EndingGrace);
+                _endingTimer = Context.System.Scheduler.ScheduleTellOnceCancelable(EndingGrace, self, UpperEnded.Instance, ActorRefs.NoSender);
                 Become(Ending);
                 break;
             default:
@@ -300,10 +348,11 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
 
     /// <summary>The scheduler's rule (<see cref="ChannelDescriptor.HasSendRoom"/>), applied to what this actor has handed to the stage.</summary>
     private bool HasRoom(byte channel) =>
-        _channels[channel].HasSendRoom(_queued.TryGetValue(channel, out var queued) ? queued.Count : 0);
+        _channels[channel].HasSendRoom(_queued is not null && _queued.TryGetValue(channel, out var queued) ? queued.Count : 0);
 
     private void Enqueue(byte channel, ReadOnlyMemory<byte> message, IActorRef? replyTo, object? correlationId)
     {
+        _queued ??= new Dictionary<byte, Queue<int>>();
         if (!_queued.TryGetValue(channel, out var queued))
             _queued[channel] = queued = new Queue<int>();
         queued.Enqueue(message.Length);
@@ -340,25 +389,25 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
 
     /// <summary>Waiting sends are bounded per channel (<see cref="ChannelDescriptor.HasRoomToWait"/>), like the queue itself.</summary>
     private bool MayWait(byte channel) =>
-        _channels[channel].HasRoomToWait(_waiting.TryGetValue(channel, out var queue) ? queue.Count : 0);
+        _channels[channel].HasRoomToWait(_waiting is not null && _waiting.TryGetValue(channel, out var queue) ? queue.Count : 0);
 
     /// <summary>The scheduler's clock, so that the send timeout follows Akka's TestScheduler in specs.</summary>
     private DateTimeOffset Now => Context.System.Scheduler.Now;
 
     private void Wait(Peer.Send send)
     {
+        _waiting ??= new Dictionary<byte, Queue<(DateTimeOffset Deadline, Peer.Send Send)>>();
         if (!_waiting.TryGetValue(send.Channel, out var queue))
             _waiting[send.Channel] = queue = new Queue<(DateTimeOffset, Peer.Send)>();
         queue.Enqueue((Now + _ctx.Settings.SendTimeout, send));
-        if (!Timers.IsTimerActive(SendTimeoutsDue.Instance))
-            Timers.StartSingleTimer(SendTimeoutsDue.Instance, SendTimeoutsDue.Instance, _ctx.Settings.SendTimeout);
+        _sendTimeoutsTimer ??= ScheduleSendTimeouts(_ctx.Settings.SendTimeout);
     }
 
     /// <summary><paramref name="count"/> messages of <paramref name="channel"/> are written: make room for as many waiting sends.</summary>
     private void OnSent(byte channel, int count)
     {
         long bytes = 0;
-        if (_queued.TryGetValue(channel, out var queued))
+        if (_queued is not null && _queued.TryGetValue(channel, out var queued))
             for (var i = 0; i < count && queued.TryDequeue(out var size); i++)
                 bytes += size;
         _pendingSendBytes -= bytes;
@@ -369,7 +418,7 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
             metrics.PendingSend(_unreportedPending - bytes);
             _unreportedPending = 0;
         }
-        if (!_waiting.TryGetValue(channel, out var queue)) return;
+        if (_waiting is null || !_waiting.TryGetValue(channel, out var queue)) return;
         for (var i = 0; i < count && queue.TryDequeue(out var waiting); i++)
             Enqueue(waiting.Send.Channel, waiting.Send.Message, waiting.Send.ReplyTo, waiting.Send.CorrelationId);
         if (queue.Count == 0) _waiting.Remove(channel);
@@ -378,6 +427,7 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
     /// <summary>Answers false to every waiting send whose deadline has passed, then sets the timer for the next one.</summary>
     private void ExpireWaitingSends()
     {
+        if (_waiting is null) return;
         var now = Now;
         DateTimeOffset? next = null;
         foreach (var (channel, queue) in _waiting)
@@ -393,8 +443,18 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
                 _waiting.Remove(channel); // allowed while enumerating a Dictionary
         }
         if (next is { } due)
-            Timers.StartSingleTimer(SendTimeoutsDue.Instance, SendTimeoutsDue.Instance, due - now);
+        {
+            _sendTimeoutsTimer?.Cancel();
+            _sendTimeoutsTimer = ScheduleSendTimeouts(due - now);
+        }
     }
+
+    /// <summary>
+    /// The system's scheduler, not an actor timer scheduler (which every actor that has one keeps, with a dictionary,
+    /// from its start). A cancelled one may still be delivered: <see cref="ExpireWaitingSends"/> checks the deadlines.
+    /// </summary>
+    private ICancelable ScheduleSendTimeouts(TimeSpan delay) =>
+        Context.System.Scheduler.ScheduleTellOnceCancelable(delay, Self, SendTimeoutsDue.Instance, ActorRefs.NoSender);
 
     private static void Reply(IActorRef? replyTo, byte channel, bool accepted, object? correlationId) =>
         replyTo?.Tell(new Peer.SendResult(channel, accepted, correlationId));
@@ -405,13 +465,15 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
     {
         if (_finished) return;
         _finished = true;
-        foreach (var (channel, queue) in _waiting)
+        foreach (var (channel, queue) in _waiting ?? [])
             foreach (var (_, send) in queue)
                 Reply(send.ReplyTo, channel, false, send.CorrelationId);
-        _waiting.Clear();
+        _waiting?.Clear();
+        _sendTimeoutsTimer?.Cancel();
+        _endingTimer?.Cancel();
         _ctx.Metrics?.PeerRemoved();
         // Everything still queued leaves the gauge, minus what was never added to it.
-        var unsent = _queued.Values.Sum(q => q.Sum(x => (long)x)) - _unreportedPending;
+        var unsent = (_queued?.Values.Sum(q => q.Sum(x => (long)x)) ?? 0) - _unreportedPending;
         if (unsent != 0) _metrics?.PendingSend(-unsent);
         var removed = new Reactor.PeerRemoved(_handle, reason);
         foreach (var reactor in _ctx.Reactors)
@@ -419,9 +481,9 @@ internal sealed class PeerActor : UntypedActor, IWithTimers
         _ctx.Metrics?.ConnectionEnded(reason.Code, reason.IsError, true);
         // Ordinary ends are not errors: Info for a peer we had.
         if (reason.IsError)
-            _log.Warning("Stopping peer {Peer} for error: {Reason}", _handle.Id, reason);
+            Log.Warning("Stopping peer {Peer} for error: {Reason}", _handle.Id, reason);
         else
-            _log.Info("Stopping peer {Peer}: {Reason}", _handle.Id, reason);
+            Log.Info("Stopping peer {Peer}: {Reason}", _handle.Id, reason);
         _switch.Tell(new SwitchActor.PeerEnded(Self, _handle.Id, _handle, DialledAddress, _handle.IsPersistent, true, reason));
         if (stopSelf) Context.Stop(Self);
     }

@@ -43,7 +43,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
     protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) =>
         new Logic(this, ConnectionOwner.Of(_owner, inheritedAttributes));
 
-    private sealed class Logic : TimerGraphStageLogic
+    private sealed class Logic : TimerLogic
     {
         private const string DecayTimer = "decay";
 
@@ -81,7 +81,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             _signals = stage.Shape.Out;
             _settings = stage._settings;
             _owner = owner;
-            _reassembler = new Reassembler(stage._channels);
+            _reassembler = new Reassembler(stage._channels, stage._channelIndex);
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(_settings.MaxPacketMsgPayloadSize));
             _onPacket = OnPacket;
             _channelIndex = stage._channelIndex;

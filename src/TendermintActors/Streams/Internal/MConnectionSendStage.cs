@@ -48,7 +48,7 @@ internal sealed class MConnectionSendStage
             new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>(), ConnectionOwner.Of(_owner, inheritedAttributes)), handle);
     }
 
-    private sealed class Logic : TimerGraphStageLogic
+    private sealed class Logic : TimerLogic
     {
         private const string DecayTimer = "decay";
         private const string RefillTimer = "refill";
@@ -106,7 +106,7 @@ internal sealed class MConnectionSendStage
             _handle = handle;
             _owner = owner;
             var payload = _settings.MaxPacketMsgPayloadSize;
-            _scheduler = new SendScheduler(stage._channels, payload, _settings.QueueType);
+            _scheduler = new SendScheduler(stage._channels, payload, _settings.QueueType, stage._channelIndex);
             _channelIndex = stage._channelIndex;
             _sentInBatch = new int[stage._channels.Length];
             // Channel IDs from 0x80 take a two-byte varint: that is the largest packet we can cut.

@@ -27,7 +27,7 @@ internal sealed class PingPongStage : GraphStage<FlowShape<LinkSignal, LivenessS
 
     protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
 
-    private sealed class Logic : TimerGraphStageLogic
+    private sealed class Logic : TimerLogic
     {
         private const string PingTimer = "ping";
         private const string PongTimer = "pong";

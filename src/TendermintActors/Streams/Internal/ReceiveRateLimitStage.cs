@@ -31,7 +31,7 @@ internal sealed class ReceiveRateLimitStage : GraphStage<FanOutShape<ByteString,
 
     protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
 
-    private sealed class Logic : TimerGraphStageLogic
+    private sealed class Logic : TimerLogic
     {
         private const string RefillTimer = "refill";
 

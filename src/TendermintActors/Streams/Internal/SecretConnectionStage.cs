@@ -9,6 +9,12 @@ using NodeInfoModel = TendermintActors.Protocol.NodeInfo.NodeInfo;
 namespace TendermintActors.Streams.Internal;
 
 /// <summary>
+/// The ID the remote must authenticate as (<see cref="SecretConnectionSettings.ExpectedRemoteId"/>), given to one
+/// materialisation of a SecretConnection stage built for every connection.
+/// </summary>
+internal sealed record ExpectedRemoteId(NodeId Id) : Attributes.IAttribute;
+
+/// <summary>
 /// I/O shell around <see cref="ConnectionUpgrade"/>: shape is plain-in → cipher-out (top) and cipher-in →
 /// plain-out (bottom). Back-pressure: TCP is only read while the application has taken all plaintext opened so
 /// far; the application is read while the pending ciphertext is under the batch limit.
@@ -38,15 +44,19 @@ internal sealed class SecretConnectionStage<TMat>(
     public override ILogicAndMaterializedValue<Task<TMat>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
         var promise = new TaskCompletionSource<TMat>(TaskCreationOptions.RunContinuationsAsynchronously);
-        return new LogicAndMaterializedValue<Task<TMat>>(new Logic(this, promise), promise.Task);
+        // A graph fused once for every connection carries the ID a dialled remote must prove as an attribute.
+        var expected = inheritedAttributes.GetAttribute<ExpectedRemoteId>()?.Id ?? _settings.ExpectedRemoteId;
+        return new LogicAndMaterializedValue<Task<TMat>>(new Logic(this, promise, expected), promise.Task);
     }
 
-    private sealed class Logic : TimerGraphStageLogic
+    private sealed class Logic : TimerLogic
     {
         private const string DeadlineTimer = "handshake-deadline";
         private readonly SecretConnectionStage<TMat> _stage;
         private readonly TaskCompletionSource<TMat> _promise;
-        private readonly ConnectionUpgrade _upgrade;
+        // Dropped once the upgrade is complete: the handshake's state (transcript, buffers, ~1.5 KiB) is then garbage,
+        // and only the session it made is needed.
+        private ConnectionUpgrade? _upgrade;
         private readonly int _batchLimit;
         private readonly ByteStringWriter _cipherPending = new(Frame.SealedSize);
         private SecretConnectionSession? _session;
@@ -54,12 +64,12 @@ internal sealed class SecretConnectionStage<TMat>(
         private bool _cipherInFinished;
         private int _lent; // plaintext bytes pushed as a view of the session's buffer, taken once downstream pulls again
 
-        public Logic(SecretConnectionStage<TMat> stage, TaskCompletionSource<TMat> promise) : base(stage.Shape)
+        public Logic(SecretConnectionStage<TMat> stage, TaskCompletionSource<TMat> promise, NodeId? expectedRemoteId) : base(stage.Shape)
         {
             _stage = stage;
             _promise = promise;
             _batchLimit = Math.Max(Frame.SealedSize, stage._settings.MaxWriteBatchBytes);
-            _upgrade = new ConnectionUpgrade(stage._localKey, stage._localNodeInfo, stage._settings.ExpectedRemoteId);
+            _upgrade = new ConnectionUpgrade(stage._localKey, stage._localNodeInfo, expectedRemoteId);
 
             SetHandler(stage._cipherIn, new InHandlerOf<Logic>(this, static l => l.OnCipherPush(), static l => l.OnCipherFinish(), static (l, e) => l.OnCipherFailure(e)));
             SetHandler(stage._plainOut, new OutHandlerOf<Logic>(this, static l => l.OnPlainPull(), static (l, cause) => l.OnPlainCancel(cause)));
@@ -69,9 +79,12 @@ internal sealed class SecretConnectionStage<TMat>(
 
         private bool Upgraded => _session is not null;
 
+        /// <summary>Whether the upgrade's handshake state is still held (specs: not once upgraded).</summary>
+        internal bool HoldsHandshake => _upgrade is not null;
+
         public override void PreStart()
         {
-            _cipherPending.Write(_upgrade.Start());
+            _cipherPending.Write(_upgrade!.Start());
             ScheduleOnce(DeadlineTimer, _stage._settings.HandshakeTimeout);
             Pull(_stage._cipherIn);
         }
@@ -95,7 +108,7 @@ internal sealed class SecretConnectionStage<TMat>(
                 }
                 else
                 {
-                    _upgrade.Feed(bytes.ToReadOnlySpan(), _cipherPending);
+                    _upgrade!.Feed(bytes.ToReadOnlySpan(), _cipherPending);
                     if (_upgrade.IsComplete)
                         OnUpgraded();
                     else
@@ -114,9 +127,12 @@ internal sealed class SecretConnectionStage<TMat>(
         private void OnUpgraded()
         {
             CancelTimer(DeadlineTimer);
-            _session = _upgrade.Session!;
+            _session = _upgrade!.Session!;
             var connection = new SecretConnectionInfo(_session.RemoteId, _session.RemotePublicKey);
-            _promise.TrySetResult(_stage._project(new UpgradeResult(connection, _upgrade.RemoteNodeInfo)));
+            var remoteNodeInfo = _upgrade.RemoteNodeInfo;
+            _upgrade.Dispose(); // a complete upgrade leaves its session alone
+            _upgrade = null;
+            _promise.TrySetResult(_stage._project(new UpgradeResult(connection, remoteNodeInfo)));
             PullPlainIfRoom();
         }
 
@@ -126,7 +142,7 @@ internal sealed class SecretConnectionStage<TMat>(
             try
             {
                 if (!Upgraded)
-                    _upgrade.OnEndOfStream();
+                    _upgrade!.OnEndOfStream();
                 else if (_session!.Opener.PendingBytes > 0)
                     throw new ProtocolViolationException(ProtocolViolation.UnexpectedEof,
                         $"stream ended inside a frame ({_session.Opener.PendingBytes} of {Frame.SealedSize} bytes)");
@@ -286,7 +302,7 @@ internal sealed class SecretConnectionStage<TMat>(
             _promise.TrySetException(_cipherInFinished
                 ? new HandshakeFailedException(HandshakeFailure.UnexpectedEof, "stream ended before the upgrade finished")
                 : new AbruptStageTerminationException(this));
-            _upgrade.Dispose();
+            _upgrade?.Dispose();
             _session?.Dispose();
         }
     }

@@ -43,7 +43,8 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
 
     private sealed class Connection(PeerOrigin origin, Protocol.Switch.HandshakeSlot slot)
     {
-        public PeerOrigin Origin { get; } = origin;
+        /// <summary>The address we dialled (outbound only). Not the origin: an inbound one holds the transport's flow, which the peer no longer needs.</summary>
+        public NetAddress? Dialled { get; } = (origin as PeerOrigin.Outbound)?.Address;
         /// <summary>The inbound handshake slot, held until the upgrade ends one way or the other.</summary>
         public Protocol.Switch.HandshakeSlot Slot { get; set; } = slot;
     }
@@ -169,7 +170,10 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 _binding = bound.Binding;
                 _nodeInfo = BuildNodeInfo(bound.Binding.LocalAddress);
                 _peerContext = new PeerContext(_key, _nodeInfo, _channels, _reactorsByChannel,
-                    _reactors.Select(r => r.Reactor).Distinct().ToList(), _settings, _transport, _peerMaterializer, _metrics);
+                    _reactors.Select(r => r.Reactor).Distinct().ToList(), _settings, _transport, _peerMaterializer, _metrics)
+                {
+                    PeerLog = new BusLogging(Context.System.EventStream, Self.Path + "/peer", typeof(PeerActor), Context.System.Settings.LogFormatter),
+                };
                 _log.Info("P2P switch {NodeId} started; listening on {Listen}, advertising {Advertised}", _key.Id.Hex,
                     _listening ? bound.Binding.LocalAddress.ToString() : "(not listening)", _nodeInfo.ListenAddr);
                 Become(Running);
@@ -487,7 +491,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         BudgetReleased(ended.Actor);
         // Still watched: a peer actor's Terminated frees its name for an admission waiting for it (see Admit).
         ReleaseSlot(connection);
-        var dialled = (connection.Origin as PeerOrigin.Outbound)?.Address;
+        var dialled = connection.Dialled;
         if (dialled is not null && _dialling.TryGetValue(dialled.Id, out var pending) && pending == dialled)
         {
             _dialling.Remove(dialled.Id);

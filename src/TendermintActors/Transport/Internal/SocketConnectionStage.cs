@@ -19,6 +19,23 @@ internal sealed class LendReads : Attributes.IAttribute
     public static readonly Attributes Attributes = new(new LendReads());
 }
 
+/// <summary>
+/// What a <see cref="SocketConnectionStage"/> connects: a socket a listener accepted, or an address to dial. An attribute
+/// for the stage that a graph fused once holds for every connection.
+/// </summary>
+internal sealed record SocketTarget(
+    Socket? Socket, EndPoint? AcceptedFrom, string Host, int Port, TimeSpan DialTimeout,
+    Func<string, CancellationToken, Task<IPAddress[]>>? Resolve, TimeSpan CloseTimeout) : Attributes.IAttribute
+{
+    /// <summary>A socket already connected (accepted by a listener from <paramref name="remote"/>).</summary>
+    public static SocketTarget Accepted(Socket socket, EndPoint remote, TimeSpan? closeTimeout = null) =>
+        new(socket, remote, "", 0, TimeSpan.Zero, null, closeTimeout ?? SocketConnectionStage.CloseTimeout);
+
+    /// <summary><paramref name="host"/> (an IP literal, or a name resolved at the dial, by DNS unless <paramref name="resolve"/> is given).</summary>
+    public static SocketTarget Dial(string host, int port, TimeSpan dialTimeout, Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null) =>
+        new(null, null, host, port, dialTimeout, resolve, SocketConnectionStage.CloseTimeout);
+}
+
 /// <summary>A <see cref="SocketConnectionStage"/>'s read buffer, for specs (see <see cref="PooledBufferProbe"/>).</summary>
 internal sealed class ReadBufferProbe : PooledBufferProbe;
 
@@ -51,25 +68,16 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
 
     internal const int MaxReadBufferSize = 256 * 1024;
 
-    private readonly Socket? _accepted;
-    private readonly EndPoint? _acceptedFrom;
-    private readonly string _host;
-    private readonly int _port;
-    private readonly TimeSpan _dialTimeout;
-    private readonly Func<string, CancellationToken, Task<IPAddress[]>>? _resolve;
-    private readonly TimeSpan _closeTimeout;
+    // Null for a stage of any connection, whose target comes with each materialisation as an attribute.
+    private readonly SocketTarget? _target;
 
     private readonly Inlet<ByteString> _in = new("socket.in");
     private readonly Outlet<ByteString> _out = new("socket.out");
 
     /// <summary>A connection over a socket that is already connected (accepted by a listener from <paramref name="remote"/>).</summary>
     public SocketConnectionStage(Socket accepted, EndPoint remote, TimeSpan? closeTimeout = null)
+        : this(SocketTarget.Accepted(accepted, remote, closeTimeout))
     {
-        _accepted = accepted;
-        _acceptedFrom = remote;
-        _closeTimeout = closeTimeout ?? CloseTimeout;
-        _host = "";
-        Shape = new FlowShape<ByteString, ByteString>(_in, _out);
     }
 
     /// <summary>
@@ -77,12 +85,18 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     /// <paramref name="resolve"/>) when run.
     /// </summary>
     public SocketConnectionStage(string host, int port, TimeSpan dialTimeout, Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null)
+        : this(SocketTarget.Dial(host, port, dialTimeout, resolve))
     {
-        _host = host;
-        _port = port;
-        _dialTimeout = dialTimeout;
-        _resolve = resolve;
-        _closeTimeout = CloseTimeout;
+    }
+
+    /// <summary>
+    /// A connection to <paramref name="target"/>, or, when null, to the <see cref="SocketTarget"/> each materialisation
+    /// carries as an attribute: a stage that a graph fused once can hold for every connection (see
+    /// src/TendermintActors/Peers/Internal/LowerBlueprint.cs).
+    /// </summary>
+    public SocketConnectionStage(SocketTarget? target = null)
+    {
+        _target = target;
         Shape = new FlowShape<ByteString, ByteString>(_in, _out);
     }
 
@@ -93,8 +107,10 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     public override ILogicAndMaterializedValue<Task<EndPoint>> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
         var connected = new TaskCompletionSource<EndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var target = _target ?? inheritedAttributes.GetAttribute<SocketTarget>()
+            ?? throw new InvalidOperationException("a socket stage built without its target was materialised without one as an attribute");
         return new LogicAndMaterializedValue<Task<EndPoint>>(
-            new Logic(this, connected, inheritedAttributes.GetAttribute<LendReads>() is not null,
+            new Logic(this, target, inheritedAttributes.GetAttribute<KillSwitch>(), connected, inheritedAttributes.GetAttribute<LendReads>() is not null,
                 inheritedAttributes.GetAttribute<ReadBufferProbe>()), connected.Task);
     }
 
@@ -185,19 +201,42 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
     [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "get_Buffers")]
     internal static extern IList<ArraySegment<byte>> SegmentsOf(ByteString bytes);
 
-    private readonly record struct Completion(int Bytes, SocketError Error);
+    private readonly record struct Completion(int Bytes, SocketError Error, bool Write = false, Exception? Aborted = null);
 
-    private sealed class Logic : TimerGraphStageLogic
+    /// <summary>
+    /// Ends one materialisation of the stage at once, given to it as an attribute: the socket is reset and the stream
+    /// fails with the reason, as a kill switch stage between the socket and what is joined to it would do, without
+    /// the stage (its logic, connection, callback and log source cost an idle connection ~0.8 KiB).
+    /// </summary>
+    internal sealed class KillSwitch : Attributes.IAttribute
+    {
+        // Null until the stage starts or the switch is used: then the stage's logic, or the reason it was aborted with.
+        private object? _state;
+
+        /// <summary>Aborts the connection with <paramref name="reason"/>: at once if its stage runs, else when it starts.</summary>
+        public void Abort(Exception reason)
+        {
+            if (Interlocked.CompareExchange(ref _state, reason, null) is Logic logic)
+                logic._onCompleted(new Completion(0, SocketError.Success, Aborted: reason));
+        }
+
+        /// <summary>The stage has started: null, or the reason it was aborted with before.</summary>
+        internal Exception? Attach(GraphStageLogic logic) => Interlocked.CompareExchange(ref _state, logic, null) as Exception;
+    }
+
+    private sealed class Logic : TimerLogic
     {
         private const string DialTimer = "dial-timeout";
         private const string CloseTimer = "close-timeout";
 
         private readonly SocketConnectionStage _stage;
+        private readonly SocketTarget _target;
+        private readonly KillSwitch? _killSwitch;
         private readonly TaskCompletionSource<EndPoint> _connected;
         private readonly bool _lendReads;
-        private readonly Action<Completion> _onRead;
-        private readonly Action<Completion> _onWrite;
-        private readonly CancellationTokenSource _dialCancel = new();
+        // One async callback for reads and writes that complete later (each costs an idle connection ~0.2 KiB).
+        internal readonly Action<Completion> _onCompleted; // and for the kill switch's abort
+        private CancellationTokenSource? _dialCancel; // while dialling
         private Task<(Socket Socket, EndPoint Remote)>? _dial;
         private Socket? _socket;
         private SocketAsyncEventArgs? _readArgs;
@@ -223,14 +262,17 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         private bool _remoteFinished; // the remote's FIN seen (or the connection failed while draining)
         private bool _closed;
 
-        public Logic(SocketConnectionStage stage, TaskCompletionSource<EndPoint> connected, bool lendReads, ReadBufferProbe? probe) : base(stage.Shape)
+        public Logic(SocketConnectionStage stage, SocketTarget target, KillSwitch? killSwitch, TaskCompletionSource<EndPoint> connected,
+            bool lendReads, ReadBufferProbe? probe)
+            : base(stage.Shape)
         {
             _stage = stage;
+            _target = target;
+            _killSwitch = killSwitch;
             _connected = connected;
             _lendReads = lendReads;
             _probe = probe;
-            _onRead = GetAsyncCallback<Completion>(OnRead);
-            _onWrite = GetAsyncCallback<Completion>(OnWrite);
+            _onCompleted = GetAsyncCallback<Completion>(OnCompleted);
             SetHandler(stage._in, new InHandlerOf<Logic>(this, static l => l.OnPush(), static l => l.OnUpstreamFinish(), static (l, e) => l.Abort(e)));
             SetHandler(stage._out, new OutHandlerOf<Logic>(this, static l => l.OnPull(), static (l, cause) => l.OnDownstreamFinish(cause)));
         }
@@ -241,14 +283,21 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         {
             // Both ports may close while a write or the dial is still under way: the stage ends itself (CloseWhenDone).
             SetKeepGoing(true);
-            if (_stage._accepted is { } accepted)
+            if (_killSwitch?.Attach(this) is { } abortedBefore)
             {
-                OnConnected(accepted, _stage._acceptedFrom!);
+                _target.Socket?.Dispose();
+                Abort(abortedBefore);
                 return;
             }
-            ScheduleOnce(DialTimer, _stage._dialTimeout);
+            if (_target.Socket is { } accepted)
+            {
+                OnConnected(accepted, _target.AcceptedFrom!);
+                return;
+            }
+            ScheduleOnce(DialTimer, _target.DialTimeout);
+            _dialCancel = new CancellationTokenSource();
             var onDialled = GetAsyncCallback<Task<(Socket Socket, EndPoint Remote)>>(OnDialled);
-            _dial = DialAsync(_stage._host, _stage._port, _stage._dialTimeout, _dialCancel.Token, _stage._resolve);
+            _dial = DialAsync(_target.Host, _target.Port, _target.DialTimeout, _dialCancel.Token, _target.Resolve);
             _dial.ContinueWith(onDialled, TaskContinuationOptions.ExecuteSynchronously);
             // Observed here too: a dial that fails after the stage stopped is reported to no one.
             _dial.ContinueWith(static d => _ = d.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
@@ -261,13 +310,13 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 if (_writeShut)
                     Close(); // all written; the remote just never closed in turn
                 else
-                    Abort(new IOException($"the remote did not take our last writes within {_stage._closeTimeout.TotalSeconds:0.###} s of the close"));
+                    Abort(new IOException($"the remote did not take our last writes within {_target.CloseTimeout.TotalSeconds:0.###} s of the close"));
                 return;
             }
             if (!Equals(timerKey, DialTimer)) return;
-            _dialCancel.Cancel();
+            _dialCancel?.Cancel();
             Fail(new IOException(
-                $"cannot dial {_stage._host}:{_stage._port}: no connection within {_stage._dialTimeout.TotalSeconds:0.###} s"));
+                $"cannot dial {_target.Host}:{_target.Port}: no connection within {_target.DialTimeout.TotalSeconds:0.###} s"));
         }
 
         private void OnDialled(Task<(Socket Socket, EndPoint Remote)> dial)
@@ -279,7 +328,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 return;
             }
             var error = dial.Exception?.GetBaseException() ?? new OperationCanceledException();
-            Fail(new IOException($"cannot dial {_stage._host}:{_stage._port}: {error.Message}", error));
+            Fail(new IOException($"cannot dial {_target.Host}:{_target.Port}: {error.Message}", error));
         }
 
         private void OnConnected(Socket socket, EndPoint remote)
@@ -296,10 +345,11 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 Abort(new IOException($"connection failed: {e.Message}", e));
                 return;
             }
-            _readArgs = new SocketAsyncEventArgs();
-            _readArgs.Completed += (_, args) => _onRead(new Completion(args.BytesTransferred, args.SocketError));
-            _writeArgs = new SocketAsyncEventArgs();
-            _writeArgs.Completed += (_, args) => _onWrite(new Completion(args.BytesTransferred, args.SocketError));
+            // One handler for both, shared by every connection: the logic rides on the event args.
+            _readArgs = new SocketAsyncEventArgs { UserToken = this };
+            _readArgs.Completed += CompletedLater;
+            _writeArgs = new SocketAsyncEventArgs { UserToken = this };
+            _writeArgs.Completed += CompletedLater;
             _connected.TrySetResult(remote);
 
             if (_upstreamFinished)
@@ -362,7 +412,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 var read = new Completion(_readArgs.BytesTransferred, _readArgs.SocketError);
                 if (drained >= 16)
                 {
-                    _onRead(read);
+                    _onCompleted(read);
                     return;
                 }
                 if (!HandleRead(read))
@@ -526,6 +576,22 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 OnWrite(new Completion(_writeArgs!.BytesTransferred, _writeArgs.SocketError));
         }
 
+        private static readonly EventHandler<SocketAsyncEventArgs> CompletedLater = static (_, args) =>
+        {
+            var logic = (Logic)args.UserToken!;
+            logic._onCompleted(new Completion(args.BytesTransferred, args.SocketError, Write: ReferenceEquals(args, logic._writeArgs)));
+        };
+
+        private void OnCompleted(Completion completion)
+        {
+            if (completion.Aborted is { } reason)
+                Abort(reason);
+            else if (completion.Write)
+                OnWrite(completion);
+            else
+                OnRead(completion);
+        }
+
         private void OnWrite(Completion write)
         {
             _writing = false;
@@ -592,7 +658,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 // Done with before the dial even finished: nothing was written, so there is nothing to wait for.
                 if (_upstreamFinished)
                 {
-                    _dialCancel.Cancel();
+                    _dialCancel?.Cancel();
                     CompleteStage();
                 }
                 return;
@@ -605,7 +671,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             if (!_remoteFinished && !_reading)
                 StartRead(); // draining
             if (_upstreamFinished && !_closed && !IsTimerActive(CloseTimer))
-                ScheduleOnce(CloseTimer, _stage._closeTimeout);
+                ScheduleOnce(CloseTimer, _target.CloseTimeout);
         }
 
         private void Close()
@@ -663,12 +729,12 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             if (_writeShut && !_closed)
                 CloseSocket();
             AbortSocket();
-            _dialCancel.Cancel();
+            _dialCancel?.Cancel();
             // A dial that completes after the stage stopped leaves a socket no one else will close.
             if (_socket is null)
                 _dial?.ContinueWith(static d => d.Result.Socket.Dispose(), TaskContinuationOptions.OnlyOnRanToCompletion);
-            _connected.TrySetException(new IOException(_stage._accepted is null
-                ? $"cannot dial {_stage._host}:{_stage._port}: the connection was stopped before it was made"
+            _connected.TrySetException(new IOException(_target.Socket is null
+                ? $"cannot dial {_target.Host}:{_target.Port}: the connection was stopped before it was made"
                 : "the connection was stopped"));
             // Back to the pool only when nothing can touch it any more: no receive in flight (the kernel writes into
             // the buffer until it completes) and no view of it downstream. Otherwise the collector takes it.

@@ -206,13 +206,14 @@ internal sealed class SocketListenerStage(string host, int port, int backlog, Fu
                 AcceptNext();
                 return;
             }
-            Push(_stage._out, new TransportConnection(remote, Flow.FromGraph(new SocketConnectionStage(socket, remote))
+            var target = SocketTarget.Accepted(socket, remote);
+            Push(_stage._out, new TransportConnection(remote, Flow.FromGraph(new SocketConnectionStage(target))
                 .MapMaterializedValue(connected =>
                 {
                     // The switch knows the remote's address already; a failure is the stream's to report.
                     connected.ContinueWith(static t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
                     return Akka.NotUsed.Instance;
-                })));
+                })) { Socket = target });
         }
 
         public override void PostStop()
