@@ -133,13 +133,16 @@ internal static class LogSinks
 
 /// <summary>
 /// The Akka settings of the node process: logs through <see cref="LogSink"/> only, Akka itself at the lowest level
-/// any module logs at; and, while the actor system is local and nothing asks it to serialise, no JSON serializer
+/// any module logs at, a lean default mailbox; and, while the actor system is local and nothing asks it to serialise, no JSON serializer
 /// (<see cref="LocalOnlySerializer"/>).
 /// </summary>
 internal static class NodeAkkaConfig
 {
     private static readonly Config WithoutJson = ConfigurationFactory.ParseString(
         $"akka.actor.serializers.json = \"{typeof(LocalOnlySerializer).FullName}, {typeof(LocalOnlySerializer).Assembly.GetName().Name}\"");
+
+    /// <summary>The node's default mailbox type: one consumer per queue, as Akka's ordinary dispatchers run actors.</summary>
+    public const string LeanMailbox = "TendermintActors.Peers.Internal.SingleConsumerUnboundedMailbox, TendermintActors";
 
     /// <summary>The node's settings under <paramref name="operatorConfig"/> (the operator's win).</summary>
     public static Config Create(LogLevels levels, Config? operatorConfig = null)
@@ -151,6 +154,10 @@ internal static class NodeAkkaConfig
               loggers = ["{{typeof(SilentLogger).FullName}}, {{typeof(SilentLogger).Assembly.GetName().Name}}"]
               log-dead-letters-during-shutdown = off
               coordinated-shutdown.run-by-clr-shutdown-hook = on
+              # Most of a node's actors (its peers and their stream interpreters) sit idle: a mailbox that holds one
+              # small node when empty instead of a ~1 KiB queue segment (src/TendermintActors/Peers/Internal/
+              # SingleConsumerUnboundedMailbox.cs).
+              actor.default-mailbox.mailbox-type = "{{LeanMailbox}}"
             }
             """);
         var config = operatorConfig is null ? node : operatorConfig.WithFallback(node);

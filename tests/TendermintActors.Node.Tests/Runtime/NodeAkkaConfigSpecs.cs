@@ -33,6 +33,38 @@ public sealed class NodeAkkaConfigSpecs
         }
     }
 
+    [Fact]
+    public void A_node_systems_actors_get_the_lean_mailbox_unless_the_operator_chooses_another()
+    {
+        Assert.Equal("SingleConsumerUnboundedMessageQueue", MailboxOfAnActor(NodeAkkaConfig.Create(Levels)));
+        Assert.Equal("UnboundedMessageQueue", MailboxOfAnActor(NodeAkkaConfig.Create(Levels,
+            ConfigurationFactory.ParseString("akka.actor.default-mailbox.mailbox-type = \"Akka.Dispatch.UnboundedMailbox, Akka\""))));
+    }
+
+    private static string MailboxOfAnActor(Config config)
+    {
+        using var system = ActorSystem.Create("mailbox", config);
+        try
+        {
+            var answer = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            system.ActorOf(Props.Create(() => new MailboxReporter(answer)));
+            return answer.Task.Wait(TimeSpan.FromSeconds(10)) ? answer.Task.Result : "no answer";
+        }
+        finally
+        {
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private sealed class MailboxReporter(TaskCompletionSource<string> answer) : UntypedActor
+    {
+        protected override void PreStart() => answer.SetResult(((ActorCell)Context).Mailbox.MessageQueue.GetType().Name);
+
+        protected override void OnReceive(object message)
+        {
+        }
+    }
+
     [Theory]
     [InlineData("akka.actor.provider = remote")]
     [InlineData("akka.actor.provider = cluster")]
