@@ -314,6 +314,17 @@ public sealed class SendScheduler
             ch.RecentlySent = (long)(ch.RecentlySent * 0.8);
     }
 
+    /// <summary>Whether every channel's recently-sent count has decayed to 0: further decays change nothing until a send.</summary>
+    public bool FullyDecayed
+    {
+        get
+        {
+            foreach (var ch in _channels)
+                if (ch.RecentlySent != 0) return false;
+            return true;
+        }
+    }
+
     /// <summary>The channel's state, or null when it was not declared.</summary>
     public ChannelSendStatus? GetStatus(byte channelId) => ById(channelId)?.Status();
 

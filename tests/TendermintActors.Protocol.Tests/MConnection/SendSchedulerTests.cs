@@ -100,6 +100,29 @@ public class SendSchedulerTests
     }
 
     [Fact]
+    public void Fully_decayed_once_every_channels_recently_sent_count_is_zero()
+    {
+        var scheduler = new SendScheduler([Ch(0x30, 5, queue: 3), Ch(0x31, 1, queue: 3)]);
+        Assert.True(scheduler.FullyDecayed); // nothing sent yet
+        scheduler.TryEnqueue(0x30, new byte[10]);
+        Assert.True(scheduler.TryNextPacket(out var packet));
+        Assert.False(scheduler.FullyDecayed);
+
+        var decays = 0;
+        while (!scheduler.FullyDecayed)
+        {
+            scheduler.Decay();
+            decays++;
+        }
+        // A packet of EncodedSize bytes takes as many four-fifths steps as it takes to truncate to 0.
+        var expected = 0;
+        for (long left = packet.EncodedSize; left > 0; left = (long)(left * 0.8))
+            expected++;
+        Assert.Equal(expected, decays);
+        Assert.Equal(0, scheduler.GetStatus(0x30)!.Value.RecentlySent);
+    }
+
+    [Fact]
     public void Quiet_packets_come_only_from_channels_under_one_packet_of_bytes_since_the_period_started()
     {
         var scheduler = new SendScheduler([Ch(0x01, 1, queue: 5), Ch(0x02, 5, queue: 5)]);

@@ -41,7 +41,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
     protected override Attributes InitialAttributes { get; } = Attributes.CreateName("mconnection-receive");
 
     protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) =>
-        new Logic(this, ConnectionOwner.Of(_owner, inheritedAttributes));
+        new Logic(this, ConnectionOwner.Of(_owner, inheritedAttributes), inheritedAttributes.GetAttribute<StatusDecayProbe>());
 
     private sealed class Logic : TimerLogic
     {
@@ -72,9 +72,13 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private long _bytesReceived;
         private long _bytesReceivedAtSample;
         private long _recvRate;
+        // The decay timer runs from the first byte read until a tick finds nothing read (and the rate already 0).
+        private bool _decaying;
+        private readonly StatusDecayProbe? _decayProbe;
 
-        public Logic(MConnectionReceiveStage stage, IActorRef owner) : base(stage.Shape)
+        public Logic(MConnectionReceiveStage stage, IActorRef owner, StatusDecayProbe? decayProbe) : base(stage.Shape)
         {
+            _decayProbe = decayProbe;
             _in = stage.Shape.In0;
             _commands = stage.Shape.In1;
             _budget = stage.Shape.In2;
@@ -114,7 +118,6 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 
         public override void PreStart()
         {
-            ScheduleRepeatedly(DecayTimer, _settings.StatusDecayInterval);
             Pull(_commands);
             Pull(_budget);
             MaybePull();
@@ -127,6 +130,12 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                 case DecayTimer:
                     _recvRate = (long)((_bytesReceived - _bytesReceivedAtSample) / _settings.StatusDecayInterval.TotalSeconds);
                     _bytesReceivedAtSample = _bytesReceived;
+                    if (_recvRate == 0)
+                    {
+                        CancelTimer(DecayTimer);
+                        _decaying = false;
+                        _decayProbe?.Receive(false);
+                    }
                     break;
             }
         }
@@ -219,6 +228,12 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         {
             var chunk = Grab(_in);
             _bytesReceived += chunk.Count;
+            if (!_decaying)
+            {
+                ScheduleRepeatedly(DecayTimer, _settings.StatusDecayInterval);
+                _decaying = true;
+                _decayProbe?.Receive(true);
+            }
             try
             {
                 _decoder.Decode(chunk.ToReadOnlySpan(), _onPacket); // whole packets read in place, not copied first

@@ -45,7 +45,8 @@ internal sealed class MConnectionSendStage
     {
         var handle = new MConnectionHandle();
         return new LogicAndMaterializedValue<MConnectionHandle>(
-            new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>(), ConnectionOwner.Of(_owner, inheritedAttributes)), handle);
+            new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>(), inheritedAttributes.GetAttribute<StatusDecayProbe>(),
+                ConnectionOwner.Of(_owner, inheritedAttributes)), handle);
     }
 
     private sealed class Logic : TimerLogic
@@ -95,9 +96,15 @@ internal sealed class MConnectionSendStage
         private long _bytesSent;
         private long _bytesSentAtSample;
         private long _sendRate;
+        // The decay timer runs from the first byte sent until a tick finds nothing sent and nothing left to decay: an
+        // idle connection's timer would only wake the node every StatusDecayInterval.
+        private bool _decaying;
+        private readonly StatusDecayProbe? _decayProbe;
 
-        public Logic(MConnectionSendStage stage, MConnectionHandle handle, MConnectionOutputProbe? outputProbe, IActorRef owner) : base(stage.Shape)
+        public Logic(MConnectionSendStage stage, MConnectionHandle handle, MConnectionOutputProbe? outputProbe, StatusDecayProbe? decayProbe,
+            IActorRef owner) : base(stage.Shape)
         {
+            _decayProbe = decayProbe;
             _liveness = stage.Shape.In;
             _out = stage.Shape.Out0;
             _control = stage.Shape.Out1;
@@ -124,7 +131,6 @@ internal sealed class MConnectionSendStage
         public override void PreStart()
         {
             _clock = new StageClock(Materializer);
-            ScheduleRepeatedly(DecayTimer, _settings.StatusDecayInterval);
             Pull(_liveness);
             _handle.Attach(GetAsyncCallback(DrainCommands));
             DrainCommands();
@@ -138,6 +144,12 @@ internal sealed class MConnectionSendStage
                     _scheduler.Decay();
                     _sendRate = (long)((_bytesSent - _bytesSentAtSample) / _settings.StatusDecayInterval.TotalSeconds);
                     _bytesSentAtSample = _bytesSent;
+                    if (_sendRate == 0 && _scheduler.FullyDecayed)
+                    {
+                        CancelTimer(DecayTimer);
+                        _decaying = false;
+                        _decayProbe?.Send(false);
+                    }
                     break;
                 case LingerTimer:
                     if (_outputClosed)
@@ -323,6 +335,12 @@ internal sealed class MConnectionSendStage
                 offset += fragment.WriteTo(buffer.AsSpan(offset));
 
             _bytesSent += size;
+            if (!_decaying)
+            {
+                ScheduleRepeatedly(DecayTimer, _settings.StatusDecayInterval);
+                _decaying = true;
+                _decayProbe?.Send(true);
+            }
             if (Send.Limited)
             {
                 Send.Spend(size);
