@@ -39,9 +39,11 @@ internal static class PeersBench
 
         /// <summary>
         /// How long memory is left to settle (after the target starts, and after the peers connect) before it is read:
-        /// the runtime trims and the handshakes' garbage is collected meanwhile.
+        /// the handshakes' garbage is collected meanwhile, and the runtime frees the JIT's working memory, which it keeps
+        /// cached (up to 16 MB) until a few seconds after the JIT goes quiet: 8-14 s after a node starts, on this
+        /// machine. Read sooner, either reading may still hold it (docs/performance.md, "Reading the resident set").
         /// </summary>
-        public TimeSpan Settle { get; init; } = TimeSpan.FromSeconds(3);
+        public TimeSpan Settle { get; init; } = TimeSpan.FromSeconds(15);
 
         /// <summary>Where progress lines go (stderr on a terminal); null for none.</summary>
         public TextWriter? Progress { get; init; }

@@ -360,12 +360,13 @@ internal static class BenchCommand
         var size = new Option<string>("--size") { Description = $"Bytes per message (at least {PeersBench.Options.MinSize}: each carries its send time)", HelpName = "BYTES", DefaultValueFactory = _ => "64" };
         var interval = new Option<string>("--interval") { Description = "Each peer sends one message per interval, the peers spread evenly over it", HelpName = "DURATION", DefaultValueFactory = _ => "1s" };
         var duration = new Option<string>("--duration") { Description = "How long the peers send", HelpName = "DURATION", DefaultValueFactory = _ => "30s" };
-        var idle = new Option<bool>("--idle") { Description = "Connect, wait a few seconds, measure the target's memory and send nothing (works against any node, a Go one included)" };
+        var idle = new Option<bool>("--idle") { Description = "Connect, wait --settle, measure the target's memory and send nothing (works against any node, a Go one included)" };
         var concurrency = new Option<string>("--concurrency") { Description = "Handshakes in progress at once", HelpName = "N", DefaultValueFactory = _ => "32" };
         var settle = new Option<string>("--settle")
         {
-            Description = "How long to wait before reading the target's memory: after starting it, and after the peers connect (its idle CPU is measured meanwhile)",
-            HelpName = "DURATION", DefaultValueFactory = _ => "3s",
+            Description = "How long to wait before reading the target's memory: after starting it, and after the peers connect (its idle CPU is measured meanwhile). " +
+                          "Long enough by default for the runtime to hand back the JIT's freed working memory (up to 16 MB, kept a few seconds after it goes quiet)",
+            HelpName = "DURATION", DefaultValueFactory = _ => "15s",
         };
         var command = new Command("peers", "Connect many peers to one node (each its own connection and node key, all from this process): report the handshake rate, " +
                                            "the target's memory per idle peer, then the round trips of a message per peer per --interval through its echo reactor and the target's CPU per message");
