@@ -6,8 +6,9 @@ namespace TendermintActors.Node.Runtime;
 /// How the node asks glibc's allocator to hand freed memory back (docs/performance.md, "An idle node"). The runtime's
 /// JIT takes its working memory in 64 KiB blocks and keeps freed ones for a few seconds before freeing them; glibc
 /// serves such blocks from its main heap, and freed pages below a live allocation stay resident until something calls
-/// <c>malloc_trim</c>: ~8 MB in a node that has just started, never handed back while it idles. Blocks of 64 KiB and
-/// more get a mapping of their own instead, returned to the OS the moment they are freed.
+/// <c>malloc_trim</c>: ~8 MB in a node that has just started, never handed back while it idles. With this setting a
+/// block of 64 KiB or more that the heap's free space cannot serve gets a mapping of its own instead of growing the
+/// heap, and the mapping is returned to the OS the moment the block is freed.
 /// </summary>
 internal static class NativeHeap
 {

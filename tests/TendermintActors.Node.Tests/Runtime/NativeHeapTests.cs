@@ -19,20 +19,28 @@ public sealed class NativeHeapTests
             return;
         }
         Assert.Equal(NativeHeap.Outcome.Applied, outcome);
-        // glibc marks a block served by a mapping of its own (handed back to the OS when freed) with bit 1 of the
-        // size word just before it; one from an arena (kept by glibc when freed) has it clear.
+        // glibc serves a block from free space its heap already has (bins, the top chunk) before it maps one; only a
+        // request the heap cannot serve goes on to a mapping, and only if it is at least the threshold. So take
+        // 64 KiB blocks until the heap's free space is used up: with the setting the next one gets a mapping of its
+        // own (glibc marks it with bit 1 of the size word just before the block); without it (glibc's threshold is
+        // 128 KiB or more) none ever does, the heap grows instead.
         const long IsMapped = 2;
-        var block = Marshal.AllocHGlobal(NativeHeap.LargeBlockBytes); // malloc
-        var small = Marshal.AllocHGlobal(1024);
+        var blocks = new List<nint>();
         try
         {
-            Assert.Equal(IsMapped, Marshal.ReadInt64(BlockHeader(block)) & IsMapped);
-            Assert.Equal(0, Marshal.ReadInt64(BlockHeader(small)) & IsMapped);
+            var mapped = false;
+            while (!mapped && blocks.Count < 4096) // 256 MiB of address space, one touched page per block
+            {
+                var block = Marshal.AllocHGlobal(NativeHeap.LargeBlockBytes); // malloc
+                blocks.Add(block);
+                mapped = (Marshal.ReadInt64(BlockHeader(block)) & IsMapped) != 0;
+            }
+            Assert.True(mapped, $"none of {blocks.Count} blocks of {NativeHeap.LargeBlockBytes} bytes got a mapping of its own");
         }
         finally
         {
-            Marshal.FreeHGlobal(block);
-            Marshal.FreeHGlobal(small);
+            foreach (var block in blocks)
+                Marshal.FreeHGlobal(block);
         }
     }
 
