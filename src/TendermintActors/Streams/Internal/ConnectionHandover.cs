@@ -8,8 +8,8 @@ namespace TendermintActors.Streams.Internal;
 
 /// <summary>
 /// Joins two separately materialised streams of one connection: the lower part (transport and SecretConnection),
-/// which runs from the first byte, and the upper part (the MConnection), which a peer actor materialises in its own
-/// context once the switch has admitted the remote. <see cref="Lower"/> goes on the SecretConnection's plaintext side;
+/// which runs from the first byte, and the upper part (the MConnection), which a peer actor has run once the switch has
+/// admitted the remote, in the same interpreter actor as the lower part (<see cref="RunUpper"/>) or on its own. <see cref="Lower"/> goes on the SecretConnection's plaintext side;
 /// <see cref="Upper"/> is what the MConnection joins, at most once, possibly long after. Until then, what the lower
 /// part has to say (its end, its failure) is kept and given to the upper part when it attaches.
 /// </summary>
@@ -73,6 +73,63 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
     // CloseEarly: see SinkEnd.OnUpstreamEnd.
     private Action<object>? _lowerSourceSignals;
 
+    // The upper part waiting to run in the lower part's interpreter (an UpperRun), or UpperRunTaken once the lower
+    // source end has run it or stopped (then whoever finds it pending fails it): see RunUpper.
+    private object? _upperRun;
+    private static readonly object UpperRunTaken = new();
+
+    private sealed class UpperRun(Action<IMaterializer> run, Action<Exception> failed)
+    {
+        public Action<IMaterializer> Run { get; } = run;
+        public Action<Exception> Failed { get; } = failed;
+    }
+
+    /// <summary>
+    /// Runs the upper part in the interpreter actor of the lower part: <paramref name="run"/> materialises it there on
+    /// the materializer it is given (the lower source end's sub-fusing one), so that one actor runs the connection.
+    /// If the lower part has stopped (or never ran) instead, <paramref name="failed"/> hears why; exactly one of the
+    /// two is called, once.
+    /// </summary>
+    public void RunUpper(Action<IMaterializer> run, Action<Exception> failed)
+    {
+        var request = new UpperRun(run, failed);
+        if (Volatile.Read(ref _lowerSourceSignals) is not { } lower
+            || Interlocked.CompareExchange(ref _upperRun, request, null) is not null)
+        {
+            FailUpperRun(request, new InvalidOperationException("the connection's lower part had stopped before the peer attached"));
+            return;
+        }
+        lower(request);
+    }
+
+    /// <summary>The lower source end, in its interpreter: runs <paramref name="request"/> unless it was failed meanwhile.</summary>
+    private void OnUpperRun(UpperRun request, IMaterializer subFusing)
+    {
+        if (!ReferenceEquals(Interlocked.CompareExchange(ref _upperRun, UpperRunTaken, request), request)) return;
+        try
+        {
+            request.Run(subFusing);
+        }
+        catch (Exception e)
+        {
+            FailUpperRun(request, e);
+        }
+    }
+
+    /// <summary>The lower source end has stopped: a request it has not run never will be.</summary>
+    private void LowerSourceStopped(Exception reason)
+    {
+        if (Interlocked.Exchange(ref _upperRun, UpperRunTaken) is UpperRun pending)
+            FailUpperRun(pending, reason);
+    }
+
+    private void FailUpperRun(UpperRun request, Exception reason)
+    {
+        // Its ends never ran, so none will count down: the upper part has ended as far as anyone waits for it.
+        _upperEnded.TrySetResult();
+        request.Failed(reason);
+    }
+
     /// <summary>No upper part will come: ends the lower part's waiting ends with <paramref name="reason"/>.</summary>
     public void Abandon(Exception reason)
     {
@@ -82,7 +139,7 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
 
     // What the ends of a pipe signal each other, each through the other's one async callback (an async callback costs
     // an idle connection ~0.2 KiB; one per end instead of one per kind of signal). To a source end: an element (the
-    // ByteString itself), Ended, CloseEarly (lower only), or Attached. To a sink end: Demand, Cancelled, or Attached.
+    // ByteString itself), Ended, CloseEarly and UpperRun (lower only), or Attached. To a sink end: Demand, Cancelled, or Attached.
     private sealed record Ended(Exception? Failure);
 
     /// <summary>The other end of the pipe has published its callback (<see cref="Partner"/>), or the pipe was abandoned before it did (<see cref="Failure"/>).</summary>
@@ -364,7 +421,7 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
                 SetKeepGoing(true);
                 var signals = GetAsyncCallback<object>(OnSignal);
                 if (_lowerOf is not null)
-                    _lowerOf._lowerSourceSignals = signals;
+                    Volatile.Write(ref _lowerOf._lowerSourceSignals, signals);
                 if (_pipe.Publish(sinkEnd: false, signals) is { } abandoned)
                     OnEnd(abandoned);
             }
@@ -381,6 +438,9 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
                         break;
                     case CloseEarly:
                         CloseOutputEarly();
+                        break;
+                    case UpperRun run:
+                        _lowerOf!.OnUpperRun(run, SubFusingMaterializer);
                         break;
                     case Attached attached:
                         OnAttached(attached);
@@ -463,6 +523,7 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
                     _partner(new Cancelled(new AbruptStageTerminationException(this)));
                 _done = true;
                 _upperOf?.UpperEndStopped();
+                _lowerOf?.LowerSourceStopped(new AbruptStageTerminationException(this));
             }
         }
     }
