@@ -166,10 +166,10 @@ internal sealed class PeerActor : UntypedActor
         _ctx.Metrics?.PeerAdded();
         _metrics = _ctx.Metrics?.ForPeer(_handle.Id.Hex);
         Log.Info("Added peer {Peer} ({Direction}, {Addr})", _handle.Id, _handle.IsOutbound ? "outbound" : "inbound", _handle.RemoteAddress);
-        Become(Running);
     }
 
-    protected override void OnReceive(object message) => Unhandled(message);
+    // Running from the start: a Become here would keep a second behaviour delegate for the peer's life.
+    protected override void OnReceive(object message) => Running(message);
 
     private void Running(object message)
     {
