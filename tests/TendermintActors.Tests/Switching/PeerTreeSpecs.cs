@@ -22,8 +22,8 @@ namespace TendermintActors.Tests.Switching;
 
 /// <summary>
 /// Each connection is an actor tree: a <c>handshake-N</c> actor while it is upgraded and admitted, then the peer
-/// actor <c>peer-&lt;id&gt;</c>, which owns the connection's lifetime; the connection's lower part and its MConnection
-/// run in one stream actor. Over the in-memory transport and loopback TCP (our socket stages and Akka.IO).
+/// actor <c>peer-&lt;id&gt;</c>, which owns the connection's lifetime; the connection's streams are not its children.
+/// Over the in-memory transport and loopback TCP (our socket stages and Akka.IO).
 /// </summary>
 public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: output)
 {
@@ -137,32 +137,34 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         Assert.Single(((ActorCell)((ActorRefWithCell)peer).Underlying).Props.Arguments.OfType<PeerContext>());
 
     [Theory]
-    [InlineData("memory")]
-    [InlineData("tcp")]
-    public async Task A_peers_connection_runs_in_one_stream_actor_which_stops_with_the_peer_actor(string kind)
+    [InlineData("memory", false)]
+    [InlineData("tcp", false)]
+    [InlineData("memory", true)]
+    [InlineData("tcp", true)]
+    public async Task A_peers_connection_runs_outside_the_peer_actor_and_stops_with_it(string kind, bool oneStreamActor)
     {
-        var a = await StartNode(Transport(kind), s => s with { AllowDuplicateIp = true });
-        var b = await StartNode(Transport(kind));
+        Switch.Settings Configure(Switch.Settings s) => s with { OneStreamActorPerConnection = oneStreamActor };
+        var a = await StartNode(Transport(kind), s => Configure(s) with { AllowDuplicateIp = true });
+        var b = await StartNode(Transport(kind), Configure);
         // A connection from b first, to learn a's stream actors before a dials (a's peer context is the same for all).
         b.Switch.Tell(new Switch.DialPeers([a.Address]));
         var first = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
         await b.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
         var before = StreamActors(ContextOf(first));
-        var c = await StartNode(Transport(kind));
+        var c = await StartNode(Transport(kind), Configure);
         a.Switch.Tell(new Switch.DialPeers([c.Address]));
         var peer = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
-
         var remotePeer = (await c.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
 
-        // At each end the MConnection runs in the lower part's interpreter actor: no stream actor of the peer's own,
-        // one per end of the connection (the nodes of this spec share one stream supervisor).
+        // No stream actor is a peer's child. At each end of the connection (the nodes of this spec share one stream
+        // supervisor) the lower part runs in one stream actor and the MConnection in another, or in the same one.
         Assert.Null(await Identify(peer.Path / "*"));
         Assert.Null(await Identify(remotePeer.Path / "*"));
         var added = StreamActors(ContextOf(peer));
         added.ExceptWith(before);
-        Assert.Equal(2, added.Count);
+        Assert.Equal(oneStreamActor ? 2 : 4, added.Count);
 
-        // Not the peer's child, a's still stops with the peer (and c's as the connection ends).
+        // Not the peer's children, a's still stop with the peer (and c's as the connection ends).
         foreach (var streamActor in added)
             Watch(streamActor);
         peer.Tell(PoisonPill.Instance);

@@ -9,9 +9,10 @@ namespace TendermintActors.Streams.Internal;
 /// <summary>
 /// Joins two separately materialised streams of one connection: the lower part (transport and SecretConnection),
 /// which runs from the first byte, and the upper part (the MConnection), which a peer actor has run once the switch has
-/// admitted the remote, in the same interpreter actor as the lower part (<see cref="RunUpper"/>) or on its own. <see cref="Lower"/> goes on the SecretConnection's plaintext side;
-/// <see cref="Upper"/> is what the MConnection joins, at most once, possibly long after. Until then, what the lower
-/// part has to say (its end, its failure) is kept and given to the upper part when it attaches.
+/// admitted the remote, in the lower part's interpreter actor (<see cref="RunUpper"/>) or on its own.
+/// <see cref="Lower"/> goes on the SecretConnection's plaintext side; <see cref="Upper"/> is what the MConnection
+/// joins, at most once, possibly long after. Until then, what the lower part has to say (its end, its failure) is kept
+/// and given to the upper part when it attaches.
 /// </summary>
 /// <remarks>
 /// Each direction is a pipe that carries one element at a time: its sink end pulls its upstream only after the
