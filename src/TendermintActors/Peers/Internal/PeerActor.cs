@@ -480,8 +480,8 @@ internal sealed class PeerActor : UntypedActor
     {
         if (!_finished)
         {
-            // The connection's stream is not our child: ending it is ours (the socket resets; the MConnection, in the
-            // same interpreter, fails with it).
+            // The connection's stream is not our child: ending it is ours (the socket resets; the MConnection fails
+            // with it, through the handover or, in one interpreter with the lower part, at once).
             Abort();
             Finish(PeerStopReason.Stopped("peer actor stopped"), stopSelf: false);
         }
