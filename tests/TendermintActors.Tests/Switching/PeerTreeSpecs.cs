@@ -179,7 +179,8 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
     {
         var keys = new[] { NodeKey.Generate(), NodeKey.Generate() }.OrderBy(k => k.Id.Hex, StringComparer.Ordinal).ToArray();
         // Both nodes keep the connection dialled by the lower ID (b's). a admits its own dial at once and holds b's
-        // until that one is admitted; b holds a's dial for good, so b's stays the only one it admits.
+        // until that one is admitted. b admits neither: had it admitted its own dial, it would have dropped a's at the
+        // same moment a replaces it, and a's first peer could end for b's reason before a's own stop reached it.
         var inboundAtA = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var releaseAtA = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
         var memory = Transport("memory");
@@ -194,7 +195,7 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         }, keys[1]);
         var b = await StartNode(memory, s => s with
         {
-            PeerFilters = [(peer, _) => peer.IsOutbound ? Task.FromResult<string?>(null) : new TaskCompletionSource<string?>().Task],
+            PeerFilters = [(_, _) => new TaskCompletionSource<string?>().Task],
         }, keys[0]);
 
         a.Switch.Tell(new Switch.DialPeers([b.Address]));
