@@ -167,7 +167,9 @@ internal static class LogLineFormatter
         if (value.Length > 0 && value.IndexOfAny([' ', '"', '=', '\n', '\r', '\t']) < 0)
             sb.Append(value);
         else
-            sb.Append(JsonSerializer.Serialize(value));
+            // A JSON string, escaped as JsonSerializer would (the same default encoder), without starting the
+            // reflection-based serializer and the code it compiles for one quoted value.
+            sb.Append('"').Append(JsonEncodedText.Encode(value).Value).Append('"');
         sb.Append(' ');
     }
 }

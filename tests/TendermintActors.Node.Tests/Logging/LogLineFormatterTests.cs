@@ -51,6 +51,21 @@ public sealed class LogLineFormatterTests
         Assert.Equal('D', LogLineFormatter.Plain(new LogEntry(At, LogLevel.DebugLevel, "main", "x"))[0]);
     }
 
+    [Theory]
+    [InlineData("connection reset")]
+    [InlineData("said \"no\"")]
+    [InlineData("a=b")]
+    [InlineData("two\nlines\tand <é> \\ \u0001")]
+    public void A_plain_value_that_needs_quotes_is_one_JSON_string_that_reads_back_as_the_value(string value)
+    {
+        var line = LogLineFormatter.Plain(new LogEntry(At, LogLevel.InfoLevel, "p2p", "x", Cause: new IOException(value)));
+
+        Assert.DoesNotContain('\n', line);
+        var quoted = line[(line.IndexOf(" err=", StringComparison.Ordinal) + " err=".Length)..];
+        Assert.StartsWith("\"", quoted);
+        Assert.Equal(value, JsonSerializer.Deserialize<string>(quoted));
+    }
+
     [Fact]
     public void A_stack_trace_is_written_only_when_asked()
     {
