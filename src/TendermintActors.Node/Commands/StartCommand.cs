@@ -223,6 +223,9 @@ internal static class StartCommand
                 if (options.Log.Levels.IsEnabled(LogModules.Main, Akka.Event.LogLevel.WarningLevel))
                     stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
                         new LogEntry(DateTime.UtcNow, Akka.Event.LogLevel.WarningLevel, LogModules.Main, warning)));
+            if (NativeHeap.AtStart is { } heap && options.Log.Levels.IsEnabled(LogModules.Main, Akka.Event.LogLevel.DebugLevel))
+                stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
+                    new LogEntry(DateTime.UtcNow, Akka.Event.LogLevel.DebugLevel, LogModules.Main, NativeHeap.Describe(heap))));
             if (sw.PexStart?.Error is { } pexError)
                 throw new IOException(pexError);
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-peers", async () =>

@@ -31,9 +31,30 @@ internal static class NativeHeap
         NotAvailable,
     }
 
+    /// <summary>
+    /// What the process's call to <see cref="MapLargeBlocks"/> did, for the start's debug log (the call comes before
+    /// logging exists); null when it was not called. Written once, first thing, before any other thread runs.
+    /// </summary>
+    public static Outcome? AtStart { get; private set; }
+
     /// <summary>Called first thing in the node's process, before most of the JIT's work.</summary>
     /// <param name="operatorSetting">The environment's <see cref="OperatorVariable"/>, if any.</param>
     public static Outcome MapLargeBlocks(string? operatorSetting)
+    {
+        var outcome = Apply(operatorSetting);
+        AtStart = outcome;
+        return outcome;
+    }
+
+    /// <summary>One log line's text for <paramref name="outcome"/>.</summary>
+    public static string Describe(Outcome outcome) => outcome switch
+    {
+        Outcome.Applied => $"native heap: blocks of {LargeBlockBytes / 1024} KiB and more get mappings of their own (mallopt M_MMAP_THRESHOLD)",
+        Outcome.OperatorsSetting => $"native heap: {OperatorVariable} is set in the environment; glibc's setting left as it is",
+        _ => "native heap: not glibc, large blocks left to the allocator",
+    };
+
+    private static Outcome Apply(string? operatorSetting)
     {
         if (!string.IsNullOrEmpty(operatorSetting))
             return Outcome.OperatorsSetting;

@@ -51,4 +51,15 @@ public sealed class NativeHeapTests
     [InlineData("0")]
     public void An_operators_own_threshold_stands(string setting) =>
         Assert.Equal(NativeHeap.Outcome.OperatorsSetting, NativeHeap.MapLargeBlocks(setting));
+
+    [Fact]
+    public void The_start_can_say_what_the_call_did()
+    {
+        var outcome = NativeHeap.MapLargeBlocks("262144");
+
+        Assert.Equal(outcome, NativeHeap.AtStart);
+        Assert.Contains("MALLOC_MMAP_THRESHOLD_", NativeHeap.Describe(NativeHeap.Outcome.OperatorsSetting));
+        Assert.Contains("64 KiB", NativeHeap.Describe(NativeHeap.Outcome.Applied));
+        Assert.Contains("not glibc", NativeHeap.Describe(NativeHeap.Outcome.NotAvailable));
+    }
 }
