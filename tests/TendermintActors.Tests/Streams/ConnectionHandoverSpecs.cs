@@ -76,7 +76,7 @@ public sealed class ConnectionHandoverSpecs(ITestOutputHelper output) : TestKit(
         upper.Out.Request(1);
         lower.In.ExpectRequest();
 
-        // As when the peer actor, in whose context the upper part runs, is stopped.
+        // As when the actor the upper part runs in is stopped (in the switch, the lower part runs there too).
         upperMaterializer.Shutdown();
 
         lower.In.ExpectCancellation();
