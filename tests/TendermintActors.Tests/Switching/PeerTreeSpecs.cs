@@ -179,10 +179,13 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
     {
         var keys = new[] { NodeKey.Generate(), NodeKey.Generate() }.OrderBy(k => k.Id.Hex, StringComparer.Ordinal).ToArray();
         // Both nodes keep the connection dialled by the lower ID (b's). a admits its own dial at once and holds b's
-        // until that one is admitted. b admits neither: had it admitted its own dial, it would have dropped a's at the
-        // same moment a replaces it, and a's first peer could end for b's reason before a's own stop reached it.
+        // until that one is admitted. b holds a's dial in its filter and admits its own. b dials only once a's dial
+        // is held there: before that, b's crossing rule (AdmissionPolicy.AdmitPeer, checked before the filters) would
+        // refuse a's dial as soon as b dials, and a's first peer would end because b closed it, not because a
+        // replaced it.
         var inboundAtA = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var releaseAtA = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inboundAtB = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var memory = Transport("memory");
         var a = await StartNode(memory, s => s with
         {
@@ -195,11 +198,19 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         }, keys[1]);
         var b = await StartNode(memory, s => s with
         {
-            PeerFilters = [(_, _) => new TaskCompletionSource<string?>().Task],
+            PeerFilters = [(peer, _) =>
+            {
+                if (peer.IsOutbound) return Task.FromResult<string?>(null);
+                inboundAtB.TrySetResult();
+                return new TaskCompletionSource<string?>().Task;
+            }],
+            // Held for the whole spec, however slow the machine: a filter that does not answer refuses at its timeout.
+            FilterTimeout = TimeSpan.FromMinutes(10),
         }, keys[0]);
 
         a.Switch.Tell(new Switch.DialPeers([b.Address]));
         var first = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        await inboundAtB.Task.WaitAsync(Dilated(Timeout));
         b.Switch.Tell(new Switch.DialPeers([a.Address]));
         await inboundAtA.Task.WaitAsync(Dilated(Timeout));
         releaseAtA.SetResult(null);
