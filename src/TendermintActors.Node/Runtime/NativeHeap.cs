@@ -23,7 +23,7 @@ internal static class NativeHeap
     /// <summary>What <see cref="MapLargeBlocks"/> did.</summary>
     public enum Outcome
     {
-        /// <summary>Blocks of <see cref="LargeBlockBytes"/> and more are now mapped on their own.</summary>
+        /// <summary>glibc now maps a block of <see cref="LargeBlockBytes"/> or more on its own when its heap's free space cannot serve it.</summary>
         Applied,
         /// <summary>The operator set <see cref="OperatorVariable"/>; left as it is.</summary>
         OperatorsSetting,

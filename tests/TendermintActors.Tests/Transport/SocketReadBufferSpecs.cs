@@ -87,7 +87,10 @@ public sealed class SocketReadBufferSpecs(ITestOutputHelper output) : TestKit(ou
             reads++;
         }
         await sending;
-        // Reads while bytes keep coming reuse the buffer: far fewer rents than reads.
-        Assert.True(probe.Rents * 2 <= reads, $"{probe.Rents} rents for {reads} reads");
+        // Reads while bytes keep coming reuse the buffer: fewer rents than reads. A stage that gave its buffer back
+        // after every read would rent once per read. How many fewer depends on how far the sender keeps ahead, which
+        // a loaded machine decides (23 rents for 34 reads were seen with two test runs in parallel), so that is not
+        // what is checked.
+        Assert.True(probe.Rents < reads, $"{probe.Rents} rents for {reads} reads");
     }
 }
