@@ -115,16 +115,6 @@ public static class Switch
         public PeerBurstCollection GcAfterPeerBurst { get; init; } = new();
 
         /// <summary>
-        /// Whether each connection's MConnection runs in the interpreter actor of its lower part (transport and
-        /// SecretConnection), one stream actor per connection (~1.7 KiB less per idle peer), rather than in an actor of
-        /// its own. Off by default: in one actor the two parts' signals to each other bypass its mailbox, so a bulk
-        /// transfer on a connection holds up its other messages and the socket's completions (a 64-byte round trip
-        /// during a 64 KiB bulk transfer, p50 0.5-0.8 ms with two actors, 12-44 ms with one), and the two parts no
-        /// longer run on two cores at once.
-        /// </summary>
-        internal bool OneStreamActorPerConnection { get; init; }
-
-        /// <summary>
         /// The longest dial, handshake, filter and send timeout. .NET's timers under them (cancellation sources, Ask)
         /// take at most ~49 days, and an hour is already far past any use.
         /// </summary>

@@ -21,10 +21,10 @@ public sealed class MConnectionBlueprintSpecs(ITestOutputHelper output) : MConne
 
     private sealed record Lower(TestPublisher.Probe<ByteString> In, TestSubscriber.Probe<ByteString> Out);
 
-    private Lower RunLower(ConnectionHandover handover, IMaterializer? materializer = null)
+    private Lower RunLower(ConnectionHandover handover)
     {
         var (input, output) = this.SourceProbe<ByteString>().Via(handover.Lower)
-            .ToMaterialized(this.SinkProbe<ByteString>(), Keep.Both).Run(materializer ?? Materializer);
+            .ToMaterialized(this.SinkProbe<ByteString>(), Keep.Both).Run(Materializer);
         return new Lower(input, output);
     }
 
@@ -73,58 +73,5 @@ public sealed class MConnectionBlueprintSpecs(ITestOutputHelper output) : MConne
         Assert.Null(peers[0].owner.ExpectMsg<MConnection.Stopped>(Timeout).Reason);
         peers[1].owner.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         Assert.False(peers[1].handle.Completion.IsCompleted);
-    }
-
-    [Fact]
-    public void Run_in_the_lower_part_the_MConnection_takes_commands_at_once_and_adds_no_stream_actor()
-    {
-        var blueprint = new MConnectionBlueprint(Unlimited, Channels);
-        var materializer = (ActorMaterializer)Sys.Materializer(namePrefix: "lower");
-        var handover = new ConnectionHandover(prefetchBytes: 0);
-        var lower = RunLower(handover, materializer);
-        var owner = CreateTestProbe();
-
-        var handle = blueprint.RunInLower(handover, owner.Ref);
-        // Before the MConnection runs: the handle keeps it until then.
-        handle.Send(0x42, new byte[] { 7 });
-
-        lower.Out.Request(1);
-        Assert.Equal(0x42, PacketWire.Packets(lower.Out.ExpectNext(Timeout)).Single().PacketMsg.ChannelId);
-        Assert.Equal(1, owner.ExpectMsg<MConnection.MessagesSent>(Timeout).Count);
-        lower.In.ExpectRequest();
-        lower.In.SendNext(PacketWire.Chunk(PacketWire.Message(0x42, [9])));
-        ExpectReceived(owner, 0x42, [9]);
-        // One actor runs both parts (run on a materializer of its own, the MConnection would add a second).
-        var supervisor = (ActorCell)((ActorRefWithCell)materializer.Supervisor).Underlying;
-        Assert.Single(supervisor.GetChildren());
-
-        handle.Close(flushFirst: false);
-        Assert.Null(owner.ExpectMsg<MConnection.Stopped>(Timeout).Reason);
-    }
-
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Run_in_a_lower_part_that_has_stopped_the_owner_hears_the_connection_stopped(bool stoppedBeforeTheRequest)
-    {
-        var blueprint = new MConnectionBlueprint(Unlimited, Channels);
-        var handover = new ConnectionHandover(prefetchBytes: 0);
-        var lower = RunLower(handover);
-        var owner = CreateTestProbe();
-        handover.Abandon(new InvalidOperationException("refused"));
-        if (stoppedBeforeTheRequest)
-        {
-            lower.Out.Request(1);
-            lower.Out.ExpectError();
-        }
-
-        // Otherwise the request waits in the lower source end's mailbox behind its end, which finds it pending.
-        var handle = blueprint.RunInLower(handover, owner.Ref);
-
-        Assert.NotNull(owner.ExpectMsg<MConnection.Stopped>(Timeout).Reason);
-        Assert.True(handle.Completion.ContinueWith(_ => { }).Wait(Timeout));
-        Assert.True(handle.Completion.IsFaulted);
-        // Nothing of the upper part is left to wait for.
-        Assert.True(handover.UpperEnded.IsCompleted);
     }
 }

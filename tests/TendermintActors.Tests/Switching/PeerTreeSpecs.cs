@@ -137,32 +137,29 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         Assert.Single(((ActorCell)((ActorRefWithCell)peer).Underlying).Props.Arguments.OfType<PeerContext>());
 
     [Theory]
-    [InlineData("memory", false)]
-    [InlineData("tcp", false)]
-    [InlineData("memory", true)]
-    [InlineData("tcp", true)]
-    public async Task A_peers_connection_runs_outside_the_peer_actor_and_stops_with_it(string kind, bool oneStreamActor)
+    [InlineData("memory")]
+    [InlineData("tcp")]
+    public async Task A_peers_connection_runs_outside_the_peer_actor_and_stops_with_it(string kind)
     {
-        Switch.Settings Configure(Switch.Settings s) => s with { OneStreamActorPerConnection = oneStreamActor };
-        var a = await StartNode(Transport(kind), s => Configure(s) with { AllowDuplicateIp = true });
-        var b = await StartNode(Transport(kind), Configure);
+        var a = await StartNode(Transport(kind), s => s with { AllowDuplicateIp = true });
+        var b = await StartNode(Transport(kind));
         // A connection from b first, to learn a's stream actors before a dials (a's peer context is the same for all).
         b.Switch.Tell(new Switch.DialPeers([a.Address]));
         var first = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
         await b.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
         var before = StreamActors(ContextOf(first));
-        var c = await StartNode(Transport(kind), Configure);
+        var c = await StartNode(Transport(kind));
         a.Switch.Tell(new Switch.DialPeers([c.Address]));
         var peer = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
         var remotePeer = (await c.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
 
         // No stream actor is a peer's child. At each end of the connection (the nodes of this spec share one stream
-        // supervisor) the lower part runs in one stream actor and the MConnection in another, or in the same one.
+        // supervisor) the lower part runs in one stream actor and the MConnection in another.
         Assert.Null(await Identify(peer.Path / "*"));
         Assert.Null(await Identify(remotePeer.Path / "*"));
         var added = StreamActors(ContextOf(peer));
         added.ExceptWith(before);
-        Assert.Equal(oneStreamActor ? 2 : 4, added.Count);
+        Assert.Equal(4, added.Count);
 
         // Not the peer's children, a's still stop with the peer (and c's as the connection ends).
         foreach (var streamActor in added)

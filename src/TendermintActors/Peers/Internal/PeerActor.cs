@@ -78,9 +78,8 @@ internal sealed record PeerContext(
 
 /// <summary>
 /// One peer: an admitted connection, named after the remote's ID (<c>peer-&lt;hex id&gt;</c>). It has the MConnection
-/// run over the connection <see cref="HandshakeActor"/> upgraded, on the switch's materializer or in the interpreter
-/// actor of the connection's lower part (<see cref="Switch.Settings.OneStreamActorPerConnection"/>), in either case not
-/// as this actor's child (which took a materializer per peer). It owns the connection's lifetime (stopping it ends the
+/// run over the connection <see cref="HandshakeActor"/> upgraded, on the switch's materializer: in a stream actor of
+/// its own, not as this actor's child (which took a materializer per peer). It owns the connection's lifetime (stopping it ends the
 /// connection: the socket closes; the connection ending or failing stops it with that reason), and answers the
 /// per-channel send accounting and the delivery to reactors. Reactors hear PeerAdded, messages and PeerRemoved from this
 /// actor alone, so Akka's per-sender ordering guarantees their order. It owns a socket, so its supervisor stops it; it
@@ -158,11 +157,9 @@ internal sealed class PeerActor : UntypedActor
 
     protected override void PreStart()
     {
-        // In the lower part's interpreter actor or in one of its own under the switch's materializer, neither our child:
-        // PostStop ends the connection if we stop first. Its messages to us all come after PeerAdded below.
-        _connection = _ctx.Settings.OneStreamActorPerConnection
-            ? _ctx.Connection.RunInLower(_upgraded.Handover, Self)
-            : _ctx.Connection.Run(_upgraded.Handover, Self, _ctx.Materializer);
+        // In a stream actor of its own under the switch's materializer, not our child: PostStop ends the connection if
+        // we stop first. Its messages to us all come after PeerAdded below.
+        _connection = _ctx.Connection.Run(_upgraded.Handover, Self, _ctx.Materializer);
 
         var added = new Reactor.PeerAdded(_handle);
         foreach (var reactor in _ctx.Reactors)
@@ -481,7 +478,7 @@ internal sealed class PeerActor : UntypedActor
         if (!_finished)
         {
             // The connection's stream is not our child: ending it is ours (the socket resets; the MConnection fails
-            // with it, through the handover or, in one interpreter with the lower part, at once).
+            // with it, through the handover).
             Abort();
             Finish(PeerStopReason.Stopped("peer actor stopped"), stopSelf: false);
         }

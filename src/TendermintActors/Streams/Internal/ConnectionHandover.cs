@@ -8,11 +8,12 @@ namespace TendermintActors.Streams.Internal;
 
 /// <summary>
 /// Joins two separately materialised streams of one connection: the lower part (transport and SecretConnection),
-/// which runs from the first byte, and the upper part (the MConnection), which a peer actor has run once the switch has
-/// admitted the remote, in the lower part's interpreter actor (<see cref="RunUpper"/>) or on its own.
-/// <see cref="Lower"/> goes on the SecretConnection's plaintext side; <see cref="Upper"/> is what the MConnection
-/// joins, at most once, possibly long after. Until then, what the lower part has to say (its end, its failure) is kept
-/// and given to the upper part when it attaches.
+/// which runs from the first byte, and the upper part (the MConnection), which a peer actor has run in a stream actor
+/// of its own once the switch has admitted the remote. <see cref="Lower"/> goes on the SecretConnection's plaintext
+/// side; <see cref="Upper"/> is what the MConnection joins, at most once, possibly long after. Until then, what the
+/// lower part has to say (its end, its failure) is kept and given to the upper part when it attaches. The two parts
+/// run in different interpreter actors and either end may start first: each end publishes its callback to the pipes
+/// and learns of the other end (or that it will never come) from whichever publishes second.
 /// </summary>
 /// <remarks>
 /// Each direction is a pipe that carries one element at a time: its sink end pulls its upstream only after the
@@ -60,66 +61,6 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
 
     private void UpperEndStopped() => _upperEnded.TrySetResult();
 
-    // The lower end's callback (set in its PreStart), to which RunUpper hands the upper part to run.
-    private Action<object>? _lowerSignals;
-
-    // The upper part waiting to run in the lower part's interpreter (an UpperRun), or UpperRunTaken once the lower
-    // end has run it or stopped (then whoever finds it pending fails it): see RunUpper.
-    private object? _upperRun;
-    private static readonly object UpperRunTaken = new();
-
-    private sealed class UpperRun(Action<IMaterializer> run, Action<Exception> failed)
-    {
-        public Action<IMaterializer> Run { get; } = run;
-        public Action<Exception> Failed { get; } = failed;
-    }
-
-    /// <summary>
-    /// Runs the upper part in the interpreter actor of the lower part: <paramref name="run"/> materialises it there on
-    /// the materializer it is given (the lower end's sub-fusing one), so that one actor runs the connection.
-    /// If the lower part has stopped (or never ran) instead, <paramref name="failed"/> hears why; exactly one of the
-    /// two is called, once.
-    /// </summary>
-    public void RunUpper(Action<IMaterializer> run, Action<Exception> failed)
-    {
-        var request = new UpperRun(run, failed);
-        if (Volatile.Read(ref _lowerSignals) is not { } lower
-            || Interlocked.CompareExchange(ref _upperRun, request, null) is not null)
-        {
-            FailUpperRun(request, new InvalidOperationException("the connection's lower part had stopped before the peer attached"));
-            return;
-        }
-        lower(request);
-    }
-
-    /// <summary>The lower end, in its interpreter: runs <paramref name="request"/> unless it was failed meanwhile.</summary>
-    private void OnUpperRun(UpperRun request, IMaterializer subFusing)
-    {
-        if (!ReferenceEquals(Interlocked.CompareExchange(ref _upperRun, UpperRunTaken, request), request)) return;
-        try
-        {
-            request.Run(subFusing);
-        }
-        catch (Exception e)
-        {
-            FailUpperRun(request, e);
-        }
-    }
-
-    /// <summary>The lower end has stopped: a request it has not run never will be.</summary>
-    private void LowerEndStopped(Exception reason)
-    {
-        if (Interlocked.Exchange(ref _upperRun, UpperRunTaken) is UpperRun pending)
-            FailUpperRun(pending, reason);
-    }
-
-    private void FailUpperRun(UpperRun request, Exception reason)
-    {
-        // Its ends never ran, so none will count down: the upper part has ended as far as anyone waits for it.
-        _upperEnded.TrySetResult();
-        request.Failed(reason);
-    }
-
     /// <summary>No upper part will come: ends the lower part's waiting ends with <paramref name="reason"/>.</summary>
     public void Abandon(Exception reason)
     {
@@ -129,7 +70,7 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
 
     // What the ends of a pipe signal each other, each through the other end's one async callback (an async callback
     // costs an idle connection ~0.3 KiB; one per end, for both its pipes, instead of one per pipe end or per kind of
-    // signal). To an end's source half: an element (the ByteString itself), Ended, or UpperRun (lower only). To its
+    // signal). To an end's source half: an element (the ByteString itself) or Ended. To its
     // sink half: Demand or Cancelled. To either: Attached, which names its pipe.
     private sealed record Ended(Exception? Failure);
 
@@ -195,6 +136,21 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
             // As in Publish: the other end, publishing at once, finds the reason itself if we do not find it here.
             if (Volatile.Read(ref other) is Action<object> partner)
                 partner(new Attached(this, null, reason));
+        }
+
+        /// <summary>
+        /// The end on the <paramref name="sinkEnd"/> side has stopped before it heard of the other end: returns the
+        /// other end's callback if it has published (the caller tells it the end), and otherwise leaves
+        /// <paramref name="reason"/> for it, so that an end that publishes later fails at once rather than wait on
+        /// the callback of a stopped stage (whose signals no one receives).
+        /// </summary>
+        public Action<object>? Withdraw(bool sinkEnd, Exception reason)
+        {
+            ref var mine = ref sinkEnd ? ref _sink : ref _source;
+            ref var theirs = ref sinkEnd ? ref _source : ref _sink;
+            // As in Publish: the other end, publishing at once, finds the reason if we do not find its callback here.
+            Interlocked.Exchange(ref mine, reason);
+            return Volatile.Read(ref theirs) as Action<object>;
         }
     }
 
@@ -268,8 +224,6 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
                 // Kept alive after a direction has ended until the other end has heard of it, and until both have.
                 SetKeepGoing(true);
                 var signals = GetAsyncCallback<object>(OnSignal);
-                if (_lower)
-                    Volatile.Write(ref _of._lowerSignals, signals);
                 if (_inPipe.Publish(sinkEnd: true, signals) is { } abandonedIn)
                     OnCancel(abandonedIn);
                 else if (PrefetchBytes > 0)
@@ -299,9 +253,6 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
                         break;
                     case Attached attached:
                         OnSourceAttached(attached);
-                        break;
-                    case UpperRun run:
-                        _of.OnUpperRun(run, SubFusingMaterializer);
                         break;
                 }
             }
@@ -476,14 +427,20 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
 
             public override void PostStop()
             {
-                if (!_sinkDone && _sinkPartner is not null)
-                    _sinkPartner(new Ended(new AbruptStageTerminationException(this)));
-                if (!_sourceDone && _sourcePartner is not null)
-                    _sourcePartner(new Cancelled(new AbruptStageTerminationException(this)));
+                // A partner not heard of yet may have published already (its Attached is lost with this stage) or may
+                // publish later: Withdraw reaches it either way.
+                if (!_sinkDone)
+                {
+                    var stopped = new AbruptStageTerminationException(this);
+                    (_sinkPartner ?? _inPipe.Withdraw(sinkEnd: true, stopped))?.Invoke(new Ended(stopped));
+                }
+                if (!_sourceDone)
+                {
+                    var stopped = new AbruptStageTerminationException(this);
+                    (_sourcePartner ?? _outPipe.Withdraw(sinkEnd: false, stopped))?.Invoke(new Cancelled(stopped));
+                }
                 _sinkDone = _sourceDone = true;
-                if (_lower)
-                    _of.LowerEndStopped(new AbruptStageTerminationException(this));
-                else
+                if (!_lower)
                     _of.UpperEndStopped();
             }
         }

@@ -36,30 +36,4 @@ internal sealed class MConnectionBlueprint
     /// <summary>Runs one peer's MConnection over <paramref name="handover"/>, telling <paramref name="owner"/> its events.</summary>
     public MConnectionHandle Run(ConnectionHandover handover, IActorRef owner, IMaterializer materializer) =>
         materializer.Materialize(Graph, Attributes.None.And(handover).And(new ConnectionOwner(owner)));
-
-    /// <summary>
-    /// Runs one peer's MConnection over <paramref name="handover"/> in the interpreter actor of the lower part, the
-    /// one that runs the handover's lower ends (<see cref="ConnectionHandover.RunUpper"/>), telling
-    /// <paramref name="owner"/> its events. The handle takes commands at once; the stage drains them once it runs.
-    /// If the lower part has stopped already, the owner hears <see cref="MConnection.Stopped"/> at once.
-    /// </summary>
-    /// <remarks>
-    /// A stream actor of its own would cost an idle peer an actor cell, a mailbox, an interpreter actor, its names and
-    /// logger source (~2 KiB: docs/performance.md, "Live objects per idle peer"); in the lower part's actor the upper
-    /// part is only one more interpreter shell. That actor is not the owner's child: the owner ends the connection
-    /// when it stops (<see cref="ConnectionHandover"/>'s lower part, through its abort).
-    /// </remarks>
-    public MConnectionHandle RunInLower(ConnectionHandover handover, IActorRef owner)
-    {
-        var handle = new MConnectionHandle();
-        var attributes = Attributes.None.And(handover).And(new ConnectionOwner(owner, handle));
-        handover.RunUpper(
-            materializer => materializer.Materialize(Graph, attributes),
-            reason =>
-            {
-                handle.Stopped(reason);
-                owner.Tell(new MConnection.Stopped(reason));
-            });
-        return handle;
-    }
 }

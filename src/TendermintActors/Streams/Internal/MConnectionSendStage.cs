@@ -43,7 +43,7 @@ internal sealed class MConnectionSendStage
 
     public override ILogicAndMaterializedValue<MConnectionHandle> CreateLogicAndMaterializedValue(Attributes inheritedAttributes)
     {
-        var handle = inheritedAttributes.GetAttribute<ConnectionOwner>()?.Handle ?? new MConnectionHandle();
+        var handle = new MConnectionHandle();
         return new LogicAndMaterializedValue<MConnectionHandle>(
             new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>(), inheritedAttributes.GetAttribute<StatusDecayProbe>(),
                 ConnectionOwner.Of(_owner, inheritedAttributes)), handle);

@@ -45,11 +45,9 @@ internal static class MConnectionStage
 
 /// <summary>
 /// The owner of one materialisation of an MConnection built without one (a blueprint fused once and run per peer,
-/// <see cref="MConnectionBlueprint"/>): given as an attribute when the graph is materialised. With a
-/// <paramref name="Handle"/>, the materialisation's handle is that one, made before it ran (the upper part runs in the
-/// lower part's interpreter, later than the owner starts using it: <see cref="MConnectionBlueprint.RunInLower"/>).
+/// <see cref="MConnectionBlueprint"/>): given as an attribute when the graph is materialised.
 /// </summary>
-internal sealed record ConnectionOwner(IActorRef Actor, MConnectionHandle? Handle = null) : Attributes.IAttribute
+internal sealed record ConnectionOwner(IActorRef Actor) : Attributes.IAttribute
 {
     /// <summary>The stage's own owner, else the one the materialisation carries.</summary>
     public static IActorRef Of(IActorRef? stageOwner, Attributes attributes) =>
