@@ -79,11 +79,11 @@ internal sealed record PeerContext(
 /// <summary>
 /// One peer: an admitted connection, named after the remote's ID (<c>peer-&lt;hex id&gt;</c>). It has the MConnection
 /// run over the connection <see cref="HandshakeActor"/> upgraded, on the switch's materializer: in a stream actor of
-/// its own, not as this actor's child (which took a materializer per peer). It owns the connection's lifetime (stopping it ends the
-/// connection: the socket closes; the connection ending or failing stops it with that reason), and answers the
-/// per-channel send accounting and the delivery to reactors. Reactors hear PeerAdded, messages and PeerRemoved from this
-/// actor alone, so Akka's per-sender ordering guarantees their order. It owns a socket, so its supervisor stops it; it
-/// never restarts.
+/// its own, not as this actor's child (which took a materializer per peer). It owns the connection's lifetime
+/// (stopping it ends the connection: the socket closes; the connection ending or failing stops it with that reason),
+/// and answers the per-channel send accounting and the delivery to reactors. Reactors hear PeerAdded, messages and
+/// PeerRemoved from this actor alone, so Akka's per-sender ordering guarantees their order. It owns a socket, so its
+/// supervisor stops it; it never restarts.
 /// </summary>
 internal sealed class PeerActor : UntypedActor
 {
