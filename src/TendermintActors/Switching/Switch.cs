@@ -39,7 +39,7 @@ public static class Switch
         public int MinPeers { get; init; }
 
         /// <summary>Bytes the process allocated since the last such collection (the most it can hand back) below which it is not worth one.</summary>
-        public long MinAllocatedBytes { get; init; } = 16L * 1024 * 1024;
+        public long MinAllocatedBytes { get; init; } = 8L * 1024 * 1024;
 
         /// <summary>How long no new peer must have been admitted: the burst has settled.</summary>
         public TimeSpan QuietPeriod { get; init; } = TimeSpan.FromSeconds(2);

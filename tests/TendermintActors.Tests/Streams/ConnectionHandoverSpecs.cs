@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
@@ -20,11 +21,32 @@ public sealed class ConnectionHandoverSpecs(ITestOutputHelper output) : TestKit(
     /// <summary>Opened plaintext in (from the SecretConnection), plaintext to seal out.</summary>
     private sealed record Side(TestPublisher.Probe<ByteString> In, TestSubscriber.Probe<ByteString> Out);
 
-    private Side Run(Flow<ByteString, ByteString, Akka.NotUsed> flow, IMaterializer? materializer = null)
+    private Side Run(Flow<ByteString, ByteString, Akka.NotUsed> flow)
     {
         var (input, output) = this.SourceProbe<ByteString>().Via(flow).ToMaterialized(this.SinkProbe<ByteString>(), Keep.Both)
-            .Run(materializer ?? Sys.Materializer());
+            .Run(Sys.Materializer());
         return new Side(input, output);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="flow"/> and returns the actor its stream runs in, to stop that stream alone (the system's
+    /// materializers share one stream supervisor, so shutting one down would stop every stream of the spec).
+    /// </summary>
+    private (Side Side, IActorRef StreamActor) RunInActor(Flow<ByteString, ByteString, Akka.NotUsed> flow)
+    {
+        var before = StreamActors();
+        var side = Run(flow);
+        var added = StreamActors();
+        added.ExceptWith(before);
+        return (side, Assert.Single(added));
+    }
+
+    private HashSet<IActorRef> StreamActors()
+    {
+        var supervisor = (ActorRefWithCell)((ActorMaterializer)Sys.Materializer()).Supervisor;
+        // Until the supervisor has started, its cell is a placeholder without children.
+        AwaitCondition(() => supervisor.Underlying is ActorCell, Dilated(Timeout));
+        return ((ActorCell)supervisor.Underlying).GetChildren().Cast<IActorRef>().ToHashSet();
     }
 
     private static ByteString Bytes(string text) => ByteString.FromBytes(System.Text.Encoding.ASCII.GetBytes(text));
@@ -71,13 +93,12 @@ public sealed class ConnectionHandoverSpecs(ITestOutputHelper output) : TestKit(
     {
         var handover = new ConnectionHandover(prefetchBytes: 0);
         var lower = Run(handover.Lower);
-        var upperMaterializer = Sys.Materializer(namePrefix: "upper");
-        var upper = Run(handover.Upper, upperMaterializer);
+        var (upper, upperActor) = RunInActor(handover.Upper);
         upper.Out.Request(1);
         lower.In.ExpectRequest();
 
-        // As when the peer actor, in whose context the upper part runs, is stopped.
-        upperMaterializer.Shutdown();
+        // As when the actor the upper part runs in is stopped.
+        Sys.Stop(upperActor);
 
         lower.In.ExpectCancellation();
         lower.Out.Request(1);
@@ -106,6 +127,27 @@ public sealed class ConnectionHandoverSpecs(ITestOutputHelper output) : TestKit(
         Assert.Equal(Bytes("bye"), lower.Out.ExpectNext(Dilated(Timeout)));
         lower.Out.ExpectComplete();
         Assert.True(handover.UpperEnded.Wait(Dilated(Timeout)));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_lower_part_stopping_abruptly_before_the_upper_part_attaches_ends_the_upper_part_when_it_does(bool seenStopped)
+    {
+        var handover = new ConnectionHandover(prefetchBytes: 0);
+        var (lower, lowerActor) = RunInActor(handover.Lower);
+
+        // As when the actor the lower part runs in is stopped while the switch decides. The upper part attaches
+        // after the lower part has stopped, or while it may be stopping (its Attached then goes to a stopped stage).
+        Watch(lowerActor);
+        Sys.Stop(lowerActor);
+        if (seenStopped)
+            ExpectTerminated(lowerActor);
+        var upper = Run(handover.Upper);
+
+        upper.Out.Request(1);
+        Assert.True(upper.Out.ExpectError() is AbruptTerminationException or AbruptStageTerminationException);
+        upper.In.ExpectCancellation();
     }
 
     [Fact]

@@ -22,8 +22,8 @@ namespace TendermintActors.Tests.Switching;
 
 /// <summary>
 /// Each connection is an actor tree: a <c>handshake-N</c> actor while it is upgraded and admitted, then the peer
-/// actor <c>peer-&lt;id&gt;</c>, whose MConnection stream runs in its own context and which owns the connection's
-/// lifetime. Over the in-memory transport and loopback TCP (our socket stages and Akka.IO).
+/// actor <c>peer-&lt;id&gt;</c>, which owns the connection's lifetime; the connection's streams are not its children.
+/// Over the in-memory transport and loopback TCP (our socket stages and Akka.IO).
 /// </summary>
 public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: output)
 {
@@ -126,24 +126,49 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         Assert.Equal(b.Key.Id, (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Id);
     }
 
-    [Fact]
-    public async Task Peer_connection_stream_runs_in_the_peer_actors_context()
+    /// <summary>The actors the switch's peer materializer runs its streams in.</summary>
+    private static HashSet<IActorRef> StreamActors(PeerContext context)
     {
-        var a = await StartNode(Transport("memory"));
-        var b = await StartNode(Transport("memory"));
-        a.Switch.Tell(new Switch.DialPeers([b.Address]));
+        var supervisor = ((ActorMaterializer)context.Materializer).Supervisor;
+        return ((ActorCell)((ActorRefWithCell)supervisor).Underlying).GetChildren().Cast<IActorRef>().ToHashSet();
+    }
+
+    private static PeerContext ContextOf(IActorRef peer) =>
+        Assert.Single(((ActorCell)((ActorRefWithCell)peer).Underlying).Props.Arguments.OfType<PeerContext>());
+
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("tcp")]
+    public async Task A_peers_connection_runs_outside_the_peer_actor_and_stops_with_it(string kind)
+    {
+        var a = await StartNode(Transport(kind), s => s with { AllowDuplicateIp = true });
+        var b = await StartNode(Transport(kind));
+        // A connection from b first, to learn a's stream actors before a dials (a's peer context is the same for all).
+        b.Switch.Tell(new Switch.DialPeers([a.Address]));
+        var first = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
+        await b.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout));
+        var before = StreamActors(ContextOf(first));
+        var c = await StartNode(Transport(kind));
+        a.Switch.Tell(new Switch.DialPeers([c.Address]));
         var peer = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
+        var remotePeer = (await c.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer.Actor;
 
-        // The stream's actor is the peer's own child (no stream supervisor actor in between).
-        var streamActor = await Identify(peer.Path / "*");
-        Assert.NotNull(streamActor);
-        Assert.Equal(peer.Path, streamActor!.Path.Parent);
-        Assert.Null(await Identify(peer.Path / "*" / "*"));
+        // No stream actor is a peer's child. At each end of the connection (the nodes of this spec share one stream
+        // supervisor) the lower part runs in one stream actor and the MConnection in another.
+        Assert.Null(await Identify(peer.Path / "*"));
+        Assert.Null(await Identify(remotePeer.Path / "*"));
+        var added = StreamActors(ContextOf(peer));
+        added.ExceptWith(before);
+        Assert.Equal(4, added.Count);
 
-        // They stop with the peer.
-        Watch(streamActor);
+        // Not the peer's children, a's still stop with the peer (and c's as the connection ends).
+        foreach (var streamActor in added)
+            Watch(streamActor);
         peer.Tell(PoisonPill.Instance);
-        await ExpectTerminatedAsync(streamActor, Dilated(Timeout));
+        var stopped = new HashSet<IActorRef>();
+        for (var i = 0; i < added.Count; i++)
+            stopped.Add((await ExpectMsgAsync<Terminated>(Dilated(Timeout))).ActorRef);
+        Assert.Equal(added, stopped);
     }
 
     [Fact]
@@ -151,9 +176,13 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
     {
         var keys = new[] { NodeKey.Generate(), NodeKey.Generate() }.OrderBy(k => k.Id.Hex, StringComparer.Ordinal).ToArray();
         // Both nodes keep the connection dialled by the lower ID (b's). a admits its own dial at once and holds b's
-        // until that one is admitted; b holds a's dial for good, so b's stays the only one it admits.
+        // until that one is admitted. b holds a's dial in its filter and admits its own. b dials only once a's dial
+        // is held there: before that, b's crossing rule (AdmissionPolicy.AdmitPeer, checked before the filters) would
+        // refuse a's dial as soon as b dials, and a's first peer would end because b closed it, not because a
+        // replaced it.
         var inboundAtA = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var releaseAtA = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var inboundAtB = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var memory = Transport("memory");
         var a = await StartNode(memory, s => s with
         {
@@ -166,11 +195,19 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         }, keys[1]);
         var b = await StartNode(memory, s => s with
         {
-            PeerFilters = [(peer, _) => peer.IsOutbound ? Task.FromResult<string?>(null) : new TaskCompletionSource<string?>().Task],
+            PeerFilters = [(peer, _) =>
+            {
+                if (peer.IsOutbound) return Task.FromResult<string?>(null);
+                inboundAtB.TrySetResult();
+                return new TaskCompletionSource<string?>().Task;
+            }],
+            // Held for the whole spec, however slow the machine: a filter that does not answer refuses at its timeout.
+            FilterTimeout = TimeSpan.FromMinutes(10),
         }, keys[0]);
 
         a.Switch.Tell(new Switch.DialPeers([b.Address]));
         var first = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        await inboundAtB.Task.WaitAsync(Dilated(Timeout));
         b.Switch.Tell(new Switch.DialPeers([a.Address]));
         await inboundAtA.Task.WaitAsync(Dilated(Timeout));
         releaseAtA.SetResult(null);

@@ -74,27 +74,16 @@ internal sealed record PeerContext(
 
     /// <summary>Our channels by ID, for every peer.</summary>
     public IReadOnlyDictionary<byte, ChannelDescriptor> ChannelsById { get; } = Channels.ToDictionary(c => c.Id);
-
-    /// <summary>
-    /// A materializer whose stream actors are <paramref name="peer"/>'s own children, which must stop them on failure
-    /// (as Akka's stream supervisor does). <c>Context.Materializer()</c> would start a stream supervisor actor per peer
-    /// to be their parent (and read the materializer's settings from the configuration again); this takes the
-    /// switch's settings and makes the peer the supervisor. Never shut it down: that would stop the peer.
-    /// </summary>
-    public IMaterializer MaterializerFor(IActorRef peer, ActorSystem system) =>
-        Materializer is ActorMaterializer shared
-            ? new Akka.Streams.Implementation.ActorMaterializerImpl(system, shared.Settings, system.Dispatchers, peer,
-                new Akka.Util.AtomicBoolean(), Akka.Streams.Implementation.EnumerableActorName.Create("mconnection"))
-            : throw new InvalidOperationException("the switch's peer materializer must be an ActorMaterializer");
 }
 
 /// <summary>
-/// One peer: an admitted connection, named after the remote's ID (<c>peer-&lt;hex id&gt;</c>). It materialises the
-/// MConnection in its own context over the connection <see cref="HandshakeActor"/> upgraded (so the stream's actors
-/// are its children), owns the connection's lifetime (stopping it closes the socket; the connection ending or
-/// failing stops it with that reason), and answers the per-channel send accounting and the delivery to reactors.
-/// Reactors hear PeerAdded, messages and PeerRemoved from this actor alone, so Akka's per-sender ordering guarantees
-/// their order. It owns a socket, so its supervisor stops it; it never restarts.
+/// One peer: an admitted connection, named after the remote's ID (<c>peer-&lt;hex id&gt;</c>). It has the MConnection
+/// run over the connection <see cref="HandshakeActor"/> upgraded, on the switch's materializer: in a stream actor of
+/// its own, not as this actor's child (which took a materializer per peer). It owns the connection's lifetime
+/// (stopping it ends the connection: the socket closes; the connection ending or failing stops it with that reason),
+/// and answers the per-channel send accounting and the delivery to reactors. Reactors hear PeerAdded, messages and
+/// PeerRemoved from this actor alone, so Akka's per-sender ordering guarantees their order. It owns a socket, so its
+/// supervisor stops it; it never restarts.
 /// </summary>
 internal sealed class PeerActor : UntypedActor
 {
@@ -151,10 +140,6 @@ internal sealed class PeerActor : UntypedActor
     internal bool HoldsOnlyWhatIdleNeeds =>
         (_log is null || _log == _ctx.PeerLog) && _queued is null && _waiting is null && _statusRequesters is null;
 
-    // The stream's interpreter is our child (PeerContext.MaterializerFor): a failing one is stopped, as Akka's stream
-    // supervisor would, never restarted.
-    protected override SupervisorStrategy SupervisorStrategy() => Akka.Actor.SupervisorStrategy.StoppingStrategy;
-
     /// <summary>The name of the peer actor for <paramref name="id"/>; one per ID at a time.</summary>
     public static string Name(NodeId id) => "peer-" + id.Hex;
 
@@ -172,9 +157,9 @@ internal sealed class PeerActor : UntypedActor
 
     protected override void PreStart()
     {
-        // In this actor's context: the stream's actors are its children and stop with it (the handover then ends the
-        // lower part, which closes the socket). Its messages to us all come after PeerAdded below.
-        _connection = _ctx.Connection.Run(_upgraded.Handover, Self, _ctx.MaterializerFor(Self, Context.System));
+        // In a stream actor of its own under the switch's materializer, not our child: PostStop ends the connection if
+        // we stop first. Its messages to us all come after PeerAdded below.
+        _connection = _ctx.Connection.Run(_upgraded.Handover, Self, _ctx.Materializer);
 
         var added = new Reactor.PeerAdded(_handle);
         foreach (var reactor in _ctx.Reactors)
@@ -182,10 +167,10 @@ internal sealed class PeerActor : UntypedActor
         _ctx.Metrics?.PeerAdded();
         _metrics = _ctx.Metrics?.ForPeer(_handle.Id.Hex);
         Log.Info("Added peer {Peer} ({Direction}, {Addr})", _handle.Id, _handle.IsOutbound ? "outbound" : "inbound", _handle.RemoteAddress);
-        Become(Running);
     }
 
-    protected override void OnReceive(object message) => Unhandled(message);
+    // Running from the start: a Become here would keep a second behaviour delegate for the peer's life.
+    protected override void OnReceive(object message) => Running(message);
 
     private void Running(object message)
     {
@@ -492,6 +477,8 @@ internal sealed class PeerActor : UntypedActor
     {
         if (!_finished)
         {
+            // The connection's stream is not our child: ending it is ours (the socket resets; the MConnection fails
+            // with it, through the handover).
             Abort();
             Finish(PeerStopReason.Stopped("peer actor stopped"), stopSelf: false);
         }

@@ -8,10 +8,12 @@ namespace TendermintActors.Streams.Internal;
 
 /// <summary>
 /// Joins two separately materialised streams of one connection: the lower part (transport and SecretConnection),
-/// which runs from the first byte, and the upper part (the MConnection), which a peer actor materialises in its own
-/// context once the switch has admitted the remote. <see cref="Lower"/> goes on the SecretConnection's plaintext side;
-/// <see cref="Upper"/> is what the MConnection joins, at most once, possibly long after. Until then, what the lower
-/// part has to say (its end, its failure) is kept and given to the upper part when it attaches.
+/// which runs from the first byte, and the upper part (the MConnection), which a peer actor has run in a stream actor
+/// of its own once the switch has admitted the remote. <see cref="Lower"/> goes on the SecretConnection's plaintext
+/// side; <see cref="Upper"/> is what the MConnection joins, at most once, possibly long after. Until then, what the
+/// lower part has to say (its end, its failure) is kept and given to the upper part when it attaches. The two parts
+/// run in different interpreter actors and either end may start first: each end publishes its callback to the pipes
+/// and learns of the other end (or that it will never come) from whichever publishes second.
 /// </summary>
 /// <remarks>
 /// Each direction is a pipe that carries one element at a time: its sink end pulls its upstream only after the
@@ -29,49 +31,35 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
     private readonly Pipe _down = new(); // upper (MConnection output) → lower (plaintext to seal)
 
     /// <summary>For the lower stream, in place of the MConnection: opened plaintext in, plaintext to seal out.</summary>
-    public Flow<ByteString, ByteString, NotUsed> Lower =>
-        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(this, upper: false)), Source.FromGraph(new SourceEnd(this, upper: false)));
+    public Flow<ByteString, ByteString, NotUsed> Lower => Flow.FromGraph(new End(this, upper: false));
 
     /// <summary>For the upper stream: join the MConnection to it (its output in, the remote's plaintext out).</summary>
-    public Flow<ByteString, ByteString, NotUsed> Upper =>
-        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(this, upper: true)), Source.FromGraph(new SourceEnd(this, upper: true)));
+    public Flow<ByteString, ByteString, NotUsed> Upper => Flow.FromGraph(new End(this, upper: true));
 
     /// <summary>
     /// <see cref="Upper"/> for any handover: each materialisation attaches to the one given as an attribute (this class
     /// is one), so that a graph built on it can be fused once and run for every peer (<see cref="MConnectionBlueprint"/>).
     /// </summary>
-    public static Flow<ByteString, ByteString, NotUsed> UpperOfAny =>
-        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(null, upper: true)), Source.FromGraph(new SourceEnd(null, upper: true)));
+    public static Flow<ByteString, ByteString, NotUsed> UpperOfAny => Flow.FromGraph(new End(null, upper: true));
 
     /// <summary><see cref="Lower"/> for any handover: each materialisation attaches to the one given as an attribute.</summary>
-    public static Flow<ByteString, ByteString, NotUsed> LowerOfAny =>
-        Flow.FromSinkAndSource(Sink.FromGraph(new SinkEnd(null, upper: false)), Source.FromGraph(new SourceEnd(null, upper: false)));
+    public static Flow<ByteString, ByteString, NotUsed> LowerOfAny => Flow.FromGraph(new End(null, upper: false));
 
     /// <summary>The stage's own handover, else the one its materialisation carries.</summary>
     private static ConnectionHandover Of(ConnectionHandover? own, Attributes attributes) =>
         own ?? attributes.GetAttribute<ConnectionHandover>()
         ?? throw new InvalidOperationException("a handover end built without its handover was materialised without one as an attribute");
 
-    // The upper part's two ends count down here as they stop (normally or not).
-    private int _upperEndsRunning = 2;
     private readonly TaskCompletionSource _upperEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
-    /// Completes once both ends of the upper part have stopped, so that everything the MConnection wrote has been
-    /// handed to the lower part and its ends have been told. Until then, stopping the upper stream's actor would end
-    /// the lower part abruptly (the socket reset) rather than after its orderly close.
+    /// Completes once the upper part's end has stopped, both its directions done, so that everything the MConnection
+    /// wrote has been handed to the lower part and its end has been told. Until then, stopping the connection's stream
+    /// would end the lower part abruptly (the socket reset) rather than after its orderly close.
     /// </summary>
     public Task UpperEnded => _upperEnded.Task;
 
-    private void UpperEndStopped()
-    {
-        if (Interlocked.Decrement(ref _upperEndsRunning) == 0)
-            _upperEnded.TrySetResult();
-    }
-
-    // The lower source end's callback (set in its PreStart), to which the lower sink end, in the same stream, signals
-    // CloseEarly: see SinkEnd.OnUpstreamEnd.
-    private Action<object>? _lowerSourceSignals;
+    private void UpperEndStopped() => _upperEnded.TrySetResult();
 
     /// <summary>No upper part will come: ends the lower part's waiting ends with <paramref name="reason"/>.</summary>
     public void Abandon(Exception reason)
@@ -80,24 +68,23 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
         _down.Abandon(sinkEnd: true, reason);
     }
 
-    // What the ends of a pipe signal each other, each through the other's one async callback (an async callback costs
-    // an idle connection ~0.2 KiB; one per end instead of one per kind of signal). To a source end: an element (the
-    // ByteString itself), Ended, CloseEarly (lower only), or Attached. To a sink end: Demand, Cancelled, or Attached.
+    // What the ends of a pipe signal each other, each through the other end's one async callback (an async callback
+    // costs an idle connection ~0.3 KiB; one per end, for both its pipes, instead of one per pipe end or per kind of
+    // signal). To an end's source half: an element (the ByteString itself) or Ended. To its
+    // sink half: Demand or Cancelled. To either: Attached, which names its pipe.
     private sealed record Ended(Exception? Failure);
 
-    /// <summary>The other end of the pipe has published its callback (<see cref="Partner"/>), or the pipe was abandoned before it did (<see cref="Failure"/>).</summary>
-    private sealed record Attached(Action<object>? Partner, Exception? Failure);
+    /// <summary>
+    /// The other end of <see cref="Pipe"/> has published its callback (<see cref="Partner"/>), or the pipe was
+    /// abandoned before it did (<see cref="Failure"/>).
+    /// </summary>
+    private sealed record Attached(Pipe Pipe, Action<object>? Partner, Exception? Failure);
 
     private sealed record Cancelled(Exception? Cause);
 
     private sealed class Demand
     {
         public static readonly Demand Instance = new();
-    }
-
-    private sealed class CloseEarly
-    {
-        public static readonly CloseEarly Instance = new();
     }
 
     /// <summary>
@@ -126,11 +113,11 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
             switch (Volatile.Read(ref theirs))
             {
                 case Action<object> partner:
-                    signals(new Attached(partner, null));
-                    partner(new Attached(signals, null));
+                    signals(new Attached(this, partner, null));
+                    partner(new Attached(this, signals, null));
                     break;
                 case Exception reason:
-                    signals(new Attached(null, reason));
+                    signals(new Attached(this, null, reason));
                     break;
             }
             return null;
@@ -148,140 +135,194 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
                 return;
             // As in Publish: the other end, publishing at once, finds the reason itself if we do not find it here.
             if (Volatile.Read(ref other) is Action<object> partner)
-                partner(new Attached(null, reason));
+                partner(new Attached(this, null, reason));
+        }
+
+        /// <summary>
+        /// The end on the <paramref name="sinkEnd"/> side has stopped before it heard of the other end: returns the
+        /// other end's callback if it has published (the caller tells it the end), and otherwise leaves
+        /// <paramref name="reason"/> for it, so that an end that publishes later fails at once rather than wait on
+        /// the callback of a stopped stage (whose signals no one receives).
+        /// </summary>
+        public Action<object>? Withdraw(bool sinkEnd, Exception reason)
+        {
+            ref var mine = ref sinkEnd ? ref _sink : ref _source;
+            ref var theirs = ref sinkEnd ? ref _source : ref _sink;
+            // As in Publish: the other end, publishing at once, finds the reason if we do not find its callback here.
+            Interlocked.Exchange(ref mine, reason);
+            return Volatile.Read(ref theirs) as Action<object>;
         }
     }
 
-    /// <summary>The end that takes elements: the lower part's (opened plaintext) or, when <paramref name="upper"/>, the upper part's (MConnection output).</summary>
-    private sealed class SinkEnd(ConnectionHandover? handover, bool upper) : GraphStage<SinkShape<ByteString>>
+
+    /// <summary>
+    /// One end of the handover: the lower part's (opened plaintext in, plaintext to seal out) or, when
+    /// <paramref name="upper"/>, the upper part's (the MConnection's output in, the remote's plaintext out). Its sink
+    /// half feeds one pipe and its source half emits what the other carries; each half ends on its own (as two stages
+    /// would), and the stage stops once both have. One stage and one async callback per end, not two.
+    /// </summary>
+    private sealed class End(ConnectionHandover? handover, bool upper) : GraphStage<FlowShape<ByteString, ByteString>>
     {
         private readonly Inlet<ByteString> _in = new("handover.in");
+        private readonly Outlet<ByteString> _out = new("handover.out");
 
-        public override SinkShape<ByteString> Shape => new(_in);
+        public override FlowShape<ByteString, ByteString> Shape => new(_in, _out);
 
         protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes)
         {
             var of = Of(handover, inheritedAttributes);
-            return upper ? new Logic(this, of._down, null, of) : new Logic(this, of._up, of, null);
+            return upper ? new Logic(this, of, of._down, of._up, lower: false) : new Logic(this, of, of._up, of._down, lower: true);
         }
 
-        private sealed class Logic : InGraphStageLogic
+        private sealed class Logic : InAndOutGraphStageLogic
         {
-            private readonly Pipe _pipe;
+            private readonly ConnectionHandover _of;
+            private readonly bool _lower;
             private readonly Inlet<ByteString> _in;
-            private readonly ConnectionHandover? _lowerOf;
-            // Before the upper part attaches, the lower sink end reads ahead up to the prefetch bound (copies, since
-            // upstream may lend), so that a remote that sends a little and closes is seen to close.
-            private readonly Queue<ByteString> _held = new();
+            private readonly Outlet<ByteString> _out;
+
+            // The sink half, which feeds _inPipe. Before the upper part attaches, the lower end reads ahead up to the
+            // prefetch bound (copies, since upstream may lend), so that a remote that sends a little and closes is
+            // seen to close.
+            private readonly Pipe _inPipe;
+            private Queue<ByteString>? _held;
             private long _heldBytes;
-            private Action<object>? _partner; // the source end's callback
-            private bool _wanted; // the source end asked for an element that it has not had yet
+            private Action<object>? _sinkPartner; // the other end's callback
+            private bool _wanted; // the other end's source half asked for an element that it has not had yet
             private bool _upstreamEnded;
             private Exception? _upstreamFailure;
-            private bool _done;
+            private bool _sinkDone;
 
-            private readonly ConnectionHandover? _upperOf;
+            // The source half, which emits what _outPipe carries.
+            private readonly Pipe _outPipe;
+            private Action<object>? _sourcePartner; // the other end's callback
+            private bool _demand; // pulled before the partner's callback came
+            private bool _cancelled;
+            private bool _closedEarly;
+            private Exception? _cancelCause;
+            private bool _sourceDone;
 
             protected override object LogSource => "handover";
 
             // Not base(Shape), which makes a log source with the shape's text for every logic (see TimerLogic).
-            public Logic(SinkEnd stage, Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : base(inCount: 1, outCount: 0)
+            public Logic(End stage, ConnectionHandover of, Pipe inPipe, Pipe outPipe, bool lower) : base(inCount: 1, outCount: 1)
             {
-                _pipe = pipe;
-                _lowerOf = lowerOf;
-                _upperOf = upperOf;
+                _of = of;
+                _lower = lower;
+                _inPipe = inPipe;
+                _outPipe = outPipe;
                 _in = stage._in;
+                _out = stage._out;
                 SetHandler(_in, this);
+                SetHandler(_out, this);
             }
 
-            private long PrefetchBytes => _lowerOf?._prefetchBytes ?? 0;
+            private long PrefetchBytes => _lower ? _of._prefetchBytes : 0;
 
             public override void PreStart()
             {
-                // Kept alive after its upstream ended until the other end has heard of it.
+                // Kept alive after a direction has ended until the other end has heard of it, and until both have.
                 SetKeepGoing(true);
                 var signals = GetAsyncCallback<object>(OnSignal);
-                if (_pipe.Publish(sinkEnd: true, signals) is { } abandoned)
-                {
-                    OnCancel(abandoned);
-                    return;
-                }
-                if (PrefetchBytes > 0) Pull(_in);
+                if (_inPipe.Publish(sinkEnd: true, signals) is { } abandonedIn)
+                    OnCancel(abandonedIn);
+                else if (PrefetchBytes > 0)
+                    Pull(_in);
+                if (_outPipe.Publish(sinkEnd: false, signals) is { } abandonedOut)
+                    OnEnd(abandonedOut);
             }
 
             private void OnSignal(object signal)
             {
                 switch (signal)
                 {
+                    case ByteString element:
+                        OnElement(element);
+                        break;
                     case Demand:
                         OnDemand();
+                        break;
+                    case Ended ended:
+                        OnEnd(ended.Failure);
                         break;
                     case Cancelled cancelled:
                         OnCancel(cancelled.Cause);
                         break;
+                    case Attached attached when ReferenceEquals(attached.Pipe, _inPipe):
+                        OnSinkAttached(attached);
+                        break;
                     case Attached attached:
-                        OnAttached(attached);
+                        OnSourceAttached(attached);
                         break;
                 }
             }
 
-            private void OnAttached(Attached attached)
+            private void TryStop()
             {
-                if (_done || _partner is not null) return;
+                if (_sinkDone && _sourceDone) CompleteStage();
+            }
+
+            // The sink half.
+
+            private void OnSinkAttached(Attached attached)
+            {
+                if (_sinkDone || _sinkPartner is not null) return;
                 if (attached.Partner is null)
                 {
                     OnCancel(attached.Failure);
                     return;
                 }
-                _partner = attached.Partner;
+                _sinkPartner = attached.Partner;
                 Serve();
             }
 
             private void OnDemand()
             {
-                if (_done) return;
+                if (_sinkDone) return;
                 _wanted = true;
                 Serve();
             }
 
-            /// <summary>Answers the source end's demand from what is held, or pulls upstream for it; ends after the last.</summary>
+            /// <summary>Answers the other end's demand from what is held, or pulls upstream for it; ends after the last.</summary>
             private void Serve()
             {
-                if (_partner is null) return;
-                if (_wanted && _held.TryDequeue(out var element))
+                if (_sinkPartner is null) return;
+                if (_wanted && _held is not null && _held.TryDequeue(out var element))
                 {
                     _heldBytes -= element.Count;
                     _wanted = false;
-                    _partner(element);
+                    _sinkPartner(element);
                 }
-                if (_held.Count > 0) return;
+                if (_held is { Count: > 0 }) return;
                 if (_upstreamEnded)
-                    End();
+                    SinkEnded();
                 else if (_wanted && !HasBeenPulled(_in))
                     Pull(_in);
             }
 
             private void OnCancel(Exception? cause)
             {
-                if (_done) return;
-                _done = true;
-                CancelStage(cause ?? SubscriptionWithCancelException.NoMoreElementsNeeded.Instance);
+                if (_sinkDone) return;
+                _sinkDone = true;
+                if (!IsClosed(_in))
+                    Cancel(_in, cause ?? SubscriptionWithCancelException.NoMoreElementsNeeded.Instance);
+                TryStop();
             }
 
             public override void OnPush()
             {
                 var element = Grab(_in);
-                if (_partner is not null && _wanted && _held.Count == 0)
+                if (_sinkPartner is not null && _wanted && _held is not { Count: > 0 })
                 {
-                    // Pulled for this demand: possibly lent, valid until the source end is pulled again (and asks).
+                    // Pulled for this demand: possibly lent, valid until the other end is pulled again (and asks).
                     _wanted = false;
-                    _partner(element);
+                    _sinkPartner(element);
                     return;
                 }
                 // Held beyond a demand: upstream may lend it (valid only until pulled again), so keep a copy.
-                _held.Enqueue(ByteString.FromBytes(element.ToArray()));
+                (_held ??= new Queue<ByteString>()).Enqueue(ByteString.FromBytes(element.ToArray()));
                 _heldBytes += element.Count;
-                if (_partner is null && _heldBytes < PrefetchBytes) Pull(_in);
+                if (_sinkPartner is null && _heldBytes < PrefetchBytes) Pull(_in);
             }
 
             public override void OnUpstreamFinish() => OnUpstreamEnd(null);
@@ -292,153 +333,80 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
             {
                 _upstreamEnded = true;
                 _upstreamFailure = failure;
-                if (_partner is not null)
+                if (_sinkPartner is not null)
                     Serve();
-                else if (failure is null)
+                else if (failure is null && _lower)
                     // The remote closed before the MConnection attached. Once attached, it would end at once and
                     // close our direction too (docs/protocol.md §5): close it now, so the remote's graceful close
                     // completes while the switch decides; what the remote sent still goes to the MConnection.
-                    _lowerOf?._lowerSourceSignals?.Invoke(CloseEarly.Instance);
+                    CloseOutputEarly();
             }
 
-            private void End()
+            private void SinkEnded()
             {
-                if (_done) return;
-                _done = true;
-                _partner!(new Ended(_upstreamFailure));
-                CompleteStage();
+                if (_sinkDone) return;
+                _sinkDone = true;
+                _sinkPartner!(new Ended(_upstreamFailure));
+                TryStop();
             }
 
-            public override void PostStop()
+            // The source half.
+
+            private void OnSourceAttached(Attached attached)
             {
-                if (!_done && _partner is not null)
-                    _partner(new Ended(new AbruptStageTerminationException(this)));
-                _done = true;
-                _upperOf?.UpperEndStopped();
-            }
-        }
-    }
-
-    /// <summary>The end that emits elements: the lower part's (plaintext to seal) or, when <paramref name="upper"/>, the upper part's (the remote's plaintext).</summary>
-    private sealed class SourceEnd(ConnectionHandover? handover, bool upper) : GraphStage<SourceShape<ByteString>>
-    {
-        private readonly Outlet<ByteString> _out = new("handover.out");
-
-        public override SourceShape<ByteString> Shape => new(_out);
-
-        protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes)
-        {
-            var of = Of(handover, inheritedAttributes);
-            return upper ? new Logic(this, of._up, null, of) : new Logic(this, of._down, of, null);
-        }
-
-        private sealed class Logic : OutGraphStageLogic
-        {
-            private readonly Pipe _pipe;
-            private readonly Outlet<ByteString> _out;
-            private Action<object>? _partner; // the sink end's callback
-            private bool _demand; // pulled before the partner's callbacks came
-            private bool _cancelled;
-            private bool _closedEarly;
-            private Exception? _cancelCause;
-            private bool _done;
-
-            private readonly ConnectionHandover? _lowerOf;
-
-            private readonly ConnectionHandover? _upperOf;
-
-            protected override object LogSource => "handover";
-
-            public Logic(SourceEnd stage, Pipe pipe, ConnectionHandover? lowerOf, ConnectionHandover? upperOf) : base(inCount: 0, outCount: 1)
-            {
-                _pipe = pipe;
-                _lowerOf = lowerOf;
-                _upperOf = upperOf;
-                _out = stage._out;
-                SetHandler(_out, this);
-            }
-
-            public override void PreStart()
-            {
-                // Kept alive after its downstream cancelled until the other end has heard of it.
-                SetKeepGoing(true);
-                var signals = GetAsyncCallback<object>(OnSignal);
-                if (_lowerOf is not null)
-                    _lowerOf._lowerSourceSignals = signals;
-                if (_pipe.Publish(sinkEnd: false, signals) is { } abandoned)
-                    OnEnd(abandoned);
-            }
-
-            private void OnSignal(object signal)
-            {
-                switch (signal)
-                {
-                    case ByteString element:
-                        OnElement(element);
-                        break;
-                    case Ended ended:
-                        OnEnd(ended.Failure);
-                        break;
-                    case CloseEarly:
-                        CloseOutputEarly();
-                        break;
-                    case Attached attached:
-                        OnAttached(attached);
-                        break;
-                }
-            }
-
-            private void OnAttached(Attached attached)
-            {
-                if (_done || _partner is not null) return;
+                if (_sourceDone || _sourcePartner is not null) return;
                 if (attached.Partner is null)
                 {
                     OnEnd(attached.Failure);
                     return;
                 }
-                _partner = attached.Partner;
+                _sourcePartner = attached.Partner;
                 if (_cancelled)
-                    Cancelled();
+                    SourceCancelled();
                 else if (_demand && !_closedEarly)
                 {
                     _demand = false;
-                    _partner(Demand.Instance);
+                    _sourcePartner(Demand.Instance);
                 }
             }
 
             // Sent only for a demand, so the outlet is free.
             private void OnElement(ByteString element)
             {
-                if (!_done) Push(_out, element);
+                if (!_sourceDone) Push(_out, element);
             }
 
             private void OnEnd(Exception? failure)
             {
-                if (_done) return;
-                _done = true;
-                if (failure is null)
-                    CompleteStage();
-                else
-                    FailStage(failure);
+                if (_sourceDone) return;
+                _sourceDone = true;
+                if (!IsClosed(_out))
+                {
+                    if (failure is null)
+                        Complete(_out);
+                    else
+                        Fail(_out, failure);
+                }
+                TryStop();
             }
 
             public override void OnPull()
             {
                 if (_closedEarly) return;
-                if (_partner is null)
+                if (_sourcePartner is null)
                     _demand = true;
                 else
-                    _partner(Demand.Instance);
+                    _sourcePartner(Demand.Instance);
             }
 
             /// <summary>
             /// Completes the outlet before the upper part attached. Once it does, it is never asked for output (so the
             /// MConnection, which has the remote's end to read, finishes on its own rather than at our cancel, which
-            /// would drop what the remote sent); its end then stops this stage.
+            /// would drop what the remote sent); its end then ends this half.
             /// </summary>
             private void CloseOutputEarly()
             {
-                if (_done || _partner is not null || _cancelled) return;
+                if (_sourceDone || _sourcePartner is not null || _cancelled) return;
                 _closedEarly = true;
                 Complete(_out);
             }
@@ -447,22 +415,33 @@ internal sealed class ConnectionHandover(long prefetchBytes) : Attributes.IAttri
             {
                 _cancelled = true;
                 _cancelCause = cause;
-                if (_partner is not null) Cancelled();
+                if (_sourcePartner is not null) SourceCancelled();
             }
 
-            private void Cancelled()
+            private void SourceCancelled()
             {
-                _done = true;
-                _partner!(new Cancelled(_cancelCause));
-                CompleteStage();
+                _sourceDone = true;
+                _sourcePartner!(new Cancelled(_cancelCause));
+                TryStop();
             }
 
             public override void PostStop()
             {
-                if (!_done && _partner is not null)
-                    _partner(new Cancelled(new AbruptStageTerminationException(this)));
-                _done = true;
-                _upperOf?.UpperEndStopped();
+                // A partner not heard of yet may have published already (its Attached is lost with this stage) or may
+                // publish later: Withdraw reaches it either way.
+                if (!_sinkDone)
+                {
+                    var stopped = new AbruptStageTerminationException(this);
+                    (_sinkPartner ?? _inPipe.Withdraw(sinkEnd: true, stopped))?.Invoke(new Ended(stopped));
+                }
+                if (!_sourceDone)
+                {
+                    var stopped = new AbruptStageTerminationException(this);
+                    (_sourcePartner ?? _outPipe.Withdraw(sinkEnd: false, stopped))?.Invoke(new Cancelled(stopped));
+                }
+                _sinkDone = _sourceDone = true;
+                if (!_lower)
+                    _of.UpperEndStopped();
             }
         }
     }

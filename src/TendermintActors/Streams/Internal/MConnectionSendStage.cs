@@ -73,7 +73,7 @@ internal sealed class MConnectionSendStage
         private readonly int _batchLimit;
         private readonly int _largestPacket;
         private readonly RateLimit _limit;
-        private StageClock _clock = null!;
+        private StageClock _clock;
 
         // For the receive stage: one instance fills while the other is in flight (see FlushControl).
         private ReceiveCommands _controlOutbox = new();

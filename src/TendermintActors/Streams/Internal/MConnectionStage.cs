@@ -161,20 +161,22 @@ internal sealed class RateLimit
 }
 
 /// <summary>
-/// A stage's clock: the scheduler's (moved by Akka's TestScheduler in specs), or a stopwatch under a sub-fusing
-/// materializer, which has no system to ask. Used for bookkeeping; decisions are taken by timers.
+/// A stage's clock: the scheduler's (moved by Akka's TestScheduler in specs), or a stopwatch's timestamp under a
+/// sub-fusing materializer, which has no system to ask. Used for bookkeeping; decisions are taken by timers. A value
+/// kept in the stage's logic (an object and a stopwatch each cost three stages of every idle peer ~0.25 KiB).
 /// </summary>
-internal sealed class StageClock
+internal readonly struct StageClock
 {
     private readonly ITimeProvider? _clock;
     private readonly DateTimeOffset _epoch;
-    private readonly System.Diagnostics.Stopwatch _fallback = System.Diagnostics.Stopwatch.StartNew();
+    private readonly long _started;
 
     public StageClock(IMaterializer materializer)
     {
         _clock = (materializer as ActorMaterializer)?.System.Scheduler;
         _epoch = _clock?.Now ?? default;
+        _started = System.Diagnostics.Stopwatch.GetTimestamp();
     }
 
-    public TimeSpan Now => _clock is null ? _fallback.Elapsed : _clock.Now - _epoch;
+    public TimeSpan Now => _clock is null ? System.Diagnostics.Stopwatch.GetElapsedTime(_started) : _clock.Now - _epoch;
 }

@@ -36,7 +36,7 @@ internal sealed class PingPongStage : GraphStage<FlowShape<LinkSignal, LivenessS
         private readonly Outlet<LivenessSignal> _out;
         private readonly MConnectionSettings _settings;
         private PingPongState _pingPong = null!;
-        private StageClock _clock = null!;
+        private StageClock _clock;
         private LivenessSignal? _signal; // gathered for the send stage, pushed once it has pulled
         private bool _readsPaused;
         // The pong deadline passed while we were not reading: the remote gets a fresh timeout once we read again.

@@ -39,7 +39,7 @@ internal sealed class ReceiveRateLimitStage : GraphStage<FanOutShape<ByteString,
         private readonly Outlet<ByteString> _out;
         private readonly Outlet<ReceiveBudget> _budget;
         private readonly RateLimit _limit;
-        private StageClock _clock = null!;
+        private StageClock _clock;
         private bool _spentReported;
         private ReceiveBudget? _pending; // the latest change not yet pushed
 

@@ -129,7 +129,7 @@ internal sealed class SecretConnectionStage<TMat>(
             CancelTimer(DeadlineTimer);
             _session = _upgrade!.Session!;
             var connection = new SecretConnectionInfo(_session.RemoteId, _session.RemotePublicKey);
-            var remoteNodeInfo = _upgrade.RemoteNodeInfo;
+            var remoteNodeInfo = NodeInfoStrings.SharingLocal(_upgrade.RemoteNodeInfo, _stage._localNodeInfo);
             _upgrade.Dispose(); // a complete upgrade leaves its session alone
             _upgrade = null;
             _promise.TrySetResult(_stage._project(new UpgradeResult(connection, remoteNodeInfo)));
@@ -306,4 +306,26 @@ internal sealed class SecretConnectionStage<TMat>(
             _session?.Dispose();
         }
     }
+}
+
+/// <summary>What a remote's node info can share with ours.</summary>
+internal static class NodeInfoStrings
+{
+    /// <summary>
+    /// <paramref name="remote"/> with the strings that equal ours (the network, which must; the version and the tx
+    /// index, which mostly do) replaced by our instances: a peer keeps its node info for its life, and each copy of
+    /// the same network name is one more string per peer.
+    /// </summary>
+    public static NodeInfoModel? SharingLocal(NodeInfoModel? remote, NodeInfoModel? local)
+    {
+        if (remote is null || local is null) return remote;
+        var network = Shared(remote.Network, local.Network);
+        var version = Shared(remote.Version, local.Version);
+        var txIndex = Shared(remote.TxIndex, local.TxIndex);
+        if (ReferenceEquals(network, remote.Network) && ReferenceEquals(version, remote.Version) && ReferenceEquals(txIndex, remote.TxIndex))
+            return remote;
+        return remote with { Network = network, Version = version, TxIndex = txIndex };
+    }
+
+    private static string Shared(string theirs, string ours) => string.Equals(theirs, ours, StringComparison.Ordinal) ? ours : theirs;
 }
