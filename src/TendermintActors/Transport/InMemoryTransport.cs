@@ -24,16 +24,34 @@ public sealed class InMemoryTransport(InMemoryNetwork network) : IP2PTransport
     {
         var toRemote = Channel.CreateBounded<ByteString>(16);
         var fromRemote = Channel.CreateBounded<ByteString>(16);
-        return Flow.FromSinkAndSource(ChannelSink.FromWriter(toRemote.Writer, true), ChannelSource.FromReader(fromRemote.Reader))
+        return Flow.FromSinkAndSource(ToRemote(toRemote.Writer), FromRemote(fromRemote.Reader))
             .MapMaterializedValue(_ =>
             {
                 var connected = network.Connect(host, port, client => new TransportConnection(client,
-                    Flow.FromSinkAndSource(ChannelSink.FromWriter(fromRemote.Writer, true), ChannelSource.FromReader(toRemote.Reader))));
+                    Flow.FromSinkAndSource(ToRemote(fromRemote.Writer), FromRemote(toRemote.Reader))));
                 // A refused dial fails the connection's stream as a refused TCP connect would.
                 connected.ContinueWith(t => fromRemote.Writer.TryComplete(t.Exception!.GetBaseException()), TaskContinuationOptions.OnlyOnFaulted);
                 return connected;
             });
     }
+
+    /// <summary>
+    /// One direction's sending end. A side that fails resets the connection, as an aborted socket would: the remote
+    /// reads "connection reset by peer", never the failing side's own exception (which is that side's business, and
+    /// would make the remote report the failure as its own).
+    /// </summary>
+    private static Sink<ByteString, NotUsed> ToRemote(ChannelWriter<ByteString> writer) =>
+        Flow.Create<ByteString>()
+            .SelectError(_ => new IOException("connection reset by peer"))
+            .To(ChannelSink.FromWriter(writer, true));
+
+    /// <summary>
+    /// One direction's receiving end. A reset or a refused dial fails it with the <see cref="IOException"/> itself,
+    /// as a socket's read would, not wrapped in the <see cref="AggregateException"/> the channel's reader adds.
+    /// </summary>
+    private static Source<ByteString, NotUsed> FromRemote(ChannelReader<ByteString> reader) =>
+        ChannelSource.FromReader(reader)
+            .SelectError(e => e is AggregateException aggregate ? aggregate.GetBaseException() : e);
 }
 
 /// <summary>

@@ -250,8 +250,9 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
     {
         var transport = Transport("memory");
         var remoteKey = NodeKey.Generate();
-        // A remote whose transport side the test fails once it is upgraded; the in-memory transport passes the
-        // failure itself to our side, as far as our SecretConnection stage, below the handover.
+        // A remote whose transport side the test fails once it is upgraded; the in-memory transport resets the
+        // connection, as an aborted socket would, and our side reads the reset in its SecretConnection stage, below
+        // the handover.
         var killSwitches = CreateTestProbe();
         var binding = await transport.Bind("127.0.0.1", 0)
             .To(Sink.ForEach<TransportConnection>(connection =>
@@ -275,8 +276,11 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         kill.Abort(failure);
 
         var removed = await node.Reactor.FishForMessageAsync<Reactor.PeerRemoved>(_ => true, Dilated(Timeout));
-        // The in-memory transport's channel reader wraps it in AggregateExceptions on the way.
-        Assert.Same(failure, removed.Reason.Error?.GetBaseException());
+        // The reset, as a socket would report it, not the remote's own failure.
+        Assert.Equal("transport/closed", removed.Reason.Code);
+        var reset = Assert.IsType<IOException>(removed.Reason.Error);
+        Assert.Equal("connection reset by peer", reset.Message);
+        Assert.NotSame(failure, reset);
         await ExpectTerminatedAsync(peer.Actor, Dilated(Timeout));
     }
 }
