@@ -71,7 +71,7 @@ public sealed class RuntimeSettingsSpecs
 
         public static Probe Launch(IReadOnlyList<string> args, params (string Name, string Value)[] environment)
         {
-            var info = new ProcessStartInfo(DotnetHost())
+            var info = new ProcessStartInfo(ChildProcesses.DotnetHost())
             {
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
@@ -104,20 +104,6 @@ public sealed class RuntimeSettingsSpecs
             return await Process.StandardOutput.ReadLineAsync(cancel.Token);
         }
 
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-                Process.Kill(entireProcessTree: true);
-            Process.Dispose();
-        }
-
-        private static string DotnetHost()
-        {
-            if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host))
-                return host;
-            if (Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet")
-                return self;
-            return "dotnet";
-        }
+        public void Dispose() => ChildProcesses.KillAndDispose(Process);
     }
 }
