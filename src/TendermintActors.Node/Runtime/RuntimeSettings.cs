@@ -104,13 +104,19 @@ internal static class RuntimeSettings
     /// <summary>
     /// The environment for the second run: every entry of <paramref name="environ"/> (the process's initial
     /// environment as the kernel holds it, <c>NAME=value</c> entries each ended by a NUL byte), byte for byte, then
-    /// the settings and the marker.
+    /// the settings and the marker. An empty entry of the same name is left out: the first entry of a name is the one
+    /// that counts.
     /// </summary>
     public static IReadOnlyList<byte[]> EnvironmentWithSettings(ReadOnlySpan<byte> environ)
     {
+        byte[][] added =
+        [
+            Encoding.ASCII.GetBytes($"{CallCountThresholdVariable}={CallCountThreshold}"),
+            Encoding.ASCII.GetBytes($"{MarkerVariable}={MarkerValue}"),
+        ];
         var entries = SplitNulTerminated(environ);
-        entries.Add(Encoding.ASCII.GetBytes($"{CallCountThresholdVariable}={CallCountThreshold}"));
-        entries.Add(Encoding.ASCII.GetBytes($"{MarkerVariable}={MarkerValue}"));
+        entries.RemoveAll(entry => added.Any(a => entry.AsSpan().StartsWith(a.AsSpan(0, Array.IndexOf(a, (byte)'=') + 1))));
+        entries.AddRange(added);
         return entries;
     }
 

@@ -93,6 +93,16 @@ public sealed class RuntimeSettingsTests
     }
 
     [Fact]
+    public void An_empty_entry_of_the_settings_name_is_replaced_not_shadowing_the_one_added()
+    {
+        byte[] environ = [.. "DOTNET_TC_CallCountThreshold="u8, 0, .. "DOTNET_TC_CallCountThresholdX=1"u8, 0, .. "TMACTORS_RUNTIME_SETTINGS="u8, 0];
+
+        var entries = RuntimeSettings.EnvironmentWithSettings(environ).Select(e => Encoding.ASCII.GetString(e)).ToArray();
+
+        Assert.Equal(["DOTNET_TC_CallCountThresholdX=1", "DOTNET_TC_CallCountThreshold=1000", "TMACTORS_RUNTIME_SETTINGS=applied"], entries);
+    }
+
+    [Fact]
     public void Each_outcome_says_what_applies()
     {
         Assert.Contains("DOTNET_TC_CallCountThreshold=1000", RuntimeSettings.Describe(Outcome.Applied));
