@@ -202,7 +202,7 @@ public sealed partial class QuickStartSpecs : IDisposable
         public static NodeProcess Launch(string[] args)
         {
             // The Node assembly this test was built against, beside its runtimeconfig.json in the test's output.
-            var info = new ProcessStartInfo(DotnetHost())
+            var info = new ProcessStartInfo(ChildProcesses.DotnetHost())
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -264,21 +264,7 @@ public sealed partial class QuickStartSpecs : IDisposable
         /// <summary>SIGTERM, as a service manager stops a node (Process.Kill would be SIGKILL: no clean stop).</summary>
         public void Terminate() => Assert.Equal(0, Kill(_process.Id, Sigterm));
 
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-                _process.Kill(entireProcessTree: true);
-            _process.Dispose();
-        }
-
-        private static string DotnetHost()
-        {
-            if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host))
-                return host;
-            if (Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet")
-                return self;
-            return "dotnet";
-        }
+        public void Dispose() => ChildProcesses.KillAndDispose(_process);
 
         private const int Sigterm = 15;
 

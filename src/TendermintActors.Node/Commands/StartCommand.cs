@@ -226,6 +226,13 @@ internal static class StartCommand
             if (NativeHeap.AtStart is { } heap && options.Log.Levels.IsEnabled(LogModules.Main, Akka.Event.LogLevel.DebugLevel))
                 stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
                     new LogEntry(DateTime.UtcNow, Akka.Event.LogLevel.DebugLevel, LogModules.Main, NativeHeap.Describe(heap))));
+            if (RuntimeSettings.AtStart is { } runtime)
+            {
+                var level = runtime == RuntimeSettings.Outcome.Failed ? Akka.Event.LogLevel.WarningLevel : Akka.Event.LogLevel.DebugLevel;
+                if (options.Log.Levels.IsEnabled(LogModules.Main, level))
+                    stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
+                        new LogEntry(DateTime.UtcNow, level, LogModules.Main, RuntimeSettings.Describe(runtime, RuntimeSettings.FailedWith))));
+            }
             if (sw.PexStart?.Error is { } pexError)
                 throw new IOException(pexError);
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-peers", async () =>

@@ -83,7 +83,7 @@ public sealed class CrashSafetySpecs(ITestOutputHelper output) : IDisposable
 
         public static Writer Launch(string dir)
         {
-            var info = new ProcessStartInfo(DotnetHost())
+            var info = new ProcessStartInfo(ChildProcesses.DotnetHost())
             {
                 RedirectStandardInput = true,
                 RedirectStandardOutput = true,
@@ -145,20 +145,6 @@ public sealed class CrashSafetySpecs(ITestOutputHelper output) : IDisposable
             return saves;
         }
 
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-                _process.Kill(entireProcessTree: true);
-            _process.Dispose();
-        }
-
-        private static string DotnetHost()
-        {
-            if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host))
-                return host;
-            if (Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet")
-                return self;
-            return "dotnet";
-        }
+        public void Dispose() => ChildProcesses.KillAndDispose(_process);
     }
 }

@@ -20,12 +20,17 @@ internal static class StateWriter
 
     private static readonly DateTime Now = new(2026, 12, 1, 0, 0, 0, DateTimeKind.Utc);
 
-    /// <summary><c>dotnet TendermintActors.Node.Tests.dll state-writer DIR</c>; the test host never calls it.</summary>
+    /// <summary>
+    /// The test assembly's entry point for the child processes of its specs: <c>dotnet TendermintActors.Node.Tests.dll
+    /// state-writer DIR</c>, or <see cref="Runtime.RuntimeSettingsProbe"/>'s command; the test host never calls it.
+    /// </summary>
     public static int Main(string[] args)
     {
+        if (args is [Runtime.RuntimeSettingsProbe.Command, .. var rest])
+            return Runtime.RuntimeSettingsProbe.Run(rest);
         if (args is not [Command, var dir])
         {
-            Console.Error.WriteLine($"usage: {Command} DIR (a test harness of TendermintActors.Node.Tests)");
+            Console.Error.WriteLine($"usage: {Command} DIR | {Runtime.RuntimeSettingsProbe.Command} ARGS... (test harnesses of TendermintActors.Node.Tests)");
             return 2;
         }
         // Ends with its parent: a test runner that dies leaves no writer looping (its stdin pipe closes).
