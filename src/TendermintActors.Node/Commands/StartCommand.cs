@@ -219,20 +219,18 @@ internal static class StartCommand
                 p2p.CreateTransport());
             rpcTarget.SetResult(new RpcServer.Target(sw.Switch, sw.AddrBook));
             // In the log's format, so that a JSON log stays one object per line.
-            foreach (var warning in keyWarning is null ? p2p.Warnings() : [keyWarning, .. p2p.Warnings()])
-                if (options.Log.Levels.IsEnabled(LogModules.Main, Akka.Event.LogLevel.WarningLevel))
-                    stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
-                        new LogEntry(DateTime.UtcNow, Akka.Event.LogLevel.WarningLevel, LogModules.Main, warning)));
-            if (NativeHeap.AtStart is { } heap && options.Log.Levels.IsEnabled(LogModules.Main, Akka.Event.LogLevel.DebugLevel))
-                stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
-                    new LogEntry(DateTime.UtcNow, Akka.Event.LogLevel.DebugLevel, LogModules.Main, NativeHeap.Describe(heap))));
-            if (RuntimeSettings.AtStart is { } runtime)
+            void LogMain(Akka.Event.LogLevel level, string text)
             {
-                var level = runtime == RuntimeSettings.Outcome.Failed ? Akka.Event.LogLevel.WarningLevel : Akka.Event.LogLevel.DebugLevel;
                 if (options.Log.Levels.IsEnabled(LogModules.Main, level))
-                    stderr.WriteLine(LogLineFormatter.Format(options.Log.Format,
-                        new LogEntry(DateTime.UtcNow, level, LogModules.Main, RuntimeSettings.Describe(runtime, RuntimeSettings.FailedWith))));
+                    stderr.WriteLine(LogLineFormatter.Format(options.Log.Format, new LogEntry(DateTime.UtcNow, level, LogModules.Main, text)));
             }
+            foreach (var warning in keyWarning is null ? p2p.Warnings() : [keyWarning, .. p2p.Warnings()])
+                LogMain(Akka.Event.LogLevel.WarningLevel, warning);
+            if (NativeHeap.AtStart is { } heap)
+                LogMain(Akka.Event.LogLevel.DebugLevel, NativeHeap.Describe(heap));
+            if (RuntimeSettings.AtStart is { } runtime)
+                LogMain(runtime == RuntimeSettings.Outcome.Failed ? Akka.Event.LogLevel.WarningLevel : Akka.Event.LogLevel.DebugLevel,
+                    RuntimeSettings.Describe(runtime, RuntimeSettings.FailedWith));
             if (sw.PexStart?.Error is { } pexError)
                 throw new IOException(pexError);
             CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-peers", async () =>
