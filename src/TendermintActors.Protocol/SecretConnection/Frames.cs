@@ -47,6 +47,9 @@ public sealed class FrameSealer : IDisposable
     /// <summary>The nonce counter the next frame will use.</summary>
     public ulong Counter { get; private set; }
 
+    /// <summary>The cipher, for tests that look at its state.</summary>
+    internal FrameCipher Cipher => _cipher;
+
     /// <summary>Seals one chunk of at most 1024 bytes into exactly 1044 bytes.</summary>
     public void SealFrame(ReadOnlySpan<byte> chunk, Span<byte> sealedFrame)
     {
@@ -86,6 +89,7 @@ public sealed class FrameSealer : IDisposable
     {
         var length = Frame.SealedLength(data.Length);
         if (length == 0) return;
+        _cipher.BeginBatch(length / Frame.SealedSize);
         output.Advance(Seal(data, output.GetSpan(length)));
     }
 
@@ -116,6 +120,9 @@ public sealed class FrameOpener : IDisposable
     }
 
     /// <summary>The nonce counter the next frame must have been sealed with.</summary>
+    /// <summary>The cipher, for tests that look at its state.</summary>
+    internal FrameCipher Cipher => _cipher;
+
     public ulong Counter { get; private set; }
 
     /// <summary>Bytes of an incomplete frame waiting for the rest.</summary>
@@ -169,6 +176,9 @@ public sealed class FrameOpener : IDisposable
 
     private void Open(ReadOnlySpan<byte> ciphertext, IBufferWriter<byte> plaintext, PlaintextBuffer? inPlace)
     {
+        var frames = (_partialLength + ciphertext.Length) / Frame.SealedSize;
+        if (frames > 0)
+            _cipher.BeginBatch(frames);
         if (_partialLength > 0)
         {
             var partial = _partial!;
