@@ -11,8 +11,9 @@ namespace TendermintActors.Protocol.SecretConnection;
 /// </summary>
 internal sealed class AdaptiveFrameCipher : FrameCipher
 {
-    /// <summary>The smallest batch that counts as bulk: four full frames, 4 KiB of data.</summary>
-    public const int BulkFrames = 4;
+    /// <summary>The smallest batch that counts as bulk: 32 frames, 32 KiB of data. Above what quiet traffic sends at once
+    /// (a PEX reply of 250 addresses is ~16 KiB), below what a transfer does (64 KiB batches under load).</summary>
+    public const int BulkFrames = 32;
 
     /// <summary>Small batches in a row after which the bulk context goes; a bulk transfer interleaved with small
     /// messages keeps it, a transfer that has ended gives it back.</summary>
@@ -31,7 +32,7 @@ internal sealed class AdaptiveFrameCipher : FrameCipher
     {
         if (frames >= BulkFrames)
         {
-            _bulk ??= new OpenSslFrameCipher(_small.Key);
+            _bulk ??= TryOpenSsl(_small.Key);
             _smallBatches = 0;
         }
         else if (_bulk is not null && ++_smallBatches >= SmallBatchesBeforeRelease)
@@ -39,6 +40,19 @@ internal sealed class AdaptiveFrameCipher : FrameCipher
             _bulk.Dispose();
             _bulk = null;
             _smallBatches = 0;
+        }
+    }
+
+    /// <summary>An OpenSSL context for the key, or none when libcrypto refuses one: libsodium carries on alone.</summary>
+    private static OpenSslFrameCipher? TryOpenSsl(ReadOnlySpan<byte> key)
+    {
+        try
+        {
+            return new OpenSslFrameCipher(key);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or PlatformNotSupportedException)
+        {
+            return null;
         }
     }
 

@@ -74,6 +74,7 @@ public sealed class FrameSealer : IDisposable
     /// (which must hold <see cref="Frame.SealedLength"/> bytes); returns the bytes written.</summary>
     public int Seal(ReadOnlySpan<byte> data, Span<byte> output)
     {
+        _cipher.BeginBatch(Frame.SealedLength(data.Length) / Frame.SealedSize);
         var written = 0;
         while (data.Length > 0)
         {
@@ -89,7 +90,6 @@ public sealed class FrameSealer : IDisposable
     {
         var length = Frame.SealedLength(data.Length);
         if (length == 0) return;
-        _cipher.BeginBatch(length / Frame.SealedSize);
         output.Advance(Seal(data, output.GetSpan(length)));
     }
 
@@ -119,10 +119,10 @@ public sealed class FrameOpener : IDisposable
         Counter = firstCounter;
     }
 
-    /// <summary>The nonce counter the next frame must have been sealed with.</summary>
     /// <summary>The cipher, for tests that look at its state.</summary>
     internal FrameCipher Cipher => _cipher;
 
+    /// <summary>The nonce counter the next frame must have been sealed with.</summary>
     public ulong Counter { get; private set; }
 
     /// <summary>Bytes of an incomplete frame waiting for the rest.</summary>

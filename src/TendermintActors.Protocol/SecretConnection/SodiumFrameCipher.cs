@@ -13,6 +13,7 @@ namespace TendermintActors.Protocol.SecretConnection;
 internal sealed unsafe partial class SodiumFrameCipher : FrameCipher
 {
     private readonly byte[] _key = new byte[KeySize];
+    private bool _disposed;
 
     static SodiumFrameCipher()
     {
@@ -30,6 +31,7 @@ internal sealed unsafe partial class SodiumFrameCipher : FrameCipher
 
     public override void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> sealedOutput)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this); // the key is zeros by then: nothing may be sealed with it
         CheckNonce(nonce);
         var length = plaintext.Length;
         if (sealedOutput.Length < length + TagSize)
@@ -43,6 +45,7 @@ internal sealed unsafe partial class SodiumFrameCipher : FrameCipher
 
     public override bool Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> sealedInput, Span<byte> plaintext)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         CheckNonce(nonce);
         var length = sealedInput.Length - TagSize;
         if (length < 0)
@@ -51,16 +54,27 @@ internal sealed unsafe partial class SodiumFrameCipher : FrameCipher
             throw new ArgumentException($"the plaintext output needs {length} bytes", nameof(plaintext));
         fixed (byte* n = nonce, s = sealedInput, p = plaintext, k = _key)
         {
-            // libsodium checks the tag before it decrypts and writes nothing when it does not verify; the ciphertext
-            // and the plaintext may be the same bytes (opening in place).
+            // libsodium checks the tag before it decrypts, and clears the output when it does not verify; the
+            // ciphertext and the plaintext may be the same bytes (opening in place).
             return crypto_aead_chacha20poly1305_ietf_decrypt_detached(p, null, s, (ulong)length, s + length, null, 0, n, k) == 0;
         }
     }
 
     /// <summary>The key, for a cipher that opens a second engine on it (<see cref="AdaptiveFrameCipher"/>).</summary>
-    public ReadOnlySpan<byte> Key => _key;
+    public ReadOnlySpan<byte> Key
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _key;
+        }
+    }
 
-    public override void Dispose() => CryptographicOperations.ZeroMemory(_key);
+    public override void Dispose()
+    {
+        _disposed = true;
+        CryptographicOperations.ZeroMemory(_key);
+    }
 
     private static void CheckNonce(ReadOnlySpan<byte> nonce)
     {

@@ -78,6 +78,19 @@ public class AdaptiveFrameCipherTests
     }
 
     [Fact]
+    public void A_disposed_Sodium_cipher_refuses_to_work_rather_than_use_its_zeroed_key()
+    {
+        var cipher = FrameCipher.Create(Key, FrameCipherImplementation.Sodium);
+        cipher.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => cipher.Seal(new byte[FrameCipher.NonceSize], new byte[4], new byte[20]));
+        Assert.Throws<ObjectDisposedException>(() => cipher.Open(new byte[FrameCipher.NonceSize], new byte[20], new byte[4]));
+        if (!OpenSslFrameCipher.IsAvailable) return; // adaptive is libsodium alone there
+        var adaptive = FrameCipher.Create(Key, FrameCipherImplementation.Adaptive);
+        adaptive.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => adaptive.BeginBatch(AdaptiveFrameCipher.BulkFrames));
+    }
+
+    [Fact]
     public void Sodium_seals_and_opens_frames_without_allocating()
     {
         using var cipher = FrameCipher.Create(Key, FrameCipherImplementation.Sodium);
@@ -153,32 +166,40 @@ public class AdaptiveFrameCipherTests
         var byReference = new ArrayBufferWriter<byte>();
         var sent = new List<byte>();
         // Bulk and small batches mixed, and long enough runs of small ones that the context comes and goes.
-        int[] sizes = [.. Enumerable.Range(0, 120).Select(i => i % 40 < 20 ? random.Next(1, 2048) : random.Next(4096, 40_000))];
+        int[] sizes = [.. Enumerable.Range(0, 120).Select(i => i % 40 < 20 ? random.Next(1, 2048) : random.Next(33 * 1024, 90_000))];
+        var engines = new List<bool>();
         foreach (var size in sizes)
         {
             var data = Bytes(random, size);
             sent.AddRange(data);
             adaptive.Seal(data, byAdaptive);
             reference.Seal(data, byReference);
+            engines.Add(Holds(adaptive));
         }
         Assert.Equal(byReference.WrittenSpan.ToArray(), byAdaptive.WrittenSpan.ToArray());
+        // The engine did change, both ways, and more than once.
+        Assert.True(engines.Zip(engines.Skip(1)).Count(p => !p.First && p.Second) >= 2, "OpenSSL was taken fewer than twice");
+        Assert.True(engines.Zip(engines.Skip(1)).Count(p => p.First && !p.Second) >= 2, "OpenSSL was released fewer than twice");
 
         // Opened in pieces that cut frames anywhere, so that batches of every size reach the opener.
         var received = new ArrayBufferWriter<byte>();
         var wire = byAdaptive.WrittenMemory;
+        var openedWithOpenSsl = false;
         while (!wire.IsEmpty)
         {
-            var take = Math.Min(wire.Length, random.Next(1, 12 * Frame.SealedSize));
+            var take = Math.Min(wire.Length, random.Next(1, 2 * AdaptiveFrameCipher.BulkFrames * Frame.SealedSize));
             adaptiveOpener.Open(wire.Span[..take], received);
+            openedWithOpenSsl |= Holds(adaptiveOpener);
             wire = wire[take..];
         }
         Assert.Equal(sent, received.WrittenSpan.ToArray());
+        Assert.True(openedWithOpenSsl);
     }
 
     [OpenSslFact]
     public void A_tampered_frame_ends_the_connection_whichever_engine_opens_it()
     {
-        foreach (var batch in new[] { 1, 8 })
+        foreach (var batch in new[] { 1, AdaptiveFrameCipher.BulkFrames })
         {
             using var sealer = new FrameSealer(Key, FrameCipherImplementation.Adaptive);
             using var opener = new FrameOpener(Key, FrameCipherImplementation.Adaptive);
@@ -188,6 +209,7 @@ public class AdaptiveFrameCipherTests
             bytes[^1] ^= 1;
             var e = Assert.Throws<ProtocolViolationException>(() => opener.Open(bytes, new ArrayBufferWriter<byte>()));
             Assert.Equal(ProtocolViolation.FrameAuthenticationFailed, e.Reason);
+            Assert.Equal(batch >= AdaptiveFrameCipher.BulkFrames, Holds(opener)); // which engine refused it
         }
     }
 
