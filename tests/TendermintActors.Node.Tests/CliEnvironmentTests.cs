@@ -14,7 +14,7 @@ public sealed class CliEnvironmentTests
         var stderr = new StringWriter();
 
         var ok = Cli.CheckEnvironment(stderr, () => throw new InvalidOperationException(
-            $"{FrameCiphers.Variable}='aes' is not a frame cipher: use openssl, nsec or bcl (or leave it unset)"));
+            $"{FrameCiphers.Variable}='aes' is not a frame cipher: use adaptive, openssl, sodium, nsec or bcl (or leave it unset)"));
 
         Assert.False(ok);
         Assert.Contains("tmactors: TENDERMINTACTORS_FRAME_CIPHER='aes' is not a frame cipher", stderr.ToString());

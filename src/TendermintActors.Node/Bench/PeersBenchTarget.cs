@@ -105,10 +105,14 @@ internal sealed class PeersBenchTarget : IAsyncDisposable
         "--set", "tendermint.p2p.max-concurrent-handshakes=256",
     ];
 
-    /// <summary>How to run this tmactors again: the apphost itself, or <c>dotnet tmactors.dll</c>.</summary>
+    /// <summary>How to run this tmactors again: the apphost or the natively compiled program itself, or <c>dotnet tmactors.dll</c>.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000",
+        Justification = "An empty Location (natively compiled) is handled first: the process is then the program.")]
     internal static (string FileName, string[] Prefix) SelfCommand()
     {
         var assembly = typeof(Cli).Assembly.Location;
+        if (assembly.Length == 0 && Environment.ProcessPath is { } program)
+            return (program, []);
         if (Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == Path.GetFileNameWithoutExtension(assembly))
             return (self, []);
         if (Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet")

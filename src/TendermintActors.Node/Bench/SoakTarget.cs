@@ -23,13 +23,16 @@ internal sealed record SoakTargetSample(int Actors, long GcHeapBytes, int Gen0, 
     /// </summary>
     public IReadOnlyDictionary<string, int> ActorKinds { get; init; } = new Dictionary<string, int>();
 
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public string ToJson() => JsonSerializer.Serialize(this, SoakJson.Default.SoakTargetSample);
 
     public static SoakTargetSample Parse(string line) =>
-        JsonSerializer.Deserialize<SoakTargetSample>(line, Json) ?? throw new FormatException($"not a soak target sample: {line}");
-
-    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+        JsonSerializer.Deserialize(line, SoakJson.Default.SoakTargetSample) ?? throw new FormatException($"not a soak target sample: {line}");
 }
+
+/// <summary>The sample's JSON, generated at build time (snake_case names), so that it needs no reflection.</summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SoakTargetSample))]
+internal sealed partial class SoakJson : System.Text.Json.Serialization.JsonSerializerContext;
 
 /// <summary>
 /// <c>tmactors bench soak-target</c> (hidden): <c>tmactors start</c> run in this process for <c>bench soak</c>, with PEX

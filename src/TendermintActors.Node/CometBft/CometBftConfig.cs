@@ -35,7 +35,7 @@ internal static class CometBftConfig
     {
         try
         {
-            return TomlSerializer.Deserialize<TomlTable>(text) ?? new TomlTable();
+            return TomlSerializer.Deserialize<TomlTable>(text, CometBftToml.Default) ?? new TomlTable();
         }
         catch (TomlException e)
         {
@@ -173,7 +173,7 @@ internal static class CometBftConfig
     }
 
     /// <summary>A HOCON quoted string: JSON's escaping, which HOCON shares.</summary>
-    public static string Quote(string value) => System.Text.Json.JsonSerializer.Serialize(value);
+    public static string Quote(string value) => System.Text.Json.Nodes.JsonValue.Create(value).ToJsonString();
 
     private static string SectionOf(string key) => key[..key.LastIndexOf('.')];
 
@@ -252,3 +252,7 @@ internal static class CometBftConfig
         _ => new Bad("expected a Go duration such as \"100ms\", \"20s\" or \"1h0m0s\""),
     };
 }
+
+/// <summary>The TOML model, without reflection (a natively compiled node has none to spare).</summary>
+[Tomlyn.Serialization.TomlSerializable(typeof(TomlTable))]
+internal sealed partial class CometBftToml : Tomlyn.Serialization.TomlSerializerContext;

@@ -93,7 +93,7 @@ internal static class RpcJson
     {
         var array = new JsonArray();
         foreach (var peer in peers)
-            array.Add(PeerJson(peer, now));
+            array.Add((JsonNode)PeerJson(peer, now)); // JsonArray.Add<T> serialises by reflection; a node is added as it is
         return new JsonObject
         {
             ["listening"] = true,
@@ -117,7 +117,7 @@ internal static class RpcJson
     {
         var channels = new JsonArray();
         foreach (var ch in connection.Channels)
-            channels.Add(new JsonObject
+            channels.Add((JsonNode)new JsonObject
             {
                 ["ID"] = ch.Id,
                 ["SendQueueCapacity"] = Int(ch.SendQueueCapacity),

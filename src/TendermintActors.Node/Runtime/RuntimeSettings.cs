@@ -57,6 +57,8 @@ internal static class RuntimeSettings
         Failed,
         /// <summary>The settings are due: <see cref="ApplyAtStart"/> re-executes the process.</summary>
         ReExecute,
+        /// <summary>A natively compiled tmactors: no JIT, so no call counting to set.</summary>
+        NativeCode,
     }
 
     /// <summary>What the process's call to <see cref="ApplyAtStart"/> found, for the start's log; null when not called.</summary>
@@ -66,8 +68,11 @@ internal static class RuntimeSettings
     public static int FailedWith { get; private set; }
 
     /// <summary>The decision, from the command line and the environment alone.</summary>
-    public static Outcome Decide(IReadOnlyList<string> args, Func<string, string?> environment, bool isLinux, bool debuggerAttached)
+    public static Outcome Decide(IReadOnlyList<string> args, Func<string, string?> environment, bool isLinux, bool debuggerAttached,
+        bool compilesCode = true)
     {
+        if (!compilesCode)
+            return Outcome.NativeCode;
         var marked = environment(MarkerVariable) == MarkerValue;
         if (!string.IsNullOrEmpty(environment(CallCountThresholdVariable)) || !string.IsNullOrEmpty(environment(LegacyCallCountThresholdVariable)))
             return marked ? Outcome.Applied : Outcome.OperatorsSetting;
@@ -141,7 +146,8 @@ internal static class RuntimeSettings
     /// </summary>
     public static Outcome ApplyAtStart(string[] args)
     {
-        var outcome = Decide(args, Environment.GetEnvironmentVariable, OperatingSystem.IsLinux(), Debugger.IsAttached);
+        var outcome = Decide(args, Environment.GetEnvironmentVariable, OperatingSystem.IsLinux(), Debugger.IsAttached,
+            System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeCompiled);
         if (outcome == Outcome.ReExecute)
         {
             FailedWith = ReExecute();
@@ -158,6 +164,7 @@ internal static class RuntimeSettings
         Outcome.OperatorsSetting => $"runtime settings: {CallCountThresholdVariable} is set in the environment; left as it is",
         Outcome.UnderTool => "runtime settings: started by a debugger or a diagnostic tool, so not re-executed; the runtime's defaults apply",
         Outcome.NotAvailable => "runtime settings: not Linux; the runtime's defaults apply",
+        Outcome.NativeCode => "runtime settings: natively compiled, so there is no JIT to configure",
         Outcome.Failed => $"runtime settings: re-executing the process failed (errno {failedWith}); the runtime's defaults apply",
         _ => "runtime settings: the runtime's defaults",
     };

@@ -10,14 +10,20 @@ public enum FrameCipherImplementation
     Bcl,
     /// <summary>NSec (libsodium).</summary>
     NSec,
-    /// <summary>OpenSSL's libcrypto (3 or 1.1) called directly, one context per direction; Linux only, NSec elsewhere
-    /// or when libcrypto is absent.</summary>
+    /// <summary>OpenSSL's libcrypto (3 or 1.1) called directly, one context per direction held for the connection's
+    /// life; Linux only, NSec elsewhere or when libcrypto is absent.</summary>
     OpenSsl,
+    /// <summary>libsodium called directly, the key the only state (NSec's library, without NSec's guarded key memory).</summary>
+    Sodium,
+    /// <summary>libsodium for small batches of frames, OpenSSL's libcrypto (a context held only while bulk data moves)
+    /// for large ones; libsodium alone where libcrypto is absent.</summary>
+    Adaptive,
 }
 
 /// <summary>
-/// ChaCha20-Poly1305 with no associated data over one direction's key. Three implementations sit behind it so the
-/// benchmark can compare them; <see cref="Default"/> is the fastest available one as measured (see docs/performance.md).
+/// ChaCha20-Poly1305 with no associated data over one direction's key. Several implementations sit behind it so the
+/// benchmark can compare them; <see cref="Default"/> is the one that measured best for memory and throughput together
+/// (see docs/performance.md).
 /// An instance serves one direction and is called from one thread at a time.
 /// </summary>
 internal abstract class FrameCipher : IDisposable
@@ -27,11 +33,14 @@ internal abstract class FrameCipher : IDisposable
     public const int TagSize = 16;
 
     /// <summary>
-    /// The hot-path choice: OpenSSL called directly where libcrypto is present, else NSec. Per 1028-byte frame OpenSSL
-    /// measured fastest, then NSec, then the BCL's wrapper around OpenSSL (docs/performance.md).
+    /// The hot-path choice: <see cref="FrameCipherImplementation.Adaptive"/>, libsodium for small batches and OpenSSL
+    /// called directly for bulk ones. Per 1028-byte frame OpenSSL measured fastest, then libsodium, then the BCL's
+    /// wrapper around OpenSSL; but an OpenSSL context is native memory held for as long as the cipher lives, which an
+    /// idle connection should not pay (docs/performance.md).
     /// </summary>
     /// <remarks>
-    /// The environment variable <c>TENDERMINTACTORS_FRAME_CIPHER</c> (<c>openssl</c>, <c>nsec</c> or <c>bcl</c>, read once
+    /// The environment variable <c>TENDERMINTACTORS_FRAME_CIPHER</c> (<c>adaptive</c>, <c>openssl</c>, <c>sodium</c>,
+    /// <c>nsec</c> or <c>bcl</c>, read once
     /// at start) overrides the choice: for comparing them in place, or to step around a broken libcrypto.
     /// </remarks>
     public static FrameCipherImplementation Default => LazyDefault.Value;
@@ -45,12 +54,13 @@ internal abstract class FrameCipher : IDisposable
 
     internal static FrameCipherImplementation ChooseDefault(string? setting) => setting?.Trim().ToLowerInvariant() switch
     {
-        null or "" => OpenSslFrameCipher.IsAvailable ? FrameCipherImplementation.OpenSsl : FrameCipherImplementation.NSec,
+        null or "" or "adaptive" => FrameCipherImplementation.Adaptive,
         "openssl" => FrameCipherImplementation.OpenSsl,
         "nsec" => FrameCipherImplementation.NSec,
         "bcl" => FrameCipherImplementation.Bcl,
+        "sodium" => FrameCipherImplementation.Sodium,
         _ => throw new InvalidOperationException(
-            $"{DefaultVariable}='{setting}' is not a frame cipher: use openssl, nsec or bcl (or leave it unset)"),
+            $"{DefaultVariable}='{setting}' is not a frame cipher: use adaptive, openssl, sodium, nsec or bcl (or leave it unset)"),
     };
 
     public static FrameCipher Create(ReadOnlySpan<byte> key, FrameCipherImplementation? implementation = null) =>
@@ -58,6 +68,9 @@ internal abstract class FrameCipher : IDisposable
         {
             FrameCipherImplementation.Bcl when System.Security.Cryptography.ChaCha20Poly1305.IsSupported => new BclFrameCipher(key),
             FrameCipherImplementation.OpenSsl when OpenSslFrameCipher.IsAvailable => new OpenSslFrameCipher(key),
+            FrameCipherImplementation.Sodium => new SodiumFrameCipher(key),
+            FrameCipherImplementation.Adaptive when OpenSslFrameCipher.IsAvailable => new AdaptiveFrameCipher(key),
+            FrameCipherImplementation.Adaptive => new SodiumFrameCipher(key),
             _ => new NSecFrameCipher(key),
         };
 
@@ -66,6 +79,12 @@ internal abstract class FrameCipher : IDisposable
 
     /// <summary>Writes sealed.Length - 16 bytes; false when the tag does not verify.</summary>
     public abstract bool Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> sealedInput, Span<byte> plaintext);
+
+    /// <summary>
+    /// Said before the frames of one call are sealed or opened: how many there are. An implementation may choose its
+    /// engine by it (<see cref="AdaptiveFrameCipher"/>); the others ignore it.
+    /// </summary>
+    public virtual void BeginBatch(int frames) { }
 
     public abstract void Dispose();
 
@@ -114,11 +133,13 @@ internal abstract class FrameCipher : IDisposable
 /// <summary>Which ChaCha20-Poly1305 implementation new connections seal and open their frames with.</summary>
 public static class FrameCiphers
 {
-    /// <summary>The environment variable that overrides the choice: <c>openssl</c>, <c>nsec</c> or <c>bcl</c>.</summary>
+    /// <summary>The environment variable that overrides the choice: <c>adaptive</c>, <c>openssl</c>, <c>sodium</c>,
+    /// <c>nsec</c> or <c>bcl</c>.</summary>
     public const string Variable = FrameCipher.DefaultVariable;
 
     /// <summary>
-    /// OpenSSL's libcrypto where it loads, NSec otherwise, unless <see cref="Variable"/> says otherwise. Throws
+    /// <see cref="FrameCipherImplementation.Adaptive"/> (libsodium alone where libcrypto does not load), unless
+    /// <see cref="Variable"/> says otherwise. Throws
     /// <see cref="InvalidOperationException"/> naming the variable when it holds anything else (a process checks this
     /// at start; a connection would fail with the same error).
     /// </summary>

@@ -47,6 +47,9 @@ public sealed class FrameSealer : IDisposable
     /// <summary>The nonce counter the next frame will use.</summary>
     public ulong Counter { get; private set; }
 
+    /// <summary>The cipher, for tests that look at its state.</summary>
+    internal FrameCipher Cipher => _cipher;
+
     /// <summary>Seals one chunk of at most 1024 bytes into exactly 1044 bytes.</summary>
     public void SealFrame(ReadOnlySpan<byte> chunk, Span<byte> sealedFrame)
     {
@@ -71,6 +74,7 @@ public sealed class FrameSealer : IDisposable
     /// (which must hold <see cref="Frame.SealedLength"/> bytes); returns the bytes written.</summary>
     public int Seal(ReadOnlySpan<byte> data, Span<byte> output)
     {
+        _cipher.BeginBatch(Frame.SealedLength(data.Length) / Frame.SealedSize);
         var written = 0;
         while (data.Length > 0)
         {
@@ -114,6 +118,9 @@ public sealed class FrameOpener : IDisposable
         _cipher = FrameCipher.Create(key, implementation);
         Counter = firstCounter;
     }
+
+    /// <summary>The cipher, for tests that look at its state.</summary>
+    internal FrameCipher Cipher => _cipher;
 
     /// <summary>The nonce counter the next frame must have been sealed with.</summary>
     public ulong Counter { get; private set; }
@@ -169,6 +176,9 @@ public sealed class FrameOpener : IDisposable
 
     private void Open(ReadOnlySpan<byte> ciphertext, IBufferWriter<byte> plaintext, PlaintextBuffer? inPlace)
     {
+        var frames = (_partialLength + ciphertext.Length) / Frame.SealedSize;
+        if (frames > 0)
+            _cipher.BeginBatch(frames);
         if (_partialLength > 0)
         {
             var partial = _partial!;

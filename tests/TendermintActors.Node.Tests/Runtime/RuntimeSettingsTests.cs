@@ -77,6 +77,15 @@ public sealed class RuntimeSettingsTests
     }
 
     [Fact]
+    public void A_natively_compiled_tmactors_is_never_re_executed_since_it_has_no_JIT_to_configure()
+    {
+        Assert.Equal(Outcome.NativeCode, RuntimeSettings.Decide(["start"], Env(), isLinux: true, debuggerAttached: false, compilesCode: false));
+        Assert.Equal(Outcome.NativeCode, RuntimeSettings.Decide(["start"], Env((RuntimeSettings.CallCountThresholdVariable, "1E")),
+            isLinux: true, debuggerAttached: false, compilesCode: false));
+        Assert.Contains("natively compiled", RuntimeSettings.Describe(Outcome.NativeCode));
+    }
+
+    [Fact]
     public void The_second_runs_environment_is_the_first_ones_byte_for_byte_then_the_setting_and_the_marker()
     {
         byte[] notUtf8 = [.. "LANG_BYTES="u8, 0xff, 0xfe, 0x80];

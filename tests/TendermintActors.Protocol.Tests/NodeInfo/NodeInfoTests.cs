@@ -203,6 +203,8 @@ public class FrameTests
     [InlineData(FrameCipherImplementation.Bcl)]
     [InlineData(FrameCipherImplementation.NSec)]
     [InlineData(FrameCipherImplementation.OpenSsl)]
+    [InlineData(FrameCipherImplementation.Sodium)]
+    [InlineData(FrameCipherImplementation.Adaptive)]
     public void Every_cipher_implementation_agrees_with_NSec(FrameCipherImplementation implementation)
     {
         using var reference = new FrameSealer(Key, FrameCipherImplementation.NSec);

@@ -30,12 +30,13 @@ public class FrameCipherTests
     private static readonly byte[] Key = Enumerable.Range(0, FrameCipher.KeySize).Select(i => (byte)(i * 7)).ToArray();
 
     [Fact]
-    public void OpenSsl_is_used_where_libcrypto_loads_and_NSec_stands_in_elsewhere()
+    public void The_default_is_adaptive_and_OpenSsl_is_used_where_libcrypto_loads_with_libsodium_standing_in_elsewhere()
     {
         using (var cipher = FrameCipher.Create(Key, FrameCipherImplementation.OpenSsl))
             Assert.Equal(OpenSslFrameCipher.IsAvailable, cipher is OpenSslFrameCipher);
-        Assert.Equal(OpenSslFrameCipher.IsAvailable ? FrameCipherImplementation.OpenSsl : FrameCipherImplementation.NSec,
-            FrameCipher.ChooseDefault(null));
+        using (var cipher = FrameCipher.Create(Key, FrameCipherImplementation.Adaptive))
+            Assert.IsType(OpenSslFrameCipher.IsAvailable ? typeof(AdaptiveFrameCipher) : typeof(SodiumFrameCipher), cipher);
+        Assert.Equal(FrameCipherImplementation.Adaptive, FrameCipher.ChooseDefault(null));
 
         // Where libcrypto 3 loads (Linux, where we build and measure), the OpenSSL path is the one the suite tests.
         if (OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libcrypto.so.3", out var library))
@@ -49,6 +50,9 @@ public class FrameCipherTests
     [InlineData("openssl", FrameCipherImplementation.OpenSsl)]
     [InlineData(" NSec ", FrameCipherImplementation.NSec)]
     [InlineData("bcl", FrameCipherImplementation.Bcl)]
+    [InlineData("sodium", FrameCipherImplementation.Sodium)]
+    [InlineData("Adaptive", FrameCipherImplementation.Adaptive)]
+    [InlineData("", FrameCipherImplementation.Adaptive)]
     public void The_environment_can_choose_the_default_cipher(string setting, FrameCipherImplementation expected) =>
         Assert.Equal(expected, FrameCipher.ChooseDefault(setting));
 

@@ -29,6 +29,23 @@ public sealed class NodeInfoStringsTests
     }
 
     [Fact]
+    public void A_remote_node_info_takes_the_authenticated_node_ID_where_it_is_the_one_it_declares()
+    {
+        var key = NodeKey.Generate();
+        var authenticated = NodeId.FromPublicKey(key.PublicKey);
+        var remote = NodeInfoModel.Create(NodeId.Parse(Copy(key.Id.Hex)), "tcp://127.0.0.1:26656", Copy("test-net"), "them", [0x40]);
+        Assert.NotSame(authenticated.Hex, remote.DefaultNodeId);
+
+        var shared = NodeInfoStrings.SharingLocal(remote, Local, authenticated)!;
+
+        Assert.Same(authenticated.Hex, shared.DefaultNodeId);
+        Assert.Equal(remote, shared);
+        // Another ID (the handshake refuses such a peer anyway) is kept as it was sent.
+        var other = NodeId.FromPublicKey(NodeKey.Generate().PublicKey);
+        Assert.Same(remote.DefaultNodeId, NodeInfoStrings.SharingLocal(remote, Local, other)!.DefaultNodeId);
+    }
+
+    [Fact]
     public void What_differs_from_ours_is_kept_as_the_remote_sent_it()
     {
         var remote = NodeInfoModel.Create(NodeKey.Generate().Id, "tcp://127.0.0.1:26656", Copy("test-net"), "them", [0x40],

@@ -142,5 +142,11 @@ public sealed class LogLineSpecs(ITestOutputHelper output) : TestKit("""
         Assert.All(refusals, e => Assert.Contains(Hint, e.Message.ToString()));
         Assert.True(refusals[0].TryGetProperties(out var properties));
         Assert.Equal(local, properties!["Addr"]);
+
+        // The book saves when it stops: stop it while its folder exists, or that save recreates the folder after
+        // the test has removed it.
+        Watch(book);
+        Sys.Stop(book);
+        ExpectTerminated(book);
     }
 }

@@ -129,7 +129,7 @@ internal sealed class SecretConnectionStage<TMat>(
             CancelTimer(DeadlineTimer);
             _session = _upgrade!.Session!;
             var connection = new SecretConnectionInfo(_session.RemoteId, _session.RemotePublicKey);
-            var remoteNodeInfo = NodeInfoStrings.SharingLocal(_upgrade.RemoteNodeInfo, _stage._localNodeInfo);
+            var remoteNodeInfo = NodeInfoStrings.SharingLocal(_upgrade.RemoteNodeInfo, _stage._localNodeInfo, _session.RemoteId);
             _upgrade.Dispose(); // a complete upgrade leaves its session alone
             _upgrade = null;
             _promise.TrySetResult(_stage._project(new UpgradeResult(connection, remoteNodeInfo)));
@@ -313,18 +313,21 @@ internal static class NodeInfoStrings
 {
     /// <summary>
     /// <paramref name="remote"/> with the strings that equal ours (the network, which must; the version and the tx
-    /// index, which mostly do) replaced by our instances: a peer keeps its node info for its life, and each copy of
-    /// the same network name is one more string per peer.
+    /// index, which mostly do) replaced by our instances, and its node ID by the one its key authenticated
+    /// (<paramref name="authenticated"/>, when given and equal): a peer keeps its node info for its life, and each copy
+    /// of the same network name or ID is one more string per peer.
     /// </summary>
-    public static NodeInfoModel? SharingLocal(NodeInfoModel? remote, NodeInfoModel? local)
+    public static NodeInfoModel? SharingLocal(NodeInfoModel? remote, NodeInfoModel? local, NodeId authenticated = default)
     {
         if (remote is null || local is null) return remote;
         var network = Shared(remote.Network, local.Network);
         var version = Shared(remote.Version, local.Version);
         var txIndex = Shared(remote.TxIndex, local.TxIndex);
-        if (ReferenceEquals(network, remote.Network) && ReferenceEquals(version, remote.Version) && ReferenceEquals(txIndex, remote.TxIndex))
+        var id = authenticated.IsEmpty ? remote.DefaultNodeId : Shared(remote.DefaultNodeId, authenticated.Hex);
+        if (ReferenceEquals(network, remote.Network) && ReferenceEquals(version, remote.Version) && ReferenceEquals(txIndex, remote.TxIndex)
+            && ReferenceEquals(id, remote.DefaultNodeId))
             return remote;
-        return remote with { Network = network, Version = version, TxIndex = txIndex };
+        return remote with { Network = network, Version = version, TxIndex = txIndex, DefaultNodeId = id };
     }
 
     private static string Shared(string theirs, string ours) => string.Equals(theirs, ours, StringComparison.Ordinal) ? ours : theirs;
