@@ -80,6 +80,34 @@ internal abstract class FrameCipher : IDisposable
     /// <summary>Writes sealed.Length - 16 bytes; false when the tag does not verify.</summary>
     public abstract bool Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> sealedInput, Span<byte> plaintext);
 
+    /// <summary>The checks an engine that takes pointers makes before any crosses: the nonce's length, and room for
+    /// the output. Returns the plaintext's length.</summary>
+    protected static int CheckSeal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> sealedOutput)
+    {
+        CheckNonce(nonce);
+        if (sealedOutput.Length < plaintext.Length + TagSize)
+            throw new ArgumentException($"the sealed output needs {plaintext.Length + TagSize} bytes", nameof(sealedOutput));
+        return plaintext.Length;
+    }
+
+    /// <inheritdoc cref="CheckSeal"/>
+    protected static int CheckOpen(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> sealedInput, Span<byte> plaintext)
+    {
+        CheckNonce(nonce);
+        var length = sealedInput.Length - TagSize;
+        if (length < 0)
+            throw new ArgumentException($"a sealed input has at least the {TagSize}-byte tag", nameof(sealedInput));
+        if (plaintext.Length < length)
+            throw new ArgumentException($"the plaintext output needs {length} bytes", nameof(plaintext));
+        return length;
+    }
+
+    private static void CheckNonce(ReadOnlySpan<byte> nonce)
+    {
+        if (nonce.Length != NonceSize)
+            throw new ArgumentException($"a ChaCha20-Poly1305 nonce has {NonceSize} bytes", nameof(nonce));
+    }
+
     /// <summary>
     /// Said before the frames of one call are sealed or opened: how many there are. An implementation may choose its
     /// engine by it (<see cref="AdaptiveFrameCipher"/>); the others ignore it.

@@ -49,10 +49,7 @@ internal sealed unsafe class OpenSslFrameCipher : FrameCipher
 
     public override void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> sealedOutput)
     {
-        CheckNonce(nonce);
-        var length = plaintext.Length;
-        if (sealedOutput.Length < length + TagSize)
-            throw new ArgumentException($"the sealed output needs {length + TagSize} bytes", nameof(sealedOutput));
+        var length = CheckSeal(nonce, plaintext, sealedOutput);
         using var context = new ContextReference(_context);
         fixed (byte* n = nonce, p = plaintext, s = sealedOutput)
         {
@@ -71,12 +68,7 @@ internal sealed unsafe class OpenSslFrameCipher : FrameCipher
 
     public override bool Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> sealedInput, Span<byte> plaintext)
     {
-        CheckNonce(nonce);
-        var length = sealedInput.Length - TagSize;
-        if (length < 0)
-            throw new ArgumentException($"a sealed input has at least the {TagSize}-byte tag", nameof(sealedInput));
-        if (plaintext.Length < length)
-            throw new ArgumentException($"the plaintext output needs {length} bytes", nameof(plaintext));
+        var length = CheckOpen(nonce, sealedInput, plaintext);
         plaintext = plaintext[..length];
         var authentic = false;
         try
@@ -108,12 +100,6 @@ internal sealed unsafe class OpenSslFrameCipher : FrameCipher
     }
 
     public override void Dispose() => _context.Dispose();
-
-    private static void CheckNonce(ReadOnlySpan<byte> nonce)
-    {
-        if (nonce.Length != NonceSize)
-            throw new ArgumentException($"a ChaCha20-Poly1305 nonce has {NonceSize} bytes", nameof(nonce));
-    }
 
     private static void Check(int result, string function)
     {

@@ -32,10 +32,7 @@ internal sealed unsafe partial class SodiumFrameCipher : FrameCipher
     public override void Seal(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> sealedOutput)
     {
         ObjectDisposedException.ThrowIf(_disposed, this); // the key is zeros by then: nothing may be sealed with it
-        CheckNonce(nonce);
-        var length = plaintext.Length;
-        if (sealedOutput.Length < length + TagSize)
-            throw new ArgumentException($"the sealed output needs {length + TagSize} bytes", nameof(sealedOutput));
+        var length = CheckSeal(nonce, plaintext, sealedOutput);
         fixed (byte* n = nonce, p = plaintext, s = sealedOutput, k = _key)
         {
             if (crypto_aead_chacha20poly1305_ietf_encrypt_detached(s, s + length, null, p, (ulong)length, null, 0, null, n, k) != 0)
@@ -46,12 +43,7 @@ internal sealed unsafe partial class SodiumFrameCipher : FrameCipher
     public override bool Open(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> sealedInput, Span<byte> plaintext)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        CheckNonce(nonce);
-        var length = sealedInput.Length - TagSize;
-        if (length < 0)
-            throw new ArgumentException($"a sealed input has at least the {TagSize}-byte tag", nameof(sealedInput));
-        if (plaintext.Length < length)
-            throw new ArgumentException($"the plaintext output needs {length} bytes", nameof(plaintext));
+        var length = CheckOpen(nonce, sealedInput, plaintext);
         fixed (byte* n = nonce, s = sealedInput, p = plaintext, k = _key)
         {
             // libsodium checks the tag before it decrypts, and clears the output when it does not verify; the
@@ -74,12 +66,6 @@ internal sealed unsafe partial class SodiumFrameCipher : FrameCipher
     {
         _disposed = true;
         CryptographicOperations.ZeroMemory(_key);
-    }
-
-    private static void CheckNonce(ReadOnlySpan<byte> nonce)
-    {
-        if (nonce.Length != NonceSize)
-            throw new ArgumentException($"a ChaCha20-Poly1305 nonce has {NonceSize} bytes", nameof(nonce));
     }
 
     // The library NSec ships and loads (the libsodium package's native asset).

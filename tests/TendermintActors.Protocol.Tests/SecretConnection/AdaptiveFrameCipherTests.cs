@@ -6,109 +6,20 @@ using TendermintActors.Protocol.SecretConnection;
 namespace TendermintActors.Protocol.Tests.SecretConnection;
 
 /// <summary>
-/// libsodium called directly, and the adaptive cipher that uses it for small batches and OpenSSL for bulk ones. Go's
-/// frames, byte for byte, are in HandshakeVectorTests (every implementation); these check what is particular to them:
-/// the batch rule and that a switch of engine mid-stream changes no byte.
+/// The adaptive cipher, libsodium for small batches and OpenSSL for bulk ones. Go's frames, byte for byte, are in
+/// HandshakeVectorTests (every implementation), and what each engine does alone in FrameCipherTests; these check what is
+/// particular to it: the batch rule and that a switch of engine mid-stream changes no byte.
 /// </summary>
 public class AdaptiveFrameCipherTests
 {
     private static readonly byte[] Key = Enumerable.Range(0, FrameCipher.KeySize).Select(i => (byte)(i * 11 + 3)).ToArray();
 
-    [Fact]
-    public void Sodium_seals_as_NSec_does_and_each_opens_the_others_frames()
+    [OpenSslFact]
+    public void A_disposed_adaptive_cipher_takes_no_OpenSsl_context_for_its_zeroed_key()
     {
-        var random = new Random(2044); // fixed, so that a failure reproduces
-        for (var k = 0; k < 50; k++)
-        {
-            var key = Bytes(random, FrameCipher.KeySize);
-            using var sodium = FrameCipher.Create(key, FrameCipherImplementation.Sodium);
-            using var nsec = FrameCipher.Create(key, FrameCipherImplementation.NSec);
-            for (var f = 0; f < 6; f++)
-            {
-                var length = f switch { 0 => 0, 1 => 1, 2 => Frame.PlainSize, _ => random.Next(Frame.PlainSize + 1) };
-                var nonce = Bytes(random, FrameCipher.NonceSize);
-                var plain = Bytes(random, length);
-                var bySodium = new byte[length + FrameCipher.TagSize];
-                var byNSec = new byte[length + FrameCipher.TagSize];
-                sodium.Seal(nonce, plain, bySodium);
-                nsec.Seal(nonce, plain, byNSec);
-                Assert.Equal(byNSec, bySodium);
-
-                var opened = new byte[length];
-                Assert.True(sodium.Open(nonce, byNSec, opened), $"key {k} frame {f}");
-                Assert.Equal(plain, opened);
-            }
-        }
-    }
-
-    [Theory]
-    [InlineData(0)] // first ciphertext byte
-    [InlineData(Frame.PlainSize - 1)] // last ciphertext byte
-    [InlineData(Frame.PlainSize)] // first tag byte
-    [InlineData(Frame.SealedSize - 1)] // last tag byte
-    public void Sodium_refuses_a_frame_with_a_flipped_bit_and_leaves_no_plaintext(int index)
-    {
-        using var cipher = FrameCipher.Create(Key, FrameCipherImplementation.Sodium);
-        var nonce = RandomNumberGenerator.GetBytes(FrameCipher.NonceSize);
-        var plain = RandomNumberGenerator.GetBytes(Frame.PlainSize);
-        var frame = new byte[Frame.SealedSize];
-        cipher.Seal(nonce, plain, frame);
-        frame[index] ^= 0x10;
-
-        var opened = Enumerable.Repeat((byte)0xAA, Frame.PlainSize).ToArray();
-        Assert.False(cipher.Open(nonce, frame, opened));
-        Assert.All(opened, b => Assert.Equal(0, b)); // libsodium clears the output when the tag does not verify
-
-        frame[index] ^= 0x10;
-        Assert.True(cipher.Open(nonce, frame, opened));
-        Assert.Equal(plain, opened);
-    }
-
-    [Fact]
-    public void Sodium_checks_lengths_before_handing_pointers_to_libsodium()
-    {
-        using var cipher = FrameCipher.Create(Key, FrameCipherImplementation.Sodium);
-        var plain = new byte[Frame.PlainSize];
-        var frame = new byte[Frame.SealedSize];
-        Assert.Throws<ArgumentException>(() => cipher.Seal(new byte[8], plain, frame));
-        Assert.Throws<ArgumentException>(() => cipher.Seal(new byte[FrameCipher.NonceSize], plain, new byte[Frame.SealedSize - 1]));
-        Assert.Throws<ArgumentException>(() => cipher.Open(new byte[FrameCipher.NonceSize], new byte[FrameCipher.TagSize - 1], plain));
-        Assert.Throws<ArgumentException>(() => cipher.Open(new byte[FrameCipher.NonceSize], frame, new byte[Frame.PlainSize - 1]));
-        Assert.Throws<ArgumentException>(() => FrameCipher.Create(new byte[16], FrameCipherImplementation.Sodium));
-    }
-
-    [Fact]
-    public void A_disposed_Sodium_cipher_refuses_to_work_rather_than_use_its_zeroed_key()
-    {
-        var cipher = FrameCipher.Create(Key, FrameCipherImplementation.Sodium);
-        cipher.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => cipher.Seal(new byte[FrameCipher.NonceSize], new byte[4], new byte[20]));
-        Assert.Throws<ObjectDisposedException>(() => cipher.Open(new byte[FrameCipher.NonceSize], new byte[20], new byte[4]));
-        if (!OpenSslFrameCipher.IsAvailable) return; // adaptive is libsodium alone there
         var adaptive = FrameCipher.Create(Key, FrameCipherImplementation.Adaptive);
         adaptive.Dispose();
         Assert.Throws<ObjectDisposedException>(() => adaptive.BeginBatch(AdaptiveFrameCipher.BulkFrames));
-    }
-
-    [Fact]
-    public void Sodium_seals_and_opens_frames_without_allocating()
-    {
-        using var cipher = FrameCipher.Create(Key, FrameCipherImplementation.Sodium);
-        var nonce = new byte[FrameCipher.NonceSize];
-        var plain = new byte[Frame.PlainSize];
-        var frame = new byte[Frame.SealedSize];
-        cipher.Seal(nonce, plain, frame);
-        cipher.Open(nonce, frame, plain);
-
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        var opened = 0;
-        for (var i = 0; i < 100; i++)
-        {
-            cipher.Seal(nonce, plain, frame);
-            opened += cipher.Open(nonce, frame, plain) ? 1 : 0;
-        }
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-        Assert.Equal(100, opened);
     }
 
     [OpenSslFact]

@@ -63,46 +63,57 @@ public class FrameCipherTests
         Assert.Contains("TENDERMINTACTORS_FRAME_CIPHER='aes'", error.Message);
     }
 
-    [OpenSslFact]
-    public void OpenSsl_and_NSec_seal_alike_and_open_each_other_for_random_keys_nonces_and_lengths()
+    /// <summary>The engines that take pointers (OpenSSL's libcrypto and libsodium, called directly).</summary>
+    public static TheoryData<FrameCipherImplementation> Direct => [FrameCipherImplementation.OpenSsl, FrameCipherImplementation.Sodium];
+
+    public static TheoryData<int, FrameCipherImplementation> FlippedBits()
+    {
+        var data = new TheoryData<int, FrameCipherImplementation>();
+        // First and last ciphertext byte, first and last tag byte.
+        foreach (var index in new[] { 0, Frame.PlainSize - 1, Frame.PlainSize, Frame.SealedSize - 1 })
+            foreach (var implementation in Direct)
+                data.Add(index, implementation);
+        return data;
+    }
+
+    [OpenSslTheory]
+    [MemberData(nameof(Direct))]
+    public void An_engine_and_NSec_seal_alike_and_open_each_other_for_random_keys_nonces_and_lengths(FrameCipherImplementation implementation)
     {
         var random = new Random(1028); // fixed, so that a failure reproduces
         for (var k = 0; k < 100; k++)
         {
             var key = Bytes(random, FrameCipher.KeySize);
-            using var openSsl = FrameCipher.Create(key, FrameCipherImplementation.OpenSsl);
+            using var engine = FrameCipher.Create(key, implementation);
             using var nsec = FrameCipher.Create(key, FrameCipherImplementation.NSec);
-            // Several frames per key: the one OpenSSL context is re-keyed with a nonce per frame and turns from sealing
-            // to opening and back. The first frames of each key are the edge lengths.
+            // Several frames per key: OpenSSL's one context is re-keyed with a nonce per frame and turns from sealing to
+            // opening and back. The first frames of each key are the edge lengths.
             for (var f = 0; f < 10; f++)
             {
                 var length = f switch { 0 => 0, 1 => 1, 2 => Frame.PlainSize, _ => random.Next(Frame.PlainSize + 1) };
                 var nonce = Bytes(random, FrameCipher.NonceSize);
                 var plain = Bytes(random, length);
-                var byOpenSsl = new byte[length + FrameCipher.TagSize];
+                var byEngine = new byte[length + FrameCipher.TagSize];
                 var byNSec = new byte[length + FrameCipher.TagSize];
-                openSsl.Seal(nonce, plain, byOpenSsl);
+                engine.Seal(nonce, plain, byEngine);
                 nsec.Seal(nonce, plain, byNSec);
-                Assert.Equal(byNSec, byOpenSsl);
+                Assert.Equal(byNSec, byEngine);
 
                 var opened = new byte[length];
-                Assert.True(openSsl.Open(nonce, byNSec, opened), $"key {k} frame {f}: OpenSSL opens NSec's frame");
+                Assert.True(engine.Open(nonce, byNSec, opened), $"key {k} frame {f}: {implementation} opens NSec's frame");
                 Assert.Equal(plain, opened);
                 Array.Clear(opened);
-                Assert.True(nsec.Open(nonce, byOpenSsl, opened), $"key {k} frame {f}: NSec opens OpenSSL's frame");
+                Assert.True(nsec.Open(nonce, byEngine, opened), $"key {k} frame {f}: NSec opens {implementation}'s frame");
                 Assert.Equal(plain, opened);
             }
         }
     }
 
     [OpenSslTheory]
-    [InlineData(0)] // first ciphertext byte
-    [InlineData(Frame.PlainSize - 1)] // last ciphertext byte
-    [InlineData(Frame.PlainSize)] // first tag byte
-    [InlineData(Frame.SealedSize - 1)] // last tag byte
-    public void OpenSsl_refuses_a_frame_with_a_flipped_bit_and_leaves_no_plaintext(int index)
+    [MemberData(nameof(FlippedBits))]
+    public void An_engine_refuses_a_frame_with_a_flipped_bit_and_leaves_no_plaintext(int index, FrameCipherImplementation implementation)
     {
-        using var cipher = FrameCipher.Create(Key, FrameCipherImplementation.OpenSsl);
+        using var cipher = FrameCipher.Create(Key, implementation);
         var nonce = RandomNumberGenerator.GetBytes(FrameCipher.NonceSize);
         var plain = RandomNumberGenerator.GetBytes(Frame.PlainSize);
         var frame = new byte[Frame.SealedSize];
@@ -145,23 +156,25 @@ public class FrameCipherTests
         Assert.Equal(ProtocolViolation.FrameAuthenticationFailed, e.Reason);
     }
 
-    [OpenSslFact]
-    public void OpenSsl_checks_lengths_before_handing_pointers_to_libcrypto()
+    [OpenSslTheory]
+    [MemberData(nameof(Direct))]
+    public void An_engine_checks_lengths_before_handing_pointers_to_its_library(FrameCipherImplementation implementation)
     {
-        using var cipher = FrameCipher.Create(Key, FrameCipherImplementation.OpenSsl);
+        using var cipher = FrameCipher.Create(Key, implementation);
         var plain = new byte[Frame.PlainSize];
         var frame = new byte[Frame.SealedSize];
         Assert.Throws<ArgumentException>(() => cipher.Seal(new byte[8], plain, frame));
         Assert.Throws<ArgumentException>(() => cipher.Seal(new byte[FrameCipher.NonceSize], plain, new byte[Frame.SealedSize - 1]));
         Assert.Throws<ArgumentException>(() => cipher.Open(new byte[FrameCipher.NonceSize], new byte[FrameCipher.TagSize - 1], plain));
         Assert.Throws<ArgumentException>(() => cipher.Open(new byte[FrameCipher.NonceSize], frame, new byte[Frame.PlainSize - 1]));
-        Assert.Throws<ArgumentException>(() => FrameCipher.Create(new byte[16], FrameCipherImplementation.OpenSsl));
+        Assert.Throws<ArgumentException>(() => FrameCipher.Create(new byte[16], implementation));
     }
 
-    [OpenSslFact]
-    public void OpenSsl_seals_and_opens_frames_without_allocating()
+    [OpenSslTheory]
+    [MemberData(nameof(Direct))]
+    public void An_engine_seals_and_opens_frames_without_allocating(FrameCipherImplementation implementation)
     {
-        using var cipher = FrameCipher.Create(Key, FrameCipherImplementation.OpenSsl);
+        using var cipher = FrameCipher.Create(Key, implementation);
         var nonce = new byte[FrameCipher.NonceSize];
         var plain = new byte[Frame.PlainSize];
         var frame = new byte[Frame.SealedSize];
@@ -179,12 +192,14 @@ public class FrameCipherTests
         Assert.Equal(100, opened);
     }
 
-    [OpenSslFact]
-    public void A_disposed_OpenSsl_cipher_refuses_to_work()
+    [OpenSslTheory]
+    [MemberData(nameof(Direct))]
+    public void A_disposed_engine_refuses_to_work_rather_than_use_its_key(FrameCipherImplementation implementation)
     {
-        var cipher = FrameCipher.Create(Key, FrameCipherImplementation.OpenSsl);
+        var cipher = FrameCipher.Create(Key, implementation);
         cipher.Dispose();
         Assert.Throws<ObjectDisposedException>(() => cipher.Seal(new byte[FrameCipher.NonceSize], new byte[4], new byte[20]));
+        Assert.Throws<ObjectDisposedException>(() => cipher.Open(new byte[FrameCipher.NonceSize], new byte[20], new byte[4]));
     }
 
     private static byte[] Bytes(Random random, int length)
