@@ -51,7 +51,7 @@ public sealed class NativeBuildSpecs : IDisposable
              "--artifacts-path", Path.Combine(_temp, "artifacts"), "-o", output,
              // One node and no build servers: nothing of this run outlives it.
              "-m:1", "--disable-build-servers", "-nologo"],
-            PublishTimeout, RepoRoot(), withoutMSBuildSettings: true);
+            PublishTimeout, ChildProcesses.RepoRoot(), withoutMSBuildSettings: true);
         Assert.True(publish.ExitCode == 0, $"dotnet publish exited {publish.ExitCode}:\n{publish.Stdout}\n{publish.Stderr}");
         var program = Path.Combine(output, "tmactors");
         Assert.True(File.Exists(program), $"no native program in {output}");
@@ -115,10 +115,8 @@ public sealed class NativeBuildSpecs : IDisposable
         };
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
-        // The test host may run inside an MSBuild invocation (dotnet test); its MSBuild settings are not for this build.
         if (withoutMSBuildSettings)
-            foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
-                start.Environment.Remove(name);
+            ChildProcesses.WithoutMSBuildSettings(start);
         var process = Process.Start(start)!;
         try
         {
@@ -134,11 +132,4 @@ public sealed class NativeBuildSpecs : IDisposable
         }
     }
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "TendermintActors.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException($"no TendermintActors.sln above {AppContext.BaseDirectory}");
-    }
 }

@@ -63,7 +63,7 @@ public sealed partial class QuickStartSpecs : IDisposable
     [InlineData("README.md")]
     public void The_document_shows_exactly_the_commands_the_test_runs(string document)
     {
-        var doc = ShellText(File.ReadAllText(Path.Combine(RepoRoot(), document)));
+        var doc = ShellText(File.ReadAllText(Path.Combine(ChildProcesses.RepoRoot(), document)));
         string[][] commands =
         [
             QuickStart.Init("localnet/seed", "seed"),
@@ -164,14 +164,6 @@ public sealed partial class QuickStartSpecs : IDisposable
 
     [GeneratedRegex("[ \t]+")]
     private static partial Regex Blanks();
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "TendermintActors.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException($"no TendermintActors.sln above {AppContext.BaseDirectory}");
-    }
 
     public void Dispose()
     {

@@ -19,21 +19,13 @@ public sealed class ToolPackageSpecs : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "TendermintActors.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException($"no TendermintActors.sln above {AppContext.BaseDirectory}");
-    }
-
     [Fact]
     public async Task Node_packs_as_a_dotnet_tool_named_tmactors()
     {
         var output = Path.Combine(_temp, "out");
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
-            WorkingDirectory = RepoRoot(),
+            WorkingDirectory = ChildProcesses.RepoRoot(),
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
@@ -42,9 +34,7 @@ public sealed class ToolPackageSpecs : IDisposable
                      // One node and no build servers: nothing of this run outlives it.
                      "-m:1", "--disable-build-servers", "-nologo"])
             start.ArgumentList.Add(arg);
-        // The test host may run inside an MSBuild invocation (dotnet test); its MSBuild settings are not for this build.
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
-            start.Environment.Remove(name);
+        ChildProcesses.WithoutMSBuildSettings(start);
 
         using var pack = Process.Start(start)!;
         var stdout = pack.StandardOutput.ReadToEndAsync();
