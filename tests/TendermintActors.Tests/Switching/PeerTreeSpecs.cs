@@ -283,4 +283,33 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         Assert.NotSame(failure, reset);
         await ExpectTerminatedAsync(peer.Actor, Dilated(Timeout));
     }
+
+    [Fact]
+    public async Task The_switch_answers_a_shutdown_only_once_every_sockets_FIN_is_out()
+    {
+        // A peer ends once its MConnection has handed its last bytes to the lower part; the socket may still be
+        // writing them, and stopping the system then would reset the connection. So the answer waits for the sockets.
+        var a = await StartNode(Transport("tcp"));
+        var b = await StartNode(Transport("tcp"));
+        a.Switch.Tell(new Switch.DialPeers([b.Address]));
+        var peer = (await a.Reactor.ExpectMsgAsync<Reactor.PeerAdded>(Dilated(Timeout))).Peer;
+        var sockets = ContextOf(peer.Actor).UnfinishedSockets;
+        Assert.Equal(1, sockets.Count); // the peer's
+        // One more socket still writing: a real one needs a remote that stops reading at the right moment
+        // (TcpTransportSpecs shows the stage counts it until its FIN is out).
+        sockets.Started();
+
+        // The peer ends (its socket closed in order, out of the count); the answer comes at the timeout, saying so.
+        var timedOut = await a.Switch.Ask<Switch.ShutdownComplete>(new Switch.Shutdown(TimeSpan.FromMilliseconds(300)), Dilated(Timeout));
+        Assert.Equal(new Switch.ShutdownComplete(PeersLeft: 0, ConnectionsClosing: 1), timedOut);
+
+        // Asked again, the answer waits for the socket's FIN: a question asked after it is answered first (the
+        // switch takes one sender's messages in order), and the answer comes once the FIN is out.
+        var asker = CreateTestProbe();
+        a.Switch.Tell(new Switch.Shutdown(Timeout), asker.Ref);
+        a.Switch.Tell(Switch.GetPeers.Instance, asker.Ref);
+        Assert.Empty((await asker.ExpectMsgAsync<Switch.Peers>(Dilated(Timeout))).Connected);
+        sockets.Finished();
+        Assert.Equal(new Switch.ShutdownComplete(0, 0), await asker.ExpectMsgAsync<Switch.ShutdownComplete>(Dilated(Timeout)));
+    }
 }

@@ -109,6 +109,58 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
     private const int WriteSize = 32 * 1024;
 
     [Fact]
+    public async Task A_connection_counts_as_unfinished_from_its_connect_until_its_fin_is_out_not_until_the_remotes()
+    {
+        // What a switch's shutdown waits for: stopping the stream before our FIN is out resets the connection (above,
+        // after it, the kernel delivers what we wrote). The remote reads nothing at first, and 8 MiB is more than the
+        // kernel takes for it (our send buffer grows to 4 MiB at most, its receive window is 4 KiB): the write, and
+        // the FIN after it, wait for the remote to read.
+        var unfinished = new UnfinishedSockets();
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var accepting = listener.AcceptAsync();
+        var sent = RandomBytes(8 * 1024 * 1024, seed: 9);
+        var done = Source.Single(ByteString.FromBytes(sent))
+            .ViaMaterialized(_transport.Dial("127.0.0.1", PortOf(listener), Timeout).AddAttributes(Attributes.None.And(unfinished))
+                .WatchTermination(Keep.Right), Keep.Right)
+            .To(Sink.Ignore<ByteString>())
+            .Run(Sys.Materializer());
+        using var server = await accepting.WaitAsync(Dilated(Timeout));
+        AwaitAssert(() => Assert.Equal(1, unfinished.Count), Dilated(Timeout));
+        var none = unfinished.WhenNone();
+        Assert.False(none.IsCompleted);
+
+        Assert.Equal(sent, await ReadToEnd(server).WaitAsync(Dilated(Timeout))); // then our FIN
+        await none.WaitAsync(Dilated(Timeout));
+        Assert.Equal(0, unfinished.Count);
+        // Counted out at our FIN: the stage itself still waits for the remote's.
+        Assert.False(done.IsCompleted);
+        server.Shutdown(SocketShutdown.Send);
+        await done.WaitAsync(Dilated(Timeout));
+        Assert.Equal(0, unfinished.Count);
+    }
+
+    [Fact]
+    public async Task A_reset_connection_no_longer_counts_as_unfinished()
+    {
+        var unfinished = new UnfinishedSockets();
+        using var listener = Listen();
+        var accepting = listener.AcceptAsync();
+        var (killSwitch, done) = Source.Never<ByteString>()
+            .Via(_transport.Dial("127.0.0.1", PortOf(listener), Timeout).AddAttributes(Attributes.None.And(unfinished)))
+            .ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Right)
+            .ToMaterialized(Sink.Ignore<ByteString>(), Keep.Both)
+            .Run(Sys.Materializer());
+        using var server = await accepting.WaitAsync(Dilated(Timeout));
+        AwaitAssert(() => Assert.Equal(1, unfinished.Count), Dilated(Timeout));
+
+        killSwitch.Abort(new IOException("stopped"));
+        Assert.NotNull(await Record.ExceptionAsync(() => done.WaitAsync(Dilated(Timeout)))); // failed: the stage reset it
+        await unfinished.WhenNone().WaitAsync(Dilated(Timeout));
+    }
+
+    [Fact]
     public async Task Data_for_a_read_that_waited_when_reading_stopped_is_dropped_and_the_writes_go_on_to_a_clean_close()
     {
         using var listener = Listen();

@@ -31,13 +31,14 @@ internal sealed class LowerBlueprint
     /// <param name="localKey">Our key.</param>
     /// <param name="localNodeInfo">Our node info.</param>
     /// <param name="settings">The upgrade's settings, but for <see cref="SecretConnectionSettings.ExpectedRemoteId"/>, which each run gives.</param>
-    public LowerBlueprint(NodeKey localKey, NodeInfoModel localNodeInfo, SecretConnectionSettings settings)
+    /// <param name="unfinished">Counts the sockets whose FIN is not out yet, for every connection (one attribute of the graph).</param>
+    public LowerBlueprint(NodeKey localKey, NodeInfoModel localNodeInfo, SecretConnectionSettings settings, UnfinishedSockets unfinished)
     {
         var handler = SecretConnection.Upgrade(localKey, localNodeInfo, settings with { ExpectedRemoteId = null })
             .JoinUnderMat(ConnectionHandover.LowerOfAny, Keep.Left);
         var graph = Flow.FromGraph(new SocketConnectionStage())
             // The SecretConnection stage opens each read before it pulls the next, so the socket may lend them.
-            .AddAttributes(LendReads.Attributes)
+            .AddAttributes(LendReads.Attributes.And(unfinished))
             .JoinMaterialized(handler, (a, b) => (a, b));
         Graph = Fusing.Aggressive(graph);
     }

@@ -63,7 +63,13 @@ internal sealed record PeerContext(
     };
 
     /// <summary>The lower part of every connection over a socket, fused once.</summary>
-    public LowerBlueprint Lower => _lower ??= new LowerBlueprint(LocalKey, LocalNodeInfo, UpgradeSettings);
+    public LowerBlueprint Lower => _lower ??= new LowerBlueprint(LocalKey, LocalNodeInfo, UpgradeSettings, UnfinishedSockets);
+
+    /// <summary>
+    /// The sockets of <see cref="Lower"/>'s connections whose FIN is not out yet: the switch's shutdown waits for them
+    /// (a peer ends before its socket has written its last bytes and its FIN).
+    /// </summary>
+    public UnfinishedSockets UnfinishedSockets { get; } = new();
 
     // Made at the first connection over a socket (none on other transports). Handshake actors run at once: two may
     // each make one, and each runs on the one it made.

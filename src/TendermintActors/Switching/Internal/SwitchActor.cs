@@ -581,11 +581,18 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 OnPeerEnded(new PeerEnded(terminated.ActorRef, null, null, null, false, false, PeerStopReason.Stopped("peer actor terminated")));
                 CompleteShutdownIfDone();
                 break;
+            case SocketsFinished:
+                _awaitingSockets = false;
+                CompleteShutdownIfDone();
+                break;
             case ShutdownTimedOut:
                 ReplyShutdown();
                 break;
-            case Switch.Shutdown:
+            case Switch.Shutdown again:
                 _shutdownRequesters.Add(Sender);
+                // Asked again after an answer went out: this asker's own timeout bounds its wait.
+                if (!Timers.IsTimerActive("shutdown-timeout"))
+                    Timers.StartSingleTimer("shutdown-timeout", new ShutdownTimedOut(), again.Timeout);
                 CompleteShutdownIfDone();
                 break;
             case TransportConnection connection:
@@ -613,16 +620,41 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         }
     }
 
+    private sealed record SocketsFinished
+    {
+        public static readonly SocketsFinished Instance = new();
+    }
+
+    // A continuation of UnfinishedSockets.WhenNone will tell SocketsFinished.
+    private bool _awaitingSockets;
+
+    private int UnfinishedSocketCount => _peerContext?.UnfinishedSockets.Count ?? 0;
+
+    /// <summary>
+    /// Answers once every connection has ended and every socket's FIN is out: a peer ends as soon as its MConnection
+    /// has handed over its last bytes, which its socket may still be writing, and stopping the system then would
+    /// reset the connection instead of closing it.
+    /// </summary>
     private void CompleteShutdownIfDone()
     {
-        if (_connections.Count == 0) ReplyShutdown();
+        if (_connections.Count > 0 || _shutdownRequesters.Count == 0) return;
+        if (UnfinishedSocketCount == 0)
+        {
+            ReplyShutdown();
+            return;
+        }
+        if (_awaitingSockets) return;
+        _awaitingSockets = true;
+        var self = Self;
+        _peerContext!.UnfinishedSockets.WhenNone()
+            .ContinueWith(_ => self.Tell(SocketsFinished.Instance), TaskContinuationOptions.ExecuteSynchronously);
     }
 
     private void ReplyShutdown()
     {
         Timers.Cancel("shutdown-timeout");
         foreach (var requester in _shutdownRequesters)
-            requester.Tell(new Switch.ShutdownComplete(_connections.Count));
+            requester.Tell(new Switch.ShutdownComplete(_connections.Count, UnfinishedSocketCount));
         _shutdownRequesters.Clear();
     }
 

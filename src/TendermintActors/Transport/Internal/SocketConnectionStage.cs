@@ -111,7 +111,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
             ?? throw new InvalidOperationException("a socket stage built without its target was materialised without one as an attribute");
         return new LogicAndMaterializedValue<Task<EndPoint>>(
             new Logic(this, target, inheritedAttributes.GetAttribute<KillSwitch>(), connected, inheritedAttributes.GetAttribute<LendReads>() is not null,
-                inheritedAttributes.GetAttribute<ReadBufferProbe>()), connected.Task);
+                inheritedAttributes.GetAttribute<ReadBufferProbe>(), inheritedAttributes.GetAttribute<UnfinishedSockets>()), connected.Task);
     }
 
     /// <summary>
@@ -242,6 +242,9 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         private SocketAsyncEventArgs? _readArgs;
         private SocketAsyncEventArgs? _writeArgs;
         private readonly ReadBufferProbe? _probe;
+        // Counts this connection from its connect until its FIN is out or it is closed (_counted meanwhile).
+        private readonly UnfinishedSockets? _unfinished;
+        private bool _counted;
         // Rented from the pool while bytes are coming, null while the connection is idle.
         private byte[]? _readBuffer;
         // The size the next rented buffer gets: grows when reads fill the buffer, and is kept while none is held.
@@ -263,9 +266,10 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         private bool _closed;
 
         public Logic(SocketConnectionStage stage, SocketTarget target, KillSwitch? killSwitch, TaskCompletionSource<EndPoint> connected,
-            bool lendReads, ReadBufferProbe? probe)
+            bool lendReads, ReadBufferProbe? probe, UnfinishedSockets? unfinished)
             : base(stage.Shape)
         {
+            _unfinished = unfinished;
             _stage = stage;
             _target = target;
             _killSwitch = killSwitch;
@@ -334,6 +338,11 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         private void OnConnected(Socket socket, EndPoint remote)
         {
             _socket = socket;
+            if (_unfinished is not null)
+            {
+                _unfinished.Started();
+                _counted = true;
+            }
             try
             {
                 socket.NoDelay = true;
@@ -641,6 +650,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 Abort(new IOException($"closing the connection failed: {e.Message}", e));
                 return;
             }
+            Uncount();
             CloseWhenDone();
         }
 
@@ -685,6 +695,15 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
         {
             _closed = true;
             _socket!.Dispose();
+            Uncount();
+        }
+
+        /// <summary>Stopping the stream can no longer reset this connection: it is out of the unfinished count.</summary>
+        private void Uncount()
+        {
+            if (!_counted) return;
+            _counted = false;
+            _unfinished!.Finished();
         }
 
         private void Abort(Exception cause)
@@ -714,6 +733,7 @@ internal sealed class SocketConnectionStage : GraphStageWithMaterializedValue<Fl
                 // already gone; disposing is all that is left
             }
             _socket.Dispose();
+            Uncount();
         }
 
         private static IOException TransportError(string operation, SocketError error)
