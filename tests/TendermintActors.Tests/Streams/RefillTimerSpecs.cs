@@ -1,5 +1,3 @@
-using Akka.Streams;
-using Akka.Streams.Dsl;
 using TendermintActors.Protocol.MConnection;
 using TendermintActors.Streams;
 using TendermintActors.Streams.Internal;
@@ -21,13 +19,8 @@ public sealed class RefillTimerSpecs(ITestOutputHelper output) : MConnectionSpec
     private (MConnectionHandle A, RefillProbe ProbeA, RefillProbe ProbeB, Akka.TestKit.TestProbe OwnerB) Run(
         MConnectionSettings settingsA, MConnectionSettings settingsB)
     {
-        var ownerA = CreateTestProbe();
-        var ownerB = CreateTestProbe();
-        var probeA = new RefillProbe();
-        var probeB = new RefillProbe();
-        var (a, _) = MConnection.Create(settingsA, Channels, ownerA).AddAttributes(new Attributes(probeA))
-            .JoinMaterialized(MConnection.Create(settingsB, Channels, ownerB).AddAttributes(new Attributes(probeB)), Keep.Both)
-            .Run(Materializer);
+        var (probeA, probeB) = (new RefillProbe(), new RefillProbe());
+        var (a, _, ownerB) = RunProbedPair(settingsA, settingsB, Channels, probeA, probeB);
         return (a, probeA, probeB, ownerB);
     }
 
