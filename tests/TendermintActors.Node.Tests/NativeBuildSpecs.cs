@@ -14,13 +14,28 @@ public sealed class NativeToolchainFactAttribute : FactAttribute
     {
         if (!OperatingSystem.IsLinux())
             Skip = "a native tmactors is built and run here on Linux only";
-        else if (!OnPath("clang"))
-            Skip = "no clang on the PATH: .NET's native compiler links with it";
+        else if (Clang is null)
+            Skip = "no clang (nor clang-N) on the PATH: .NET's native compiler links with it";
     }
 
-    private static bool OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Any(dir => File.Exists(Path.Combine(dir, program)));
+    /// <summary>
+    /// <c>clang</c>, else the newest versioned one (<c>clang-14</c>, as Debian installs it beside its tools without
+    /// the plain name), which the publish then names (docs/native.md); null without either.
+    /// </summary>
+    internal static string? Clang { get; } = FindClang();
+
+    private static string? FindClang()
+    {
+        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Where(Directory.Exists).ToList();
+        if (dirs.Any(dir => File.Exists(Path.Combine(dir, "clang"))))
+            return "clang";
+        return dirs.SelectMany(dir => Directory.EnumerateFiles(dir, "clang-*"))
+            .Select(Path.GetFileName)
+            .Where(name => name is not null && name.Length > "clang-".Length && name["clang-".Length..].All(char.IsAsciiDigit))
+            .OrderByDescending(name => int.Parse(name!["clang-".Length..]))
+            .FirstOrDefault();
+    }
 }
 
 /// <summary>
@@ -48,6 +63,7 @@ public sealed class NativeBuildSpecs : IDisposable
         var publish = await Run(ChildProcesses.DotnetHost(),
             ["publish", "src/TendermintActors.Node/TendermintActors.Node.csproj", "-c", "Release",
              "-r", RuntimeInformation.RuntimeIdentifier, "-p:PublishAot=true",
+             ..(NativeToolchainFactAttribute.Clang is "clang" ? [] : (string[])[$"-p:CppCompilerAndLinker={NativeToolchainFactAttribute.Clang}"]),
              "--artifacts-path", Path.Combine(_temp, "artifacts"), "-o", output,
              // One node and no build servers: nothing of this run outlives it.
              "-m:1", "--disable-build-servers", "-nologo"],

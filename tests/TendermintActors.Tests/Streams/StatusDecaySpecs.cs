@@ -1,5 +1,3 @@
-using Akka.Streams;
-using Akka.Streams.Dsl;
 using TendermintActors.Protocol.MConnection;
 using TendermintActors.Streams;
 using TendermintActors.Streams.Internal;
@@ -20,13 +18,9 @@ public sealed class StatusDecaySpecs(ITestOutputHelper output) : MConnectionSpec
     [Fact]
     public void An_idle_connection_stops_its_decay_timers_and_starts_them_again_when_bytes_move()
     {
-        var ownerA = CreateTestProbe();
-        var ownerB = CreateTestProbe();
         var probeA = new StatusDecayProbe();
         var probeB = new StatusDecayProbe();
-        var (a, _) = MConnection.Create(Unlimited, Channels, ownerA).AddAttributes(new Attributes(probeA))
-            .JoinMaterialized(MConnection.Create(Unlimited, Channels, ownerB).AddAttributes(new Attributes(probeB)), Keep.Both)
-            .Run(Materializer);
+        var (a, _, ownerB) = RunProbedPair(Unlimited, Unlimited, Channels, probeA, probeB);
 
         a.Send(0x20, "hello"u8.ToArray());
         ownerB.ExpectMsg<MConnection.MessagesReceived>(Timeout);
@@ -48,13 +42,9 @@ public sealed class StatusDecaySpecs(ITestOutputHelper output) : MConnectionSpec
     [Fact]
     public void A_connection_that_keeps_sending_keeps_its_decay_timers()
     {
-        var ownerA = CreateTestProbe();
-        var ownerB = CreateTestProbe();
         var probeA = new StatusDecayProbe();
         var probeB = new StatusDecayProbe();
-        var (a, _) = MConnection.Create(Unlimited, Channels, ownerA).AddAttributes(new Attributes(probeA))
-            .JoinMaterialized(MConnection.Create(Unlimited, Channels, ownerB).AddAttributes(new Attributes(probeB)), Keep.Both)
-            .Run(Materializer);
+        var (a, _, ownerB) = RunProbedPair(Unlimited, Unlimited, Channels, probeA, probeB);
 
         for (var i = 0; i < 10; i++)
         {

@@ -96,9 +96,33 @@ public sealed class TimerLogicSpecs(ITestOutputHelper output) : MConnectionSpec(
         Command(commands, events, "made", "log source False, callback False"); // a timer scheduled is not a timer fired
         Clock.Advance(TimeSpan.FromSeconds(5));
         Assert.Equal("fired a", events.ExpectNext(Timeout));
-        Command(commands, events, "made", "log source False, callback True");
+        Command(commands, events, "made", "log source False, callback False"); // no timer left: dropped
         Command(commands, events, "log", "ok");
-        Command(commands, events, "made", "log source True, callback True");
+        Command(commands, events, "made", "log source True, callback False");
+    }
+
+    [Fact]
+    public void A_logic_holds_its_timer_callback_only_while_it_has_a_timer_and_makes_it_again_at_the_next_fire()
+    {
+        // A connection whose traffic stopped: its rate decay and refill timers end, and their callback goes with them.
+        var (commands, events) = Run();
+        Command(commands, events, "repeat r 2", "ok");
+        Command(commands, events, "once a 3", "ok");
+        Clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal("fired r", events.ExpectNext(Timeout));
+        Command(commands, events, "made", "log source False, callback True");
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("fired a", events.ExpectNext(Timeout));
+        Command(commands, events, "made", "log source False, callback True"); // r still repeats
+        Command(commands, events, "cancel r", "ok");
+        Command(commands, events, "made", "log source False, callback False");
+
+        Command(commands, events, "once b 1", "ok");
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal("fired b", events.ExpectNext(Timeout));
+        Command(commands, events, "made", "log source False, callback False");
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        Command(commands, events, "active r", "False"); // the cancelled one never fired again
     }
 
     private sealed class CommandStage : GraphStage<FlowShape<string, string>>

@@ -53,6 +53,21 @@ public abstract class MConnectionSpec(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Two MConnections back to back, each with its own settings and a stage probe given as an attribute (the stages
+    /// write what the probe shows): A's handle, and what each side tells its owner.
+    /// </summary>
+    private protected (MConnectionHandle A, TestProbe OwnerA, TestProbe OwnerB) RunProbedPair(MConnectionSettings settingsA,
+        MConnectionSettings settingsB, IReadOnlyList<ChannelDescriptor> channels, Attributes.IAttribute probeA, Attributes.IAttribute probeB)
+    {
+        var ownerA = CreateTestProbe();
+        var ownerB = CreateTestProbe();
+        var (a, _) = MConnection.Create(settingsA, channels, ownerA).AddAttributes(new Attributes(probeA))
+            .JoinMaterialized(MConnection.Create(settingsB, channels, ownerB).AddAttributes(new Attributes(probeB)), Keep.Both)
+            .Run(Materializer);
+        return (a, ownerA, ownerB);
+    }
+
+    /// <summary>
     /// One MConnection against a scripted remote: <paramref name="remoteInput"/> is what the remote writes, and every
     /// packet we write is told to <paramref name="remote"/>.
     /// </summary>

@@ -160,6 +160,14 @@ public sealed class PeerTreeSpecs(ITestOutputHelper output) : TestKit(output: ou
         var added = StreamActors(ContextOf(peer));
         added.ExceptWith(before);
         Assert.Equal(4, added.Count);
+        // Named short (each name is kept twice, in the actor's path and its log source): "peer-N-0-mconn", and over
+        // a socket "peer-N-0-tcp" for the lower part fused once.
+        var names = added.Select(actor => actor.Path.Name).Order().ToList();
+        Output.WriteLine(string.Join(", ", names));
+        Assert.All(names, name => Assert.Matches(@"^peer-\d+-\d+-", name));
+        Assert.Equal(2, names.Count(name => name.EndsWith("-mconn")));
+        if (kind == "tcp")
+            Assert.Equal(2, names.Count(name => name.EndsWith("-tcp")));
 
         // Not the peer's children, a's still stop with the peer (and c's as the connection ends).
         foreach (var streamActor in added)

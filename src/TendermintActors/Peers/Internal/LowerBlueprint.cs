@@ -43,6 +43,9 @@ internal sealed class LowerBlueprint
         Graph = Fusing.Aggressive(graph);
     }
 
+    // Named (see MConnectionBlueprint): "peer-N-0-tcp", not "peer-N-0-unknown-operation".
+    private static readonly Attributes Named = Attributes.CreateName("tcp");
+
     /// <summary>
     /// Runs one connection to <paramref name="target"/> up to <paramref name="handover"/>: the remote's address once
     /// connected, what ends the connection at once (the socket reset), and the upgrade's outcome.
@@ -51,7 +54,7 @@ internal sealed class LowerBlueprint
         SocketTarget target, NodeId? expectedRemoteId, ConnectionHandover handover, IMaterializer materializer)
     {
         var killSwitch = new SocketConnectionStage.KillSwitch();
-        var attributes = Attributes.None.And(target).And(handover).And(killSwitch);
+        var attributes = Named.And(target).And(handover).And(killSwitch);
         if (expectedRemoteId is { } id)
             attributes = attributes.And(new ExpectedRemoteId(id));
         var (remote, upgraded) = materializer.Materialize(Graph, attributes);

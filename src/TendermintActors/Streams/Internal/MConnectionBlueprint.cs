@@ -35,5 +35,11 @@ internal sealed class MConnectionBlueprint
 
     /// <summary>Runs one peer's MConnection over <paramref name="handover"/>, telling <paramref name="owner"/> its events.</summary>
     public MConnectionHandle Run(ConnectionHandover handover, IActorRef owner, IMaterializer materializer) =>
-        materializer.Materialize(Graph, Attributes.None.And(handover).And(new ConnectionOwner(owner)));
+        materializer.Materialize(Graph, Named.And(handover).And(new ConnectionOwner(owner)));
+
+    /// <summary>
+    /// The stream actor's name ends with the name the run is given, else with "unknown-operation"; it is kept twice
+    /// per peer (the actor's path, its log source).
+    /// </summary>
+    private static readonly Attributes Named = Attributes.CreateName("mconn");
 }

@@ -46,7 +46,7 @@ internal sealed class MConnectionSendStage
         var handle = new MConnectionHandle();
         return new LogicAndMaterializedValue<MConnectionHandle>(
             new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>(), inheritedAttributes.GetAttribute<StatusDecayProbe>(),
-                ConnectionOwner.Of(_owner, inheritedAttributes)), handle);
+                ConnectionOwner.Of(_owner, inheritedAttributes), inheritedAttributes.GetAttribute<RefillProbe>()), handle);
     }
 
     private sealed class Logic : TimerLogic
@@ -101,10 +101,13 @@ internal sealed class MConnectionSendStage
         private bool _decaying;
         private readonly StatusDecayProbe? _decayProbe;
 
+        private readonly RefillProbe? _refillProbe;
+
         public Logic(MConnectionSendStage stage, MConnectionHandle handle, MConnectionOutputProbe? outputProbe, StatusDecayProbe? decayProbe,
-            IActorRef owner) : base(stage.Shape)
+            IActorRef owner, RefillProbe? refillProbe) : base(stage.Shape)
         {
             _decayProbe = decayProbe;
+            _refillProbe = refillProbe;
             _liveness = stage.Shape.In;
             _out = stage.Shape.Out0;
             _control = stage.Shape.Out1;
@@ -159,7 +162,10 @@ internal sealed class MConnectionSendStage
                     break;
                 case RefillTimer:
                     if (_limit.Refill(_clock.Now))
+                    {
                         CancelTimer(RefillTimer);
+                        _refillProbe?.Send(false);
+                    }
                     _scheduler.StartQuietPeriod();
                     PushOut();
                     break;
@@ -282,6 +288,11 @@ internal sealed class MConnectionSendStage
         {
             if (_finished || _outputClosed || _controlPending || _controlOutbox.Items.Count > 0 || !IsAvailable(_out)) return;
 
+            // Without the refill timer (the budget was not spent), the time since the last credit is credited now; a
+            // tick or more of it starts a quiet period, as a timer's refill would have.
+            if (Send.Limited && !IsTimerActive(RefillTimer) && _limit.CatchUp(_clock.Now))
+                _scheduler.StartQuietPeriod();
+
             var pong = _pongOwed;
             var ping = _pingDue;
             var size = (pong ? PacketCodec.EncodedPong.Length : 0) + (ping ? PacketCodec.EncodedPing.Length : 0);
@@ -344,7 +355,8 @@ internal sealed class MConnectionSendStage
             if (Send.Limited)
             {
                 Send.Spend(size);
-                EnsureRefilling();
+                if (_limit.NeedsTimer)
+                    EnsureRefilling();
             }
             Push(_out, ByteString.FromBytes(buffer, 0, size));
 
@@ -368,8 +380,8 @@ internal sealed class MConnectionSendStage
         private void EnsureRefilling()
         {
             if (IsTimerActive(RefillTimer)) return;
-            _limit.StartRefilling(_clock.Now);
             ScheduleRepeatedly(RefillTimer, _limit.Tick);
+            _refillProbe?.Send(true);
         }
 
         private byte[] RentOutputBuffer()

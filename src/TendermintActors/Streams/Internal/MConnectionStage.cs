@@ -116,8 +116,11 @@ internal sealed class LivenessSignal
 
 /// <summary>
 /// One direction's rate limit as a stage runs it: a <see cref="TokenBucket"/> holding up to one FlushThrottle's worth
-/// of bytes (at least three ticks' worth), refilled every <see cref="Tick"/> with what the rate earned since the last
-/// refill, by a timer that runs only while the bucket is below its cap.
+/// of bytes (at least three ticks' worth), credited with what the rate earned since the last credit. While bytes
+/// leave budget behind, the stage credits the time that passed before each spend (<see cref="CatchUp"/>) and runs no
+/// timer: a ping, a pong or a gossip message now and then costs no timer and no wake-up. Once a spend leaves nothing,
+/// a timer refills the bucket every <see cref="Tick"/> (waking the stage that waits for budget) until a tick finds the
+/// bucket full.
 /// </summary>
 internal sealed class RateLimit
 {
@@ -141,8 +144,22 @@ internal sealed class RateLimit
     /// <summary>One tick's worth of bytes.</summary>
     public long TickBudget { get; }
 
-    /// <summary>The refill timer starts: the bucket was full until <paramref name="now"/>.</summary>
-    public void StartRefilling(TimeSpan now) => _lastRefill = now;
+    /// <summary>
+    /// Credits what the rate earned from the last credit until <paramref name="now"/> (the bucket caps it); called
+    /// before each spend. True when at least one tick passed since then (the send stage starts its quiet period, as a
+    /// timer's refill does).
+    /// </summary>
+    public bool CatchUp(TimeSpan now)
+    {
+        var elapsed = now - _lastRefill;
+        if (elapsed <= TimeSpan.Zero) return false;
+        _lastRefill = now;
+        Bucket.Refill(elapsed);
+        return elapsed >= Tick;
+    }
+
+    /// <summary>Whether a spend left nothing, so that the stage must run the refill timer to wait for budget.</summary>
+    public bool NeedsTimer => !Bucket.HasBudget;
 
     /// <summary>
     /// A refill tick at <paramref name="now"/>; true when the timer may stop. It stops only after a whole tick in which

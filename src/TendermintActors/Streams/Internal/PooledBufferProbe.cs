@@ -47,3 +47,29 @@ internal sealed class StatusDecayProbe : Attributes.IAttribute
     internal void Send(bool decaying) => Volatile.Write(ref _send, decaying ? 1 : 0);
     internal void Receive(bool decaying) => Volatile.Write(ref _receive, decaying ? 1 : 0);
 }
+
+/// <summary>
+/// Lets a spec see whether the MConnection's send stage and receive rate limiter run their refill timers, which they
+/// start only when a spend leaves no budget, and how often they started them. Written by the stages, read by the spec.
+/// </summary>
+internal sealed class RefillProbe : Attributes.IAttribute
+{
+    private int _send;
+    private int _receive;
+    private int _starts;
+
+    public bool SendRefilling => Volatile.Read(ref _send) != 0;
+    public bool ReceiveRefilling => Volatile.Read(ref _receive) != 0;
+
+    /// <summary>Refill timers started, both directions.</summary>
+    public int Starts => Volatile.Read(ref _starts);
+
+    internal void Send(bool refilling) => Set(ref _send, refilling);
+    internal void Receive(bool refilling) => Set(ref _receive, refilling);
+
+    private void Set(ref int flag, bool refilling)
+    {
+        if (refilling) Interlocked.Increment(ref _starts);
+        Volatile.Write(ref flag, refilling ? 1 : 0);
+    }
+}

@@ -29,7 +29,7 @@ internal sealed class ReceiveRateLimitStage : GraphStage<FanOutShape<ByteString,
 
     protected override Attributes InitialAttributes { get; } = Attributes.CreateName("mconnection-recv-rate");
 
-    protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this);
+    protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) => new Logic(this, inheritedAttributes.GetAttribute<RefillProbe>());
 
     private sealed class Logic : TimerLogic
     {
@@ -42,9 +42,11 @@ internal sealed class ReceiveRateLimitStage : GraphStage<FanOutShape<ByteString,
         private StageClock _clock;
         private bool _spentReported;
         private ReceiveBudget? _pending; // the latest change not yet pushed
+        private readonly RefillProbe? _refillProbe;
 
-        public Logic(ReceiveRateLimitStage stage) : base(stage.Shape)
+        public Logic(ReceiveRateLimitStage stage, RefillProbe? refillProbe) : base(stage.Shape)
         {
+            _refillProbe = refillProbe;
             _in = stage.Shape.In;
             _out = stage.Shape.Out0;
             _budget = stage.Shape.Out1;
@@ -61,8 +63,10 @@ internal sealed class ReceiveRateLimitStage : GraphStage<FanOutShape<ByteString,
             var chunk = Grab(_in);
             if (_limit.Bucket.Limited)
             {
+                _limit.CatchUp(_clock.Now);
                 _limit.Bucket.Spend(chunk.Count);
-                EnsureRefilling();
+                if (_limit.NeedsTimer)
+                    EnsureRefilling();
             }
             Push(_out, chunk);
             Report();
@@ -71,7 +75,10 @@ internal sealed class ReceiveRateLimitStage : GraphStage<FanOutShape<ByteString,
         protected override void OnTimer(object timerKey)
         {
             if (_limit.Refill(_clock.Now))
+            {
                 CancelTimer(RefillTimer);
+                _refillProbe?.Receive(false);
+            }
             Report();
             MaybePull();
         }
@@ -85,8 +92,8 @@ internal sealed class ReceiveRateLimitStage : GraphStage<FanOutShape<ByteString,
         private void EnsureRefilling()
         {
             if (IsTimerActive(RefillTimer)) return;
-            _limit.StartRefilling(_clock.Now);
             ScheduleRepeatedly(RefillTimer, _limit.Tick);
+            _refillProbe?.Receive(true);
         }
 
         private void Report()

@@ -50,6 +50,7 @@ internal abstract class TimerLogic : GraphStageLogic
         if (i < 0) return;
         _timers![i].Task.Cancel();
         RemoveAt(i);
+        DropCallbackIfIdle();
     }
 
     /// <summary>Whether a timer of <paramref name="timerKey"/> is scheduled and has not fired (if single) or been cancelled.</summary>
@@ -80,9 +81,11 @@ internal abstract class TimerLogic : GraphStageLogic
     }
 
     /// <summary>
-    /// One async callback for all of this logic's timers, made when one first fires, on the scheduler's thread (as
-    /// Akka's timer logic does): a stage whose timers never fire (a deadline met, a ping not yet due) never makes it.
-    /// Two timers firing at once may each make one; one of them is kept, and either delivers.
+    /// One async callback for all of this logic's timers, made when one fires, on the scheduler's thread (as Akka's
+    /// timer logic does): a stage whose timers never fire (a deadline met, a ping not yet due) never makes it. It is
+    /// dropped again once the logic has no timer left (<see cref="DropCallbackIfIdle"/>), so that a connection whose
+    /// rates have decayed and buckets refilled after a burst of traffic keeps none (~0.3 KiB each). Two timers firing
+    /// at once may each make one; one of them is kept, and either delivers.
     /// </summary>
     private void OnFiredCallback(Fired fired)
     {
@@ -95,15 +98,29 @@ internal abstract class TimerLogic : GraphStageLogic
         callback(fired);
     }
 
-    /// <summary>Whether a timer has fired yet (specs: the callback is made then).</summary>
+    /// <summary>Whether the logic holds a timer callback (specs: made when a timer fires, dropped when none is left).</summary>
     internal bool HasTimerCallback => Volatile.Read(ref _onFired) is not null;
 
     private void OnFired(Fired fired)
     {
         var i = IndexOf(fired.Key);
-        if (i < 0 || _timers![i].Id != fired.Id) return; // cancelled or replaced since
-        if (!_timers[i].Repeating) RemoveAt(i);
-        OnTimer(fired.Key);
+        if (i >= 0 && _timers![i].Id == fired.Id) // else cancelled or replaced since
+        {
+            if (!_timers[i].Repeating) RemoveAt(i);
+            OnTimer(fired.Key);
+        }
+        // Every callback made is called at once, so a late fire that made one after the last timer went is dropped here.
+        DropCallbackIfIdle();
+    }
+
+    /// <summary>
+    /// On the stage's thread: with no timer left, the callback goes (the next fire makes another). A fire already on
+    /// its way with the old one still arrives: the callback stays valid for as long as the logic runs.
+    /// </summary>
+    private void DropCallbackIfIdle()
+    {
+        if (_timerCount == 0)
+            Volatile.Write(ref _onFired, null);
     }
 
     private int IndexOf(object timerKey)

@@ -78,7 +78,7 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
     private IMaterializer Materializer => _materializer ??= Context.Materializer();
     // The lower part of each connection (transport and SecretConnection) outlives its handshake actor, which hands it
     // over to the peer actor; it ends through its kill switch or the peer's stream (see HandshakeActor).
-    private readonly IMaterializer _peerMaterializer = Context.System.Materializer(namePrefix: "p2p-peer");
+    private readonly IMaterializer _peerMaterializer = Context.System.Materializer(namePrefix: "peer");
     private NodeInfoModel? _nodeInfo;
     private PeerContext? _peerContext;
 
