@@ -30,7 +30,8 @@ public sealed class NativeToolchainFactAttribute : FactAttribute
             .Where(Directory.Exists).ToList();
         if (dirs.Any(dir => File.Exists(Path.Combine(dir, "clang"))))
             return "clang";
-        return dirs.SelectMany(dir => Directory.EnumerateFiles(dir, "clang-*"))
+        var options = new EnumerationOptions { IgnoreInaccessible = true };
+        return dirs.SelectMany(dir => Directory.EnumerateFiles(dir, "clang-*", options))
             .Select(Path.GetFileName)
             .Where(name => name is not null && name.Length > "clang-".Length && name["clang-".Length..].All(char.IsAsciiDigit))
             .OrderByDescending(name => int.Parse(name!["clang-".Length..]))

@@ -182,7 +182,7 @@ public sealed class SendScheduler
     /// </summary>
     public bool TryNextQuietPacket(out PacketMsgFragment fragment) => TryNextPacket(quietOnly: true, out fragment);
 
-    /// <summary>Every channel counts as quiet again until its next packet (the owner calls it at each budget refill).</summary>
+    /// <summary>Every channel counts as quiet again until its next packet (the owner calls it once per refill tick's worth of time).</summary>
     public void StartQuietPeriod()
     {
         foreach (var ch in _channels)

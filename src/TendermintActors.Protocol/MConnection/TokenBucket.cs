@@ -3,8 +3,9 @@ namespace TendermintActors.Protocol.MConnection;
 /// <summary>
 /// One direction's rate limit (<c>send-rate</c> or <c>recv-rate</c>, docs/protocol.md §5) without I/O or timers: a
 /// bucket of byte tokens holding at most <see cref="Burst"/>, spent by what is written or read and refilled by the
-/// owner with the time that passed. The owner refills every short tick (10 ms in the MConnection), so a connection
-/// that spent its budget resumes at the first refill that brings it above zero, not a whole burst period later.
+/// owner with the time that passed. The MConnection credits that time before each spend, and refills every short
+/// tick (10 ms) while the budget is spent, so a connection that spent its budget resumes at the first refill that
+/// brings it above zero, not a whole burst period later.
 /// </summary>
 /// <remarks>
 /// The bucket may go negative: one packet or read can be larger than what is left, and a quiet channel may send past

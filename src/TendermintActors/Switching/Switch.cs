@@ -205,17 +205,19 @@ public static class Switch
 
     /// <summary>
     /// Stop politely: stop listening and redialling, stop every peer gracefully (queued messages flushed), and answer
-    /// <see cref="ShutdownComplete"/> once all connections have ended, each socket's last bytes and FIN handed to the
-    /// kernel, or <paramref name="Timeout"/> passed. Stopping the actor system after the answer closes every connection
-    /// in order; one stopped before its FIN is out is reset. The switch itself keeps running (empty) until it is
-    /// stopped; CoordinatedShutdown uses this before stopping it.
+    /// <see cref="ShutdownComplete"/> once all connections have ended and, over the socket transport
+    /// (<see cref="Transport.TcpTransport"/>), each socket's last bytes and FIN are handed to the kernel, or
+    /// <paramref name="Timeout"/> passed. Stopping the actor system after the answer closes those connections in order;
+    /// one stopped before its FIN is out is reset. The switch itself keeps running (empty) until it is stopped;
+    /// CoordinatedShutdown uses this before stopping it.
     /// </summary>
     public sealed record Shutdown(TimeSpan Timeout) : ICommand;
 
     /// <param name="PeersLeft">Peers and handshakes that had not ended when the timeout passed.</param>
     /// <param name="ConnectionsClosing">
-    /// Connections whose socket had not yet written its last bytes and its FIN when the timeout passed (a remote that
-    /// no longer reads): stopping the actor system resets them.
+    /// Connections over the socket transport whose socket had not yet written its last bytes and its FIN when the
+    /// timeout passed, whether their peer had ended (a remote that no longer reads) or not (counted in
+    /// <paramref name="PeersLeft"/> too): stopping the actor system resets them.
     /// </param>
     public sealed record ShutdownComplete(int PeersLeft, int ConnectionsClosing = 0);
 

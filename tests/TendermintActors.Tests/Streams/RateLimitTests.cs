@@ -18,18 +18,41 @@ public sealed class RateLimitTests
     {
         var limit = Limit();
         Assert.Equal(10_000, limit.Bucket.Tokens);
-        Assert.False(limit.CatchUp(Ms(0))); // nothing passed
+        limit.CatchUp(Ms(0)); // nothing passed
+        Assert.Equal(10_000, limit.Bucket.Tokens);
         limit.Bucket.Spend(6_000);
         Assert.False(limit.NeedsTimer);
 
-        Assert.False(limit.CatchUp(Ms(5))); // half a tick: 500 bytes, no quiet period
+        limit.CatchUp(Ms(5)); // half a tick: 500 bytes
         Assert.Equal(4_500, limit.Bucket.Tokens);
-        Assert.True(limit.CatchUp(Ms(25))); // two ticks
+        limit.CatchUp(Ms(25)); // two ticks more
         Assert.Equal(6_500, limit.Bucket.Tokens);
-        Assert.True(limit.CatchUp(Ms(10_000))); // long idle: the bucket caps it
+        limit.CatchUp(Ms(10_000)); // long idle: the bucket caps it
         Assert.Equal(10_000, limit.Bucket.Tokens);
-        Assert.False(limit.CatchUp(Ms(9_000))); // the clock stepped back: nothing taken away
-        Assert.Equal(10_000, limit.Bucket.Tokens);
+        limit.Bucket.Spend(1_000);
+        limit.CatchUp(Ms(9_000)); // the clock stepped back: nothing credited, nothing taken away
+        Assert.Equal(9_000, limit.Bucket.Tokens);
+        limit.CatchUp(Ms(9_001)); // and the next credit counts from there
+        Assert.Equal(9_100, limit.Bucket.Tokens);
+    }
+
+    [Fact]
+    public void A_quiet_period_starts_once_a_tick_however_often_the_stage_spends_meanwhile()
+    {
+        // Writes 4 ms apart (steady gossip): every tick's worth of time still starts a quiet period, as the timer's
+        // refills would, so that a vote behind a burst that spends the budget finds its channel quiet.
+        var limit = Limit();
+        var started = new List<double>();
+        for (var t = 4.0; t <= 40; t += 4)
+            if (limit.CatchUp(Ms(t)))
+                started.Add(t);
+        Assert.Equal([12.0, 24.0, 36.0], started);
+
+        // A refill tick starts one too, and the next starts a tick after it.
+        limit.Bucket.Spend(20_000);
+        limit.Refill(Ms(41));
+        Assert.False(limit.CatchUp(Ms(49)));
+        Assert.True(limit.CatchUp(Ms(51)));
     }
 
     [Fact]

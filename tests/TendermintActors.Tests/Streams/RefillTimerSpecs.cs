@@ -8,9 +8,9 @@ namespace TendermintActors.Tests.Streams;
 
 /// <summary>
 /// The rate limits' refill timers (the send stage's and the receive rate limiter's) run only while a stage waits for
-/// budget: a ping, a pong or a small message now and then leaves budget behind and costs no timer (each cost a
-/// scheduler registration and a wake-up or more; ~2.3 KiB of an idle peer's garbage per ping cycle), the time that
-/// passed without one being credited before the next spend. Time moves on the test scheduler.
+/// budget: a ping, a pong or a small message now and then leaves budget behind and costs no timer (a timer costs a
+/// scheduler registration and a wake-up or more: docs/performance.md, "After the first ping"), the time that passed
+/// without one being credited before the next spend. Time moves on the test scheduler.
 /// </summary>
 public sealed class RefillTimerSpecs(ITestOutputHelper output) : MConnectionSpec(output)
 {

@@ -112,15 +112,15 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
     public async Task A_connection_counts_as_unfinished_from_its_connect_until_its_fin_is_out_not_until_the_remotes()
     {
         // What a switch's shutdown waits for: stopping the stream before our FIN is out resets the connection (above,
-        // after it, the kernel delivers what we wrote). The remote reads nothing at first, and 8 MiB is more than the
-        // kernel takes for it (our send buffer grows to 4 MiB at most, its receive window is 4 KiB): the write, and
-        // the FIN after it, wait for the remote to read.
+        // after it, the kernel delivers what we wrote). The remote reads nothing at first, and the write is more than
+        // the kernel takes for it (twice the most our send buffer grows to, and at least 8 MiB; its receive window is
+        // 4 KiB): the write, and the FIN after it, wait for the remote to read.
         var unfinished = new UnfinishedSockets();
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(1);
         var accepting = listener.AcceptAsync();
-        var sent = RandomBytes(8 * 1024 * 1024, seed: 9);
+        var sent = RandomBytes(Math.Max(8 * 1024 * 1024, 2 * MostSendBuffer()), seed: 9);
         var done = Source.Single(ByteString.FromBytes(sent))
             .ViaMaterialized(_transport.Dial("127.0.0.1", PortOf(listener), Timeout).AddAttributes(Attributes.None.And(unfinished))
                 .WatchTermination(Keep.Right), Keep.Right)
@@ -139,6 +139,20 @@ public sealed class TcpTransportSpecs(ITestOutputHelper output) : TestKit(output
         server.Shutdown(SocketShutdown.Send);
         await done.WaitAsync(Dilated(Timeout));
         Assert.Equal(0, unfinished.Count);
+    }
+
+    /// <summary>The most a socket's send buffer grows to (Linux: tcp_wmem's maximum); 4 MiB where it cannot be read.</summary>
+    private static int MostSendBuffer()
+    {
+        try
+        {
+            var fields = File.ReadAllText("/proc/sys/net/ipv4/tcp_wmem").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return (int)Math.Min(int.MaxValue / 4, long.Parse(fields[^1]));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return 4 * 1024 * 1024;
+        }
     }
 
     [Fact]

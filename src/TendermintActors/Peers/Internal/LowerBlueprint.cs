@@ -43,7 +43,7 @@ internal sealed class LowerBlueprint
         Graph = Fusing.Aggressive(graph);
     }
 
-    // Named (see MConnectionBlueprint): "peer-N-0-tcp", not "peer-N-0-unknown-operation".
+    // The stream actor's name ends with the run's name: "peer-N-0-tcp" (see MConnectionBlueprint).
     private static readonly Attributes Named = Attributes.CreateName("tcp");
 
     /// <summary>

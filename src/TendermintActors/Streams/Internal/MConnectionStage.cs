@@ -145,26 +145,26 @@ internal sealed class RateLimit
     public long TickBudget { get; }
 
     /// <summary>
-    /// Credits what the rate earned from the last credit until <paramref name="now"/> (the bucket caps it); called
-    /// before each spend. True when at least one tick passed since then (the send stage starts its quiet period, as a
-    /// timer's refill does).
+    /// Credits what the rate earned from the last credit until <paramref name="now"/> (the bucket caps it; a clock
+    /// that stepped back credits nothing); called before each spend while no refill timer runs. True when a new quiet
+    /// period starts: a tick or more since the last one began, however often the stage spent meanwhile (the send stage
+    /// then starts its scheduler's quiet period, as at each of the timer's refills).
     /// </summary>
     public bool CatchUp(TimeSpan now)
     {
-        var elapsed = now - _lastRefill;
-        if (elapsed <= TimeSpan.Zero) return false;
+        Bucket.Refill(now - _lastRefill);
         _lastRefill = now;
-        Bucket.Refill(elapsed);
-        return elapsed >= Tick;
+        return NewQuietPeriod(now);
     }
 
     /// <summary>Whether a spend left nothing, so that the stage must run the refill timer to wait for budget.</summary>
     public bool NeedsTimer => !Bucket.HasBudget;
 
     /// <summary>
-    /// A refill tick at <paramref name="now"/>; true when the timer may stop. It stops only after a whole tick in which
-    /// nothing was spent: a timer restarted for every burst would first fire a scheduler tick late each time, and the
-    /// cap would eat what it earned.
+    /// A refill tick at <paramref name="now"/>; true when the timer may stop: the tick found the bucket full. The timer
+    /// runs while a stage spends faster than the rate and until the bucket has filled up again, rather than stopping
+    /// as soon as there is budget: restarted at every spend, it would first fire up to a scheduler tick late each
+    /// time. A tick always starts a quiet period.
     /// </summary>
     public bool Refill(TimeSpan now)
     {
@@ -173,13 +173,24 @@ internal sealed class RateLimit
         _lastRefill = now;
         var idle = Bucket.IsFull;
         Bucket.Refill(elapsed);
+        _quietPeriodStart = now;
         return idle;
+    }
+
+    private TimeSpan _quietPeriodStart;
+
+    private bool NewQuietPeriod(TimeSpan now)
+    {
+        if (now - _quietPeriodStart < Tick && now >= _quietPeriodStart) return false;
+        _quietPeriodStart = now;
+        return true;
     }
 }
 
 /// <summary>
 /// A stage's clock: the scheduler's (moved by Akka's TestScheduler in specs), or a stopwatch's timestamp under a
-/// sub-fusing materializer, which has no system to ask. Used for bookkeeping; decisions are taken by timers. A value
+/// sub-fusing materializer, which has no system to ask: for bookkeeping, and for the rate limits' credit between
+/// refill timers (<see cref="RateLimit.CatchUp"/>); waiting is done by timers. A value
 /// kept in the stage's logic (an object and a stopwatch each cost three stages of every idle peer ~0.25 KiB).
 /// </summary>
 internal readonly struct StageClock

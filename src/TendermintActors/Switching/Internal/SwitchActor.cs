@@ -590,7 +590,8 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
                 break;
             case Switch.Shutdown again:
                 _shutdownRequesters.Add(Sender);
-                // Asked again after an answer went out: this asker's own timeout bounds its wait.
+                // Asked again after an answer went out, no timer runs: this asker's timeout bounds the wait (while the
+                // first asker's timer runs, that one does).
                 if (!Timers.IsTimerActive("shutdown-timeout"))
                     Timers.StartSingleTimer("shutdown-timeout", new ShutdownTimedOut(), again.Timeout);
                 CompleteShutdownIfDone();
