@@ -23,7 +23,7 @@ public sealed class ToolPackageSpecs : IDisposable
     public async Task Node_packs_as_a_dotnet_tool_named_tmactors()
     {
         var output = Path.Combine(_temp, "out");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var start = new ProcessStartInfo(ChildProcesses.DotnetHost())
         {
             WorkingDirectory = ChildProcesses.RepoRoot(),
             RedirectStandardOutput = true,
