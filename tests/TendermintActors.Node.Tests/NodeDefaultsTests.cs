@@ -4,7 +4,7 @@ using TendermintActors.Node.Runtime;
 
 namespace TendermintActors.Node.Tests;
 
-/// <summary>Where the node's defaults differ from the library's: the collection after a burst of peers is the node's.</summary>
+/// <summary>Where the node's defaults differ from the library's: the collections after a burst of peers and while idle are the node's.</summary>
 public sealed class NodeDefaultsTests
 {
     [Fact]
@@ -12,6 +12,13 @@ public sealed class NodeDefaultsTests
     {
         Assert.Equal(0, P2PSettings.Create(P2PReferenceConfig.Load()).GcAfterPeerBurst.MinPeers);
         Assert.Equal(32, P2PSettings.Create(NodeConfig.Defaults()).GcAfterPeerBurst.MinPeers);
+    }
+
+    [Fact]
+    public void The_library_leaves_the_idle_collection_off_and_the_node_collects_every_MiB()
+    {
+        Assert.Equal(0, P2PSettings.Create(P2PReferenceConfig.Load()).GcWhenIdle.MinAllocatedBytes);
+        Assert.Equal(1024 * 1024, P2PSettings.Create(NodeConfig.Defaults()).GcWhenIdle.MinAllocatedBytes);
     }
 
     [Fact]

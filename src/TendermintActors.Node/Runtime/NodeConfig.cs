@@ -76,10 +76,14 @@ internal static partial class NodeConfig
 
     /// <summary>
     /// Where the node's defaults differ from the library's reference: a node process owns its heap, so it hands a burst
-    /// of peers' garbage back to the OS (docs/performance.md, "Handing a burst's garbage back"); a host application
+    /// of peers' garbage back to the OS and collects an idle node's garbage before the runtime's gen0 budget would
+    /// (docs/performance.md, "Handing a burst's garbage back" and "Garbage between collections"); a host application
     /// embedding the library decides that for itself.
     /// </summary>
-    public static readonly Config NodeDefaults = ConfigurationFactory.ParseString("tendermint.p2p.gc-after-peer-burst.min-peers = 32");
+    public static readonly Config NodeDefaults = ConfigurationFactory.ParseString("""
+        tendermint.p2p.gc-after-peer-burst.min-peers = 32
+        tendermint.p2p.gc-when-idle.min-allocated = 1MiB
+        """);
 
     /// <summary>The node's defaults over the library's reference: what a node runs with when nothing is set.</summary>
     public static Config Defaults() => NodeDefaults.WithFallback(P2PReferenceConfig.Load());

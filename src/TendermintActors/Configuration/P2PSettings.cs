@@ -142,6 +142,8 @@ public sealed record P2PSettings
 
     /// <summary>When the switch collects after a burst of new peers (<c>gc-after-peer-burst</c>).</summary>
     public required Switching.Switch.PeerBurstCollection GcAfterPeerBurst { get; init; }
+    /// <summary>When the switch collects the garbage of a process that allocates little (<c>gc-when-idle</c>).</summary>
+    public required Switching.Switch.IdleCollection GcWhenIdle { get; init; }
 
     /// <summary>The TCP implementation (<c>transport</c>).</summary>
     public required P2PTransportKind Transport { get; init; }
@@ -252,6 +254,11 @@ public sealed record P2PSettings
                 MinAllocatedBytes = r.Bytes("gc-after-peer-burst.min-allocated", 0, long.MaxValue),
                 QuietPeriod = r.PositiveDuration("gc-after-peer-burst.quiet-period", Switching.Switch.Settings.MaxTimeout),
                 MinInterval = r.PositiveDuration("gc-after-peer-burst.min-interval"),
+            },
+            GcWhenIdle = new Switching.Switch.IdleCollection
+            {
+                MinAllocatedBytes = r.Bytes("gc-when-idle.min-allocated", 0, long.MaxValue),
+                CheckInterval = r.PositiveDuration("gc-when-idle.check-interval", Switching.Switch.Settings.MaxTimeout),
             },
             Transport = r.String("transport") switch
             {

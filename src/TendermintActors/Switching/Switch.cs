@@ -61,6 +61,35 @@ public static class Switch
         }
     }
 
+    /// <summary>
+    /// While the process allocates little, a collection of the young generations every <see cref="MinAllocatedBytes"/>:
+    /// the runtime collects when its gen0 budget fills (~16 MB on a small machine), and a node whose peers only ping
+    /// fills it in minutes to hours, each byte of garbage resident until then. Checked every
+    /// <see cref="CheckInterval"/>; a collection the runtime ran on its own since the last check resets the count, so a
+    /// busy node, whose own collections come sooner, is never collected by this. See docs/performance.md, "Garbage
+    /// between collections".
+    /// </summary>
+    public sealed record IdleCollection
+    {
+        /// <summary>
+        /// Bytes the process allocated with no collection at which the young generations are collected; 0 = never (the
+        /// default: in a host application the heap is the host's; the <c>tmactors</c> node sets 1 MiB).
+        /// </summary>
+        public long MinAllocatedBytes { get; init; }
+
+        /// <summary>How often the process's allocations are read.</summary>
+        public TimeSpan CheckInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+        /// <summary>Throws <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+        public void Validate()
+        {
+            if (MinAllocatedBytes < 0)
+                throw new ArgumentException($"{nameof(MinAllocatedBytes)} must be 0 (off) or more, got {MinAllocatedBytes}");
+            if (CheckInterval <= TimeSpan.Zero || CheckInterval > Settings.MaxTimeout)
+                throw new ArgumentException($"{nameof(CheckInterval)} must be longer than 0 and at most {Settings.MaxTimeout.TotalHours:0} h, got {CheckInterval}");
+        }
+    }
+
     /// <summary>Options of the switch (built from <c>tendermint.p2p</c> by the node; every default is CometBFT's).</summary>
     public sealed record Settings
     {
@@ -113,6 +142,8 @@ public static class Switch
         public MConnectionSettings Connection { get; init; } = new();
         /// <summary>When the switch collects the garbage a burst of new peers left (<c>gc-after-peer-burst</c>).</summary>
         public PeerBurstCollection GcAfterPeerBurst { get; init; } = new();
+        /// <summary>When the switch collects the garbage of a process that allocates little (<c>gc-when-idle</c>).</summary>
+        public IdleCollection GcWhenIdle { get; init; } = new();
 
         /// <summary>
         /// The longest dial, handshake, filter and send timeout. .NET's timers under them (cancellation sources, Ask)
@@ -132,6 +163,7 @@ public static class Switch
                 throw new ArgumentException($"{nameof(MaxBufferedBytes)} must be 0 (no budget) or more, got {MaxBufferedBytes}");
             Connection.Validate();
             GcAfterPeerBurst.Validate();
+            GcWhenIdle.Validate();
         }
 
         private static void RequireTimeout(string name, TimeSpan value, bool zeroAllowed)
@@ -175,6 +207,7 @@ public static class Switch
             MaxBufferedBytes = p2p.MaxBufferedBytes,
             BufferedBytesTimeout = p2p.BufferedBytesTimeout,
             GcAfterPeerBurst = p2p.GcAfterPeerBurst,
+            GcWhenIdle = p2p.GcWhenIdle,
             Connection = new MConnectionSettings
             {
                 MaxPacketMsgPayloadSize = p2p.MaxPacketMsgPayloadSize,

@@ -158,6 +158,25 @@ public class P2PSettingsSpecs
     }
 
     [Fact]
+    public void The_idle_collection_reaches_the_switch_off_by_default()
+    {
+        var defaults = TendermintActors.Switching.Switch.Settings.From(With("")).GcWhenIdle;
+        Assert.Equal(new TendermintActors.Switching.Switch.IdleCollection(), defaults);
+        Assert.Equal(0, defaults.MinAllocatedBytes);
+
+        var set = TendermintActors.Switching.Switch.Settings.From(With("""
+            gc-when-idle {
+              min-allocated = 2MiB
+              check-interval = 30s
+            }
+            """)).GcWhenIdle;
+        Assert.Equal(new TendermintActors.Switching.Switch.IdleCollection
+        {
+            MinAllocatedBytes = 2 * 1024 * 1024, CheckInterval = TimeSpan.FromSeconds(30),
+        }, set);
+    }
+
+    [Fact]
     public void The_akka_io_transport_is_chosen_by_name()
     {
         var settings = With("transport = akka-io");
@@ -316,6 +335,10 @@ public class P2PSettingsSpecs
     [InlineData("gc-after-peer-burst.quiet-period = 0s", "gc-after-peer-burst.quiet-period", "0s", "longer than 0s")]
     [InlineData("gc-after-peer-burst.quiet-period = 2h", "gc-after-peer-burst.quiet-period", "2h", "must be at most 1h")]
     [InlineData("gc-after-peer-burst.min-interval = 0s", "gc-after-peer-burst.min-interval", "0s", "longer than 0s")]
+    [InlineData("gc-when-idle.min-allocated = -1", "gc-when-idle.min-allocated", "-1", "from 0 to")]
+    [InlineData("gc-when-idle.min-allocated = lots", "gc-when-idle.min-allocated", "lots", "a size in bytes")]
+    [InlineData("gc-when-idle.check-interval = 0s", "gc-when-idle.check-interval", "0s", "longer than 0s")]
+    [InlineData("gc-when-idle.check-interval = 2h", "gc-when-idle.check-interval", "2h", "must be at most 1h")]
     [InlineData("metrics.namespace = \"1abc\"", "metrics.namespace", "\"1abc\"", "starting with a letter")]
     [InlineData("metrics.namespace = \"_abc\"", "metrics.namespace", "\"_abc\"", "starting with a letter")]
     [InlineData("metrics.namespace = \"a-b\"", "metrics.namespace", "\"a-b\"", "letters, digits and '_'")]
@@ -421,7 +444,7 @@ public class P2PSettingsSpecs
             "status-decay-interval = 1ms", "dial-timeout = 1ms", "handshake-timeout = 1ms", "filter-timeout = 1ms",
             "send-queue-send-timeout = 0s", "max-buffered-bytes = 0", "buffered-bytes-timeout = 1ms",
             "gc-after-peer-burst.min-peers = 0", "gc-after-peer-burst.min-allocated = 0", "gc-after-peer-burst.quiet-period = 1ms",
-            "gc-after-peer-burst.min-interval = 1ms",
+            "gc-after-peer-burst.min-interval = 1ms", "gc-when-idle.min-allocated = 0", "gc-when-idle.check-interval = 1ms",
         ];
         string[] high =
         [
@@ -433,6 +456,7 @@ public class P2PSettingsSpecs
             "max-buffered-bytes = 1000000000000000", "buffered-bytes-timeout = 1h",
             "gc-after-peer-burst.min-peers = 2147483647", "gc-after-peer-burst.min-allocated = 1000000000000000",
             "gc-after-peer-burst.quiet-period = 1h", "gc-after-peer-burst.min-interval = 3650d",
+            "gc-when-idle.min-allocated = 1000000000000000", "gc-when-idle.check-interval = 1h",
         ];
         var settings = TendermintActors.Switching.Switch.Settings.From(With(string.Join('\n', edge == "low" ? low : high)));
 

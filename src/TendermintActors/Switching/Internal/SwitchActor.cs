@@ -123,6 +123,8 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         // Not named "...-peer-...": the soak benchmark counts peer streams by that (Bench/SoakTarget.cs).
         if (_settings.GcAfterPeerBurst.MinPeers > 0)
             _burstCollector = Context.ActorOf(PeerBurstCollector.Props(_settings.GcAfterPeerBurst), "burst-collector");
+        if (_settings.GcWhenIdle.MinAllocatedBytes > 0)
+            Context.ActorOf(IdleCollector.Props(_settings.GcWhenIdle), "idle-collector");
         // Akka's default scheduler starts its clock on first use, and every caller waits until the clock's task has run
         // on the thread pool. Left to the first burst of inbound connections, each handshake stage scheduling its
         // timeout from a pool thread, those waits could hold every pool thread, the clock's task queued behind them,
