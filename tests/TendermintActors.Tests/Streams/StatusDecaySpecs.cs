@@ -1,57 +1,75 @@
 using TendermintActors.Protocol.MConnection;
 using TendermintActors.Streams;
-using TendermintActors.Streams.Internal;
 using TendermintActors.Tests.Support;
 using Xunit.Abstractions;
 
 namespace TendermintActors.Tests.Streams;
 
 /// <summary>
-/// The send and receive stages' status-decay timers (send rate, receive rate, the scheduler's recently-sent counts)
-/// run only while there is something to measure or decay: an idle connection has none, so idle peers do not wake the
-/// node every two seconds each. Time moves on the test scheduler, one decay interval per step.
+/// The status a connection reports as time passes with no timer behind it: rates sampled over each status-decay
+/// interval and the scheduler's recently-sent counts decayed at each, as the stages take the ticks due before they
+/// report. Time moves on the test scheduler; nothing else wakes the stages.
 /// </summary>
 public sealed class StatusDecaySpecs(ITestOutputHelper output) : MConnectionSpec(output)
 {
     private static readonly ChannelDescriptor[] Channels = [new(0x20, 1)];
 
     [Fact]
-    public void An_idle_connection_stops_its_decay_timers_and_starts_them_again_when_bytes_move()
+    public void Rates_and_recently_sent_counts_decay_tick_by_tick_while_the_connection_is_idle()
     {
-        var probeA = new StatusDecayProbe();
-        var probeB = new StatusDecayProbe();
-        var (a, _, ownerB) = RunProbedPair(Unlimited, Unlimited, Channels, probeA, probeB);
+        var ownerA = CreateTestProbe();
+        var ownerB = CreateTestProbe();
+        var (a, b) = RunPair(Unlimited, Channels, ownerA, ownerB);
 
-        a.Send(0x20, "hello"u8.ToArray());
+        a.Send(0x20, Bytes(1000, 1));
         ownerB.ExpectMsg<MConnection.MessagesReceived>(Timeout);
-        AwaitAssert(() => Assert.Equal((true, true), (probeA.SendDecaying, probeB.ReceiveDecaying)), Timeout);
-        // B has sent nothing and A has read nothing: no timer there.
-        Assert.Equal((false, false), (probeB.SendDecaying, probeA.ReceiveDecaying));
+        ownerA.ExpectMsg<MConnection.MessagesSent>(Timeout);
+        var sent = AwaitStatus(a, ownerA);
+        var written = sent.BytesSent;
+        var recentlySent = Channel(sent, 0x20).RecentlySent;
+        Assert.True(written > 1000 && recentlySent > 1000, $"sent {written}, recently {recentlySent}");
+        Assert.Equal(0, sent.SendRate); // no interval has ended yet
+        Assert.Equal(written, AwaitStatus(b, ownerB).BytesReceived);
 
-        // Enough decays for the packet's recently-sent count to reach 0 (fewer than 20 for a few bytes), well before
-        // the first ping (60 s).
-        for (var i = 0; i < 20; i++)
-            Clock.Advance(Unlimited.StatusDecayInterval);
-        AwaitAssert(() => Assert.Equal((false, false), (probeA.SendDecaying, probeB.ReceiveDecaying)), Timeout);
+        Clock.Advance(Unlimited.StatusDecayInterval);
+        var perSecond = (long)(written / Unlimited.StatusDecayInterval.TotalSeconds);
+        var afterOne = AwaitStatus(a, ownerA);
+        Assert.Equal((perSecond, (long)(recentlySent * 0.8)), (afterOne.SendRate, Channel(afterOne, 0x20).RecentlySent));
+        Assert.Equal(perSecond, AwaitStatus(b, ownerB).RecvRate);
 
-        a.Send(0x20, "again"u8.ToArray());
-        ownerB.ExpectMsg<MConnection.MessagesReceived>(Timeout);
-        AwaitAssert(() => Assert.Equal((true, true), (probeA.SendDecaying, probeB.ReceiveDecaying)), Timeout);
+        // Many intervals at once, read once: each was applied.
+        Clock.Advance(Unlimited.StatusDecayInterval * 3);
+        var expected = (long)(recentlySent * 0.8);
+        for (var i = 0; i < 3; i++)
+            expected = (long)(expected * 0.8);
+        var afterFour = AwaitStatus(a, ownerA);
+        Assert.Equal((0L, expected), (afterFour.SendRate, Channel(afterFour, 0x20).RecentlySent));
+        Assert.Equal(0, AwaitStatus(b, ownerB).RecvRate);
+
+        Clock.Advance(TimeSpan.FromSeconds(50)); // well before the first ping (60 s)
+        Assert.Equal(0, Channel(AwaitStatus(a, ownerA), 0x20).RecentlySent);
     }
 
     [Fact]
-    public void A_connection_that_keeps_sending_keeps_its_decay_timers()
+    public void After_a_long_silence_the_rate_counts_only_the_bytes_since()
     {
-        var probeA = new StatusDecayProbe();
-        var probeB = new StatusDecayProbe();
-        var (a, _, ownerB) = RunProbedPair(Unlimited, Unlimited, Channels, probeA, probeB);
+        var ownerA = CreateTestProbe();
+        var ownerB = CreateTestProbe();
+        var (a, b) = RunPair(Unlimited with { PingInterval = TimeSpan.FromDays(1), PongTimeout = TimeSpan.FromHours(1) }, Channels, ownerA, ownerB);
+        a.Send(0x20, Bytes(5000, 2));
+        ownerB.ExpectMsg<MConnection.MessagesReceived>(Timeout);
+        ownerA.ExpectMsg<MConnection.MessagesSent>(Timeout);
+        var first = AwaitStatus(a, ownerA).BytesSent;
 
-        for (var i = 0; i < 10; i++)
-        {
-            a.Send(0x20, "tick"u8.ToArray());
-            ownerB.ExpectMsg<MConnection.MessagesReceived>(Timeout);
-            Clock.Advance(Unlimited.StatusDecayInterval);
-            Assert.Equal((true, true), (probeA.SendDecaying, probeB.ReceiveDecaying));
-        }
+        Clock.Advance(TimeSpan.FromHours(1));
+        a.Send(0x20, Bytes(100, 3));
+        ownerB.ExpectMsg<MConnection.MessagesReceived>(Timeout);
+        ownerA.ExpectMsg<MConnection.MessagesSent>(Timeout);
+        var second = AwaitStatus(a, ownerA).BytesSent - first;
+        Clock.Advance(Unlimited.StatusDecayInterval);
+
+        var perSecond = (long)(second / Unlimited.StatusDecayInterval.TotalSeconds);
+        Assert.Equal(perSecond, AwaitStatus(a, ownerA).SendRate);
+        Assert.Equal(perSecond, AwaitStatus(b, ownerB).RecvRate);
     }
 }

@@ -41,12 +41,11 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
     protected override Attributes InitialAttributes { get; } = Attributes.CreateName("mconnection-receive");
 
     protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) =>
-        new Logic(this, ConnectionOwner.Of(_owner, inheritedAttributes), inheritedAttributes.GetAttribute<StatusDecayProbe>());
+        new Logic(this, ConnectionOwner.Of(_owner, inheritedAttributes));
 
-    private sealed class Logic : TimerLogic
+    // No timer: its status ticks are taken when due (StatusTicks).
+    private sealed class Logic : GraphStageLogic
     {
-        private const string DecayTimer = "decay";
-
         private readonly Inlet<ByteString> _in;
         private readonly Inlet<ReceiveCommands> _commands;
         private readonly Inlet<ReceiveBudget> _budget;
@@ -69,21 +68,18 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 
         private int _channelsAtBound;
         private bool _inputFinished;
-        private long _bytesReceived;
-        private long _bytesReceivedAtSample;
-        private long _recvRate;
-        // The decay timer runs from the first byte read until a tick finds nothing read (and the rate already 0).
-        private bool _decaying;
-        private readonly StatusDecayProbe? _decayProbe;
+        // Bytes read and the receive rate: ticks taken when due, no timer.
+        private StatusTicks _status;
+        private StageClock _clock;
 
-        public Logic(MConnectionReceiveStage stage, IActorRef owner, StatusDecayProbe? decayProbe) : base(stage.Shape)
+        public Logic(MConnectionReceiveStage stage, IActorRef owner) : base(stage.Shape)
         {
-            _decayProbe = decayProbe;
             _in = stage.Shape.In0;
             _commands = stage.Shape.In1;
             _budget = stage.Shape.In2;
             _signals = stage.Shape.Out;
             _settings = stage._settings;
+            _status = new StatusTicks(_settings.StatusDecayInterval);
             _owner = owner;
             _reassembler = new Reassembler(stage._channels, stage._channelIndex);
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(_settings.MaxPacketMsgPayloadSize));
@@ -118,26 +114,10 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 
         public override void PreStart()
         {
+            _clock = new StageClock(Materializer);
             Pull(_commands);
             Pull(_budget);
             MaybePull();
-        }
-
-        protected override void OnTimer(object timerKey)
-        {
-            switch (timerKey)
-            {
-                case DecayTimer:
-                    _recvRate = (long)((_bytesReceived - _bytesReceivedAtSample) / _settings.StatusDecayInterval.TotalSeconds);
-                    _bytesReceivedAtSample = _bytesReceived;
-                    if (_recvRate == 0)
-                    {
-                        CancelTimer(DecayTimer);
-                        _decaying = false;
-                        _decayProbe?.Receive(false);
-                    }
-                    break;
-            }
         }
 
         private void OnBudget()
@@ -197,8 +177,23 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                 channels[i] = new ChannelStatus(s.Id, s.Priority, s.QueueSize, s.SendQueueCapacity, s.RecentlySent,
                     s.PendingBytes, r.Unacknowledged, r.Bound, r.UnacknowledgedBytes, r.WindowBytes);
             }
-            return new MConnection.ConnectionStatus(channels, send.BytesSent, _bytesReceived, send.SendRate, _recvRate,
+            if (_status.Running)
+                TakeStatusTicks(_clock.Now);
+            return new MConnection.ConnectionStatus(channels, send.BytesSent, _status.Bytes, send.SendRate, _status.Rate,
                 ReceivePaused);
+        }
+
+        /// <summary>Takes every status tick due at <paramref name="now"/>; the first that finds nothing read since the one before stops them.</summary>
+        private void TakeStatusTicks(TimeSpan now)
+        {
+            while (_status.TickDue(now))
+            {
+                if (_status.Rate == 0)
+                {
+                    _status.Stop();
+                    return;
+                }
+            }
         }
 
         // ---- to the ping/pong stage ----
@@ -227,13 +222,9 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private void OnPush()
         {
             var chunk = Grab(_in);
-            _bytesReceived += chunk.Count;
-            if (!_decaying)
-            {
-                ScheduleRepeatedly(DecayTimer, _settings.StatusDecayInterval);
-                _decaying = true;
-                _decayProbe?.Receive(true);
-            }
+            var now = _clock.Now;
+            TakeStatusTicks(now);
+            _status.Count(now, chunk.Count);
             try
             {
                 _decoder.Decode(chunk.ToReadOnlySpan(), _onPacket); // whole packets read in place, not copied first

@@ -45,13 +45,12 @@ internal sealed class MConnectionSendStage
     {
         var handle = new MConnectionHandle();
         return new LogicAndMaterializedValue<MConnectionHandle>(
-            new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>(), inheritedAttributes.GetAttribute<StatusDecayProbe>(),
-                ConnectionOwner.Of(_owner, inheritedAttributes), inheritedAttributes.GetAttribute<RefillProbe>()), handle);
+            new Logic(this, handle, inheritedAttributes.GetAttribute<MConnectionOutputProbe>(), ConnectionOwner.Of(_owner, inheritedAttributes),
+                inheritedAttributes.GetAttribute<RefillProbe>()), handle);
     }
 
     private sealed class Logic : TimerLogic
     {
-        private const string DecayTimer = "decay";
         private const string RefillTimer = "refill";
         private const string LingerTimer = "linger";
 
@@ -93,26 +92,21 @@ internal sealed class MConnectionSendStage
         private bool _finished;
         private Exception? _failure;
 
-        private long _bytesSent;
-        private long _bytesSentAtSample;
-        private long _sendRate;
-        // The decay timer runs from the first byte sent until a tick finds nothing sent and nothing left to decay: an
-        // idle connection's timer would only wake the node every StatusDecayInterval.
-        private bool _decaying;
-        private readonly StatusDecayProbe? _decayProbe;
+        // Bytes sent, the send rate and, at each tick, the scheduler's recently-sent decay: taken when due, no timer.
+        private StatusTicks _status;
 
         private readonly RefillProbe? _refillProbe;
 
-        public Logic(MConnectionSendStage stage, MConnectionHandle handle, MConnectionOutputProbe? outputProbe, StatusDecayProbe? decayProbe,
-            IActorRef owner, RefillProbe? refillProbe) : base(stage.Shape)
+        public Logic(MConnectionSendStage stage, MConnectionHandle handle, MConnectionOutputProbe? outputProbe, IActorRef owner,
+            RefillProbe? refillProbe) : base(stage.Shape)
         {
-            _decayProbe = decayProbe;
             _refillProbe = refillProbe;
             _liveness = stage.Shape.In;
             _out = stage.Shape.Out0;
             _control = stage.Shape.Out1;
             _outputProbe = outputProbe;
             _settings = stage._settings;
+            _status = new StatusTicks(_settings.StatusDecayInterval);
             _handle = handle;
             _owner = owner;
             var payload = _settings.MaxPacketMsgPayloadSize;
@@ -143,17 +137,6 @@ internal sealed class MConnectionSendStage
         {
             switch (timerKey)
             {
-                case DecayTimer:
-                    _scheduler.Decay();
-                    _sendRate = (long)((_bytesSent - _bytesSentAtSample) / _settings.StatusDecayInterval.TotalSeconds);
-                    _bytesSentAtSample = _bytesSent;
-                    if (_sendRate == 0 && _scheduler.FullyDecayed)
-                    {
-                        CancelTimer(DecayTimer);
-                        _decaying = false;
-                        _decayProbe?.Send(false);
-                    }
-                    break;
                 case LingerTimer:
                     if (_outputClosed)
                         Finish(); // written; the remote never closed in turn
@@ -223,8 +206,10 @@ internal sealed class MConnectionSendStage
                         _controlOutbox.Items.Add(new ReceiveCommand(0, 0, null, command.Count != 0));
                         break;
                     case MConnectionHandle.CommandKind.Status:
+                        if (_status.Running)
+                            TakeStatusTicks(_clock.Now);
                         _controlOutbox.Items.Add(new ReceiveCommand(0, 0,
-                            new SendStatus(_scheduler.GetStatus(), _bytesSent, _sendRate)));
+                            new SendStatus(_scheduler.GetStatus(), _status.Bytes, _status.Rate)));
                         _awaitingStatus = true;
                         break;
                     case MConnectionHandle.CommandKind.Close:
@@ -280,6 +265,20 @@ internal sealed class MConnectionSendStage
 
         // ---- sending ----
 
+        /// <summary>Takes every status tick due at <paramref name="now"/>, decaying the scheduler's recently-sent counts at each.</summary>
+        private void TakeStatusTicks(TimeSpan now)
+        {
+            while (_status.TickDue(now))
+            {
+                _scheduler.Decay();
+                if (_status.Rate == 0 && _scheduler.FullyDecayed)
+                {
+                    _status.Stop();
+                    return;
+                }
+            }
+        }
+
         /// <summary>
         /// Writes everything that may go now into one element: an owed pong, a due ping, then packets as the scheduler
         /// picks them, up to the batch limit and the send budget. Called whenever downstream may have demand.
@@ -295,6 +294,10 @@ internal sealed class MConnectionSendStage
 
             var pong = _pongOwed;
             var ping = _pingDue;
+            // The ticks due before choosing (by recently-sent counts) and counting; the clock is read only for a write.
+            TimeSpan? now = null;
+            if (_status.Running && (pong || ping || _scheduler.HasPending))
+                TakeStatusTicks((now = _clock.Now).Value);
             var size = (pong ? PacketCodec.EncodedPong.Length : 0) + (ping ? PacketCodec.EncodedPing.Length : 0);
             var packetBytes = 0L;
             // Pings and pongs are not rate limited (as in Go): liveness must not wait for a busy connection's budget.
@@ -345,13 +348,7 @@ internal sealed class MConnectionSendStage
             foreach (var fragment in _batch)
                 offset += fragment.WriteTo(buffer.AsSpan(offset));
 
-            _bytesSent += size;
-            if (!_decaying)
-            {
-                ScheduleRepeatedly(DecayTimer, _settings.StatusDecayInterval);
-                _decaying = true;
-                _decayProbe?.Send(true);
-            }
+            _status.Count(now ?? _clock.Now, size);
             if (Send.Limited)
             {
                 Send.Spend(size);

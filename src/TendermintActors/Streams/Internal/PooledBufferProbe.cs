@@ -33,22 +33,6 @@ internal abstract class PooledBufferProbe : Attributes.IAttribute
 internal sealed class MConnectionOutputProbe : PooledBufferProbe;
 
 /// <summary>
-/// Lets a spec see whether the MConnection's send and receive stages run their status-decay timers, which they stop
-/// while a connection is idle. Written by the stages, read by the spec.
-/// </summary>
-internal sealed class StatusDecayProbe : Attributes.IAttribute
-{
-    private int _send;
-    private int _receive;
-
-    public bool SendDecaying => Volatile.Read(ref _send) != 0;
-    public bool ReceiveDecaying => Volatile.Read(ref _receive) != 0;
-
-    internal void Send(bool decaying) => Volatile.Write(ref _send, decaying ? 1 : 0);
-    internal void Receive(bool decaying) => Volatile.Write(ref _receive, decaying ? 1 : 0);
-}
-
-/// <summary>
 /// Lets a spec see whether the MConnection's send stage and receive rate limiter run their refill timers, which they
 /// start only when a spend leaves no budget, and how often they started them. Written by the stages, read by the spec.
 /// </summary>

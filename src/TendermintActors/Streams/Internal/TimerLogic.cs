@@ -84,7 +84,7 @@ internal abstract class TimerLogic : GraphStageLogic
     /// One async callback for all of this logic's timers, made when one fires, on the scheduler's thread (as Akka's
     /// timer logic does): a stage whose timers never fire (a deadline met, a ping not yet due) never makes it. It is
     /// dropped again once the logic has no timer left (<see cref="DropCallbackIfIdle"/>), so that a connection whose
-    /// rates have decayed and buckets refilled after a burst of traffic keeps none (~0.3 KiB each). Two timers firing
+    /// buckets have refilled after a burst of traffic keeps none (~0.3 KiB each). Two timers firing
     /// at once may each make one; one of them is kept, and either delivers.
     /// </summary>
     private void OnFiredCallback(Fired fired)
