@@ -63,11 +63,11 @@ public static class Switch
 
     /// <summary>
     /// While the process allocates little, a collection of the young generations every <see cref="MinAllocatedBytes"/>:
-    /// the runtime collects when its gen0 budget fills (~16 MB on a small machine), and a node whose peers only ping
-    /// fills it in minutes to hours, each byte of garbage resident until then. Checked every
-    /// <see cref="CheckInterval"/>; a collection the runtime ran on its own since the last check resets the count, so a
-    /// busy node, whose own collections come sooner, is never collected by this. See docs/performance.md, "Garbage
-    /// between collections".
+    /// the runtime collects when its gen0 budget fills (~16 MB on a server CPU; the budget follows its cache size), and
+    /// a node whose peers only ping fills it in minutes to hours, each byte of garbage resident until then. Checked
+    /// every <see cref="CheckInterval"/>; a collection the runtime ran on its own since the last check resets the count,
+    /// and a process that allocated <see cref="MinAllocatedBytes"/> or more within the last interval is busy and left to
+    /// the runtime. See docs/performance.md, "Garbage between collections".
     /// </summary>
     public sealed record IdleCollection
     {

@@ -19,7 +19,8 @@ public sealed class StatusDecaySpecs(ITestOutputHelper output) : MConnectionSpec
     {
         var ownerA = CreateTestProbe();
         var ownerB = CreateTestProbe();
-        var (a, b) = RunPair(Unlimited, Channels, ownerA, ownerB);
+        // No ping in the minute these steps take: only the message's bytes move.
+        var (a, b) = RunPair(Unlimited with { PingInterval = TimeSpan.FromDays(1), PongTimeout = TimeSpan.FromHours(1) }, Channels, ownerA, ownerB);
 
         a.Send(0x20, Bytes(1000, 1));
         ownerB.ExpectMsg<MConnection.MessagesReceived>(Timeout);
@@ -61,12 +62,15 @@ public sealed class StatusDecaySpecs(ITestOutputHelper output) : MConnectionSpec
         ownerA.ExpectMsg<MConnection.MessagesSent>(Timeout);
         var first = AwaitStatus(a, ownerA).BytesSent;
 
-        Clock.Advance(TimeSpan.FromHours(1));
+        // Off the old ticks' beat (an hour is a whole number of intervals): the ticks start again from the new bytes.
+        Clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
         a.Send(0x20, Bytes(100, 3));
         ownerB.ExpectMsg<MConnection.MessagesReceived>(Timeout);
         ownerA.ExpectMsg<MConnection.MessagesSent>(Timeout);
         var second = AwaitStatus(a, ownerA).BytesSent - first;
-        Clock.Advance(Unlimited.StatusDecayInterval);
+        Clock.Advance(Unlimited.StatusDecayInterval - TimeSpan.FromMilliseconds(100));
+        Assert.Equal((0L, 0L), (AwaitStatus(a, ownerA).SendRate, AwaitStatus(b, ownerB).RecvRate));
+        Clock.Advance(TimeSpan.FromMilliseconds(100));
 
         var perSecond = (long)(second / Unlimited.StatusDecayInterval.TotalSeconds);
         Assert.Equal(perSecond, AwaitStatus(a, ownerA).SendRate);

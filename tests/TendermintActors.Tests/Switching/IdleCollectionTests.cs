@@ -42,16 +42,41 @@ public sealed class IdleCollectionTests
     }
 
     [Fact]
+    public void A_process_that_allocates_the_minimum_within_an_interval_is_busy_and_left_to_the_runtime()
+    {
+        var policy = new IdleCollectionPolicy(Settings);
+        policy.Check(0, collections: 0);
+
+        // The runtime's budget is far from full, but each interval allocates a MiB or more: no collection of ours.
+        for (var check = 1; check <= 10; check++)
+            Assert.False(policy.Check(check * 2 * MiB, collections: 0));
+
+        // A quiet interval after it: what the busy ones allocated is collected then.
+        Assert.True(policy.Check(20 * MiB + 1000, collections: 0));
+    }
+
+    [Fact]
+    public void The_interval_is_measured_from_the_last_check_not_from_the_last_collection()
+    {
+        var policy = new IdleCollectionPolicy(Settings);
+        policy.Check(0, collections: 0);
+        Assert.False(policy.Check(MiB - 1, collections: 0)); // quiet, but not yet the minimum
+        Assert.True(policy.Check(MiB, collections: 0)); // one byte this interval: quiet, and the minimum reached
+    }
+
+    [Fact]
     public void After_its_collection_the_count_starts_from_what_the_process_had_allocated_then()
     {
         var policy = new IdleCollectionPolicy(Settings);
         policy.Check(0, collections: 3);
-        Assert.True(policy.Check(2 * MiB, collections: 3));
+        Assert.False(policy.Check(MiB / 2, collections: 3));
+        Assert.True(policy.Check(MiB + 100, collections: 3));
 
-        policy.Collected(2 * MiB + 100, collections: 4);
+        policy.Collected(MiB + 200, collections: 4);
 
-        Assert.False(policy.Check(3 * MiB + 99, collections: 4));
-        Assert.True(policy.Check(3 * MiB + 100, collections: 4));
+        Assert.False(policy.Check(MiB + 200 + MiB / 2, collections: 4));
+        Assert.False(policy.Check(2 * MiB + 199, collections: 4));
+        Assert.True(policy.Check(2 * MiB + 200, collections: 4));
     }
 
     [Fact]

@@ -21,73 +21,103 @@ public sealed class IdleCollectorSpecs(ITestOutputHelper output)
 
     private TestScheduler Clock => (TestScheduler)Sys.Scheduler;
 
+    private sealed record Read;
     private sealed record Collected;
 
-    /// <summary>The process's counters as the specs set them; every collection (ours included) adds one to the count.</summary>
-    private sealed class Process
+    /// <summary>
+    /// The process's counters as the specs set them; every collection (ours included) adds one to the count. Each
+    /// read of the counters and each collection is told to the probe, in order: a spec knows a check is done when its
+    /// read (and collection) have come.
+    /// </summary>
+    private sealed class Process(IActorRef events)
     {
         private long _allocated;
         private int _collections;
         public void Allocate(long bytes) => Interlocked.Add(ref _allocated, bytes);
         public void CollectOnItsOwn() => Interlocked.Increment(ref _collections);
-        public IdleCollector.Counters Read() => new(Interlocked.Read(ref _allocated), Volatile.Read(ref _collections));
+
+        public IdleCollector.Counters Read()
+        {
+            events.Tell(new Read());
+            return new(Interlocked.Read(ref _allocated), Volatile.Read(ref _collections));
+        }
+
+        public IdleCollector.Outcome Collect()
+        {
+            CollectOnItsOwn();
+            events.Tell(new Collected());
+            return new IdleCollector.Outcome(2000, 1000, TimeSpan.FromMilliseconds(1));
+        }
     }
 
-    private (Process Process, TestProbe Collections) Start()
+    private (Process Process, TestProbe Events) Start()
     {
-        var process = new Process();
-        var collections = CreateTestProbe();
-        var collector = Sys.ActorOf(IdleCollector.Props(Settings, process.Read, () =>
-        {
-            process.CollectOnItsOwn();
-            collections.Ref.Tell(new Collected());
-            return new IdleCollector.Outcome(2000, 1000, TimeSpan.FromMilliseconds(1));
-        }));
-        // Answered once the collector has started (read the counters, set its timer).
-        collector.Tell(new Identify(null), TestActor);
-        ExpectMsg<ActorIdentity>();
-        return (process, collections);
+        var events = CreateTestProbe();
+        var process = new Process(events.Ref);
+        Sys.ActorOf(IdleCollector.Props(Settings, process.Read, process.Collect));
+        events.ExpectMsg<Read>(); // the start: its first read only starts the count
+        return (process, events);
+    }
+
+    /// <summary>Moves the clock to the next check and waits until it is done: a read, or a read, a collection and a read.</summary>
+    private void Check(TestProbe events, bool collects)
+    {
+        Clock.Advance(Settings.CheckInterval);
+        events.ExpectMsg<Read>();
+        if (!collects) return;
+        events.ExpectMsg<Collected>();
+        events.ExpectMsg<Read>();
     }
 
     [Fact]
-    public void Allocations_with_no_collection_are_collected_at_the_next_check_and_only_then()
+    public void Allocations_with_no_collection_are_collected_at_the_first_quiet_check_and_only_then()
     {
-        var (process, collections) = Start();
+        var (process, events) = Start();
         process.Allocate(999);
-        Clock.Advance(Settings.CheckInterval);
-        collections.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-
+        Check(events, collects: false);
         process.Allocate(1);
-        Clock.Advance(Settings.CheckInterval - TimeSpan.FromMilliseconds(10));
-        collections.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-        Clock.Advance(TimeSpan.FromMilliseconds(10));
-        collections.ExpectMsg<Collected>();
+        Check(events, collects: true);
 
         // Nothing allocated since: nothing more, however many checks.
-        Clock.Advance(TimeSpan.FromHours(1));
-        collections.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        for (var i = 0; i < 5; i++)
+            Check(events, collects: false);
 
+        // The minimum within one interval: busy, left to the runtime; collected at the next check, a quiet one.
         process.Allocate(1000);
-        Clock.Advance(Settings.CheckInterval);
-        collections.ExpectMsg<Collected>();
+        Check(events, collects: false);
+        Check(events, collects: true);
+        events.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
 
     [Fact]
     public void A_process_that_collects_on_its_own_between_checks_is_left_alone()
     {
-        var (process, collections) = Start();
+        var (process, events) = Start();
         for (var check = 0; check < 20; check++)
         {
-            process.Allocate(100_000);
+            process.Allocate(500);
             process.CollectOnItsOwn();
-            Clock.Advance(Settings.CheckInterval);
+            Check(events, collects: false);
         }
-        collections.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
         // Once it stops collecting on its own, its allocations count from the first check after its last collection.
-        process.Allocate(100_000);
-        Clock.Advance(Settings.CheckInterval);
-        collections.ExpectMsg<Collected>();
+        process.Allocate(500);
+        Check(events, collects: false);
+        process.Allocate(500);
+        Check(events, collects: true);
+    }
+
+    [Fact]
+    public void A_process_that_allocates_the_minimum_every_interval_is_left_to_the_runtime()
+    {
+        var (process, events) = Start();
+        for (var check = 0; check < 20; check++)
+        {
+            process.Allocate(5000);
+            Check(events, collects: false);
+        }
+
+        Check(events, collects: true); // a quiet interval
     }
 
     [Theory]

@@ -188,10 +188,12 @@ internal sealed class RateLimit
 }
 
 /// <summary>
-/// A stage's clock: the scheduler's (moved by Akka's TestScheduler in specs), or a stopwatch's timestamp under a
-/// sub-fusing materializer, which has no system to ask: for bookkeeping, and for the rate limits' credit between
-/// refill timers (<see cref="RateLimit.CatchUp"/>); waiting is done by timers. A value
-/// kept in the stage's logic (an object and a stopwatch each cost three stages of every idle peer ~0.25 KiB).
+/// A stage's clock, for bookkeeping: the rate limits' credit between refill timers (<see cref="RateLimit.CatchUp"/>)
+/// and the status ticks (<see cref="StatusTicks"/>); waiting is done by timers. Under Akka's own scheduler, and under a
+/// sub-fusing materializer, which has no system to ask, a stopwatch's timestamp: monotonic, as the scheduler's timers
+/// are, where the scheduler's <c>Now</c> is the system's clock, which can step. Under any other scheduler (Akka's
+/// TestScheduler in specs, which moves its <c>Now</c> by hand), that scheduler's <c>Now</c>. A value kept in the
+/// stage's logic (an object and a stopwatch each cost three stages of every idle peer ~0.25 KiB).
 /// </summary>
 internal readonly struct StageClock
 {
@@ -201,7 +203,8 @@ internal readonly struct StageClock
 
     public StageClock(IMaterializer materializer)
     {
-        _clock = (materializer as ActorMaterializer)?.System.Scheduler;
+        var scheduler = (materializer as ActorMaterializer)?.System.Scheduler;
+        _clock = scheduler is HashedWheelTimerScheduler ? null : scheduler;
         _epoch = _clock?.Now ?? default;
         _started = System.Diagnostics.Stopwatch.GetTimestamp();
     }

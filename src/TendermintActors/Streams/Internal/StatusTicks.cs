@@ -30,8 +30,8 @@ internal struct StatusTicks(TimeSpan interval)
     public bool TickDue(TimeSpan now)
     {
         if (!Running) return false;
-        // The clock stepped back (the scheduler's clock is the system's): ticks count from now again rather than wait
-        // for the clock to come back.
+        // The clock stepped back (a scheduler whose clock can, StageClock): ticks count from now again rather than
+        // wait for the clock to come back.
         if (now < _next - interval)
             _next = now + interval;
         if (now < _next) return false;

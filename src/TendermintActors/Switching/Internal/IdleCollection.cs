@@ -6,27 +6,33 @@ namespace TendermintActors.Switching;
 /// <summary>
 /// When to collect the young generations of a process that allocates little (<see cref="Switch.IdleCollection"/>),
 /// without I/O or clock: asked at each check with the process's allocated bytes and its count of collections, it
-/// answers whether to collect now. Any collection since the last check, the runtime's own or another's, starts the
-/// count again from what the process had allocated at that check (when the collection ran is not known, so the count
-/// is at most one check behind).
+/// answers whether to collect now. It collects once the process has allocated the minimum with no collection, and
+/// only after a check interval in which it allocated less than that: a process that allocates as much in one interval
+/// is busy, and its garbage is the runtime's to collect (this collection would promote its short-lived objects early,
+/// every interval). Any collection since the last check, the runtime's own or another's, starts the count again from
+/// what the process had allocated at that check (when the collection ran is not known, so the count is at most one
+/// check behind).
 /// </summary>
 internal sealed class IdleCollectionPolicy(Switch.IdleCollection settings)
 {
     private int? _collections; // the count at the last check; null before the first
     private long _allocatedSinceCollection; // from the first check after the last collection
+    private long _allocatedAtCheck; // at the last check
 
     /// <summary>Whether to collect now, the process having allocated <paramref name="allocatedBytes"/> since it started and run <paramref name="collections"/> collections.</summary>
     public bool Check(long allocatedBytes, int collections)
     {
         if (settings.MinAllocatedBytes <= 0)
             return false;
+        var inInterval = allocatedBytes - _allocatedAtCheck;
+        _allocatedAtCheck = allocatedBytes;
         if (collections != _collections)
         {
             _collections = collections;
             _allocatedSinceCollection = allocatedBytes;
             return false;
         }
-        return allocatedBytes - _allocatedSinceCollection >= settings.MinAllocatedBytes;
+        return inInterval < settings.MinAllocatedBytes && allocatedBytes - _allocatedSinceCollection >= settings.MinAllocatedBytes;
     }
 
     /// <summary>What the process allocated from the first check after the last collection until <paramref name="allocatedBytes"/>.</summary>
@@ -37,6 +43,7 @@ internal sealed class IdleCollectionPolicy(Switch.IdleCollection settings)
     {
         _collections = collections;
         _allocatedSinceCollection = allocatedBytes;
+        _allocatedAtCheck = allocatedBytes;
     }
 }
 
@@ -96,9 +103,9 @@ internal sealed class IdleCollector : UntypedActor, IWithTimers
 
     protected override void PreStart()
     {
+        Timers.StartPeriodicTimer(CheckDue.Instance, CheckDue.Instance, _settings.CheckInterval);
         var counters = _counters();
         _policy.Check(counters.AllocatedBytes, counters.Collections); // the first check only starts the count
-        Timers.StartPeriodicTimer(CheckDue.Instance, CheckDue.Instance, _settings.CheckInterval);
     }
 
     protected override void OnReceive(object message)
