@@ -1,10 +1,8 @@
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
-using TendermintActors.Protocol.Identity;
-using TendermintActors.Protocol.MConnection;
 using TendermintActors.Switching;
-using TendermintActors.Transport;
+using TendermintActors.Tests.Support;
 using Xunit.Abstractions;
 
 namespace TendermintActors.Tests.Switching;
@@ -125,16 +123,6 @@ public sealed class IdleCollectorSpecs(ITestOutputHelper output)
     [InlineData(1000, true)]
     public void The_switch_runs_an_idle_collector_unless_the_setting_is_off(long minAllocated, bool expected)
     {
-        var settings = new Switch.Settings { ListenHost = null, GcWhenIdle = Settings with { MinAllocatedBytes = minAllocated } };
-        var reactors = new[] { new ReactorRegistration("echo", TestActor, [new ChannelDescriptor(0x42, 1)]) };
-        var sw = Sys.ActorOf(Switch.Props(NodeKey.Generate(), settings, reactors,
-            new InMemoryTransport(InMemoryNetwork.Create(Sys))), "switch");
-        // Answered once the switch has started (and made its children).
-        sw.Tell(new Identify("started"));
-        ExpectMsg<ActorIdentity>();
-
-        Sys.ActorSelection(sw.Path / "idle-collector").Tell(new Identify("collector"));
-
-        Assert.Equal(expected, ExpectMsg<ActorIdentity>().Subject is not null);
+        Assert.Equal(expected, SwitchChildren.Has(this, new Switch.Settings { GcWhenIdle = Settings with { MinAllocatedBytes = minAllocated } }, "idle-collector"));
     }
 }

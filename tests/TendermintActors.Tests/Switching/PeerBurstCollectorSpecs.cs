@@ -1,10 +1,8 @@
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
-using TendermintActors.Protocol.Identity;
-using TendermintActors.Protocol.MConnection;
 using TendermintActors.Switching;
-using TendermintActors.Transport;
+using TendermintActors.Tests.Support;
 using Xunit.Abstractions;
 
 namespace TendermintActors.Tests.Switching;
@@ -115,16 +113,6 @@ public sealed class PeerBurstCollectorSpecs(ITestOutputHelper output)
     [InlineData(3, true)]
     public void The_switch_runs_a_collector_unless_the_setting_is_off(int minPeers, bool expected)
     {
-        var settings = new Switch.Settings { ListenHost = null, GcAfterPeerBurst = Settings with { MinPeers = minPeers } };
-        var reactors = new[] { new ReactorRegistration("echo", TestActor, [new ChannelDescriptor(0x42, 1)]) };
-        var sw = Sys.ActorOf(Switch.Props(NodeKey.Generate(), settings, reactors,
-            new InMemoryTransport(InMemoryNetwork.Create(Sys))), "switch");
-        // Answered once the switch has started (and made its children).
-        sw.Tell(new Identify("started"));
-        ExpectMsg<ActorIdentity>();
-
-        Sys.ActorSelection(sw.Path / "burst-collector").Tell(new Identify("collector"));
-
-        Assert.Equal(expected, ExpectMsg<ActorIdentity>().Subject is not null);
+        Assert.Equal(expected, SwitchChildren.Has(this, new Switch.Settings { GcAfterPeerBurst = Settings with { MinPeers = minPeers } }, "burst-collector"));
     }
 }
