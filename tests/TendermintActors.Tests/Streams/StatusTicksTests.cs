@@ -106,6 +106,44 @@ public sealed class StatusTicksTests
         Assert.True(ticksSeen > 100, $"only {ticksSeen} reads saw a rate: the mix does not exercise the ticks");
     }
 
+    [Theory]
+    [InlineData(11)]
+    [InlineData(12)]
+    [InlineData(13)]
+    public void The_receive_rule_stops_at_the_first_tick_that_finds_nothing_read(int seed)
+    {
+        // The receive stage decays nothing but its rate: its ticks stop at the first one whose interval read nothing.
+        var random = new Random(seed);
+        var ticks = new StatusTicks(Interval);
+        long bytes = 0, atSample = 0, rate = 0;
+        TimeSpan? next = null; // the timer's next tick; null: not running
+        var now = TimeSpan.Zero;
+        for (var step = 0; step < 3000; step++)
+        {
+            now += TimeSpan.FromMilliseconds(random.Next(1, random.Next(4) == 0 ? 20_000 : 1500)) + TimeSpan.FromTicks(random.Next(1, 1000));
+            while (next is { } tick && tick <= now) // the timer's rule
+            {
+                rate = (long)((bytes - atSample) / Interval.TotalSeconds);
+                atSample = bytes;
+                next = rate == 0 ? null : tick + Interval;
+            }
+            while (ticks.TickDue(now)) // the stage's
+                if (ticks.Rate == 0)
+                {
+                    ticks.Stop();
+                    break;
+                }
+            Assert.Equal((bytes, rate, next is not null), (ticks.Bytes, ticks.Rate, ticks.Running));
+            if (random.Next(2) == 0)
+            {
+                var read = random.Next(1, 50_000);
+                next ??= now + Interval;
+                bytes += read;
+                ticks.Count(now, read);
+            }
+        }
+    }
+
     [Fact]
     public void The_rate_is_sampled_over_the_interval_each_tick_ends()
     {
