@@ -168,7 +168,7 @@ internal sealed class RateLimit
     /// </summary>
     public bool Refill(TimeSpan now)
     {
-        // The scheduler's clock is the wall clock: a step back takes no budget away (TokenBucket.Refill).
+        // A clock that steps back (a scheduler's wall clock, StageClock) takes no budget away (TokenBucket.Refill).
         var elapsed = now - _lastRefill;
         _lastRefill = now;
         var idle = Bucket.IsFull;
