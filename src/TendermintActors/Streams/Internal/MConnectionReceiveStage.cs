@@ -68,7 +68,10 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private readonly PacketDecoder _decoder;
         private readonly PacketDecoder.PacketHandler _onPacket; // OnPacket, made a delegate once
         private readonly ChannelIndex _channelIndex;
-        private readonly ReceiveWindow[] _receiveChannels; // in the channels' order (_channelIndex)
+        private readonly ChannelDescriptor[] _channels;
+        // In the channels' order (_channelIndex); each made at its channel's first message, so a channel that never
+        // receives holds none.
+        private readonly ReceiveWindow?[] _receiveChannels;
         // Messages delivered but not yet told to the owner: told together at the end of each read (or ack).
         private readonly List<ReceivedMessage> _delivered = [];
         private readonly RateLimit _limit;
@@ -106,9 +109,8 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(_settings.MaxPacketMsgPayloadSize));
             _onPacket = OnPacket;
             _channelIndex = stage._channelIndex;
-            _receiveChannels = new ReceiveWindow[stage._channels.Length];
-            for (var i = 0; i < stage._channels.Length; i++)
-                _receiveChannels[i] = new ReceiveWindow(stage._channels[i], _settings.ReceiveWindowBytes);
+            _channels = stage._channels;
+            _receiveChannels = new ReceiveWindow?[_channels.Length];
 
             SetHandler(_in, new InHandlerOf<Logic>(this, static l => l.OnPush(), static l => l.OnUpstreamFinish(), static (l, e) => l.FailStage(e)));
             // The send stage ends the connection: its end (or failure) is ours.
@@ -203,11 +205,10 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 
         private void Ack(byte channel, int count)
         {
-            if (_channelIndex[channel] is not (var i and >= 0)) return;
-            var ch = _receiveChannels[i];
+            if (_channelIndex[channel] is not (var i and >= 0) || _receiveChannels[i] is not { } ch) return;
             var wasAtBound = ch.IsFull;
             ch.Acknowledge(count);
-            while (!ch.IsFull && ch.Held.TryDequeue(out var message))
+            while (!ch.IsFull && ch.TryTakeHeld(out var message))
                 Deliver(ch, message);
             if (wasAtBound && !ch.IsFull)
                 _channelsAtBound--;
@@ -219,7 +220,8 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             for (var i = 0; i < send.Channels.Length; i++)
             {
                 var s = send.Channels[i];
-                var r = _receiveChannels[_channelIndex[s.Id]];
+                var index = _channelIndex[s.Id];
+                var r = _receiveChannels[index] ?? new ReceiveWindow(_channels[index], _settings.ReceiveWindowBytes); // an idle one's figures
                 channels[i] = new ChannelStatus(s.Id, s.Priority, s.QueueSize, s.SendQueueCapacity, s.RecentlySent,
                     s.PendingBytes, r.Unacknowledged, r.Bound, r.UnacknowledgedBytes, r.WindowBytes);
             }
@@ -347,7 +349,8 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                     if (_reassembler.Accept(channelId, eof, data) is { } message)
                     {
                         _partialBytes -= message.Length - data.Length; // the message is what was held plus this packet
-                        Receive(_receiveChannels[_channelIndex[channelId]], message);
+                        var index = _channelIndex[channelId];
+                        Receive(_receiveChannels[index] ??= new ReceiveWindow(_channels[index], _settings.ReceiveWindowBytes), message);
                     }
                     else
                     {
@@ -361,7 +364,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         {
             if (ch.IsFull)
             {
-                ch.Held.Enqueue(message);
+                ch.Hold(message);
                 return;
             }
             Deliver(ch, message);
@@ -393,7 +396,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             try
             {
                 _decoder.Complete();
-                foreach (var ch in _receiveChannels)
+                foreach (var ch in _channels)
                 {
                     var partial = _reassembler.BufferedBytes(ch.Id);
                     if (partial > 0)
@@ -409,7 +412,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             // The connection is ending: what was already received goes to the owner regardless of the bound, which
             // only exists to pause reading.
             foreach (var ch in _receiveChannels)
-                while (ch.Held.TryDequeue(out var message))
+                while (ch is not null && ch.TryTakeHeld(out var message))
                     Deliver(ch, message);
             TellDelivered();
             _inputFinished = true;
