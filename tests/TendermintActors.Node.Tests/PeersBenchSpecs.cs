@@ -26,7 +26,9 @@ public sealed class PeersBenchSpecs
         var stdout = new StringWriter();
         var stderr = new StringWriter();
 
-        var code = await BenchCommand.RunPeersAsync(Options(20) with { Duration = TimeSpan.FromSeconds(2) }, json: true, stdout, stderr, CancellationToken.None)
+        // The target declares a Go node's channels too (a sink's), as with --target-channels go.
+        var code = await BenchCommand.RunPeersAsync(Options(20) with { Duration = TimeSpan.FromSeconds(2), TargetChannels = PeersBench.Options.GoChannels },
+            json: true, stdout, stderr, CancellationToken.None)
             .WaitAsync(Timeout);
 
         Assert.True(code == 0, stderr.ToString());
@@ -85,6 +87,10 @@ public sealed class PeersBenchSpecs
     [InlineData(new[] { "--size", "4" }, "--size 4 is not a size from 8 to 1048576 bytes")]
     [InlineData(new[] { "--interval", "often" }, "--interval 'often' is not a positive duration")]
     [InlineData(new[] { "--duration", "long" }, "--duration 'long' is not a positive duration")]
+    [InlineData(new[] { "--target-channels", "0x20,zz" }, "--target-channels 'zz' is not a channel ID")]
+    [InlineData(new[] { "--target-channels", "0x20,0x42" }, "--target-channels has 0x42, the echo channel (--channel)")]
+    [InlineData(new[] { "--target", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@127.0.0.1:26656", "--target-pid", "1", "--target-channels", "go" },
+        "--target-channels is for the target bench peers starts")]
     public void Bench_peers_refuses_a_bad_argument_naming_the_option(string[] arguments, string message)
     {
         var run = CliRun.Of(["bench", "peers", .. arguments]);
@@ -108,9 +114,12 @@ public sealed class PeersBenchSpecs
     [Fact]
     public void The_target_is_started_with_room_for_every_peer_from_one_ip()
     {
-        var arguments = string.Join(' ', PeersBenchTarget.StartArguments("/tmp/home", 0x42, 1000));
+        var arguments = string.Join(' ', PeersBenchTarget.StartArguments("/tmp/home", 0x42, [], 1000));
 
         Assert.Contains("--echo-channel 0x42", arguments);
+        Assert.DoesNotContain("--sink-channel", arguments);
+        Assert.Contains("--sink-channel 0x00,0x20,0x21,0x22,0x23,0x30,0x38,0x40,0x60,0x61",
+            string.Join(' ', PeersBenchTarget.StartArguments("/tmp/home", 0x42, PeersBench.Options.GoChannels, 1000)));
         Assert.Contains("--set tendermint.p2p.allow-duplicate-ip=on", arguments);
         Assert.Contains("--set tendermint.p2p.max-num-inbound-peers=1010", arguments);
         Assert.Contains("--set tendermint.p2p.max-incoming-connection-attempts=2100", arguments);

@@ -30,6 +30,15 @@ internal static class PeersBench
         /// <summary>Connect, wait <see cref="Settle"/>, measure the memory, send nothing: works against any node.</summary>
         public bool Idle { get; init; }
 
+        /// <summary>
+        /// Channels the started target declares besides <see cref="Channel"/>, each a counting reactor's (none by
+        /// default): with <see cref="GoChannels"/>, a target with as many channels as a Go node with its reactors.
+        /// </summary>
+        public IReadOnlyList<byte> TargetChannels { get; init; } = [];
+
+        /// <summary>A Go node's channels (PEX, consensus state, data, vote and vote-set bits, mempool, evidence, block sync, state sync's snapshots and chunks).</summary>
+        public static readonly IReadOnlyList<byte> GoChannels = [0x00, 0x20, 0x21, 0x22, 0x23, 0x30, 0x38, 0x40, 0x60, 0x61];
+
         public int Size { get; init; } = 64;
         public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(1);
         public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
@@ -55,7 +64,7 @@ internal static class PeersBench
     public static async Task<PeersReport> RunAsync(Options options, TextWriter stderr, CancellationToken cancellation)
     {
         await using var spawned = options.Target is null
-            ? await PeersBenchTarget.Start(options.Network, options.Channel, options.Peers, options.Timeout, stderr, cancellation)
+            ? await PeersBenchTarget.Start(options.Network, options.Channel, options.TargetChannels, options.Peers, options.Timeout, stderr, cancellation)
             : null;
         var (address, pid) = options.Target ?? (spawned!.Address, spawned.Pid);
         if (spawned is not null)
