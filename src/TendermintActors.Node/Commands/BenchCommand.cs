@@ -362,6 +362,11 @@ internal static class BenchCommand
         var duration = new Option<string>("--duration") { Description = "How long the peers send", HelpName = "DURATION", DefaultValueFactory = _ => "30s" };
         var idle = new Option<bool>("--idle") { Description = "Connect, wait --settle, measure the target's memory and send nothing (works against any node, a Go one included)" };
         var concurrency = new Option<string>("--concurrency") { Description = "Handshakes in progress at once", HelpName = "N", DefaultValueFactory = _ => "32" };
+        var morePeers = new Option<string>("--more-peers")
+        {
+            Description = "Once the first reading is taken, connect this many more and read again: what each adds, without what the first connections pay once",
+            HelpName = "N",
+        };
         var targetChannels = new Option<string>("--target-channels")
         {
             Description = "Channels the started target declares besides --channel, each a counting reactor's: comma-separated IDs, or 'go' for a Go node's ten " +
@@ -384,6 +389,7 @@ internal static class BenchCommand
         command.Options.Add(duration);
         command.Options.Add(idle);
         command.Options.Add(concurrency);
+        command.Options.Add(morePeers);
         command.Options.Add(targetChannels);
         command.Options.Add(settle);
         var common = CommonOptions.Add(command, "0x42", "How long to wait for the target to start, for each handshake, and for the last echoes");
@@ -417,6 +423,12 @@ internal static class BenchCommand
             if (!TryParsePositive(parse.GetValue(concurrency)!, "--concurrency", stderr, "peers", out var k)) return Cli.Failure;
             if (!Durations.TryParse(parse.GetValue(settle), out var wait, out error))
                 return Fail(stderr, "peers", $"--settle {error}");
+            if (parse.GetValue(morePeers) is { } mp)
+            {
+                if (!TryParsePositive(mp, "--more-peers", stderr, "peers", out var m)) return Cli.Failure;
+                if (n + m > MaxPeers) return Fail(stderr, "peers", $"--peers and --more-peers {n + m} are too many (at most {MaxPeers})");
+                options = options with { MorePeers = (int)m };
+            }
             if (parse.GetValue(targetChannels) is { } tc)
             {
                 if (options.Target is not null)
