@@ -131,6 +131,7 @@ public sealed class PeersBenchSpecs
         Assert.Contains("--set tendermint.p2p.max-num-inbound-peers=1010", arguments);
         Assert.Contains("--set tendermint.p2p.max-incoming-connection-attempts=2100", arguments);
         Assert.Contains("--p2p.pex false", arguments);
+        Assert.Contains("--set tendermint.p2p.gc-after-peer-burst.min-interval=1s", arguments);
     }
 
     [Fact]

@@ -106,6 +106,9 @@ internal sealed class PeersBenchTarget : IAsyncDisposable
         "--set", $"tendermint.p2p.max-incoming-connection-attempts={2 * peers + 100}",
         // Above the client's concurrent dials (PeersBench.Options.Concurrency), so none is refused for want of a slot.
         "--set", "tendermint.p2p.max-concurrent-handshakes=256",
+        // Each batch of peers (--more-peers: two) read after its burst's garbage was collected, not the second one
+        // before (by default at most one such collection in 5 minutes).
+        "--set", "tendermint.p2p.gc-after-peer-burst.min-interval=1s",
         .. sinkChannels.Count == 0 ? (string[])[] : ["--sink-channel", string.Join(',', sinkChannels.Select(c => $"0x{c:x2}"))],
     ];
 
