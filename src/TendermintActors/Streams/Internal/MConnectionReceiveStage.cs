@@ -77,7 +77,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private readonly RateLimit _limit;
         private readonly RefillProbe? _refillProbe;
         private LivenessSignal? _signal; // facts gathered for the send stage, pushed once it has pulled
-        private bool _pausedReported;
+        private bool _readsPaused; // ReceivePaused as last seen (ReportPause)
         private bool _budgetPaused; // the node's buffer budget stopped our reads
         private long _partialBytes; // unfinished messages held by the reassembler, all channels
         private long _partialBytesReported;
@@ -90,7 +90,6 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 
         // Liveness (PingPongState: when a ping is due and its pong overdue, with the timers below).
         private PingPongState _pingPong = null!;
-        private bool _readsPaused;
         // The pong deadline passed while we were not reading: the remote gets a fresh timeout once we read again.
         private bool _pongTimeoutDeferred;
         private bool _livenessStopped;
@@ -253,9 +252,8 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private void ReportPause()
         {
             var paused = ReceivePaused;
-            if (paused != _pausedReported)
+            if (paused != _readsPaused)
             {
-                _pausedReported = paused;
                 _readsPaused = paused;
                 if (!paused && _pongTimeoutDeferred && !_livenessStopped)
                 {
