@@ -370,7 +370,7 @@ internal static class BenchCommand
         var targetChannels = new Option<string>("--target-channels")
         {
             Description = "Channels the started target declares besides --channel, each a counting reactor's: comma-separated IDs, or 'go' for a Go node's ten " +
-                          "(0x00,0x20,0x21,0x22,0x23,0x30,0x38,0x40,0x60,0x61), which a node holds per peer whether the peer uses them or not",
+                          "(0x00,0x20,0x21,0x22,0x23,0x30,0x38,0x40,0x60,0x61; a Go node holds state for each per peer, used or not)",
             HelpName = "IDS",
         };
         var settle = new Option<string>("--settle")
@@ -434,7 +434,7 @@ internal static class BenchCommand
                 if (options.Target is not null)
                     return Fail(stderr, "peers", "--target-channels is for the target bench peers starts; a --target has its own channels");
                 IReadOnlyList<byte> extra = PeersBench.Options.GoChannels;
-                if (tc != "go" && !StartCommand.TryParseChannels(tc, out extra, out var bad))
+                if (!tc.Trim().Equals("go", StringComparison.OrdinalIgnoreCase) && !StartCommand.TryParseChannels(tc, out extra, out var bad))
                     return Fail(stderr, "peers", $"--target-channels '{bad}' is not a channel ID (0x00 to 0xff, or 0 to 255), nor is the list 'go'");
                 if (extra.Contains(c.Channel))
                     return Fail(stderr, "peers", $"--target-channels has 0x{c.Channel:x2}, the echo channel (--channel)");

@@ -69,6 +69,8 @@ public class IdleBufferTests
     {
         var s = new SendScheduler(TenChannels);
         Assert.Equal(0, s.ChannelsInUse);
+        Assert.True(s.FullyDecayed);
+        Assert.False(s.HasPending);
         Assert.True(s.CanEnqueue(0x30)); // an unused channel has room
         Assert.Equal(new ChannelSendStatus(0x21, 5, 7, 0, 0, 0), s.GetStatus(0x21));
         Assert.Equal(0, s.ChannelsInUse); // asking made nothing

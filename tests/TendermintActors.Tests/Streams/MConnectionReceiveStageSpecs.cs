@@ -27,7 +27,7 @@ public sealed class MConnectionReceiveStageSpecs(ITestOutputHelper output) : MCo
     private static readonly MConnectionSettings Settings = Unlimited with { PongTimeout = TimeSpan.FromSeconds(10) };
     private static readonly TimeSpan PingInterval = Settings.PingInterval;
     private static readonly TimeSpan PongTimeout = Settings.PongTimeout;
-    private static readonly ChannelDescriptor[] Channels = [new(0x20, 1)];
+    private static readonly ChannelDescriptor[] Channels = [new(0x20, 1), new(0x21, 1) { RecvBufferCapacity = 7 }];
 
     private sealed record Harness<TWire>(
         TWire Wire, TestPublisher.Probe<ReceiveCommands> Commands, TestSubscriber.Probe<LivenessSignal> Liveness, TestProbe Owner);
@@ -101,8 +101,11 @@ public sealed class MConnectionReceiveStageSpecs(ITestOutputHelper output) : MCo
         h.Wire.SendNext(Ping.Concat(Ping).Concat(Ping));
         var answer = h.Liveness.ExpectNext(Timeout);
         Assert.True(answer.PongOwed);
-        Command(h);
-        h.Liveness.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // one signal for the three
+        // A second pong owed would be told before the ping due.
+        Clock.Advance(PingInterval);
+        var next = h.Liveness.ExpectNext(Timeout);
+        Assert.True(next.PingDue);
+        Assert.False(next.PongOwed);
     }
 
     [Fact]
@@ -149,7 +152,7 @@ public sealed class MConnectionReceiveStageSpecs(ITestOutputHelper output) : MCo
 
         if (ended == "output closed")
         {
-            Command(h, c => c.OutputClosed = true);
+            Command(h, c => c.OutputClosed = true); // told nothing: the send stage closed it
         }
         else
         {
@@ -159,8 +162,54 @@ public sealed class MConnectionReceiveStageSpecs(ITestOutputHelper output) : MCo
         Clock.Advance(PongTimeout); // the deadline of the ping above would have passed
         Clock.Advance(PingInterval);
         Clock.Advance(PingInterval);
-        Command(h); // the timers' callbacks came before it
-        h.Liveness.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // no ping due, no failure
+        Command(h); // the timers' callbacks came before it, and anything they told the send stage before its answer
+        h.Liveness.ExpectNoMsg(TimeSpan.Zero); // no ping due, no failure
+    }
+
+    [Fact]
+    public void While_the_receive_budget_is_spent_the_deadline_waits_and_runs_in_full_once_a_refill_resumes_reads()
+    {
+        // 50 B/s, read at up to 51 (TokenBucket.ReceiveAllowance): a 5-byte burst. A 1021-byte packet leaves a debt of
+        // ~1016 bytes, ~20 s of refills: longer than the pong timeout, so the deadline passes while reads are paused.
+        var h = Run(Settings with { RecvRate = 50 }, this.SourceProbe<ByteString>());
+        Assert.True(Answer(h).PongOwed);
+        Clock.Advance(PingInterval);
+        Assert.True(h.Liveness.ExpectNext(Timeout).PingDue);
+        var message = Bytes(1012, 3);
+        h.Wire.SendNext(Packet(message));
+        ExpectReceived(h.Owner, 0x20, message);
+        Assert.True(Command(h).ReceivePaused);
+
+        Clock.Advance(PongTimeout + TimeSpan.FromSeconds(1)); // a refill (11 s: 561 bytes), then the deadline
+        Assert.True(Command(h).ReceivePaused); // still alive: the pong may be behind our own pause
+        h.Liveness.ExpectNoMsg(TimeSpan.Zero);
+
+        // A refill pays the rest: reads resume, and the deadline runs from then, whether or not anything is read (a
+        // status request only reads; a read would notice the resumption too).
+        Clock.Advance(TimeSpan.FromSeconds(9));
+        Assert.False(Command(h).ReceivePaused);
+        Clock.Advance(PongTimeout - TimeSpan.FromSeconds(1));
+        Assert.True(Answer(h).PongOwed); // a fresh timeout from the resumption
+        Clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.IsType<PeerTimeoutException>(h.Liveness.ExpectError());
+    }
+
+    [Fact]
+    public void A_channel_that_never_received_reports_its_window_and_takes_an_acknowledgement_harmlessly()
+    {
+        var h = Run(Settings with { ReceiveWindowBytes = 4096 }, Writes(Packet(Bytes(100, 4))));
+        ExpectReceived(h.Owner, 0x20, Bytes(100, 4));
+        var batch = new ReceiveCommands();
+        batch.Items.Add(new ReceiveCommand(0x21, 3, null)); // nothing was delivered on it
+        batch.Items.Add(new ReceiveCommand(0, 0, new SendStatus(
+            [new ChannelSendStatus(0x20, 1, 100, 0, 0, 0), new ChannelSendStatus(0x21, 1, 100, 0, 0, 0)], 0, 0)));
+        h.Commands.SendNext(batch);
+        var status = h.Owner.ExpectMsg<MConnection.Status>(Timeout).Connection;
+
+        var used = Channel(status, 0x20);
+        Assert.Equal((1, 100L, 4096L), (used.ReceivedUnacknowledged, used.ReceivedUnacknowledgedBytes, used.ReceiveWindowBytes));
+        var idle = Channel(status, 0x21);
+        Assert.Equal((0, 7, 0L, 4096L), (idle.ReceivedUnacknowledged, idle.ReceiveBound, idle.ReceivedUnacknowledgedBytes, idle.ReceiveWindowBytes));
     }
 
     [Fact]

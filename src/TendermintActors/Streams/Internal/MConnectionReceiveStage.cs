@@ -22,8 +22,8 @@ namespace TendermintActors.Streams.Internal;
 /// </summary>
 /// <remarks>
 /// The rate limit and the ping/pong rules are parts of this stage, not stages of their own: every stage an idle
-/// connection holds costs its logic, its handlers and the interpreter's connections to it, ~0.7 KiB per peer
-/// (docs/performance.md, "Live objects per idle peer").
+/// connection holds costs its logic, its handlers and the interpreter's connections to it, ~0.75 KiB per peer
+/// (docs/performance.md, "Two stages, channels on first use, and the marginal peer").
 /// </remarks>
 internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString, ReceiveCommands, LivenessSignal>>
 {
@@ -179,11 +179,13 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private void OnCommands()
         {
             var commands = Grab(_commands);
+            var readsMayChange = false; // a status request changes nothing: it only reads
             foreach (var command in commands.Items)
             {
                 if (command.BudgetPause is { } pause)
                 {
                     _budgetPaused = pause;
+                    readsMayChange = true;
                 }
                 else if (command.SendStatus is { } send)
                 {
@@ -192,13 +194,17 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                 else
                 {
                     Ack(command.Channel, command.Count);
+                    readsMayChange = true;
                 }
             }
             if (commands.OutputClosed)
                 StopLiveness();
             TellDelivered();
-            MaybePull();
-            ReportPause();
+            if (readsMayChange)
+            {
+                MaybePull();
+                ReportPause();
+            }
             Pull(_commands); // last: the send stage goes on once everything above is told
         }
 
