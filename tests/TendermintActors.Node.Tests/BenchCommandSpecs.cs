@@ -26,7 +26,7 @@ public sealed class BenchCommandSpecs
             ListenAddress = "tcp://127.0.0.1:0",
             RpcListenAddress = "",
             EchoChannel = 0x42,
-            SinkChannel = 0x43,
+            SinkChannels = [0x43],
             Sets = sets,
         }, new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
         return (home, node);

@@ -26,7 +26,11 @@ public sealed class PeersBenchSpecs
         var stdout = new StringWriter();
         var stderr = new StringWriter();
 
-        var code = await BenchCommand.RunPeersAsync(Options(20) with { Duration = TimeSpan.FromSeconds(2) }, json: true, stdout, stderr, CancellationToken.None)
+        // The target declares a Go node's channels too (a sink's), as with --target-channels go, and five more peers
+        // connect after the first reading.
+        var code = await BenchCommand.RunPeersAsync(
+            Options(20) with { Duration = TimeSpan.FromSeconds(2), TargetChannels = PeersBench.Options.GoChannels, MorePeers = 5 },
+            json: true, stdout, stderr, CancellationToken.None)
             .WaitAsync(Timeout);
 
         Assert.True(code == 0, stderr.ToString());
@@ -36,6 +40,9 @@ public sealed class PeersBenchSpecs
         Assert.True(result.GetProperty("rss_before_kb").GetInt64() > 0);
         Assert.True(result.GetProperty("rss_connected_kb").GetInt64() > 0);
         Assert.True(result.TryGetProperty("kb_per_peer", out _));
+        Assert.Equal(5, result.GetProperty("more_peers").GetInt32());
+        Assert.True(result.GetProperty("rss_more_kb").GetInt64() > 0);
+        Assert.True(result.TryGetProperty("marginal_kb_per_peer", out _));
         foreach (var field in TrafficFields)
             Assert.True(result.TryGetProperty(field, out _), field);
         var sent = result.GetProperty("sent").GetInt64();
@@ -85,6 +92,12 @@ public sealed class PeersBenchSpecs
     [InlineData(new[] { "--size", "4" }, "--size 4 is not a size from 8 to 1048576 bytes")]
     [InlineData(new[] { "--interval", "often" }, "--interval 'often' is not a positive duration")]
     [InlineData(new[] { "--duration", "long" }, "--duration 'long' is not a positive duration")]
+    [InlineData(new[] { "--more-peers", "0" }, "--more-peers '0' must be a positive whole number")]
+    [InlineData(new[] { "--peers", "20000", "--more-peers", "1" }, "--peers and --more-peers 20001 are too many (at most 20000)")]
+    [InlineData(new[] { "--target-channels", "0x20,zz" }, "--target-channels 'zz' is not a channel ID")]
+    [InlineData(new[] { "--target-channels", "0x20,0x42" }, "--target-channels has 0x42, the echo channel (--channel)")]
+    [InlineData(new[] { "--target", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@127.0.0.1:26656", "--target-pid", "1", "--target-channels", "go" },
+        "--target-channels is for the target bench peers starts")]
     public void Bench_peers_refuses_a_bad_argument_naming_the_option(string[] arguments, string message)
     {
         var run = CliRun.Of(["bench", "peers", .. arguments]);
@@ -108,13 +121,17 @@ public sealed class PeersBenchSpecs
     [Fact]
     public void The_target_is_started_with_room_for_every_peer_from_one_ip()
     {
-        var arguments = string.Join(' ', PeersBenchTarget.StartArguments("/tmp/home", 0x42, 1000));
+        var arguments = string.Join(' ', PeersBenchTarget.StartArguments("/tmp/home", 0x42, [], 1000));
 
         Assert.Contains("--echo-channel 0x42", arguments);
+        Assert.DoesNotContain("--sink-channel", arguments);
+        Assert.Contains("--sink-channel 0x00,0x20,0x21,0x22,0x23,0x30,0x38,0x40,0x60,0x61",
+            string.Join(' ', PeersBenchTarget.StartArguments("/tmp/home", 0x42, PeersBench.Options.GoChannels, 1000)));
         Assert.Contains("--set tendermint.p2p.allow-duplicate-ip=on", arguments);
         Assert.Contains("--set tendermint.p2p.max-num-inbound-peers=1010", arguments);
         Assert.Contains("--set tendermint.p2p.max-incoming-connection-attempts=2100", arguments);
         Assert.Contains("--p2p.pex false", arguments);
+        Assert.Contains("--set tendermint.p2p.gc-after-peer-burst.min-interval=1s", arguments);
     }
 
     [Fact]
@@ -144,5 +161,10 @@ public sealed class PeersBenchSpecs
         Assert.Contains("100.0 µs per message", report.ToString());
         Assert.Contains("2.5 % of a core", report.ToString());
         Assert.DoesNotContain("idle_cpu", new PeersReport(1, 1, 1, 1).ToJson()); // not measured without a settling time
+        Assert.DoesNotContain("more", report.ToJson());
+
+        var more = new PeersReport(300, 1.5, 100 * 1024, 140 * 1024) { More = (100, 150 * 1024) };
+        Assert.Contains("\"kb_per_peer\":136.5,\"more_peers\":100,\"rss_more_kb\":153600,\"marginal_kb_per_peer\":102.4,", more.ToJson());
+        Assert.Contains("100 more peers: target RSS 150.0 MiB: 102.4 KiB per peer more", more.ToString());
     }
 }

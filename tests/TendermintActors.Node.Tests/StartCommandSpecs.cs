@@ -63,7 +63,7 @@ public sealed class StartCommandSpecs
             RpcListenAddress = "tcp://127.0.0.1:0",
             EchoChannel = 0x42,
             // Both ends must know a channel to use it.
-            SinkChannel = 0x43,
+            SinkChannels = [0x43, 0x44],
         }, out1, new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
 
         await using var node2 = await StartCommand.StartAsync(new StartCommand.Options(home2.Home)
@@ -73,7 +73,7 @@ public sealed class StartCommandSpecs
             PersistentPeers = node1.PeerAddress,
             Pex = false,
             EchoChannel = 0x42,
-            SinkChannel = 0x43,
+            SinkChannels = [0x43, 0x44],
             // The flag says moniker "flag", --set says "set": --set wins. The jitter only slows the test down.
             Moniker = "flag",
             Sets = ["tendermint.p2p.moniker=set", "tendermint.p2p.dial-start-jitter=0s", "tendermint.p2p.addr-book-strict=off"],
@@ -90,10 +90,12 @@ public sealed class StartCommandSpecs
         Assert.Equal(node2.Id, connected.Peer.Id);
         Assert.Equal("set", connected.Peer.NodeInfo.Moniker);
 
-        // Traffic from node 1 to node 2's sink, counted there.
+        // Traffic from node 1 to node 2's sink, on each of its channels, counted there.
+        Assert.Equal(new byte[] { 0x42, 0x43, 0x44 }, connected.Peer.NodeInfo.Channels.ToArray().Order().ToArray());
         connected.Peer.Send(0x43, new byte[] { 1, 2, 3 });
-        var counts = await node2.Sink!.Ask<SinkReactor.Counts>(new SinkReactor.AwaitMessages(1), Timeout);
-        Assert.Equal(new SinkReactor.Counts(1, 3), counts);
+        connected.Peer.Send(0x44, new byte[] { 4 });
+        var counts = await node2.Sink!.Ask<SinkReactor.Counts>(new SinkReactor.AwaitMessages(2), Timeout);
+        Assert.Equal(new SinkReactor.Counts(2, 4), counts);
     }
 
     [Fact]
@@ -147,6 +149,19 @@ public sealed class StartCommandSpecs
 
         Assert.Equal(1, run.ExitCode);
         Assert.Contains("tendermint.p2p.pex = off and no --echo-channel or --sink-channel", run.Stderr);
+    }
+
+    [Theory]
+    [InlineData("--sink-channel 0x43,0x44,0x43", "--sink-channel has 0x43 twice")]
+    [InlineData("--echo-channel 0x43 --sink-channel 0x20,0x43", "--echo-channel and --sink-channel both have 0x43")]
+    [InlineData("--sink-channel 0x20,zz", "--sink-channel 'zz' is not a channel ID")]
+    public void Start_refuses_sink_channels_that_clash_or_do_not_parse(string flags, string error)
+    {
+        using var home = InitHome("sinks");
+        var run = CliRun.Of(["start", "--home", home.Root, "--rpc.laddr", "", .. flags.Split(' ')]);
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains(error, run.Stderr);
     }
 
     [Fact]

@@ -30,6 +30,21 @@ internal static class PeersBench
         /// <summary>Connect, wait <see cref="Settle"/>, measure the memory, send nothing: works against any node.</summary>
         public bool Idle { get; init; }
 
+        /// <summary>
+        /// Channels the started target declares besides <see cref="Channel"/>, each a counting reactor's (none by
+        /// default): with <see cref="GoChannels"/>, a target with as many channels as a Go node with its reactors.
+        /// </summary>
+        public IReadOnlyList<byte> TargetChannels { get; init; } = [];
+
+        /// <summary>
+        /// Peers connected after the first reading (0: none), read again once settled: what each adds, without what
+        /// the first connections pay once. They take part in the traffic too.
+        /// </summary>
+        public int MorePeers { get; init; }
+
+        /// <summary>A Go node's channels (PEX, consensus state, data, vote and vote-set bits, mempool, evidence, block sync, state sync's snapshots and chunks).</summary>
+        public static readonly IReadOnlyList<byte> GoChannels = [0x00, 0x20, 0x21, 0x22, 0x23, 0x30, 0x38, 0x40, 0x60, 0x61];
+
         public int Size { get; init; } = 64;
         public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(1);
         public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(30);
@@ -55,7 +70,8 @@ internal static class PeersBench
     public static async Task<PeersReport> RunAsync(Options options, TextWriter stderr, CancellationToken cancellation)
     {
         await using var spawned = options.Target is null
-            ? await PeersBenchTarget.Start(options.Network, options.Channel, options.Peers, options.Timeout, stderr, cancellation)
+            ? await PeersBenchTarget.Start(options.Network, options.Channel, options.TargetChannels, options.Peers + options.MorePeers, options.Timeout,
+                stderr, cancellation)
             : null;
         var (address, pid) = options.Target ?? (spawned!.Address, spawned.Pid);
         if (spawned is not null)
@@ -73,11 +89,9 @@ internal static class PeersBench
             LogSinks.Start(system, TextWriter.Synchronized(stderr), hold: false, log);
             var materializer = system.Materializer();
             var connecting = Stopwatch.GetTimestamp();
-            peers = await Connect(system, materializer, address, options, cancellation);
+            peers = await Connect(system, materializer, address, options, first: 0, options.Peers, cancellation);
             var connectTime = Stopwatch.GetElapsedTime(connecting);
-            if (peers.FirstOrDefault(p => p.Error is not null) is { } failed)
-                throw new InvalidOperationException(
-                    $"{peers.Count(p => p.Error is not null)} of {options.Peers} peers could not connect to {address}; the first error: {failed.Error}");
+            ThrowIfAnyFailed(peers, address);
 
             var justConnected = ProcessSample.Of(pid);
             var settling = Stopwatch.GetTimestamp();
@@ -90,6 +104,15 @@ internal static class PeersBench
                 // enough for /proc's clock ticks (10 ms) to tell.
                 TargetIdleCpuPercent = settled >= TimeSpan.FromSeconds(1) ? 100 * (connected.Cpu - justConnected.Cpu) / settled : null,
             };
+            if (options.MorePeers > 0)
+            {
+                var more = await Connect(system, materializer, address, options, first: options.Peers, options.MorePeers, cancellation);
+                peers = [.. peers, .. more];
+                ThrowIfAnyFailed(more, address);
+                await Task.Delay(options.Settle, cancellation);
+                connected = ProcessSample.Of(pid); // the traffic's CPU counts from here
+                report = report with { More = (options.MorePeers, connected.RssKilobytes) };
+            }
             if (options.Idle)
                 return report with { DroppedPeers = peers.Count(p => p.Handle!.Completion.IsCompleted) };
 
@@ -108,16 +131,26 @@ internal static class PeersBench
 
     private sealed record Peer(NodeKey Key, IActorRef Client, MConnectionHandle? Handle, string? Error);
 
-    /// <summary>Every peer dialled and upgraded, <see cref="Options.Concurrency"/> at a time; failures are kept, not thrown.</summary>
+    private static void ThrowIfAnyFailed(Peer[] peers, NetAddress address)
+    {
+        if (peers.FirstOrDefault(p => p.Error is not null) is { } failed)
+            throw new InvalidOperationException(
+                $"{peers.Count(p => p.Error is not null)} of {peers.Length} peers could not connect to {address}; the first error: {failed.Error}");
+    }
+
+    /// <summary>
+    /// Peers <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1 dialled and upgraded,
+    /// <see cref="Options.Concurrency"/> at a time; failures are kept, not thrown.
+    /// </summary>
     private static async Task<Peer[]> Connect(ActorSystem system, IMaterializer materializer, NetAddress target, Options options,
-        CancellationToken cancellation)
+        int first, int count, CancellationToken cancellation)
     {
         var transport = new TcpTransport();
         var channels = new[] { new ChannelDescriptor(options.Channel, 1) };
         // No rate limits on our side: the figures are the target's.
         var connection = new MConnectionSettings { SendRate = 0, RecvRate = 0 };
         var done = 0;
-        var result = await Source.From(Enumerable.Range(0, options.Peers))
+        var result = await Source.From(Enumerable.Range(first, count))
             .SelectAsyncUnordered(options.Concurrency, async i =>
             {
                 var key = NodeKey.Generate();
@@ -152,8 +185,8 @@ internal static class PeersBench
             .Select(peer =>
             {
                 done++;
-                if (options.Progress is { } progress && (done % 50 == 0 || done == options.Peers))
-                    progress.Write($"\rconnected {done}/{options.Peers}   ");
+                if (options.Progress is { } progress && (done % 50 == 0 || done == count))
+                    progress.Write($"\rconnected {done}/{count}   ");
                 return peer;
             })
             .RunWith(Sink.Seq<Peer>(), materializer);

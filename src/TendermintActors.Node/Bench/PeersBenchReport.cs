@@ -12,6 +12,15 @@ internal sealed record PeersReport(int Peers, double ConnectSeconds, long RssBef
     public double KbPerPeer => (RssConnectedKb - RssBeforeKb) / (double)Peers;
 
     /// <summary>
+    /// With <c>--more-peers</c>: how many more connected after the first reading, and the resident set once they had
+    /// (and the settling time had passed again). What they added per peer is the marginal cost of an idle peer, without
+    /// what the first connections pay once (code pages, the runtime's collector structures).
+    /// </summary>
+    public (int Peers, long RssKb)? More { get; init; }
+
+    public double? MarginalKbPerPeer => More is { } more ? (more.RssKb - RssConnectedKb) / (double)more.Peers : null;
+
+    /// <summary>
     /// The target's CPU use (100 = one core) while it held the peers idle, over the settling time; null when that was
     /// under a second.
     /// </summary>
@@ -31,6 +40,12 @@ internal sealed record PeersReport(int Peers, double ConnectSeconds, long RssBef
         w.WriteNumber("rss_before_kb", RssBeforeKb);
         w.WriteNumber("rss_connected_kb", RssConnectedKb);
         w.WriteNumber("kb_per_peer", Math.Round(KbPerPeer, 1));
+        if (More is { } more)
+        {
+            w.WriteNumber("more_peers", more.Peers);
+            w.WriteNumber("rss_more_kb", more.RssKb);
+            w.WriteNumber("marginal_kb_per_peer", Math.Round(MarginalKbPerPeer!.Value, 1));
+        }
         if (TargetIdleCpuPercent is { } idle)
             w.WriteNumber("target_idle_cpu_pct", Math.Round(idle, 1));
         if (Traffic is { } t)
@@ -58,6 +73,9 @@ internal sealed record PeersReport(int Peers, double ConnectSeconds, long RssBef
             FormattableString.Invariant($"{Peers} peers connected in {ConnectSeconds:F2} s: {HandshakesPerSecond:F1} handshakes/s"),
             FormattableString.Invariant($"target RSS {RssBeforeKb / 1024.0:F1} MiB before, {RssConnectedKb / 1024.0:F1} MiB connected: {KbPerPeer:F1} KiB per peer"),
         };
+        if (More is { } more)
+            lines.Add(FormattableString.Invariant(
+                $"{more.Peers} more peers: target RSS {more.RssKb / 1024.0:F1} MiB: {MarginalKbPerPeer:F1} KiB per peer more"));
         if (TargetIdleCpuPercent is { } idle)
             lines.Add(FormattableString.Invariant($"target CPU while the peers were idle: {idle:F1} % of a core"));
         if (Traffic is { } t)

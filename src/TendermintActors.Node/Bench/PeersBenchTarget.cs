@@ -86,8 +86,11 @@ internal sealed class PeersBenchTarget : IAsyncDisposable
     public int Pid => _process.Id;
     public NetAddress Address { get; private set; } = null!;
 
-    /// <summary>The <c>start</c> flags: echo on <paramref name="channel"/>, room for <paramref name="peers"/> inbound peers from 127.0.0.1.</summary>
-    internal static IReadOnlyList<string> StartArguments(string home, byte channel, int peers) =>
+    /// <summary>
+    /// The <c>start</c> flags: echo on <paramref name="channel"/>, a sink on <paramref name="sinkChannels"/> if any, room
+    /// for <paramref name="peers"/> inbound peers from 127.0.0.1.
+    /// </summary>
+    internal static IReadOnlyList<string> StartArguments(string home, byte channel, IReadOnlyList<byte> sinkChannels, int peers) =>
     [
         "start", "--home", home,
         "--p2p.laddr", "tcp://127.0.0.1:0",
@@ -103,6 +106,10 @@ internal sealed class PeersBenchTarget : IAsyncDisposable
         "--set", $"tendermint.p2p.max-incoming-connection-attempts={2 * peers + 100}",
         // Above the client's concurrent dials (PeersBench.Options.Concurrency), so none is refused for want of a slot.
         "--set", "tendermint.p2p.max-concurrent-handshakes=256",
+        // Each batch of peers (--more-peers: two) read after its burst's garbage was collected, not the second one
+        // before (by default at most one such collection in 5 minutes).
+        "--set", "tendermint.p2p.gc-after-peer-burst.min-interval=1s",
+        .. sinkChannels.Count == 0 ? (string[])[] : ["--sink-channel", string.Join(',', sinkChannels.Select(c => $"0x{c:x2}"))],
     ];
 
     /// <summary>How to run this tmactors again: the apphost or the natively compiled program itself, or <c>dotnet tmactors.dll</c>.</summary>
@@ -122,7 +129,8 @@ internal sealed class PeersBenchTarget : IAsyncDisposable
         return (dotnet, [assembly]);
     }
 
-    public static async Task<PeersBenchTarget> Start(string network, byte channel, int peers, TimeSpan timeout, TextWriter stderr, CancellationToken cancellation)
+    public static async Task<PeersBenchTarget> Start(string network, byte channel, IReadOnlyList<byte> sinkChannels, int peers, TimeSpan timeout,
+        TextWriter stderr, CancellationToken cancellation)
     {
         var home = Path.Combine(Path.GetTempPath(), "tmactors-bench-peers-" + Guid.NewGuid().ToString("N")[..12]);
         if (InitCommand.Run(new InitCommand.Options(NodeHome.At(home), network, "bench-target"), TextWriter.Null, stderr) != 0)
@@ -135,7 +143,7 @@ internal sealed class PeersBenchTarget : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in prefix.Concat(StartArguments(home, channel, peers)))
+        foreach (var arg in prefix.Concat(StartArguments(home, channel, sinkChannels, peers)))
             info.ArgumentList.Add(arg);
         var process = new Process { StartInfo = info };
         var target = new PeersBenchTarget(process, home);

@@ -63,7 +63,7 @@ internal static partial class SoakTargetProcess
             RpcListenAddress = "tcp://127.0.0.1:0",
             Pex = true,
             EchoChannel = SoakTarget.EchoChannel,
-            SinkChannel = SoakTarget.SinkChannel,
+            SinkChannels = [SoakTarget.SinkChannel],
             Sets = Sets(peers),
             Log = LogOutput.Default with { Levels = LogLevels.All(Akka.Event.LogLevel.ErrorLevel) },
         };

@@ -362,6 +362,17 @@ internal static class BenchCommand
         var duration = new Option<string>("--duration") { Description = "How long the peers send", HelpName = "DURATION", DefaultValueFactory = _ => "30s" };
         var idle = new Option<bool>("--idle") { Description = "Connect, wait --settle, measure the target's memory and send nothing (works against any node, a Go one included)" };
         var concurrency = new Option<string>("--concurrency") { Description = "Handshakes in progress at once", HelpName = "N", DefaultValueFactory = _ => "32" };
+        var morePeers = new Option<string>("--more-peers")
+        {
+            Description = "Once the first reading is taken, connect this many more and read again: what each adds, without what the first connections pay once",
+            HelpName = "N",
+        };
+        var targetChannels = new Option<string>("--target-channels")
+        {
+            Description = "Channels the started target declares besides --channel, each a counting reactor's: comma-separated IDs, or 'go' for a Go node's ten " +
+                          "(0x00,0x20,0x21,0x22,0x23,0x30,0x38,0x40,0x60,0x61; a Go node holds state for each per peer, used or not)",
+            HelpName = "IDS",
+        };
         var settle = new Option<string>("--settle")
         {
             Description = "How long to wait before reading the target's memory: after starting it, and after the peers connect (its idle CPU is measured meanwhile). " +
@@ -378,6 +389,8 @@ internal static class BenchCommand
         command.Options.Add(duration);
         command.Options.Add(idle);
         command.Options.Add(concurrency);
+        command.Options.Add(morePeers);
+        command.Options.Add(targetChannels);
         command.Options.Add(settle);
         var common = CommonOptions.Add(command, "0x42", "How long to wait for the target to start, for each handshake, and for the last echoes");
         command.SetAction(async (parse, cancellation) =>
@@ -410,6 +423,23 @@ internal static class BenchCommand
             if (!TryParsePositive(parse.GetValue(concurrency)!, "--concurrency", stderr, "peers", out var k)) return Cli.Failure;
             if (!Durations.TryParse(parse.GetValue(settle), out var wait, out error))
                 return Fail(stderr, "peers", $"--settle {error}");
+            if (parse.GetValue(morePeers) is { } mp)
+            {
+                if (!TryParsePositive(mp, "--more-peers", stderr, "peers", out var m)) return Cli.Failure;
+                if (n + m > MaxPeers) return Fail(stderr, "peers", $"--peers and --more-peers {n + m} are too many (at most {MaxPeers})");
+                options = options with { MorePeers = (int)m };
+            }
+            if (parse.GetValue(targetChannels) is { } tc)
+            {
+                if (options.Target is not null)
+                    return Fail(stderr, "peers", "--target-channels is for the target bench peers starts; a --target has its own channels");
+                IReadOnlyList<byte> extra = PeersBench.Options.GoChannels;
+                if (!tc.Trim().Equals("go", StringComparison.OrdinalIgnoreCase) && !StartCommand.TryParseChannels(tc, out extra, out var bad))
+                    return Fail(stderr, "peers", $"--target-channels '{bad}' is not a channel ID (0x00 to 0xff, or 0 to 255), nor is the list 'go'");
+                if (extra.Contains(c.Channel))
+                    return Fail(stderr, "peers", $"--target-channels has 0x{c.Channel:x2}, the echo channel (--channel)");
+                options = options with { TargetChannels = extra.Distinct().ToArray() };
+            }
             options = options with
             {
                 Settle = wait,

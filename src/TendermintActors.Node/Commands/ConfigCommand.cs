@@ -149,8 +149,8 @@ internal static partial class ConfigCommand
                 reactors.Add(new ReactorRegistration("pex", ActorRefs.Nobody, [PexReactor.Descriptor]));
             if (options.EchoChannel is { } echo)
                 reactors.Add(new ReactorRegistration("echo", ActorRefs.Nobody, [EchoReactor.Channel(echo)]));
-            if (options.SinkChannel is { } sink)
-                reactors.Add(new ReactorRegistration("sink", ActorRefs.Nobody, [SinkReactor.Channel(sink)]));
+            if (options.SinkChannels.Count > 0)
+                reactors.Add(new ReactorRegistration("sink", ActorRefs.Nobody, [.. options.SinkChannels.Select(SinkReactor.Channel)]));
             try
             {
                 // Props checks the settings and this node's info as peers will see it; no actor starts.

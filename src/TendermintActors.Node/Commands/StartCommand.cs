@@ -37,7 +37,8 @@ internal static class StartCommand
         public bool? SeedMode { get; init; }
         public IReadOnlyList<string> Sets { get; init; } = [];
         public byte? EchoChannel { get; init; }
-        public byte? SinkChannel { get; init; }
+        /// <summary><c>--sink-channel</c>: the channels of the counting reactor (none: no sink).</summary>
+        public IReadOnlyList<byte> SinkChannels { get; init; } = [];
         /// <summary>CometBFT's <c>rpc.laddr</c> (over <c>tendermint.rpc.laddr</c>); port 0 picks a free one, empty turns the RPC server off.</summary>
         public string? RpcListenAddress { get; init; }
         /// <summary>CometBFT's <c>rpc.unsafe</c> (over <c>tendermint.rpc.unsafe</c>): serve <c>/dial_peers</c> and <c>/dial_seeds</c>.</summary>
@@ -204,10 +205,10 @@ internal static class StartCommand
             if (options.EchoChannel is { } echo)
                 reactors.Add(new ReactorRegistration("echo", system.ActorOf(EchoReactor.Props(), "echo"), [EchoReactor.Channel(echo)]));
             IActorRef? sink = null;
-            if (options.SinkChannel is { } sinkChannel)
+            if (options.SinkChannels.Count > 0)
             {
                 sink = system.ActorOf(SinkReactor.Props(), "sink");
-                reactors.Add(new ReactorRegistration("sink", sink, [SinkReactor.Channel(sinkChannel)]));
+                reactors.Add(new ReactorRegistration("sink", sink, [.. options.SinkChannels.Select(SinkReactor.Channel)]));
             }
             var pex = system.TendermintP2P().PexFromConfig(home.Root);
             // RPC binds first, so that the node info tells peers the address it serves (a port 0 resolved).
@@ -271,14 +272,16 @@ internal static class StartCommand
     /// <summary>The reactors asked for fit the settings: their channels differ, and there is at least one.</summary>
     internal static void CheckReactors(Options options, P2PSettings p2p)
     {
-        if (options.EchoChannel is { } ec && ec == options.SinkChannel)
-            throw new StartFailedException($"--echo-channel and --sink-channel are both 0x{ec:x2}; give each its own channel");
+        if (options.EchoChannel is { } ec && options.SinkChannels.Contains(ec))
+            throw new StartFailedException($"--echo-channel and --sink-channel both have 0x{ec:x2}; give each its own channel");
+        if (options.SinkChannels.GroupBy(c => c).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new StartFailedException($"--sink-channel has 0x{twice.Key:x2} twice");
 
         // A peer connection needs at least one channel: PEX's (0x00), or a diagnostics reactor's.
-        if (!p2p.Pex && options.EchoChannel is null && options.SinkChannel is null)
+        if (!p2p.Pex && options.EchoChannel is null && options.SinkChannels.Count == 0)
             throw new StartFailedException($"no reactor to run: {P2PSettings.Section}.pex = off and no --echo-channel or --sink-channel " +
                                            "(a node without channels is refused by every peer)");
-        if (p2p.Pex && (options.EchoChannel == PexConstants.Channel || options.SinkChannel == PexConstants.Channel))
+        if (p2p.Pex && (options.EchoChannel == PexConstants.Channel || options.SinkChannels.Contains(PexConstants.Channel)))
             throw new StartFailedException($"channel 0x00 belongs to PEX; give the diagnostics reactor another channel or set {P2PSettings.Section}.pex = off");
     }
 
@@ -355,6 +358,24 @@ internal static class StartCommand
     }
 
     internal static string Resolve(NodeHome home, string path) => Path.IsPathRooted(path) ? path : Path.Combine(home.Root, path);
+
+    /// <summary>Comma-separated channel IDs (<see cref="TryParseChannel"/> each); false at the first that is not one, given in <paramref name="bad"/>.</summary>
+    internal static bool TryParseChannels(string text, out IReadOnlyList<byte> channels, out string? bad)
+    {
+        var list = new List<byte>();
+        channels = list;
+        foreach (var part in text.Split(','))
+        {
+            if (!TryParseChannel(part, out var channel))
+            {
+                bad = part.Trim();
+                return false;
+            }
+            list.Add(channel!.Value);
+        }
+        bad = null;
+        return true;
+    }
 
     internal static bool TryParseChannel(string text, out byte? channel)
     {

@@ -28,7 +28,7 @@ internal sealed class StartFlags
         AllowMultipleArgumentsPerToken = false,
     };
     private readonly Option<string> _echo = Text("--echo-channel", "Run a reactor on this channel that echoes every message back to its sender", "ID");
-    private readonly Option<string> _sink = Text("--sink-channel", "Run a reactor on this channel that counts what it receives", "ID");
+    private readonly Option<string> _sink = Text("--sink-channel", "Run a reactor on these channels (comma-separated) that counts what it receives", "IDS");
     private readonly Option<string> _rpcLaddr = Text("--rpc.laddr", $"RPC address to listen on (tendermint.rpc.laddr, default {RpcServer.DefaultListenAddress}; port 0 picks a free one; empty turns RPC off)", "ADDR");
     private readonly Option<bool?> _rpcUnsafe = Flag("--rpc.unsafe", "Serve the unsafe RPC routes /dial_peers and /dial_seeds (tendermint.rpc.unsafe, default false)");
     private readonly (Option<string> Level, Option<string> Format) _log = LogFlags.Create("info");
@@ -50,15 +50,16 @@ internal sealed class StartFlags
     public bool TryRead(ParseResult parse, out StartCommand.Options options, out string? error)
     {
         options = null!;
-        byte? echoId = null, sinkId = null;
+        byte? echoId = null;
+        IReadOnlyList<byte> sinkIds = [];
         if (parse.GetValue(_echo) is { } e && !StartCommand.TryParseChannel(e, out echoId))
         {
             error = $"--echo-channel '{e}' is not a channel ID (0x00 to 0xff, or 0 to 255)";
             return false;
         }
-        if (parse.GetValue(_sink) is { } s && !StartCommand.TryParseChannel(s, out sinkId))
+        if (parse.GetValue(_sink) is { } s && !StartCommand.TryParseChannels(s, out sinkIds, out var bad))
         {
-            error = $"--sink-channel '{s}' is not a channel ID (0x00 to 0xff, or 0 to 255)";
+            error = $"--sink-channel '{bad}' is not a channel ID (0x00 to 0xff, or 0 to 255)";
             return false;
         }
         if (!LogFlags.TryParse(parse, _log.Level, _log.Format, out var log, out var logError))
@@ -80,7 +81,7 @@ internal sealed class StartFlags
             SeedMode = parse.GetValue(_seedMode),
             Sets = parse.GetValue(_set) ?? [],
             EchoChannel = echoId,
-            SinkChannel = sinkId,
+            SinkChannels = sinkIds,
             RpcListenAddress = parse.GetValue(_rpcLaddr),
             RpcUnsafe = parse.GetValue(_rpcUnsafe),
             Log = log,

@@ -10,9 +10,11 @@ namespace TendermintActors.Protocol.MConnection;
 /// channel's unfinished message and hands back the whole message at eof. Any <see cref="ProtocolViolationException"/> it throws
 /// ends the connection, as in Go. Single-threaded, like <see cref="SendScheduler"/>.
 /// </summary>
+/// <remarks>A channel's state is made at its first fragment: a channel that never receives holds none.</remarks>
 public sealed class Reassembler
 {
-    private readonly Channel[] _channels;
+    private readonly ChannelDescriptor[] _descriptors;
+    private readonly Channel?[] _channels;
     private readonly ChannelIndex _index;
 
     public Reassembler(IEnumerable<ChannelDescriptor> channels) : this(channels, index: null)
@@ -25,11 +27,14 @@ public sealed class Reassembler
     {
         var descriptors = channels?.ToArray() ?? throw new ArgumentNullException(nameof(channels));
         ChannelDescriptor.ValidateSet(descriptors);
-        _channels = descriptors.Select(d => new Channel(d)).ToArray();
+        _descriptors = descriptors;
+        _channels = new Channel?[descriptors.Length];
         _index = index ?? new ChannelIndex(descriptors);
     }
 
     private Channel? ById(int channelId) => _index[channelId] is var i and >= 0 ? _channels[i] : null;
+
+    private Channel? GetOrAdd(int channelId) => _index[channelId] is var i and >= 0 ? _channels[i] ??= new Channel(_descriptors[i]) : null;
 
     /// <summary>
     /// Takes one decoded fragment; returns the complete message when it is the last one, otherwise null. The packet's
@@ -53,12 +58,15 @@ public sealed class Reassembler
     /// <summary>Bytes of an unfinished message held for the channel (0 for an unknown channel).</summary>
     public int BufferedBytes(byte channelId) => ById(channelId)?.Length ?? 0;
 
+    /// <summary>Channels whose state has been made (specs: at their first fragment).</summary>
+    internal int ChannelsInUse => _channels.Count(c => c is not null);
+
     /// <summary>Bytes of buffer the channel holds for reassembly (for specs: none between messages).</summary>
     internal int HeldBufferBytes(byte channelId) => ById(channelId)?.HeldTailBytes ?? 0;
 
     private byte[]? Accept(int channelId, bool eof, ReadOnlySpan<byte> data, ByteString? owned)
     {
-        if (ById(channelId) is not { } ch)
+        if (GetOrAdd(channelId) is not { } ch)
             throw new ProtocolViolationException(ProtocolViolation.UnknownChannel, $"packet for unknown channel {channelId} (0x{channelId:x2})");
 
         var total = (long)ch.Length + data.Length;
@@ -89,7 +97,7 @@ public sealed class Reassembler
         private List<ReadOnlyMemory<byte>>? _segments;
         // Those of the unfinished message, rented from the shared pool and given back as soon as it is copied out,
         // so that a channel between messages holds none.
-        private readonly List<byte[]> _tails = [];
+        private List<byte[]>? _tails; // made at the first tail
         private byte[]? _tail;
         private int _tailUsed;
         private bool _lastSegmentIsTail;
@@ -152,7 +160,7 @@ public sealed class Reassembler
             get
             {
                 var held = 0;
-                foreach (var tail in _tails) held += tail.Length;
+                foreach (var tail in _tails ?? []) held += tail.Length;
                 return held;
             }
         }
@@ -161,7 +169,7 @@ public sealed class Reassembler
         private byte[] NextTail(int needed)
         {
             var tail = ArrayPool<byte>.Shared.Rent(Math.Max(TailSize, needed));
-            _tails.Add(tail);
+            (_tails ??= []).Add(tail);
             return tail;
         }
 
@@ -210,9 +218,12 @@ public sealed class Reassembler
             // any other connection's.
             _tail = null;
             _tailUsed = 0;
-            foreach (var tail in _tails)
-                ArrayPool<byte>.Shared.Return(tail);
-            _tails.Clear();
+            if (_tails is not null)
+            {
+                foreach (var tail in _tails)
+                    ArrayPool<byte>.Shared.Return(tail);
+                _tails.Clear();
+            }
             if (_segments.Capacity > RetainedSegmentsCapacity)
                 _segments = null;
             else

@@ -84,10 +84,12 @@ public readonly record struct ChannelSendStatus(
 /// fragmented has left the queue (Go moves it to <c>sending</c>). So a channel holds at most capacity + 1 messages,
 /// which is the memory bound. Unlike Go, where the move happens on the sender's next
 /// pass, an idle channel's message becomes current at once; Go's sender runs continuously, so admission is the same.
+/// A channel's state is made at its first message: a channel that never sends holds none.
 /// </remarks>
 public sealed class SendScheduler
 {
-    private readonly Channel[] _channels;
+    private readonly ChannelDescriptor[] _descriptors;
+    private readonly Channel?[] _channels; // null until the channel's first message
     private readonly ChannelIndex _index;
     private readonly int _maxPacketSize;
     private int _pendingMessages;
@@ -116,9 +118,8 @@ public sealed class SendScheduler
         ChannelDescriptor.ValidateSet(descriptors);
         MaxPacketPayloadSize = maxPacketPayloadSize;
         _maxPacketSize = PacketCodec.MaxPacketSize(maxPacketPayloadSize);
-        _channels = new Channel[descriptors.Length];
-        for (var i = 0; i < descriptors.Length; i++)
-            _channels[i] = new Channel(descriptors[i]);
+        _descriptors = descriptors;
+        _channels = new Channel?[descriptors.Length];
         _index = index ?? new ChannelIndex(descriptors);
         Channels = descriptors;
     }
@@ -136,12 +137,14 @@ public sealed class SendScheduler
     /// <summary>Message bytes enqueued and not yet cut into packets, over all channels.</summary>
     public long PendingBytes { get; private set; }
 
-    private Channel? ById(int channelId) => _index[channelId] is var i and >= 0 ? _channels[i] : null;
-
     public bool HasChannel(byte channelId) => _index[channelId] >= 0;
 
+    /// <summary>Channels whose state has been made (specs: at their first message).</summary>
+    internal int ChannelsInUse => _channels.Count(c => c is not null);
+
     /// <summary>Whether <see cref="TryEnqueue"/> would accept a message on the channel now.</summary>
-    public bool CanEnqueue(byte channelId) => ById(channelId) is { } ch && ch.CanAccept;
+    public bool CanEnqueue(byte channelId) =>
+        _index[channelId] is var i and >= 0 && (_channels[i]?.CanAccept ?? _descriptors[i].HasSendRoom(0));
 
     /// <summary>
     /// Queues a whole message. The scheduler keeps <paramref name="message"/> (no copy) and hands out slices of it:
@@ -149,14 +152,15 @@ public sealed class SendScheduler
     /// </summary>
     public EnqueueResult TryEnqueue(byte channelId, ReadOnlyMemory<byte> message)
     {
-        if (ById(channelId) is not { } ch)
+        if (_index[channelId] is not (var i and >= 0))
             return EnqueueResult.UnknownChannel;
+        var ch = _channels[i] ??= new Channel(_descriptors[i]);
         if (!ch.CanAccept)
             return EnqueueResult.QueueFull;
 
         var sequence = _nextSequence++;
         if (ch.HasCurrent)
-            ch.Waiting.Enqueue((message, sequence));
+            ch.Wait(message, sequence);
         else
             ch.StartMessage(message, sequence);
         _pendingMessages++;
@@ -186,7 +190,8 @@ public sealed class SendScheduler
     public void StartQuietPeriod()
     {
         foreach (var ch in _channels)
-            ch.SentThisPeriod = 0;
+            if (ch is not null)
+                ch.SentThisPeriod = 0;
     }
 
     private bool TryNextPacket(bool quietOnly, out PacketMsgFragment fragment)
@@ -225,7 +230,7 @@ public sealed class SendScheduler
         if (eof)
         {
             _pendingMessages--;
-            if (channel.Waiting.TryDequeue(out var next))
+            if (channel.TryTakeWaiting(out var next))
                 channel.StartMessage(next.Message, next.Sequence);
             else
                 channel.EndMessage();
@@ -240,7 +245,8 @@ public sealed class SendScheduler
         return true;
     }
 
-    private bool Eligible(Channel ch, bool quietOnly) => ch.HasCurrent && (!quietOnly || ch.SentThisPeriod < _maxPacketSize);
+    private bool Eligible([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] Channel? ch, bool quietOnly) =>
+        ch is { HasCurrent: true } && (!quietOnly || ch.SentThisPeriod < _maxPacketSize);
 
     private Channel? LeastRecentlySentOverPriority(bool quietOnly)
     {
@@ -279,7 +285,7 @@ public sealed class SendScheduler
             var ch = _channels[_turn];
             if (!Eligible(ch, quietOnly))
             {
-                if (!ch.HasCurrent)
+                if (ch is { HasCurrent: false })
                     ch.Credit = 0;
                 EndTurn();
                 continue;
@@ -311,7 +317,8 @@ public sealed class SendScheduler
     public void Decay()
     {
         foreach (var ch in _channels)
-            ch.RecentlySent = (long)(ch.RecentlySent * 0.8);
+            if (ch is not null)
+                ch.RecentlySent = (long)(ch.RecentlySent * 0.8);
     }
 
     /// <summary>Whether every channel's recently-sent count has decayed to 0: further decays change nothing until a send.</summary>
@@ -320,27 +327,29 @@ public sealed class SendScheduler
         get
         {
             foreach (var ch in _channels)
-                if (ch.RecentlySent != 0) return false;
+                if (ch is { RecentlySent: not 0 }) return false;
             return true;
         }
     }
 
     /// <summary>The channel's state, or null when it was not declared.</summary>
-    public ChannelSendStatus? GetStatus(byte channelId) => ById(channelId)?.Status();
+    public ChannelSendStatus? GetStatus(byte channelId) => _index[channelId] is var i and >= 0 ? StatusOf(i) : null;
 
     /// <summary>Every channel's state, in descriptor order.</summary>
     public ChannelSendStatus[] GetStatus()
     {
         var result = new ChannelSendStatus[_channels.Length];
         for (var i = 0; i < result.Length; i++)
-            result[i] = _channels[i].Status();
+            result[i] = StatusOf(i);
         return result;
     }
+
+    private ChannelSendStatus StatusOf(int i) => _channels[i]?.Status() ?? Channel.IdleStatus(_descriptors[i]);
 
     private sealed class Channel(ChannelDescriptor descriptor)
     {
         public readonly ChannelDescriptor Descriptor = descriptor;
-        public readonly Queue<(ReadOnlyMemory<byte> Message, long Sequence)> Waiting = new();
+        private Queue<(ReadOnlyMemory<byte> Message, long Sequence)>? _waiting; // made when a second message queues
         public ReadOnlyMemory<byte> Current;
         public long CurrentSequence;
         public long Credit;
@@ -351,7 +360,22 @@ public sealed class SendScheduler
         public long SentThisPeriod;
 
         // Nothing waits while no message is current (an idle channel's message becomes current at once).
-        public bool CanAccept => Descriptor.HasSendRoom(Waiting.Count + (HasCurrent ? 1 : 0));
+        public bool CanAccept => Descriptor.HasSendRoom(Queued);
+
+        private int Queued => (_waiting?.Count ?? 0) + (HasCurrent ? 1 : 0);
+
+        public void Wait(ReadOnlyMemory<byte> message, long sequence) => (_waiting ??= new()).Enqueue((message, sequence));
+
+        public bool TryTakeWaiting(out (ReadOnlyMemory<byte> Message, long Sequence) next)
+        {
+            if (_waiting is { Count: > 0 } waiting)
+            {
+                next = waiting.Dequeue();
+                return true;
+            }
+            next = default;
+            return false;
+        }
 
         public void StartMessage(ReadOnlyMemory<byte> message, long sequence)
         {
@@ -369,6 +393,9 @@ public sealed class SendScheduler
         }
 
         public ChannelSendStatus Status() => new(Descriptor.Id, Descriptor.Priority, Descriptor.SendQueueCapacity,
-            Waiting.Count + (HasCurrent ? 1 : 0), RecentlySent, PendingBytes);
+            Queued, RecentlySent, PendingBytes);
+
+        public static ChannelSendStatus IdleStatus(ChannelDescriptor descriptor) =>
+            new(descriptor.Id, descriptor.Priority, descriptor.SendQueueCapacity, 0, 0, 0);
     }
 }

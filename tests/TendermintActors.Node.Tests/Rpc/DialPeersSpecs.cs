@@ -30,7 +30,7 @@ public sealed class DialPeersSpecs
             ListenAddress = "tcp://127.0.0.1:0",
             RpcListenAddress = "tcp://127.0.0.1:0",
             RpcUnsafe = true,
-            SinkChannel = 0x43,
+            SinkChannels = [0x43],
             Sets = ["tendermint.p2p.dial-start-jitter=0s", "tendermint.p2p.addr-book-strict=off", .. sets],
         }, new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
 

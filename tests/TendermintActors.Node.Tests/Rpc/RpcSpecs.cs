@@ -27,7 +27,7 @@ public sealed class RpcSpecs
             ListenAddress = "tcp://127.0.0.1:0",
             RpcListenAddress = "tcp://127.0.0.1:0",
             RpcUnsafe = rpcUnsafe,
-            SinkChannel = 0x43,
+            SinkChannels = [0x43],
             Sets = ["tendermint.p2p.dial-start-jitter=0s", "tendermint.p2p.addr-book-strict=off"],
         }, new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
 
@@ -151,7 +151,7 @@ public sealed class RpcSpecs
         {
             ListenAddress = "tcp://127.0.0.1:0",
             RpcListenAddress = "",
-            SinkChannel = 0x43,
+            SinkChannels = [0x43],
         }, new StringWriter(), new StringWriter(), CancellationToken.None).WaitAsync(Timeout);
         using var servingHome = InitHome("serving");
         await using var serving = await Start(servingHome, rpcUnsafe: false);

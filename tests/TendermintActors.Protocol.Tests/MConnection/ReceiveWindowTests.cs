@@ -19,6 +19,33 @@ public class ReceiveWindowTests
     }
 
     [Fact]
+    public void Held_messages_come_back_in_the_order_they_were_held()
+    {
+        var window = Window();
+        Assert.False(window.TryTakeHeld(out _));
+        byte[] a = [1], b = [2, 2];
+        window.Hold(a);
+        window.Hold(b);
+        Assert.Equal(2, window.HeldCount);
+        Assert.True(window.TryTakeHeld(out var first));
+        Assert.Same(a, first);
+        Assert.True(window.TryTakeHeld(out var second));
+        Assert.Same(b, second);
+        Assert.False(window.TryTakeHeld(out _));
+        Assert.Equal(0, window.HeldCount);
+    }
+
+    [Fact]
+    public void An_unused_window_counts_nothing_and_an_acknowledgement_before_any_delivery_frees_nothing()
+    {
+        var window = Window(bytes: 10_000);
+        window.Acknowledge(3);
+        Assert.Equal((0, 0L, false), (window.Unacknowledged, window.UnacknowledgedBytes, window.IsFull));
+        window.Delivered(10_000);
+        Assert.True(window.IsFull);
+    }
+
+    [Fact]
     public void A_message_larger_than_the_window_goes_through_alone()
     {
         var window = Window(bytes: 10_000);

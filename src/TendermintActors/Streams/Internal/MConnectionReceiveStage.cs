@@ -10,12 +10,22 @@ using static TendermintActors.Streams.MConnection;
 namespace TendermintActors.Streams.Internal;
 
 /// <summary>
-/// The MConnection's receive path (<see cref="MConnectionStage"/>): reads plaintext (in0, through the
-/// <see cref="ReceiveRateLimitStage"/>, which says when its budget is spent on in2) while every channel's receive
-/// window has room, decodes packets in place, reassembles messages and tells them to the owner; takes
-/// acknowledgements and status requests from the send stage (in1) and tells the ping/pong stage what it read (out). It stays until the send stage ends the connection, also after the remote has ended its direction.
+/// The MConnection's receive path and liveness (<see cref="MConnectionStage"/>): reads plaintext (in0) while every
+/// channel's receive window has room and the receive rate limit's budget lasts, decodes packets in place, reassembles
+/// messages and tells them to the owner; takes acknowledgements and status requests from the send stage (in1); and
+/// decides what the send stage must write for liveness (out): a pong for a ping read, a ping every ping interval,
+/// whose pong must be read within the pong timeout or the connection fails with <see cref="PeerTimeoutException"/>.
+/// While reads are paused by us (a receive window at its bound, the rate limit's budget spent, the node's buffer
+/// budget) that deadline is not held against the remote: it starts again when reading resumes. Once either
+/// direction has ended, no more pings go out and no pong is awaited. The stage stays until the send stage ends the
+/// connection, also after the remote has ended its direction.
 /// </summary>
-internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString, ReceiveCommands, ReceiveBudget, LinkSignal>>
+/// <remarks>
+/// The rate limit and the ping/pong rules are parts of this stage, not stages of their own: every stage an idle
+/// connection holds costs its logic, its handlers and the interpreter's connections to it, ~0.75 KiB per peer
+/// (docs/performance.md, "Two stages, channels on first use, and the marginal peer").
+/// </remarks>
+internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString, ReceiveCommands, LivenessSignal>>
 {
     private readonly MConnectionSettings _settings;
     private readonly ChannelDescriptor[] _channels;
@@ -29,39 +39,45 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         _channels = channels;
         _channelIndex = new ChannelIndex(channels);
         _owner = owner;
-        Shape = new FanInShape<ByteString, ReceiveCommands, ReceiveBudget, LinkSignal>(
-            new Outlet<LinkSignal>("MConnection.signals"),
+        Shape = new FanInShape<ByteString, ReceiveCommands, LivenessSignal>(
+            new Outlet<LivenessSignal>("MConnection.liveness-out"),
             new Inlet<ByteString>("MConnection.in"),
-            new Inlet<ReceiveCommands>("MConnection.commands"),
-            new Inlet<ReceiveBudget>("MConnection.budget"));
+            new Inlet<ReceiveCommands>("MConnection.commands"));
     }
 
-    public override FanInShape<ByteString, ReceiveCommands, ReceiveBudget, LinkSignal> Shape { get; }
+    public override FanInShape<ByteString, ReceiveCommands, LivenessSignal> Shape { get; }
 
     protected override Attributes InitialAttributes { get; } = Attributes.CreateName("mconnection-receive");
 
     protected override GraphStageLogic CreateLogic(Attributes inheritedAttributes) =>
-        new Logic(this, ConnectionOwner.Of(_owner, inheritedAttributes));
+        new Logic(this, ConnectionOwner.Of(_owner, inheritedAttributes), inheritedAttributes.GetAttribute<RefillProbe>());
 
-    // No timer: its status ticks are taken when due (StatusTicks).
-    private sealed class Logic : GraphStageLogic
+    // Its status ticks are taken when due (StatusTicks); its timers are the rate limit's refill, the ping and the pong deadline.
+    private sealed class Logic : TimerLogic
     {
+        private const string RefillTimer = "refill";
+        private const string PingTimer = "ping";
+        private const string PongTimer = "pong";
+
         private readonly Inlet<ByteString> _in;
         private readonly Inlet<ReceiveCommands> _commands;
-        private readonly Inlet<ReceiveBudget> _budget;
-        private readonly Outlet<LinkSignal> _signals;
+        private readonly Outlet<LivenessSignal> _liveness;
         private readonly MConnectionSettings _settings;
         private readonly IActorRef _owner;
         private readonly Reassembler _reassembler;
         private readonly PacketDecoder _decoder;
         private readonly PacketDecoder.PacketHandler _onPacket; // OnPacket, made a delegate once
         private readonly ChannelIndex _channelIndex;
-        private readonly ReceiveWindow[] _receiveChannels; // in the channels' order (_channelIndex)
+        private readonly ChannelDescriptor[] _channels;
+        // In the channels' order (_channelIndex); each made at its channel's first message, so a channel that never
+        // receives holds none.
+        private readonly ReceiveWindow?[] _receiveChannels;
         // Messages delivered but not yet told to the owner: told together at the end of each read (or ack).
         private readonly List<ReceivedMessage> _delivered = [];
-        private bool _budgetSpent;
-        private LinkSignal? _signal; // facts gathered for the ping/pong stage, pushed once it has pulled
-        private bool _pausedReported;
+        private readonly RateLimit _limit;
+        private readonly RefillProbe? _refillProbe;
+        private LivenessSignal? _signal; // facts gathered for the send stage, pushed once it has pulled
+        private bool _readsPaused; // ReceivePaused as last seen (ReportPause)
         private bool _budgetPaused; // the node's buffer budget stopped our reads
         private long _partialBytes; // unfinished messages held by the reassembler, all channels
         private long _partialBytesReported;
@@ -72,29 +88,33 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private StatusTicks _status;
         private StageClock _clock;
 
-        public Logic(MConnectionReceiveStage stage, IActorRef owner) : base(stage.Shape)
+        // Liveness (PingPongState: when a ping is due and its pong overdue, with the timers below).
+        private PingPongState _pingPong = null!;
+        // The pong deadline passed while we were not reading: the remote gets a fresh timeout once we read again.
+        private bool _pongTimeoutDeferred;
+        private bool _livenessStopped;
+
+        public Logic(MConnectionReceiveStage stage, IActorRef owner, RefillProbe? refillProbe) : base(stage.Shape)
         {
             _in = stage.Shape.In0;
             _commands = stage.Shape.In1;
-            _budget = stage.Shape.In2;
-            _signals = stage.Shape.Out;
+            _liveness = stage.Shape.Out;
             _settings = stage._settings;
+            _refillProbe = refillProbe;
+            _limit = new RateLimit(TokenBucket.ReceiveAllowance(_settings.RecvRate), _settings.FlushThrottle);
             _status = new StatusTicks(_settings.StatusDecayInterval);
             _owner = owner;
             _reassembler = new Reassembler(stage._channels, stage._channelIndex);
             _decoder = new PacketDecoder(PacketCodec.MaxPacketSize(_settings.MaxPacketMsgPayloadSize));
             _onPacket = OnPacket;
             _channelIndex = stage._channelIndex;
-            _receiveChannels = new ReceiveWindow[stage._channels.Length];
-            for (var i = 0; i < stage._channels.Length; i++)
-                _receiveChannels[i] = new ReceiveWindow(stage._channels[i], _settings.ReceiveWindowBytes);
+            _channels = stage._channels;
+            _receiveChannels = new ReceiveWindow?[_channels.Length];
 
             SetHandler(_in, new InHandlerOf<Logic>(this, static l => l.OnPush(), static l => l.OnUpstreamFinish(), static (l, e) => l.FailStage(e)));
             // The send stage ends the connection: its end (or failure) is ours.
             SetHandler(_commands, new InHandlerOf<Logic>(this, static l => l.OnCommands(), static l => l.CompleteStage(), static (l, e) => l.FailStage(e)));
-            // The rate limit stage ends with the input (OnUpstreamFinish), or fails the input too.
-            SetHandler(_budget, new InHandlerOf<Logic>(this, static l => l.OnBudget(), static _ => { }, static (l, e) => l.FailStage(e)));
-            SetHandler(_signals, new OutHandlerOf<Logic>(this, static l => l.FlushSignals(), static (l, cause) =>
+            SetHandler(_liveness, new OutHandlerOf<Logic>(this, static l => l.FlushSignal(), static (l, cause) =>
             {
                 if (cause is SubscriptionWithCancelException.NonFailureCancellation)
                     l.CompleteStage();
@@ -104,27 +124,54 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         }
 
         /// <summary>
-        /// Reads stop because of us, not the remote: a channel at its bound (we do not ask the rate limit stage for
-        /// more), the receive budget spent (it does not read on though we asked), or the node's buffer budget (the
-        /// read already asked for is taken, then no more).
+        /// Reads stop because of us, not the remote: a channel at its bound, the receive rate limit's budget spent, or
+        /// the node's buffer budget (the read already asked for is taken, then no more).
         /// </summary>
-        private bool ReceivePaused => !IsClosed(_in) && (_channelsAtBound > 0 && !HasBeenPulled(_in) || _budgetSpent || _budgetPaused);
+        private bool ReceivePaused => !IsClosed(_in) && (_channelsAtBound > 0 && !HasBeenPulled(_in) || BudgetSpent || _budgetPaused);
 
-        private LinkSignal Signal => _signal ??= new LinkSignal();
+        private bool BudgetSpent => !_limit.Bucket.HasBudget;
+
+        private LivenessSignal Signal => _signal ??= new LivenessSignal();
 
         public override void PreStart()
         {
             _clock = new StageClock(Materializer);
+            _pingPong = new PingPongState(_settings.PingInterval, _settings.PongTimeout, _clock.Now);
+            ScheduleRepeatedly(PingTimer, _settings.PingInterval);
             Pull(_commands);
-            Pull(_budget);
             MaybePull();
         }
 
-        private void OnBudget()
+        protected override void OnTimer(object timerKey)
         {
-            _budgetSpent = Grab(_budget).IsSpent;
-            Pull(_budget);
-            ReportPause();
+            switch (timerKey)
+            {
+                case RefillTimer:
+                    if (_limit.Refill(_clock.Now))
+                    {
+                        CancelTimer(RefillTimer);
+                        _refillProbe?.Receive(false);
+                    }
+                    MaybePull();
+                    ReportPause();
+                    break;
+                case PingTimer:
+                    var awaitingPong = _pingPong.PongDeadline is not null;
+                    _pingPong.OnPingSent(_clock.Now);
+                    // An earlier ping still unanswered keeps its deadline. It runs from now, before the send stage
+                    // writes the ping, so that whoever sees the ping knows the deadline is already running.
+                    if (!awaitingPong && !_pongTimeoutDeferred)
+                        ScheduleOnce(PongTimer, _settings.PongTimeout);
+                    Signal.PingDue = true;
+                    FlushSignal();
+                    break;
+                case PongTimer:
+                    if (_readsPaused)
+                        _pongTimeoutDeferred = true;
+                    else
+                        FailStage(PeerTimeoutException.Pong(_settings.PongTimeout));
+                    break;
+            }
         }
 
         // ---- from the send stage ----
@@ -132,11 +179,13 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         private void OnCommands()
         {
             var commands = Grab(_commands);
+            var readsMayChange = false; // a status request changes nothing: it only reads
             foreach (var command in commands.Items)
             {
                 if (command.BudgetPause is { } pause)
                 {
                     _budgetPaused = pause;
+                    readsMayChange = true;
                 }
                 else if (command.SendStatus is { } send)
                 {
@@ -145,23 +194,26 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                 else
                 {
                     Ack(command.Channel, command.Count);
+                    readsMayChange = true;
                 }
             }
             if (commands.OutputClosed)
-                Signal.OutputClosed = true;
+                StopLiveness();
             TellDelivered();
-            MaybePull();
-            ReportPause();
+            if (readsMayChange)
+            {
+                MaybePull();
+                ReportPause();
+            }
             Pull(_commands); // last: the send stage goes on once everything above is told
         }
 
         private void Ack(byte channel, int count)
         {
-            if (_channelIndex[channel] is not (var i and >= 0)) return;
-            var ch = _receiveChannels[i];
+            if (_channelIndex[channel] is not (var i and >= 0) || _receiveChannels[i] is not { } ch) return;
             var wasAtBound = ch.IsFull;
             ch.Acknowledge(count);
-            while (!ch.IsFull && ch.Held.TryDequeue(out var message))
+            while (!ch.IsFull && ch.TryTakeHeld(out var message))
                 Deliver(ch, message);
             if (wasAtBound && !ch.IsFull)
                 _channelsAtBound--;
@@ -173,7 +225,8 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             for (var i = 0; i < send.Channels.Length; i++)
             {
                 var s = send.Channels[i];
-                var r = _receiveChannels[_channelIndex[s.Id]];
+                var index = _channelIndex[s.Id];
+                var r = _receiveChannels[index] ?? new ReceiveWindow(_channels[index], _settings.ReceiveWindowBytes); // an idle one's figures
                 channels[i] = new ChannelStatus(s.Id, s.Priority, s.QueueSize, s.SendQueueCapacity, s.RecentlySent,
                     s.PendingBytes, r.Unacknowledged, r.Bound, r.UnacknowledgedBytes, r.WindowBytes);
             }
@@ -196,24 +249,49 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             }
         }
 
-        // ---- to the ping/pong stage ----
+        // ---- liveness ----
 
-        /// <summary>Tells the ping/pong stage when reading pauses because of us, and when it resumes.</summary>
+        /// <summary>
+        /// Notes when reading pauses because of us, and when it resumes: a pong deadline that passed meanwhile starts
+        /// again in full. Then pushes what the send stage must know, if it has pulled.
+        /// </summary>
         private void ReportPause()
         {
             var paused = ReceivePaused;
-            if (paused != _pausedReported)
+            if (paused != _readsPaused)
             {
-                _pausedReported = paused;
-                Signal.ReadsPaused = paused;
+                _readsPaused = paused;
+                if (!paused && _pongTimeoutDeferred && !_livenessStopped)
+                {
+                    _pongTimeoutDeferred = false;
+                    ScheduleOnce(PongTimer, _settings.PongTimeout);
+                }
             }
-            FlushSignals();
+            FlushSignal();
         }
 
-        private void FlushSignals()
+        private void OnPongRead()
         {
-            if (_signal is null || !IsAvailable(_signals)) return;
-            Push(_signals, _signal);
+            _pingPong.OnPongReceived();
+            _pongTimeoutDeferred = false;
+            CancelTimer(PongTimer);
+        }
+
+        /// <summary>A direction has ended: no more pings, and no pong can be required.</summary>
+        private void StopLiveness()
+        {
+            _livenessStopped = true;
+            CancelTimer(PingTimer);
+            CancelTimer(PongTimer);
+            _pongTimeoutDeferred = false;
+            if (_signal is not null)
+                _signal.PingDue = false;
+        }
+
+        private void FlushSignal()
+        {
+            if (_signal is null || !IsAvailable(_liveness)) return;
+            Push(_liveness, _signal);
             _signal = null;
         }
 
@@ -225,6 +303,16 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             var now = _clock.Now;
             TakeStatusTicks(now);
             _status.Count(now, chunk.Count);
+            if (_limit.Bucket.Limited)
+            {
+                _limit.CatchUp(now);
+                _limit.Bucket.Spend(chunk.Count);
+                if (_limit.NeedsTimer && !IsTimerActive(RefillTimer))
+                {
+                    ScheduleRepeatedly(RefillTimer, _limit.Tick);
+                    _refillProbe?.Receive(true);
+                }
+            }
             try
             {
                 _decoder.Decode(chunk.ToReadOnlySpan(), _onPacket); // whole packets read in place, not copied first
@@ -256,16 +344,17 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             switch (kind)
             {
                 case Packet.SumOneofCase.PacketPing:
-                    Signal.PingReceived = true;
+                    Signal.PongOwed = true; // a burst of pings owes one pong
                     break;
                 case Packet.SumOneofCase.PacketPong:
-                    Signal.PongReceived = true;
+                    OnPongRead();
                     break;
                 case Packet.SumOneofCase.PacketMsg:
                     if (_reassembler.Accept(channelId, eof, data) is { } message)
                     {
                         _partialBytes -= message.Length - data.Length; // the message is what was held plus this packet
-                        Receive(_receiveChannels[_channelIndex[channelId]], message);
+                        var index = _channelIndex[channelId];
+                        Receive(_receiveChannels[index] ??= new ReceiveWindow(_channels[index], _settings.ReceiveWindowBytes), message);
                     }
                     else
                     {
@@ -279,7 +368,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
         {
             if (ch.IsFull)
             {
-                ch.Held.Enqueue(message);
+                ch.Hold(message);
                 return;
             }
             Deliver(ch, message);
@@ -302,7 +391,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
 
         private void MaybePull()
         {
-            if (_inputFinished || IsClosed(_in) || HasBeenPulled(_in) || _channelsAtBound > 0 || _budgetPaused) return;
+            if (_inputFinished || IsClosed(_in) || HasBeenPulled(_in) || _channelsAtBound > 0 || _budgetPaused || BudgetSpent) return;
             Pull(_in);
         }
 
@@ -311,7 +400,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             try
             {
                 _decoder.Complete();
-                foreach (var ch in _receiveChannels)
+                foreach (var ch in _channels)
                 {
                     var partial = _reassembler.BufferedBytes(ch.Id);
                     if (partial > 0)
@@ -327,10 +416,11 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             // The connection is ending: what was already received goes to the owner regardless of the bound, which
             // only exists to pause reading.
             foreach (var ch in _receiveChannels)
-                while (ch.Held.TryDequeue(out var message))
+                while (ch is not null && ch.TryTakeHeld(out var message))
                     Deliver(ch, message);
             TellDelivered();
             _inputFinished = true;
+            StopLiveness();
             Signal.InputFinished = true;
             ReportPause();
         }

@@ -12,7 +12,7 @@ namespace TendermintActors.Streams.Internal;
 /// The MConnection's send path (<see cref="MConnectionStage"/>): drains the handle's commands, queues messages in the
 /// <see cref="SendScheduler"/> and writes packets, owed pongs and due pings into batches as downstream asks, within
 /// the send rate limit. Hands acknowledgements and status requests on to the receive stage (out1) and takes
-/// <see cref="LivenessSignal"/>s from the ping/pong stage (in). It decides when the connection ends (a close, the
+/// <see cref="LivenessSignal"/>s from the receive stage (in). It decides when the connection ends (a close, the
 /// remote's end, downstream cancelling) and tells the owner <see cref="MConnection.Stopped"/>.
 /// </summary>
 internal sealed class MConnectionSendStage
@@ -410,7 +410,7 @@ internal sealed class MConnectionSendStage
                 Finish(); // the remote had already closed its direction: nothing left to wait for
                 return;
             }
-            // No more pings, and no pong timeout (the ping/pong stage hears it through the receive stage).
+            // No more pings, and no pong timeout (the receive stage runs them).
             _controlOutbox.OutputClosed = true;
             FlushControl();
             ScheduleOnce(LingerTimer, _settings.PongTimeout);

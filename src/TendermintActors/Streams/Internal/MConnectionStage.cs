@@ -7,40 +7,30 @@ using TendermintActors.Protocol.MConnection;
 namespace TendermintActors.Streams.Internal;
 
 /// <summary>
-/// The MConnection as a graph of separate stages, all fused in one interpreter (docs/architecture.md, "MConnection
-/// stages"). The send path (<see cref="MConnectionSendStage"/>: the handle's commands, the scheduler, batching and
-/// the send rate limit) and the receive path (<see cref="ReceiveRateLimitStage"/>, then
-/// <see cref="MConnectionReceiveStage"/>: the decoder, reassembly and the receive windows) form a BidiFlow: top =
-/// liveness signals in, plaintext out; bottom = plaintext in, link signals out. <see cref="PingPongStage"/> closes the loop on top: it turns what the receive side read
-/// (pings, pongs, pauses) into what the send side must write (pongs, pings) and owns the ping and pong timers.
-/// The send stage also hands the receive stage what the handle asked of it (acknowledgements, status requests) on a
-/// control edge inside the BidiFlow. The stages share nothing: every fact crosses an edge as an element.
+/// The MConnection as a graph of two stages, fused in one interpreter (docs/architecture.md, "MConnection stages"). The
+/// send stage (<see cref="MConnectionSendStage"/>: the handle's commands, the scheduler, batching and the send rate
+/// limit) writes plaintext; the receive stage (<see cref="MConnectionReceiveStage"/>: the receive rate limit, the
+/// decoder, reassembly, the receive windows, and the ping/pong rules with their timers) reads it. The receive stage
+/// tells the send stage what liveness asks it to write (pongs, pings) and when the remote's direction has ended; the
+/// send stage hands the receive stage what the handle asked of it (acknowledgements, status requests) on a control
+/// edge. The stages share nothing: every fact crosses an edge as an element.
 /// </summary>
 internal static class MConnectionStage
 {
     /// <summary>How often the rate limits' budgets are refilled (at most; FlushThrottle if shorter).</summary>
     internal static readonly TimeSpan MaxRefillTick = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>The send and receive paths: liveness in on top, plaintext out; plaintext in below, link signals out.</summary>
-    internal static BidiFlow<LivenessSignal, ByteString, ByteString, LinkSignal, MConnectionHandle> CreateBidi(
-        MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef? owner) =>
-        BidiFlow.FromGraph(GraphDsl.Create(new MConnectionSendStage(settings, channels, owner), (builder, send) =>
-        {
-            var receiveRate = builder.Add(new ReceiveRateLimitStage(settings));
-            var receive = builder.Add(new MConnectionReceiveStage(settings, channels, owner));
-            builder.From(receiveRate.Out0).To(receive.In0);
-            builder.From(receiveRate.Out1).To(receive.In2);
-            builder.From(send.Out1).To(receive.In1);
-            return new BidiShape<LivenessSignal, ByteString, ByteString, LinkSignal>(send.In, send.Out0, receiveRate.In, receive.Out);
-        }));
-
-    /// <summary>The whole MConnection: <see cref="PingPongStage"/> joined on top of <see cref="CreateBidi"/>.</summary>
+    /// <summary>The whole MConnection: plaintext in, plaintext out; its handle as the materialised value.</summary>
     // owner: null for a blueprint whose owner comes with each materialisation (ConnectionOwner).
     internal static Flow<ByteString, ByteString, MConnectionHandle> Create(
         MConnectionSettings settings, ChannelDescriptor[] channels, IActorRef? owner) =>
-        CreateBidi(settings, channels, owner)
-            .JoinUnderMat(Flow.FromGraph(new PingPongStage(settings)), Keep.Left)
-            .Named("mconnection");
+        Flow.FromGraph(GraphDsl.Create(new MConnectionSendStage(settings, channels, owner), (builder, send) =>
+        {
+            var receive = builder.Add(new MConnectionReceiveStage(settings, channels, owner));
+            builder.From(receive.Out).To(send.In);
+            builder.From(send.Out1).To(receive.In1);
+            return new FlowShape<ByteString, ByteString>(receive.In0, send.Out0);
+        })).Named("mconnection");
 }
 
 /// <summary>
@@ -57,8 +47,8 @@ internal sealed record ConnectionOwner(IActorRef Actor) : Attributes.IAttribute
 
 /// <summary>
 /// What the send stage hands the receive stage, in the order the handle was called: acknowledgements and status
-/// requests (each carrying the send side's part of the status). Also says when our output has closed, for the ping/pong
-/// stage. Two instances alternate: one is in flight while the other fills.
+/// requests (each carrying the send side's part of the status). Also says when our output has closed (no more pings).
+/// Two instances alternate: one is in flight while the other fills.
 /// </summary>
 internal sealed class ReceiveCommands
 {
@@ -85,23 +75,7 @@ internal readonly record struct ReceiveCommand(byte Channel, int Count, SendStat
 /// <summary>The send side's part of a <see cref="MConnection.ConnectionStatus"/>, taken when the request was drained.</summary>
 internal sealed record SendStatus(ChannelSendStatus[] Channels, long BytesSent, long SendRate);
 
-/// <summary>What the receive side tells the ping/pong stage (and, through it, the send side); facts since the last push.</summary>
-internal sealed class LinkSignal
-{
-    public bool PingReceived { get; set; }
-    public bool PongReceived { get; set; }
-
-    /// <summary>Reading paused by us (a receive window at its bound, or the receive budget spent), or resumed; null: unchanged.</summary>
-    public bool? ReadsPaused { get; set; }
-
-    /// <summary>The remote has ended its direction, and all it wrote was whole and has been delivered.</summary>
-    public bool InputFinished { get; set; }
-
-    /// <summary>Our direction has completed (relayed from the send stage).</summary>
-    public bool OutputClosed { get; set; }
-}
-
-/// <summary>What the ping/pong stage tells the send stage; facts since the last push.</summary>
+/// <summary>What the receive stage tells the send stage: facts since the last push.</summary>
 internal sealed class LivenessSignal
 {
     /// <summary>A ping (or a burst of them) was read: write one pong.</summary>
@@ -110,7 +84,7 @@ internal sealed class LivenessSignal
     /// <summary>The ping interval has passed: write a ping (its pong deadline is already running).</summary>
     public bool PingDue { get; set; }
 
-    /// <summary>The remote has ended its direction (relayed from the receive stage).</summary>
+    /// <summary>The remote has ended its direction, and all it wrote was whole and has been delivered.</summary>
     public bool InputFinished { get; set; }
 }
 
