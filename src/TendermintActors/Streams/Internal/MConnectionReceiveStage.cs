@@ -189,6 +189,14 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                 }
                 else if (command.SendStatus is { } send)
                 {
+                    // What the commands before it changed is settled first (a pong deadline restarted by a
+                    // resumption, say): whoever reads the status may act on it at once.
+                    if (readsMayChange)
+                    {
+                        MaybePull();
+                        ReportPause();
+                        readsMayChange = false;
+                    }
                     _owner.Tell(new MConnection.Status(GetStatus(send)));
                 }
                 else
