@@ -19,7 +19,7 @@ public sealed class ReceiveWindow
         ArgumentNullException.ThrowIfNull(descriptor);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(windowBytes);
         Id = descriptor.Id;
-        Bound = Math.Max(1, descriptor.RecvBufferCapacity);
+        Bound = BoundOf(descriptor);
         WindowBytes = windowBytes;
     }
 
@@ -27,6 +27,9 @@ public sealed class ReceiveWindow
 
     /// <summary>Most messages delivered and not yet acknowledged.</summary>
     public int Bound { get; }
+
+    /// <summary>The <see cref="Bound"/> of a window on <paramref name="descriptor"/>'s channel.</summary>
+    internal static int BoundOf(ChannelDescriptor descriptor) => Math.Max(1, descriptor.RecvBufferCapacity);
 
     /// <summary>Unacknowledged bytes at which the window is full.</summary>
     public long WindowBytes { get; }

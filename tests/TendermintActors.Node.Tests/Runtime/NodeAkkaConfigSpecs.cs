@@ -58,7 +58,7 @@ public sealed class NodeAkkaConfigSpecs
 
     private sealed class MailboxReporter(TaskCompletionSource<string> answer) : UntypedActor
     {
-        protected override void PreStart() => answer.SetResult(((ActorCell)Context).Mailbox.MessageQueue.GetType().Name);
+        protected override void PreStart() => answer.SetResult(((ActorCell)Context).Mailbox!.MessageQueue.GetType().Name);
 
         protected override void OnReceive(object message)
         {

@@ -60,7 +60,7 @@ public sealed partial class ExampleConfigSpecs
     [Fact]
     public void Every_example_has_a_spec()
     {
-        var files = Directory.GetFiles(Examples, "*.conf").Select(Path.GetFileName).Order().ToArray();
+        var files = Directory.GetFiles(Examples, "*.conf").Select(f => Path.GetFileName(f)!).Order().ToArray();
         Assert.Equal(["localnet.conf", "seed.conf", "sentry.conf", "validator.conf"], files);
     }
 

@@ -108,7 +108,7 @@ public sealed class P2PNodeSpecs(ITestOutputHelper output) : TestKit(Config, out
         var gone = new HashSet<IActorRef>();
         for (var i = 0; i < 4; i++)
             gone.Add((await watcher.ExpectMsgAsync<Terminated>(Dilated(Timeout))).ActorRef);
-        Assert.Equal(new HashSet<IActorRef> { node.Node, node.Switch, node.AddrBook, node.Pex! }, gone);
+        Assert.Equal(new HashSet<IActorRef> { node.Node, node.Switch, node.AddrBook!, node.Pex! }, gone);
     }
 
     [Fact]

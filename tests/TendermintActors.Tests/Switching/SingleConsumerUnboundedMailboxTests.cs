@@ -107,6 +107,6 @@ public sealed class SingleConsumerUnboundedMailboxTests(ITestOutputHelper output
 
         // Says whether the mailbox the actor got is ours.
         protected override void PreStart() =>
-            _to.Tell(((ActorCell)Context).Mailbox.MessageQueue is SingleConsumerUnboundedMessageQueue ? "ours" : "not ours");
+            _to.Tell(((ActorCell)Context).Mailbox!.MessageQueue is SingleConsumerUnboundedMessageQueue ? "ours" : "not ours");
     }
 }

@@ -234,9 +234,11 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             {
                 var s = send.Channels[i];
                 var index = _channelIndex[s.Id];
-                var r = _receiveChannels[index] ?? new ReceiveWindow(_channels[index], _settings.ReceiveWindowBytes); // an idle one's figures
-                channels[i] = new ChannelStatus(s.Id, s.Priority, s.QueueSize, s.SendQueueCapacity, s.RecentlySent,
-                    s.PendingBytes, r.Unacknowledged, r.Bound, r.UnacknowledgedBytes, r.WindowBytes);
+                channels[i] = _receiveChannels[index] is { } r
+                    ? new ChannelStatus(s.Id, s.Priority, s.QueueSize, s.SendQueueCapacity, s.RecentlySent, s.PendingBytes,
+                        r.Unacknowledged, r.Bound, r.UnacknowledgedBytes, r.WindowBytes)
+                    : new ChannelStatus(s.Id, s.Priority, s.QueueSize, s.SendQueueCapacity, s.RecentlySent, s.PendingBytes,
+                        0, ReceiveWindow.BoundOf(_channels[index]), 0, _settings.ReceiveWindowBytes); // never received on
             }
             if (_status.Running)
                 TakeStatusTicks(_clock.Now);
