@@ -341,9 +341,12 @@ public sealed class BenchCommandSpecs
         var stderr = new StringWriter();
         var stdout = new StringWriter();
 
-        // One byte over the sink channel's receive message capacity (Tendermint's default): the target disconnects us.
+        // One byte over the sink channel's receive message capacity (Tendermint's default): the target disconnects us at
+        // the end of the first message, 21 MiB in. Six of them, so that our graceful close still has messages queued
+        // when it does (loopback's socket buffers take up to 36 MiB here): the transport stops taking our writes and
+        // the close ends unflushed, which the bench must report.
         var code = await BenchCommand.RunSendAsync(new BenchCommand.SendOptions(
-                Common(0x43) with { Json = true }, NetAddress.Parse(node.PeerAddress), 2, TendermintActors.Protocol.MConnection.ChannelDescriptor.DefaultRecvMessageCapacity + 1)
+                Common(0x43) with { Json = true }, NetAddress.Parse(node.PeerAddress), 6, TendermintActors.Protocol.MConnection.ChannelDescriptor.DefaultRecvMessageCapacity + 1)
             { Warmup = 0 }, stdout, stderr, CancellationToken.None).WaitAsync(Timeout);
 
         Assert.True(code == 1, $"exit {code}; stdout: {stdout}; stderr: {stderr}");

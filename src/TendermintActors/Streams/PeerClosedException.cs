@@ -16,6 +16,10 @@ public sealed class PeerClosedException : PeerConnectionException
 
     public override bool IsError => false;
 
+    /// <summary>The transport stopped taking our writes during our graceful close, <paramref name="unwrittenBytes"/> of queued messages unwritten.</summary>
+    internal static PeerClosedException TransportEnded(long unwrittenBytes) =>
+        new($"the connection stopped taking our writes during our graceful close ({unwrittenBytes} bytes of queued messages left)");
+
     /// <summary><paramref name="unwrittenBytes"/> of our queued messages were still unwritten when we gave up.</summary>
     public static PeerClosedException DuringFlush(long unwrittenBytes, TimeSpan waited) =>
         new($"the remote closed its side during our graceful close, and {waited.TotalSeconds:0.###} s later not everything " +

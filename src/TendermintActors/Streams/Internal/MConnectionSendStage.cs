@@ -418,10 +418,14 @@ internal sealed class MConnectionSendStage
 
         private void OnDownstreamFinish(Exception cause)
         {
-            if (cause is SubscriptionWithCancelException.NonFailureCancellation)
-                Finish();
-            else
+            if (cause is not SubscriptionWithCancelException.NonFailureCancellation)
                 Fail(cause);
+            else if (_closing && !_outputClosed && _scheduler.HasPending)
+                // The layers below stopped taking our bytes while a graceful close still had messages to write: those
+                // were not delivered, and the close did not flush.
+                Fail(PeerClosedException.TransportEnded(_scheduler.PendingBytes));
+            else
+                Finish();
         }
 
         /// <summary>The remote ended its direction (the receive stage has delivered everything it wrote).</summary>
