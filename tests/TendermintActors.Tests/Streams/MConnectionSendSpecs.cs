@@ -1,4 +1,5 @@
 using Akka.Streams.Dsl;
+using Akka.Streams.TestKit;
 using Akka.TestKit;
 using TendermintActors.Protocol.MConnection;
 using TendermintActors.Protocol.Wire;
@@ -259,6 +260,31 @@ public sealed class MConnectionSendSpecs(ITestOutputHelper output) : MConnection
         Assert.Equal("closed/unflushed", reason.Code);
         Assert.False(reason.IsError);
         Assert.Contains("bytes of queued messages left", reason.Message);
+    }
+
+    [Fact]
+    public void A_graceful_close_whose_transport_stops_taking_writes_with_messages_queued_ends_unflushed_saying_so()
+    {
+        var owner = CreateTestProbe();
+        var (handle, transport) = Writes()
+            .ViaMaterialized(MConnection.Create(Unlimited, ThreeChannels, owner), Keep.Right)
+            .ToMaterialized(this.SinkProbe<ByteString>(), Keep.Both)
+            .Run(Materializer);
+
+        handle.Send(0x01, Bytes(200_000, 1)); // several batches: a batch is at most max-write-batch (64 KiB)
+        handle.Close(flushFirst: true);
+        AwaitStatus(handle, owner); // the close has been taken, nothing written yet (no demand)
+        transport.Request(1);
+        transport.ExpectNext(Timeout);
+        transport.Cancel(); // the transport takes no more, without an error (a socket whose peer has gone)
+
+        var events = new List<IEvent>();
+        while (events.LastOrDefault() is not Stopped)
+            events.Add(owner.ExpectMsg<IEvent>(Timeout));
+        var reason = Assert.IsType<PeerClosedException>(((Stopped)events[^1]).Reason);
+        Assert.Equal("closed/unflushed", reason.Code);
+        Assert.Contains("stopped taking our writes", reason.Message);
+        Assert.Empty(events.OfType<MessagesSent>()); // the message was not all written
     }
 
     [Fact]
