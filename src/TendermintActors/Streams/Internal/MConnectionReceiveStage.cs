@@ -191,12 +191,7 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
                 {
                     // What the commands before it changed is settled first (a pong deadline restarted by a
                     // resumption, say): whoever reads the status may act on it at once.
-                    if (readsMayChange)
-                    {
-                        MaybePull();
-                        ReportPause();
-                        readsMayChange = false;
-                    }
+                    SettleReadsIf(ref readsMayChange);
                     _owner.Tell(new MConnection.Status(GetStatus(send)));
                 }
                 else
@@ -208,12 +203,17 @@ internal sealed class MConnectionReceiveStage : GraphStage<FanInShape<ByteString
             if (commands.OutputClosed)
                 StopLiveness();
             TellDelivered();
-            if (readsMayChange)
-            {
-                MaybePull();
-                ReportPause();
-            }
+            SettleReadsIf(ref readsMayChange);
             Pull(_commands); // last: the send stage goes on once everything above is told
+        }
+
+        /// <summary>After commands that may have freed a channel or lifted the buffer budget: read on if we may, and note a resumption.</summary>
+        private void SettleReadsIf(ref bool readsMayChange)
+        {
+            if (!readsMayChange) return;
+            readsMayChange = false;
+            MaybePull();
+            ReportPause();
         }
 
         private void Ack(byte channel, int count)
