@@ -112,12 +112,14 @@ internal sealed class HandshakeActor : UntypedActor
             PeerOrigin.Outbound outbound => _ctx.Transport.Dial(outbound.Address.Host, outbound.Address.Port, settings.DialTimeout),
             _ => throw new InvalidOperationException(),
         };
-        return transport
+        // Keep.Both, not closures: see BidiFlowExtensions.JoinUnderMat.
+        var ((remote, killSwitch), upgraded) = transport
             // The SecretConnection stage opens each read before it pulls the next, so a transport may lend them.
             .AddAttributes(LendReads.Attributes)
-            .ViaMaterialized(KillSwitches.Single<ByteString>(), (r, k) => (r, (Action<Exception>)k.Abort))
-            .JoinMaterialized(handler, (a, b) => (a, b))
+            .ViaMaterialized(KillSwitches.Single<ByteString>(), Keep.Both)
+            .JoinMaterialized(handler, Keep.Both)
             .Run(_ctx.Materializer);
+        return ((remote, killSwitch.Abort), upgraded);
     }
 
     protected override void OnReceive(object message) => Unhandled(message);

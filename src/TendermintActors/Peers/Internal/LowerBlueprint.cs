@@ -39,7 +39,8 @@ internal sealed class LowerBlueprint
         var graph = Flow.FromGraph(new SocketConnectionStage())
             // The SecretConnection stage opens each read before it pulls the next, so the socket may lend them.
             .AddAttributes(LendReads.Attributes.And(unfinished))
-            .JoinMaterialized(handler, (a, b) => (a, b));
+            // Keep.Both, not a closure: see BidiFlowExtensions.JoinUnderMat.
+            .JoinMaterialized(handler, Keep.Both);
         Graph = Fusing.Aggressive(graph);
     }
 
