@@ -102,10 +102,13 @@ internal sealed class DeferredUnbindStage(Func<Flow<ByteString, ByteString, NotU
                 return;
             }
             var changed = _runningChanged;
-            var flow = Flow.Create<ByteString>().WatchTermination((_, writes) => writes)
+            // Keep.Right and Keep.Both, not closures, as the compositions' combiners: see BidiFlowExtensions.JoinUnderMat.
+            var flow = Flow.Create<ByteString>().WatchTermination(Keep.Right)
                 .ViaMaterialized(_stage._wrap(accepted.Flow), Keep.Left)
-                .WatchTermination((writes, reads) =>
+                .WatchTermination(Keep.Both)
+                .MapMaterializedValue(ends =>
                 {
+                    var (writes, reads) = ends;
                     changed(1);
                     Task.WhenAll(writes, reads).ContinueWith(_ => changed(-1), TaskScheduler.Default);
                     return NotUsed.Instance;
