@@ -38,6 +38,8 @@ public static class BidiFlowExtensions
             .Wire(below.Shape.Outlets[1], above.Shape.Inlets[0])
             .Wire(above.Shape.Outlets[0], below.Shape.Inlets[0])
             .ReplaceShape(shape);
+        // GraphImpl and the module operations are what Akka's own DSL builds graphs with; Akka marks them internal
+        // API, so an Akka upgrade is checked against BidiFlowExtensionsSpecs (tests/TendermintActors.Tests/Streams).
         return Flow.FromGraph(new GraphImpl<FlowShape<TIn2, TOut1>, TMat3>(shape, joined));
     }
 }
