@@ -48,15 +48,12 @@ public sealed class StreamCompositionTests
             findings.Order(StringComparer.Ordinal));
     }
 
-    /// <summary>
-    /// Not part of a running node: the benchmarks' client side (their target is the node itself) and the in-memory
-    /// transport, for specs and embedding, whose pipes are a sink and a source joined by Akka.
-    /// </summary>
+    /// <summary>Not part of a running node: the benchmarks' client side (their target is the node itself).</summary>
     private static bool Excluded(TypeDefinition type)
     {
         for (var t = type; t is not null; t = t.DeclaringType)
         {
-            if (t.Namespace == "TendermintActors.Node.Bench" || t.FullName == "TendermintActors.Transport.InMemoryTransport")
+            if (t.Namespace == "TendermintActors.Node.Bench")
                 return true;
         }
         return false;
