@@ -1,6 +1,6 @@
 using Akka.Streams;
 using Akka.Streams.Dsl;
-using Akka.Streams.Dsl.Internal;
+using TendermintActors.Streams.Internal;
 
 namespace TendermintActors.Streams;
 
@@ -36,10 +36,7 @@ public static class BidiFlowExtensions
             Inlet.Create<TIn2>(below.Shape.Inlets[1]), Outlet.Create<TOut1>(below.Shape.Outlets[0]));
         var joined = below.Compose(above, combine)
             .Wire(below.Shape.Outlets[1], above.Shape.Inlets[0])
-            .Wire(above.Shape.Outlets[0], below.Shape.Inlets[0])
-            .ReplaceShape(shape);
-        // GraphImpl and the module operations are what Akka's own DSL builds graphs with; Akka marks them internal
-        // API, so an Akka upgrade is checked against BidiFlowExtensionsSpecs (tests/TendermintActors.Tests/Streams).
-        return Flow.FromGraph(new GraphImpl<FlowShape<TIn2, TOut1>, TMat3>(shape, joined));
+            .Wire(above.Shape.Outlets[0], below.Shape.Inlets[0]);
+        return Compositions.AsFlow<TIn2, TOut1, TMat3>(joined, shape);
     }
 }

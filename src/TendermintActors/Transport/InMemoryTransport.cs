@@ -5,7 +5,7 @@ using Akka.Actor;
 using Akka.IO;
 using Akka.Streams;
 using Akka.Streams.Dsl;
-using Akka.Streams.Dsl.Internal;
+using TendermintActors.Streams.Internal;
 
 namespace TendermintActors.Transport;
 
@@ -25,31 +25,15 @@ public sealed class InMemoryTransport(InMemoryNetwork network) : IP2PTransport
     {
         var toRemote = Channel.CreateBounded<ByteString>(16);
         var fromRemote = Channel.CreateBounded<ByteString>(16);
-        return Joined(ToRemote(toRemote.Writer), FromRemote(fromRemote.Reader))
+        return Compositions.FromSinkAndSource(ToRemote(toRemote.Writer), FromRemote(fromRemote.Reader))
             .MapMaterializedValue(_ =>
             {
                 var connected = network.Connect(host, port, client => new TransportConnection(client,
-                    Joined(ToRemote(fromRemote.Writer), FromRemote(toRemote.Reader))));
+                    Compositions.FromSinkAndSource(ToRemote(fromRemote.Writer), FromRemote(toRemote.Reader))));
                 // A refused dial fails the connection's stream as a refused TCP connect would.
                 connected.ContinueWith(t => fromRemote.Writer.TryComplete(t.Exception!.GetBaseException()), TaskContinuationOptions.OnlyOnFaulted);
                 return connected;
             });
-    }
-
-    /// <summary>
-    /// A flow into <paramref name="sink"/> and out of <paramref name="source"/>: what <c>Flow.FromSinkAndSource</c> makes,
-    /// composed here with <c>Keep.None</c> because Akka's own hands the composition closures, which cost a natively
-    /// compiled process an index of every reflectable method (docs/performance.md, "One stream composition that cost 4
-    /// MiB").
-    /// </summary>
-    private static Flow<ByteString, ByteString, NotUsed> Joined(Sink<ByteString, NotUsed> sink, Source<ByteString, NotUsed> source)
-    {
-        var input = sink.Module.CarbonCopy();
-        var output = source.Module.CarbonCopy();
-        var shape = new FlowShape<ByteString, ByteString>(
-            Inlet.Create<ByteString>(input.Shape.Inlets[0]), Outlet.Create<ByteString>(output.Shape.Outlets[0]));
-        var joined = input.Compose<NotUsed, NotUsed, NotUsed>(output, Keep.None).ReplaceShape(shape);
-        return Flow.FromGraph(new GraphImpl<FlowShape<ByteString, ByteString>, NotUsed>(shape, joined));
     }
 
     /// <summary>
