@@ -49,8 +49,8 @@ public sealed class TokenBucket
     /// under it. A receiver limited to the same rate (both ends at CometBFT's defaults) can drain what waits in its
     /// socket only if the sender is slower than it: at exactly its rate, whatever queued early in a transfer (the
     /// receiver's first read a few ms behind the sender's first write) stays queued ahead of every later message, a
-    /// priority one included, for as long as the transfer lasts (docs/performance.md, "Round trips under a bulk
-    /// transfer"). 2 % drains a 100 ms queue in 5 s.
+    /// priority one included, for as long as the transfer lasts (docs/performance.md, "Equal limits at both ends: the
+    /// standing queue"). 2 % drains a 100 ms queue in 5 s.
     /// </summary>
     public static long PacedSendRate(long sendRate)
     {

@@ -5,7 +5,7 @@ namespace TendermintActors.Protocol.Tests.MConnection;
 /// <summary>
 /// The decoder and the reassembler hold buffers only while a packet or a message is unfinished, and the send scheduler
 /// and the reassembler hold a channel's state only from its first message (docs/performance.md, "Memory per
-/// connection").
+/// connection" and "Two stages, channels on first use, and the marginal peer").
 /// </summary>
 public class IdleBufferTests
 {

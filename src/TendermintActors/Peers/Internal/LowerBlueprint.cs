@@ -20,7 +20,7 @@ namespace TendermintActors.Peers.Internal;
 /// </summary>
 /// <remarks>
 /// Built per connection, the graph was fused for every connection, and each kept its own stages, modules, port sets
-/// and assembly for as long as it lived (~2 KiB of an idle peer's live objects: docs/performance.md, "Memory per
+/// and assembly for as long as it lived (~3.3 KiB of an idle peer's live objects: docs/performance.md, "Memory per
 /// connection"). Fused once, the stages and the assembly are shared; only their logics are made per connection.
 /// </remarks>
 internal sealed class LowerBlueprint

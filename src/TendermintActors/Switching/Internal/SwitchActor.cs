@@ -128,7 +128,8 @@ internal sealed partial class SwitchActor : UntypedActor, IWithUnboundedStash, I
         // Akka's default scheduler starts its clock on first use, and every caller waits until the clock's task has run
         // on the thread pool. Left to the first burst of inbound connections, each handshake stage scheduling its
         // timeout from a pool thread, those waits could hold every pool thread, the clock's task queued behind them,
-        // for seconds until the pool had added enough threads (docs/performance.md, "Many peers"). Start it now.
+        // for seconds until the pool had added enough threads (docs/performance.md, "Handshakes per second").
+        // Start it now.
         Context.System.Scheduler.Advanced.ScheduleOnce(TimeSpan.Zero, static () => { });
         if (_settings.ListenHost is null)
         {
