@@ -65,7 +65,7 @@ internal sealed class HandshakeActor : UntypedActor
     }
 
     public static Props Props(PeerContext ctx, PeerOrigin origin, IActorRef @switch) =>
-        Akka.Actor.Props.Create(() => new HandshakeActor(ctx, origin, @switch));
+        ActorFactory<HandshakeActor>.Props(() => new HandshakeActor(ctx, origin, @switch));
 
     private NetAddress? DialledAddress => (_origin as PeerOrigin.Outbound)?.Address;
 
