@@ -13,8 +13,8 @@ namespace TendermintActors.Tests.Switching;
 /// The actors made once per connection (the handshake actor, the peer actor) are made by a plain constructor call
 /// (<see cref="ActorFactory{TActor}"/>), not from an expression tree whose arguments Akka reads by reflection and
 /// whose constructor it finds again by reflection: that is garbage and CPU every handshake of a burst pays
-/// (docs/performance.md, "Memory per connection"). Props from <c>Props.Create(() =&gt; new T(a, b, c))</c> carry the
-/// arguments they read; props from the factory carry none.
+/// (docs/performance.md, "Where a connection's garbage comes from"). Props from
+/// <c>Props.Create(() =&gt; new T(a, b, c))</c> carry the arguments they read; props from the factory carry none.
 /// </summary>
 public sealed class ConnectionActorPropsSpecs(ITestOutputHelper output) : TestKit(output: output)
 {

@@ -7,10 +7,11 @@ namespace TendermintActors.Peers.Internal;
 /// </summary>
 /// <remarks>
 /// <c>Props.Create(() =&gt; new T(...))</c> makes an expression tree at every call, reads each argument out of it by
-/// reflection, and Akka then finds the constructor again by reflection when it makes the actor: garbage and CPU that a
-/// burst of handshakes pays for every connection, and, natively compiled, pages of reflection data the first
-/// connections touch (docs/performance.md, "Memory per connection"). Props made here carry no arguments: the factory
-/// holds them. Akka calls it again only to restart the actor, which the switch never does to a connection's actors.
+/// reflection, and Akka then finds the constructor again by reflection when it makes the actor: garbage and CPU that
+/// a burst of handshakes pays for every connection, and, natively compiled, pages of reflection data the first
+/// connections touch (docs/performance.md, "Where a connection's garbage comes from"). Props made here carry no
+/// arguments: the factory holds them. Akka calls it again only to restart the actor, which the switch never does to
+/// a connection's actors.
 /// </remarks>
 internal sealed class ActorFactory<TActor>(Func<TActor> make) : IIndirectActorProducer where TActor : ActorBase
 {
