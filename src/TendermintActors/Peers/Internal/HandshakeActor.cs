@@ -66,7 +66,7 @@ internal sealed class HandshakeActor : UntypedActor
     }
 
     public static Props Props(PeerContext ctx, PeerOrigin origin, IActorRef @switch) =>
-        ActorFactory<HandshakeActor>.Props(() => new HandshakeActor(ctx, origin, @switch));
+        ActorFactory<HandshakeActor>.Props(() => new HandshakeActor(ctx, origin, @switch), ctx, origin, @switch);
 
     private NetAddress? DialledAddress => (_origin as PeerOrigin.Outbound)?.Address;
 
