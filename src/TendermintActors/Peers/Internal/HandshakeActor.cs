@@ -52,7 +52,8 @@ internal sealed class HandshakeActor : UntypedActor
     private readonly PeerContext _ctx;
     private readonly PeerOrigin _origin;
     private readonly IActorRef _switch;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
+    // Made only for a connection that ends here: a handshake that becomes a peer logs nothing of its own.
+    private ILoggingAdapter? _log;
     private UpgradedConnection? _connection;
     private PeerHandle? _candidate;
     private bool _finished;
@@ -65,9 +66,11 @@ internal sealed class HandshakeActor : UntypedActor
     }
 
     public static Props Props(PeerContext ctx, PeerOrigin origin, IActorRef @switch) =>
-        Akka.Actor.Props.Create(() => new HandshakeActor(ctx, origin, @switch));
+        ActorFactory<HandshakeActor>.Props(() => new HandshakeActor(ctx, origin, @switch), ctx, origin, @switch);
 
     private NetAddress? DialledAddress => (_origin as PeerOrigin.Outbound)?.Address;
+
+    private ILoggingAdapter Log => _log ??= Context.GetLogger();
 
     protected override void PreStart()
     {
@@ -181,9 +184,9 @@ internal sealed class HandshakeActor : UntypedActor
         _ctx.Metrics?.ConnectionEnded(reason.Code, reason.IsError, false);
         var remoteId = _candidate?.Id;
         if (reason.IsError)
-            _log.Warning("Stopping peer {Peer} for error: {Reason}", (object?)remoteId ?? DialledAddress ?? (object)"(unknown)", reason);
+            Log.Warning("Stopping peer {Peer} for error: {Reason}", (object?)remoteId ?? DialledAddress ?? (object)"(unknown)", reason);
         else
-            _log.Debug("Connection {Peer} ended before it became a peer: {Reason}", (object?)remoteId ?? DialledAddress ?? (object)"(inbound)", reason);
+            Log.Debug("Connection {Peer} ended before it became a peer: {Reason}", (object?)remoteId ?? DialledAddress ?? (object)"(inbound)", reason);
         _switch.Tell(new SwitchActor.PeerEnded(Self, remoteId, _candidate, DialledAddress, (_origin as PeerOrigin.Outbound)?.Persistent ?? false,
             false, reason));
         if (stopSelf) Context.Stop(Self);

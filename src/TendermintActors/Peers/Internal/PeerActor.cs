@@ -156,7 +156,7 @@ internal sealed class PeerActor : UntypedActor
     public static Props Props(PeerContext ctx, PeerHandle candidate, UpgradedConnection upgraded, IActorRef @switch)
     {
         var detached = candidate.WithActor(ActorRefs.Nobody);
-        return Akka.Actor.Props.Create(() => new PeerActor(ctx, detached, upgraded, @switch));
+        return ActorFactory<PeerActor>.Props(() => new PeerActor(ctx, detached, upgraded, @switch), ctx, detached, upgraded, @switch);
     }
 
     private NetAddress? DialledAddress => _handle.DialledAddress;
