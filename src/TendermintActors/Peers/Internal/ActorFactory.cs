@@ -10,9 +10,9 @@ namespace TendermintActors.Peers.Internal;
 /// reflection, and Akka then finds the constructor again by reflection when it makes the actor: garbage and CPU that
 /// a burst of handshakes pays for every connection, and, natively compiled, pages of reflection data the first
 /// connections touch (docs/performance.md, "Where a connection's garbage comes from"). The props keep the arguments
-/// they are given, as <c>Props.Create</c> keeps what it read (so <see cref="Akka.Actor.Props.Arguments"/> still says what the
-/// actor was made with), but the actor is made by <c>make</c> alone. Akka calls it again only to restart the actor,
-/// which the switch never does to a connection's actors.
+/// they are given, as <c>Props.Create</c> keeps what it read (so <see cref="Akka.Actor.Props.Arguments"/> still says
+/// what the actor was made with), but the actor is made by <c>make</c> alone. Akka calls it again only to restart the
+/// actor, which the switch never does to a connection's actors.
 /// </remarks>
 internal sealed class ActorFactory<TActor>(Func<TActor> make) : IIndirectActorProducer where TActor : ActorBase
 {
