@@ -20,7 +20,8 @@ namespace TendermintActors.Tests.Switching;
 public sealed class ConnectionActorPropsSpecs(ITestOutputHelper output) : TestKit(output: output)
 {
     private static IIndirectActorProducer ProducerOf(Props props) =>
-        (IIndirectActorProducer)typeof(Props).GetField("_producer", BindingFlags.Instance | BindingFlags.NonPublic)!.GetValue(props)!;
+        (IIndirectActorProducer)typeof(Props).GetField("_producer", BindingFlags.Instance | BindingFlags.NonPublic)!
+            .GetValue(props)!;
 
     [Fact]
     public void The_handshake_actor_is_made_by_its_factory()
@@ -38,7 +39,8 @@ public sealed class ConnectionActorPropsSpecs(ITestOutputHelper output) : TestKi
     {
         var id = NodeKey.Generate().Id;
         var info = NodeInfoModel.Create(id, "tcp://127.0.0.1:26656", "test-net", "remote", [0x42]);
-        var handle = new PeerHandle(id, info, isOutbound: false, isPersistent: false, new IPEndPoint(IPAddress.Loopback, 40000), null, TestActor);
+        var remote = new IPEndPoint(IPAddress.Loopback, 40000);
+        var handle = new PeerHandle(id, info, isOutbound: false, isPersistent: false, remote, null, TestActor);
 
         var props = PeerActor.Props(null!, handle, null!, ActorRefs.Nobody);
 
